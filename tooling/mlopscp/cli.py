@@ -1,0 +1,36 @@
+"""`mlopscp`: the command line of mlops-control-plane.
+
+Each command group lives in its own module exposing ``add_parser(subparsers)``; the parser sets
+``func`` to a callable taking the parsed arguments and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Command modules, imported lazily so `mlopscp triage` never pays for the emulator's imports.
+COMMANDS = {
+    "triage": "mlopscp.commands.triage",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlopscp", description="Event-driven MLOps control plane for SageMaker."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in dict.fromkeys(COMMANDS.values()):
+        importlib.import_module(module).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

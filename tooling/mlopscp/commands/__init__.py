@@ -1,0 +1,1 @@
+"""One module per `mlopscp` command group."""
