@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # Command modules, imported lazily so `mlopscp triage` never pays for the emulator's imports.
 COMMANDS = {
     "triage": "mlopscp.commands.triage",
+    "pipeline": "mlopscp.commands.pipeline",
 }
 
 

@@ -196,9 +196,7 @@ def latest_executions(paths: Iterable[str], per_schedule: int) -> set[tuple[str,
         if key and key[2] in KNOWN_FILES:
             by_schedule.setdefault(key[0], set()).add(key[1])
     return {
-        (name, at)
-        for name, stamps in by_schedule.items()
-        for at in sorted(stamps)[-per_schedule:]
+        (name, at) for name, stamps in by_schedule.items() for at in sorted(stamps)[-per_schedule:]
     }
 
 
@@ -232,9 +230,7 @@ def load_history(
     return MonitoringHistory(schedules)
 
 
-def parse_execution(
-    schedule: str, at: datetime, contents: Mapping[str, bytes | str]
-) -> Execution:
+def parse_execution(schedule: str, at: datetime, contents: Mapping[str, bytes | str]) -> Execution:
     execution = Execution(schedule=schedule, at=at, files=frozenset(contents))
     violations_doc = _read_json(contents, VIOLATIONS_FILE, execution)
     if violations_doc is not None:

@@ -15,34 +15,38 @@ class TriagePolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     drift_run_length: int = Field(
-        3, ge=1, description="consecutive executions, ending with the latest, with the same drift "
-        "violation before drift counts as sustained"
+        3,
+        ge=1,
+        description="consecutive executions, ending with the latest, with the same drift "
+        "violation before drift counts as sustained",
     )
     jump_min_ratio: float = Field(
-        2.0, gt=1.0, description="a drift violation this many times its threshold, reached in one "
-        "execution, is a sudden jump"
+        2.0,
+        gt=1.0,
+        description="a drift violation this many times its threshold, reached in one "
+        "execution, is a sudden jump",
     )
     jump_min_step: float = Field(
-        1.0, gt=0.0, description="minimum rise, in threshold units, from one execution to the next "
-        "for a sudden jump"
+        1.0,
+        gt=0.0,
+        description="minimum rise, in threshold units, from one execution to the next "
+        "for a sudden jump",
     )
     quality_cliff: float = Field(
-        0.15, gt=0.0, description="relative one-execution degradation of a model-quality metric "
-        "that counts as falling off a cliff"
+        0.15,
+        gt=0.0,
+        description="relative one-execution degradation of a model-quality metric "
+        "that counts as falling off a cliff",
     )
     cliff_lookback: int = Field(
         3, ge=1, description="a cliff this many executions back, not recovered since, still counts"
     )
     quality_decline: float = Field(
-        0.03, gt=0.0, description="relative degradation of a model-quality metric against its "
-        "early-history baseline that counts as declining"
+        0.03,
+        gt=0.0,
+        description="relative degradation of a model-quality metric against its "
+        "early-history baseline that counts as declining",
     )
     history_window: int = Field(
         30, ge=3, description="newest executions per schedule that triage reads"
     )
-
-
-class RetrainPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    cooldown_hours: float = Field(24.0, ge=0.0, description="minimum time between two retrains")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -135,15 +135,26 @@ class TriageResult:
             "signal_key": self.signal_key,
             "sparkline": self.sparkline,
             "findings": [
-                {"kind": str(f.kind), "schedule": f.schedule, "subject": f.subject,
-                 "summary": f.summary}
+                {
+                    "kind": str(f.kind),
+                    "schedule": f.schedule,
+                    "subject": f.subject,
+                    "summary": f.summary,
+                }
                 for f in self.findings[:20]
             ],
         }
 
 
-def triage(history: MonitoringHistory, policy: TriagePolicy | None = None) -> TriageResult:
+def triage(
+    history: MonitoringHistory,
+    policy: TriagePolicy | None = None,
+    failed_executions: Mapping[str, str] | None = None,
+) -> TriageResult:
+    """Decide for one endpoint. ``failed_executions`` maps a schedule to why its newest
+    monitoring execution failed: that schedule's current state is unknown, so no retrain."""
     policy = policy or TriagePolicy()
+    failed = dict(failed_executions or {})
     findings: list[Finding] = []
     quality: list[QualityTrend] = []
     for schedule in history.schedules:
@@ -157,17 +168,19 @@ def triage(history: MonitoringHistory, policy: TriagePolicy | None = None) -> Tr
             quality += trends
             findings += _quality_findings(schedule, trends)
 
-    stale = [s for s in history.schedules if not s.latest.complete]
-    decision, reasons = _decide(findings, quality, stale)
+    stale = [s for s in history.schedules if not s.latest.complete or s.name in failed]
+    failures = [f"monitoring execution of {name} failed: {why}" for name, why in failed.items()]
+    decision, reasons = _decide(findings, quality, stale, failures)
     if decision == Decision.INVESTIGATE and stale and not _of(findings, INVESTIGATE_KINDS):
-        findings.append(_incomplete_finding(stale))
+        findings.append(_incomplete_finding(stale, failures))
     return TriageResult(
         decision=decision,
         reasons=reasons,
         findings=_ordered(findings),
         quality=quality,
-        complete=not history.incomplete,
-        incomplete=[f"{e.schedule}@{e.stamp}: {'; '.join(e.problems)}" for e in history.incomplete],
+        complete=not history.incomplete and not failed,
+        incomplete=failures
+        + [f"{e.schedule}@{e.stamp}: {'; '.join(e.problems)}" for e in history.incomplete],
         latest={s.name: s.latest.stamp for s in history.schedules},
         data_window=_data_window(findings, history),
         signal_key=_signal_key(history),
@@ -176,13 +189,18 @@ def triage(history: MonitoringHistory, policy: TriagePolicy | None = None) -> Tr
 
 
 def _decide(
-    findings: list[Finding], quality: list[QualityTrend], stale: list[Schedule]
+    findings: list[Finding],
+    quality: list[QualityTrend],
+    stale: list[Schedule],
+    failures: list[str],
 ) -> tuple[Decision, list[str]]:
     urgent = _of(findings, INVESTIGATE_KINDS)
     sustained = _of(findings, {FindingKind.SUSTAINED_DRIFT})
     declining = _of(findings, {FindingKind.QUALITY_DECLINE})
     context = [f.summary for f in findings if f not in urgent]
-    incomplete = [f"latest output of schedule {s.name} is incomplete" for s in stale]
+    incomplete = failures + [
+        f"latest output of schedule {s.name} is incomplete" for s in stale if s.latest.problems
+    ]
 
     if urgent:
         return Decision.INVESTIGATE, [f.summary for f in _ordered(urgent)] + context + incomplete
@@ -235,9 +253,13 @@ def _latest_violation_findings(schedule: Schedule) -> list[Finding]:
                 violation.subject,
                 f"bias drift: {violation.subject} = {_fmt(violation.value)} breaks its constraint "
                 f"in the latest execution {latest.stamp}",
-                {"check": violation.check, "at": latest.stamp, "value": violation.value,
-                 "threshold": violation.threshold,
-                 "series": _bias_series(schedule, violation.subject)},
+                {
+                    "check": violation.check,
+                    "at": latest.stamp,
+                    "value": violation.value,
+                    "threshold": violation.threshold,
+                    "series": _bias_series(schedule, violation.subject),
+                },
             )
         )
     return findings
@@ -286,13 +308,16 @@ def _classify_drift(
         for e, (hit, sev) in zip(executions, series, strict=True)
     ]
     evidence: dict[str, Any] = {"series": points[-policy.history_window :]}
-    kind_name = "attribution drift" if schedule.monitor_type == MonitorType.FEATURE_ATTRIBUTION_DRIFT \
-        else "drift"
+    attribution = schedule.monitor_type == MonitorType.FEATURE_ATTRIBUTION_DRIFT
+    kind_name = "attribution drift" if attribution else "drift"
     if not series[-1][0]:
         last_hit = max(i for i, (hit, _) in enumerate(series) if hit)
         clean_for = len(series) - 1 - last_hit
         return Finding(
-            FindingKind.RECOVERED_DRIFT, schedule.name, str(schedule.monitor_type), subject,
+            FindingKind.RECOVERED_DRIFT,
+            schedule.name,
+            str(schedule.monitor_type),
+            subject,
             f"{kind_name} on '{subject}' at {executions[last_hit].stamp} recovered: clean for "
             f"the {clean_for} execution(s) since",
             evidence,
@@ -308,7 +333,10 @@ def _classify_drift(
     if jump is not None:
         at, before, after = jump
         return Finding(
-            FindingKind.SUDDEN_DRIFT, schedule.name, str(schedule.monitor_type), subject,
+            FindingKind.SUDDEN_DRIFT,
+            schedule.name,
+            str(schedule.monitor_type),
+            subject,
             f"sudden {kind_name} jump on '{subject}': from {before} to {after:.1f}x its threshold "
             f"in one execution ({executions[onset + at].stamp})",
             evidence | {"jump_at": executions[onset + at].stamp},
@@ -316,13 +344,19 @@ def _classify_drift(
     trend = sparkline(ratios)
     if run >= policy.drift_run_length:
         return Finding(
-            FindingKind.SUSTAINED_DRIFT, schedule.name, str(schedule.monitor_type), subject,
+            FindingKind.SUSTAINED_DRIFT,
+            schedule.name,
+            str(schedule.monitor_type),
+            subject,
             f"gradual {kind_name} on '{subject}' sustained for {run} executions since "
             f"{executions[onset].stamp}, now {_fmt(ratios[-1], 'x')} its threshold {trend}",
             evidence,
         )
     return Finding(
-        FindingKind.EMERGING_DRIFT, schedule.name, str(schedule.monitor_type), subject,
+        FindingKind.EMERGING_DRIFT,
+        schedule.name,
+        str(schedule.monitor_type),
+        subject,
         f"{kind_name} on '{subject}' for {run} execution(s), fewer than the "
         f"{policy.drift_run_length} that make it sustained",
         evidence,
@@ -434,7 +468,9 @@ def _quality_findings(schedule: Schedule, trends: list[QualityTrend]) -> list[Fi
         if trend.cliff_at:
             findings.append(
                 Finding(
-                    FindingKind.QUALITY_CLIFF, schedule.name, str(schedule.monitor_type),
+                    FindingKind.QUALITY_CLIFF,
+                    schedule.name,
+                    str(schedule.monitor_type),
                     trend.metric,
                     f"model quality cliff: {trend.metric} fell off at {trend.cliff_at} "
                     f"({_fmt(trend.baseline)} -> {_fmt(trend.latest)}, {change} worse) {spark}",
@@ -444,7 +480,9 @@ def _quality_findings(schedule: Schedule, trends: list[QualityTrend]) -> list[Fi
         elif trend.declining:
             findings.append(
                 Finding(
-                    FindingKind.QUALITY_DECLINE, schedule.name, str(schedule.monitor_type),
+                    FindingKind.QUALITY_DECLINE,
+                    schedule.name,
+                    str(schedule.monitor_type),
                     trend.metric,
                     f"model quality declining: {trend.metric} {_fmt(trend.baseline)} -> "
                     f"{_fmt(trend.latest)} ({change} worse"
@@ -455,10 +493,14 @@ def _quality_findings(schedule: Schedule, trends: list[QualityTrend]) -> list[Fi
     return findings
 
 
-def _incomplete_finding(stale: list[Schedule]) -> Finding:
+def _incomplete_finding(stale: list[Schedule], failures: list[str]) -> Finding:
+    problems = failures + stale[0].latest.problems
     return Finding(
-        FindingKind.INCOMPLETE_OUTPUT, stale[0].name, str(stale[0].monitor_type), "output",
-        f"latest monitoring output incomplete: {'; '.join(stale[0].latest.problems)}",
+        FindingKind.INCOMPLETE_OUTPUT,
+        stale[0].name,
+        str(stale[0].monitor_type),
+        "output",
+        f"latest monitoring output incomplete: {'; '.join(problems)}",
         {"schedules": [s.name for s in stale]},
     )
 

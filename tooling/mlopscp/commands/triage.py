@@ -22,15 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument("path", help="local folder or s3://bucket/prefix")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
-    parser.add_argument(
-        "--policy", type=Path, help="JSON file overriding triage policy settings"
-    )
+    parser.add_argument("--policy", type=Path, help="JSON file overriding triage policy settings")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    policy = TriagePolicy.model_validate_json(args.policy.read_text()) if args.policy else \
-        TriagePolicy()
+    policy = (
+        TriagePolicy.model_validate_json(args.policy.read_text()) if args.policy else TriagePolicy()
+    )
     try:
         files = read_tree(args.path, policy.history_window)
     except (FileNotFoundError, NotADirectoryError) as error:
@@ -75,7 +74,7 @@ def _is_year(path: Path) -> bool:
 
 
 def _read_s3(uri: str, per_schedule: int) -> Mapping[str, bytes]:
-    from mlops_runtime.monitoring_store import read_monitoring_output  # noqa: PLC0415
+    from mlops_runtime.monitoring_store import read_monitoring_output
 
     return read_monitoring_output(uri, per_schedule)
 

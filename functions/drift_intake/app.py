@@ -1,0 +1,144 @@
+"""Monitoring signal intake: parse the event, find the model, start its drift response.
+
+Malformed events go to the dead-letter queue with the reason and an ``event_rejected`` ledger
+entry; a redelivered event (EventBridge delivers at least once) starts nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+from mlops_core.errors import EventRejectedError
+from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
+from mlops_core.signals import MonitoringSignal, SignalKind, endpoint_root
+from mlops_runtime import settings
+from mlops_runtime.aws import client, error_code, translated_errors
+from mlops_runtime.events import parse_monitoring_event
+from mlops_runtime.intake import NotRelevant, to_signal
+from mlops_runtime.model_config import ModelConfig, ModelConfigStore
+from mlops_runtime.store import Ledger
+from pydantic import Field
+
+
+class Settings(settings.IdempotentSettings):
+    drift_state_machine_arn: str = Field(pattern=r"^arn:aws[\w-]*:states:")
+    dead_letter_queue_url: str = Field(pattern=r"^https?://")
+
+
+SETTINGS = settings.load(Settings)
+logger = Logger()
+metrics = Metrics()
+ledger = Ledger(SETTINGS.ledger_table)
+models = ModelConfigStore(SETTINGS.model_config_table)
+idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 86400)
+persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    try:
+        signal = to_signal(parse_monitoring_event(event))
+    except EventRejectedError as error:
+        return reject(event, error)
+    except NotRelevant as why:
+        logger.info("event ignored", extra={"reason": str(why), "event_id": event.get("id")})
+        metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
+        return {"status": "ignored", "reason": str(why)}
+
+    model = _resolve(signal)
+    if model is None:
+        reason = f"no model is configured for endpoint {signal.endpoint_name or signal.model_id}"
+        logger.info("event ignored", extra={"reason": reason, "event_id": signal.event_id})
+        metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
+        return {"status": "ignored", "reason": reason}
+    return start_drift_response(request=_request(signal, model))
+
+
+def _resolve(signal: MonitoringSignal) -> ModelConfig | None:
+    if signal.model_id:
+        return models.get(signal.model_id)
+    return models.by_endpoint(signal.endpoint_name) if signal.endpoint_name else None
+
+
+def _request(signal: MonitoringSignal, model: ModelConfig) -> dict[str, Any]:
+    output_uri = signal.output_uri
+    if output_uri and signal.kind == SignalKind.MONITORING_EXECUTION:
+        output_uri = endpoint_root(output_uri)
+    return {
+        "event_id": signal.event_id,
+        "model_id": model.model_id,
+        "endpoint_name": model.endpoint_name,
+        "output_uri": model.monitoring_output_uri or output_uri,
+        "signal": signal.to_dict(),
+    }
+
+
+@idempotent_function(
+    data_keyword_argument="request", config=idempotency, persistence_store=persistence
+)
+def start_drift_response(request: dict[str, Any]) -> dict[str, Any]:
+    name = _execution_name(request["model_id"], request["event_id"])
+    try:
+        with translated_errors():
+            arn = client("stepfunctions").start_execution(
+                stateMachineArn=SETTINGS.drift_state_machine_arn,
+                name=name,
+                input=json.dumps(request),
+            )["executionArn"]
+    except ClientError as error:
+        if error_code(error) != "ExecutionAlreadyExists":
+            raise
+        logger.info("drift response already started for this event", extra={"name": name})
+        return {"status": "duplicate", "execution_name": name}
+    metrics.add_metric(name="DriftResponsesStarted", unit=MetricUnit.Count, value=1)
+    logger.info("drift response started", extra={"execution_arn": arn, **request})
+    return {"status": "started", "execution_arn": arn}
+
+
+def _execution_name(model_id: str, event_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{model_id}-{event_id}")[:80]
+
+
+def reject(event: Any, error: EventRejectedError) -> dict[str, Any]:
+    """Keep the event, with why, where an operator looks; then record the decision."""
+    event_id = str(event.get("id", "")) if isinstance(event, dict) else ""
+    body = {"reason": error.reason, "errors": error.errors, "event": event}
+    with translated_errors():
+        client("sqs").send_message(
+            QueueUrl=SETTINGS.dead_letter_queue_url,
+            MessageBody=json.dumps(body, default=str),
+            MessageAttributes={
+                "errorType": {"DataType": "String", "StringValue": type(error).__name__},
+                "reason": {"DataType": "String", "StringValue": error.reason[:256]},
+                "source": {"DataType": "String", "StringValue": "drift-intake"},
+            },
+        )
+    ledger.record(
+        LedgerEntry(
+            action=Action.EVENT_REJECTED,
+            model_id=UNKNOWN_MODEL,
+            subject=f"event:{event_id or 'without-id'}",
+            summary=error.reason,
+            evidence={"errors": error.errors, "detail_type": _detail_type(event)},
+        )
+    )
+    metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+    logger.warning("event rejected", extra={"reason": error.reason, "event_id": event_id})
+    return {"status": "rejected", "reason": error.reason}
+
+
+def _detail_type(event: Any) -> str | None:
+    return event.get("detail-type") if isinstance(event, dict) else None

@@ -1,0 +1,90 @@
+"""Triage step of the drift response: read the endpoint's monitoring history and decide."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mlops_core.errors import ModelNotConfiguredError, MonitoringOutputMissingError
+from mlops_core.monitoring import load_history
+from mlops_core.signals import incident_id
+from mlops_core.triage import triage
+from mlops_runtime import settings
+from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.monitoring_store import read_monitoring_output
+from pydantic import BaseModel, Field
+
+
+class Settings(settings.FunctionSettings):
+    artifacts_bucket: str = Field(min_length=3)
+
+
+class TriageRequest(BaseModel):
+    event_id: str
+    model_id: str
+    output_uri: str | None = None
+    signal: dict[str, Any] = {}
+
+
+SETTINGS = settings.load(Settings)
+logger = Logger()
+metrics = Metrics()
+models = ModelConfigStore(SETTINGS.model_config_table)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = TriageRequest.model_validate(event)
+    model = models.get(request.model_id)
+    if model is None:
+        raise ModelNotConfiguredError(f"model {request.model_id} has no configuration")
+    uri = model.monitoring_output_uri or request.output_uri
+    if not uri:
+        raise MonitoringOutputMissingError(
+            f"model {model.model_id}: set monitoring_output_uri, the event carries no output"
+        )
+    files = read_monitoring_output(
+        uri, model.triage.history_window, model.monitoring_schedules or None
+    )
+    history = load_history(files)
+    if not history.schedules:
+        raise MonitoringOutputMissingError(f"no Model Monitor output under {uri}")
+
+    failure = request.signal.get("execution_failed")
+    schedule = request.signal.get("schedule_name")
+    failed = {schedule: failure} if failure and schedule else None
+    result = triage(history, model.triage, failed)
+    incident = incident_id(model.model_id, result.signal_key)
+    report_uri = _store_report(model.model_id, incident, result.to_dict())
+
+    metrics.add_dimension(name="Decision", value=str(result.decision))
+    metrics.add_metric(name="TriageDecisions", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "triage decided",
+        extra={"decision": result.decision, "incident_id": incident, "reasons": result.reasons[:5]},
+    )
+    return {
+        "model_id": model.model_id,
+        "incident_id": incident,
+        "decision": str(result.decision),
+        "summary": result.summary(),
+        "report_uri": report_uri,
+        "data_window": result.data_window,
+    }
+
+
+def _store_report(model_id: str, incident: str, report: dict[str, Any]) -> str:
+    key = f"triage/{model_id}/{incident}.json"
+    with translated_errors():
+        client("s3").put_object(
+            Bucket=SETTINGS.artifacts_bucket,
+            Key=key,
+            Body=json.dumps(report, default=str).encode(),
+            ContentType="application/json",
+        )
+    return f"s3://{SETTINGS.artifacts_bucket}/{key}"

@@ -1,0 +1,96 @@
+"""Close the loop: a retraining pipeline finished; record it on the incident, page on failure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mlops_core import messages, retrain
+from mlops_core.errors import EventRejectedError
+from mlops_core.ledger import Action, LedgerEntry
+from mlops_runtime import notify, settings
+from mlops_runtime.events import PipelineExecutionStatusChange, parse_event
+from mlops_runtime.store import Ledger, StateStore
+
+SETTINGS = settings.load(settings.NotifySettings)
+logger = Logger()
+metrics = Metrics()
+ledger = Ledger(SETTINGS.ledger_table)
+state = StateStore(SETTINGS.state_table)
+
+_OUTCOMES = {
+    "Succeeded": (Action.RETRAIN_SUCCEEDED, retrain.SUCCEEDED, "RETRAIN_SUCCEEDED"),
+    "Failed": (Action.RETRAIN_FAILED, retrain.FAILED, "RETRAIN_FAILED"),
+    "Stopped": (Action.RETRAIN_FAILED, retrain.STOPPED, "RETRAIN_STOPPED"),
+}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        parsed: PipelineExecutionStatusChange = parse_event(event, PipelineExecutionStatusChange)
+    except EventRejectedError as error:
+        # The rule only matches SageMaker's own events: a malformed one is a bug to look at.
+        logger.error("malformed pipeline status event", extra={"reason": error.reason})
+        raise
+    detail = parsed.detail
+    outcome = _OUTCOMES.get(detail.currentPipelineExecutionStatus)
+    link = state.get(f"PIPELINE_EXECUTION#{detail.pipelineExecutionArn}", "INCIDENT")
+    if outcome is None or link is None:
+        return {"status": "ignored"}  # still running, or not a retrain this control plane started
+
+    action, lock_status, incident_status = outcome
+    model_id, incident = link["model_id"], link["incident_id"]
+    ended = (detail.executionEndTime or datetime.now(UTC)).isoformat()
+    reason = detail.failureReason
+    recorded = ledger.record(
+        LedgerEntry(
+            action=action,
+            model_id=model_id,
+            subject=incident,
+            summary=f"retraining pipeline {detail.currentPipelineExecutionStatus.lower()}"
+            + (f": {reason}" if reason else ""),
+            evidence={
+                "pipeline_execution_arn": detail.pipelineExecutionArn,
+                "ended_at": ended,
+                "status": detail.currentPipelineExecutionStatus,
+            },
+        ),
+        state.update_operation(
+            f"INCIDENT#{incident}", "INCIDENT", {"status": incident_status, "closed_at": ended}
+        ),
+        state.update_operation(
+            f"MODEL#{model_id}",
+            "RETRAIN",
+            {"status": lock_status, "ended_at": ended},
+            "pipeline_execution_arn = :arn",
+            **{":arn": detail.pipelineExecutionArn},
+        ),
+    )
+    if not recorded:
+        return {"status": "duplicate", "incident_id": incident}
+    metrics.add_metric(
+        name=f"Retrain{detail.currentPipelineExecutionStatus}", unit=MetricUnit.Count, value=1
+    )
+    if action == Action.RETRAIN_FAILED:
+        _page(
+            model_id,
+            incident,
+            detail.pipelineExecutionArn,
+            detail.currentPipelineExecutionStatus,
+            reason,
+        )
+    return {"status": "recorded", "incident_id": incident, "outcome": str(action)}
+
+
+def _page(model_id: str, incident: str, arn: str, status: str, reason: str | None) -> None:
+    notify.send_and_record(
+        messages.retrain_failed(model_id, incident, arn, status, reason),
+        ledger,
+        SETTINGS.notification_topic_arn,
+        SETTINGS.slack_webhook_secret_arn or None,
+    )

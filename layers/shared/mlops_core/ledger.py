@@ -1,0 +1,60 @@
+"""The ledger's vocabulary: every decision the control plane takes, with its evidence.
+
+Action types are past-tense events. Later capabilities extend the enum; readers must tolerate
+types they do not know.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Action(StrEnum):
+    EVENT_REJECTED = "event_rejected"
+    EVENT_IGNORED = "event_ignored"
+    RETRAIN_STARTED = "retrain_started"
+    RETRAIN_SKIPPED = "retrain_skipped"
+    RETRAIN_SUCCEEDED = "retrain_succeeded"
+    RETRAIN_FAILED = "retrain_failed"
+    INCIDENT_OPENED = "incident_opened"
+    NOTIFICATION_SENT = "notification_sent"
+    WATCH_RECORDED = "watch_recorded"
+    RESPONSE_FAILED = "response_failed"
+
+
+UNKNOWN_MODEL = "_unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One ledger line. ``subject`` is what the entry is about: an incident, a promotion..."""
+
+    action: Action | str
+    model_id: str
+    subject: str
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    actor: str = "control-plane"
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def entry_id(self) -> str:
+        """Stable for the same action on the same subject, so a retried write is a no-op."""
+        return hashlib.sha256(f"{self.action}|{self.subject}".encode()).hexdigest()[:20]
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id or UNKNOWN_MODEL,
+            "entry_id": self.entry_id,
+            "at": self.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "action": str(self.action),
+            "subject": self.subject,
+            "summary": self.summary,
+            "actor": self.actor,
+            "evidence": json.dumps(self.evidence, default=str, sort_keys=True),
+        }

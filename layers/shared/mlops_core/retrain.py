@@ -1,0 +1,79 @@
+"""What the control plane passes to a model's retraining pipeline, and when it may start one."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# Parameter names every retraining pipeline must declare; the control plane sends exactly these
+# on StartPipelineExecution (plus any static parameters in the model's configuration).
+INCIDENT_ID = "IncidentId"
+RETRAIN_REASON = "RetrainReason"
+DATA_WINDOW_START = "DataWindowStart"
+DATA_WINDOW_END = "DataWindowEnd"
+PIPELINE_PARAMETERS = (INCIDENT_ID, RETRAIN_REASON, DATA_WINDOW_START, DATA_WINDOW_END)
+
+# Retrain lock states kept per model in the state table.
+STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, NOT_STARTED = (
+    "STARTING",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "STOPPED",
+    "NOT_STARTED",
+)
+ACTIVE = frozenset({STARTING, RUNNING})
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainGate:
+    allowed: bool
+    reason: str
+
+
+def retrain_gate(
+    lock: dict[str, object] | None, incident_id: str, now: datetime, cooldown: timedelta
+) -> RetrainGate:
+    """May this incident start a retrain? Never twice per incident, never while one runs,
+    never within the cooldown of the previous start."""
+    if not lock:
+        return RetrainGate(True, "no retrain on record for this model")
+    if lock.get("incident_id") == incident_id:
+        if lock.get("status") == NOT_STARTED:
+            return RetrainGate(True, "retrying a start that failed before it began")
+        return RetrainGate(False, f"incident {incident_id} already started a retrain")
+    status = str(lock.get("status"))
+    if status in ACTIVE:
+        return RetrainGate(
+            False, f"a retrain of this model is still running (incident {lock.get('incident_id')})"
+        )
+    started = lock.get("started_at")  # of the last retrain that really began
+    if isinstance(started, str):
+        ready = datetime.fromisoformat(started) + cooldown
+        if now < ready:
+            return RetrainGate(
+                False,
+                f"cooldown: the last retrain started at {started}; next allowed after "
+                f"{ready.isoformat(timespec='minutes')}",
+            )
+    return RetrainGate(True, f"previous retrain {status.lower().replace('_', ' ')}, cooldown over")
+
+
+def pipeline_parameters(
+    incident_id: str, reason: str, window: dict[str, str] | None, static: dict[str, str]
+) -> list[dict[str, str]]:
+    """StartPipelineExecution parameters: the model's static ones, then the control plane's."""
+    window = window or {}
+    values = dict(static) | {
+        INCIDENT_ID: incident_id,
+        RETRAIN_REASON: reason[:1000],
+        DATA_WINDOW_START: window.get("start", ""),
+        DATA_WINDOW_END: window.get("end", ""),
+    }
+    return [{"Name": k, "Value": v} for k, v in values.items()]
+
+
+def client_request_token(incident_id: str) -> str:
+    """SageMaker's own idempotency token: one pipeline execution per incident, even on retry."""
+    return hashlib.sha256(f"retrain|{incident_id}".encode()).hexdigest()[:64]

@@ -1,0 +1,193 @@
+"""EventBridge events the control plane accepts, as Powertools ``EventBridgeModel`` subclasses.
+
+Models accept what AWS really sends (epoch-ms or ISO times, extra fields) and reject what cannot
+be acted on with a message naming the field. ``events/`` holds one example of each, and the
+contract tests parse every real sample in ../shared/samples as well.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from mlops_core.errors import EventRejectedError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DRIFT_SIGNAL_SOURCE = "mlopscp.monitoring"
+DRIFT_SIGNAL_DETAIL_TYPE = "Model Drift Signal"
+
+
+class _Open(BaseModel):
+    """AWS adds fields over time: keep them, never fail on them."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Envelope(EventBridgeModel):
+    @field_validator("source", mode="before")
+    @classmethod
+    def _single_source(cls, value: Any) -> Any:
+        # Some published samples repeat "source" as a one-element list; EventBridge never does.
+        if isinstance(value, list) and len(value) == 1:
+            return value[0]
+        return value
+
+
+# --- SageMaker Processing Job State Change (Model Monitor executions are processing jobs) ---
+
+
+class S3OutputRef(_Open):
+    S3Uri: str
+
+
+class ProcessingOutputItem(_Open):
+    OutputName: str | None = None
+    S3Output: S3OutputRef | None = None
+
+
+class OutputConfig(_Open):
+    Outputs: list[ProcessingOutputItem] = []
+
+
+class ProcessingJobDetail(_Open):
+    ProcessingJobName: str = Field(min_length=1)
+    ProcessingJobStatus: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+    ProcessingJobArn: str | None = None
+    ExitMessage: str | None = None
+    FailureReason: str | None = None
+    MonitoringScheduleArn: str | None = None
+    ProcessingOutputConfig: OutputConfig | None = None
+    ProcessingEndTime: datetime | None = None
+
+
+class ProcessingJobStateChange(Envelope):
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Processing Job State Change"] = Field(alias="detail-type")
+    detail: ProcessingJobDetail
+
+
+# --- CloudWatch Alarm State Change ---
+
+
+class MetricRef(_Open):
+    namespace: str
+    name: str
+    dimensions: dict[str, str] = {}
+
+
+class MetricStat(_Open):
+    metric: MetricRef
+
+
+class AlarmMetric(_Open):
+    id: str | None = None
+    metricStat: MetricStat | None = None
+    expression: str | None = None
+
+
+class AlarmConfiguration(_Open):
+    metrics: list[AlarmMetric] = []
+    description: str | None = None
+
+
+class AlarmState(_Open):
+    value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    reason: str = ""
+    timestamp: datetime | None = None
+
+
+class AlarmDetail(_Open):
+    alarmName: str = Field(min_length=1)
+    state: AlarmState
+    previousState: AlarmState | None = None
+    configuration: AlarmConfiguration = AlarmConfiguration()
+
+
+class AlarmStateChange(Envelope):
+    source: Literal["aws.cloudwatch"]
+    detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
+    detail: AlarmDetail
+
+
+# --- Model Drift Signal: the documented custom event for teams with their own monitor ---
+
+
+class DriftSignalDetail(_Open):
+    model_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    endpoint_name: str | None = Field(None, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    monitoring_output_uri: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
+    monitor: str | None = None
+    reason: str | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not (self.model_id or self.endpoint_name):
+            raise ValueError("a Model Drift Signal names its model_id or its endpoint_name")
+
+
+class DriftSignal(Envelope):
+    source: Literal["mlopscp.monitoring"]
+    detail_type: Literal["Model Drift Signal"] = Field(alias="detail-type")
+    detail: DriftSignalDetail
+
+
+# --- SageMaker Model Building Pipeline Execution Status Change ---
+
+
+class PipelineExecutionDetail(_Open):
+    pipelineArn: str
+    pipelineExecutionArn: str
+    currentPipelineExecutionStatus: Literal[
+        "Executing", "Stopping", "Stopped", "Failed", "Succeeded"
+    ]
+    previousPipelineExecutionStatus: str | None = None
+    executionStartTime: datetime | None = None
+    executionEndTime: datetime | None = None
+    pipelineExecutionDisplayName: str | None = None
+    failureReason: str | None = None
+
+
+class PipelineExecutionStatusChange(Envelope):
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Model Building Pipeline Execution Status Change"] = Field(
+        alias="detail-type"
+    )
+    detail: PipelineExecutionDetail
+
+
+MonitoringEvent = Annotated[
+    ProcessingJobStateChange | AlarmStateChange | DriftSignal,
+    Field(discriminator="detail_type"),
+]
+
+
+def parse_event(event: Any, model: Any) -> Any:
+    """Validate an event; a malformed one raises EventRejectedError with a readable reason."""
+    try:
+        return parse(event=event, model=model)
+    except ValidationError as error:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "<event>", "problem": e["msg"]}
+            for e in error.errors(include_url=False, include_input=False)
+        ]
+        reason = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+        raise EventRejectedError(f"malformed event: {reason}", problems) from None
+
+
+MONITORING_DETAIL_TYPES = (
+    "SageMaker Processing Job State Change",
+    "CloudWatch Alarm State Change",
+    DRIFT_SIGNAL_DETAIL_TYPE,
+)
+
+
+def parse_monitoring_event(event: Any) -> ProcessingJobStateChange | AlarmStateChange | DriftSignal:
+    if not isinstance(event, dict):
+        raise EventRejectedError("malformed event: not a JSON object")
+    if event.get("detail-type") not in MONITORING_DETAIL_TYPES:
+        raise EventRejectedError(
+            f"unsupported detail-type {event.get('detail-type')!r}: expected one of "
+            f"{', '.join(MONITORING_DETAIL_TYPES)}"
+        )
+    return parse_event(event, MonitoringEvent)  # type: ignore[no-any-return]

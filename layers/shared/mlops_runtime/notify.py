@@ -1,0 +1,126 @@
+"""Deliver notifications: SNS always, Slack through an incoming webhook when one is configured.
+
+The webhook URL is a secret: it is read from Secrets Manager (cached by Powertools Parameters)
+and never logged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+from mlops_core.ledger import Action, LedgerEntry
+from mlops_core.messages import Notification
+
+from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.store import Ledger
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivered: list[str]
+    failed: list[str]
+
+
+def send(
+    notification: Notification, topic_arn: str, slack_webhook_secret_arn: str | None
+) -> Delivery:
+    delivered, failed = [], []
+    with translated_errors():
+        client("sns").publish(
+            TopicArn=topic_arn,
+            Subject=notification.short_title,
+            Message=notification.as_text(),
+            MessageAttributes={
+                "kind": {"DataType": "String", "StringValue": notification.kind},
+                "model_id": {"DataType": "String", "StringValue": notification.model_id},
+                "severity": {"DataType": "String", "StringValue": notification.severity},
+            },
+        )
+    delivered.append("sns")
+    if slack_webhook_secret_arn:
+        # Slack is a second channel: its failure is recorded, it does not undo the SNS page.
+        try:
+            _post_to_slack(notification, slack_webhook_secret_arn)
+            delivered.append("slack")
+        except Exception as error:
+            logger.warning("Slack webhook delivery failed", extra={"error": type(error).__name__})
+            failed.append("slack")
+    return Delivery(delivered, failed)
+
+
+def send_and_record(
+    notification: Notification,
+    ledger: Ledger,
+    topic_arn: str,
+    slack_webhook_secret_arn: str | None,
+) -> Delivery:
+    """Deliver, then write ``notification_sent`` with the channels that took it."""
+    delivery = send(notification, topic_arn, slack_webhook_secret_arn)
+    ledger.record(
+        LedgerEntry(
+            action=Action.NOTIFICATION_SENT,
+            model_id=notification.model_id,
+            subject=f"{notification.subject_id}#{notification.kind}",
+            summary=notification.title,
+            evidence={
+                "delivered": delivery.delivered,
+                "failed": delivery.failed,
+                "about": notification.subject_id,
+                "severity": notification.severity,
+            },
+        )
+    )
+    return delivery
+
+
+def _post_to_slack(notification: Notification, secret_arn: str) -> None:
+    from aws_lambda_powertools.utilities.parameters import get_secret
+    from slack_sdk.webhook import WebhookClient
+
+    url = _webhook_url(get_secret(secret_arn, max_age=300))
+    response = WebhookClient(url, timeout=5).send(
+        text=notification.title, blocks=slack_blocks(notification)
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"Slack answered {response.status_code}")
+
+
+def _webhook_url(secret: str | bytes) -> str:
+    text = secret.decode() if isinstance(secret, bytes) else secret
+    if text.lstrip().startswith("{"):
+        return str(json.loads(text)["url"])
+    return text.strip()
+
+
+def slack_blocks(notification: Notification) -> list[object]:
+    from slack_sdk.models.blocks import (
+        ContextBlock,
+        DividerBlock,
+        HeaderBlock,
+        MarkdownTextObject,
+        SectionBlock,
+    )
+
+    fields = [MarkdownTextObject(text=f"*{k}*\n{v}") for k, v in notification.facts.items()]
+    blocks: list[object] = [HeaderBlock(text=notification.title[:150])]
+    if fields:
+        blocks.append(SectionBlock(fields=fields[:10]))
+    if notification.trend:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"trend `{notification.trend}`")))
+    blocks.append(DividerBlock())
+    text = "\n".join(f"• {line}" for line in notification.lines)[:2900]
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=text or "(no details)")))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"mlops-control-plane · {notification.kind} · {notification.subject_id}"
+                )
+            ]
+        )
+    )
+    return blocks

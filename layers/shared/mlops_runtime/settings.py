@@ -1,0 +1,43 @@
+"""Function configuration, validated at cold start.
+
+Each function declares the variables it needs as a subclass; a missing or malformed variable
+fails the init phase with a message naming it, instead of failing mid-incident. samplefile.env
+lists every variable (a contract test keeps it complete).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TypeVar
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FunctionSettings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    ledger_table: str = Field(min_length=3, description="DynamoDB table of ledger entries")
+    state_table: str = Field(min_length=3, description="DynamoDB table of incidents and locks")
+    model_config_table: str = Field(
+        min_length=3, description="DynamoDB table of per-model configuration"
+    )
+
+
+class NotifySettings(FunctionSettings):
+    notification_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:", description="SNS topic")
+    slack_webhook_secret_arn: str = Field(
+        "", description="Secrets Manager secret holding a Slack incoming-webhook URL (optional)"
+    )
+
+
+class IdempotentSettings(FunctionSettings):
+    idempotency_table: str = Field(min_length=3, description="Powertools idempotency table")
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+@cache
+def load[S: BaseSettings](settings_class: type[S]) -> S:
+    return settings_class()  # type: ignore[call-arg]
