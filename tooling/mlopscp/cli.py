@@ -15,6 +15,8 @@ from collections.abc import Sequence
 COMMANDS = {
     "triage": "mlopscp.commands.triage",
     "pipeline": "mlopscp.commands.pipeline",
+    "models": "mlopscp.commands.models",
+    "ledger": "mlopscp.commands.models",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from mlops_core.errors import EventRejectedError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DRIFT_SIGNAL_SOURCE = "mlopscp.monitoring"
 DRIFT_SIGNAL_DETAIL_TYPE = "Model Drift Signal"
@@ -121,9 +121,11 @@ class DriftSignalDetail(_Open):
     monitor: str | None = None
     reason: str | None = None
 
-    def model_post_init(self, context: Any, /) -> None:
+    @model_validator(mode="after")
+    def _names_a_model(self) -> DriftSignalDetail:
         if not (self.model_id or self.endpoint_name):
             raise ValueError("a Model Drift Signal names its model_id or its endpoint_name")
+        return self
 
 
 class DriftSignal(Envelope):

@@ -1,0 +1,118 @@
+"""Every event in events/ and every real published sample parses (or is refused clearly)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mlops_core.errors import EventRejectedError
+from mlops_runtime import events
+
+from tests.contract.published import SAMPLES, load
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+# Models for every detail-type the control plane consumes; the rest must be refused by the
+# monitoring intake with a reason naming the detail-type.
+MODELS = {
+    "SageMaker Processing Job State Change": events.ProcessingJobStateChange,
+    "CloudWatch Alarm State Change": events.AlarmStateChange,
+    "Model Drift Signal": events.DriftSignal,
+    "SageMaker Model Building Pipeline Execution Status Change": (
+        events.PipelineExecutionStatusChange
+    ),
+}
+
+
+def event_files() -> list[Path]:
+    return sorted(EVENTS.glob("*.json"))
+
+
+def sample_files() -> list[Path]:
+    return sorted((SAMPLES / "events").rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", event_files(), ids=lambda p: p.name)
+def test_event_catalogue_files_are_strict_json_and_parse(path: Path) -> None:
+    event = json.loads(path.read_text())
+    model = MODELS[event["detail-type"]]
+    if "malformed" in path.name:
+        with pytest.raises(EventRejectedError) as error:
+            events.parse_event(event, model)
+        assert "monitoring_output_uri" in error.value.reason
+    else:
+        parsed = events.parse_event(event, model)
+        assert parsed.id == event["id"]
+
+
+def test_every_catalogue_file_is_documented() -> None:
+    readme = (EVENTS / "README.md").read_text()
+    assert all(f"`{p.name}`" in readme for p in event_files())
+
+
+@pytest.mark.parametrize("path", sample_files(), ids=lambda p: p.name)
+def test_published_sample_parses_or_is_refused_by_detail_type(path: Path) -> None:
+    event, repairs = load(path)
+    assert ("NOT strict JSON" in _provenance(path)) == bool(repairs), repairs
+    envelope = events.parse_event(event, events.Envelope)
+    model = MODELS.get(envelope.detail_type)
+    if model is not None:
+        parsed = events.parse_event(event, model)
+        assert parsed.detail_type == envelope.detail_type
+    else:
+        with pytest.raises(EventRejectedError, match="unsupported detail-type"):
+            events.parse_monitoring_event(event)
+
+
+def _provenance(path: Path) -> str:
+    for line in (path.parent / "PROVENANCE.md").read_text().splitlines():
+        if f"`{path.name}`" in line:
+            return line
+    raise AssertionError(f"{path.name} has no provenance line")
+
+
+def test_epoch_millisecond_times_are_accepted() -> None:
+    event = json.loads((EVENTS / "model-quality-alarm.json").read_text())
+    parsed = events.parse_event(event, events.AlarmStateChange)
+    assert parsed.time.year == 2026
+
+
+def test_extra_fields_are_kept_not_refused() -> None:
+    event = json.loads((EVENTS / "monitoring-execution-completed.json").read_text())
+    event["detail"]["SomethingAwsAddsLater"] = {"x": 1}
+    parsed = events.parse_event(event, events.ProcessingJobStateChange)
+    assert parsed.detail.model_extra == {"SomethingAwsAddsLater": {"x": 1}} | {
+        k: v
+        for k, v in event["detail"].items()
+        if k not in events.ProcessingJobDetail.model_fields and k != "SomethingAwsAddsLater"
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda e: e.pop("detail"), "detail"),
+        (lambda e: e["detail"].pop("ProcessingJobName"), "ProcessingJobName"),
+        (lambda e: e["detail"].update(ProcessingJobStatus="Exploded"), "ProcessingJobStatus"),
+        (lambda e: e.update(time="yesterday"), "time"),
+    ],
+)
+def test_a_malformed_event_is_refused_with_the_field_named(mutate, field: str) -> None:
+    event = json.loads((EVENTS / "monitoring-execution-completed.json").read_text())
+    mutate(event)
+    with pytest.raises(EventRejectedError) as error:
+        events.parse_monitoring_event(event)
+    assert field in error.value.reason
+
+
+def test_a_drift_signal_must_name_its_model_or_endpoint() -> None:
+    event = json.loads((EVENTS / "drift-signal.json").read_text())
+    del event["detail"]["model_id"]
+    with pytest.raises(EventRejectedError, match="model_id or its endpoint_name"):
+        events.parse_monitoring_event(event)
+
+
+def test_a_non_object_event_is_refused() -> None:
+    with pytest.raises(EventRejectedError, match="not a JSON object"):
+        events.parse_monitoring_event(["not", "an", "event"])

@@ -1,0 +1,133 @@
+"""Pipeline status closes the loop; intake rejects malformed events into the DLQ with a reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from mlops_runtime.store import Ledger, StateStore
+
+from tests.aws_fixtures import LambdaContext, load_handler
+from tests.integration.handlers.conftest import create_pipeline, put_model
+
+pytestmark = pytest.mark.integration
+EVENTS = Path(__file__).resolve().parents[3] / "events"
+
+
+@pytest.fixture
+def inbox(cloud, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An SNS topic whose messages land in an SQS queue we can read, plus a DLQ."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    topic = sns.create_topic(Name="notifications")["TopicArn"]
+    inbox_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=inbox_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    dlq_url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", topic)
+    monkeypatch.setenv("SLACK_WEBHOOK_SECRET_ARN", "")
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
+    monkeypatch.setenv(
+        "DRIFT_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:drift"
+    )
+    return {"inbox": inbox_url, "dlq": dlq_url}
+
+
+def messages(url: str) -> list[str]:
+    response = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [m["Body"] for m in response.get("Messages", [])]
+
+
+def started_retrain() -> str:
+    put_model()
+    create_pipeline()
+    result = load_handler("start_retrain").handler(
+        {"model_id": "churn", "incident_id": "inc-churn-aaa", "summary": {"reasons": ["drift"]}},
+        LambdaContext(),
+    )
+    return str(result["pipeline_execution_arn"])
+
+
+def status_event(arn: str, status: str, reason: str | None = None) -> dict[str, Any]:
+    event = json.loads((EVENTS / "pipeline-execution-failed.json").read_text())
+    event["detail"] |= {
+        "pipelineExecutionArn": arn,
+        "currentPipelineExecutionStatus": status,
+        "failureReason": reason,
+    }
+    return event
+
+
+def test_a_failed_retrain_is_recorded_on_its_incident_and_pages(inbox) -> None:
+    arn = started_retrain()
+    app = load_handler("pipeline_status")
+    result = app.handler(status_event(arn, "Failed", "InsufficientCapacityError"), LambdaContext())
+    assert result == {
+        "status": "recorded",
+        "incident_id": "inc-churn-aaa",
+        "outcome": "retrain_failed",
+    }
+    state = StateStore("state")
+    assert state.get("INCIDENT#inc-churn-aaa", "INCIDENT")["status"] == "RETRAIN_FAILED"
+    assert state.get("MODEL#churn", "RETRAIN")["status"] == "FAILED"
+    actions = [e["action"] for e in Ledger("ledger").about("inc-churn-aaa")]
+    assert {"retrain_started", "retrain_failed"} <= set(actions)
+    pages = messages(inbox["inbox"])
+    assert len(pages) == 1
+    assert "InsufficientCapacityError" in pages[0]
+
+
+def test_a_succeeded_retrain_closes_the_incident_without_paging(inbox) -> None:
+    arn = started_retrain()
+    load_handler("pipeline_status").handler(status_event(arn, "Succeeded"), LambdaContext())
+    assert StateStore("state").get("INCIDENT#inc-churn-aaa", "INCIDENT")["status"] == (
+        "RETRAIN_SUCCEEDED"
+    )
+    assert messages(inbox["inbox"]) == []
+
+
+def test_a_redelivered_status_event_changes_nothing_more(inbox) -> None:
+    arn = started_retrain()
+    app = load_handler("pipeline_status")
+    app.handler(status_event(arn, "Failed", "boom"), LambdaContext())
+    again = app.handler(status_event(arn, "Failed", "boom"), LambdaContext())
+    assert again["status"] == "duplicate"
+    assert len(messages(inbox["inbox"])) == 1
+
+
+def test_pipelines_the_control_plane_did_not_start_are_ignored(inbox) -> None:
+    put_model()
+    event = status_event(
+        "arn:aws:sagemaker:us-east-1:123456789012:pipeline/x/execution/y", "Failed"
+    )
+    assert load_handler("pipeline_status").handler(event, LambdaContext()) == {"status": "ignored"}
+
+
+def test_a_malformed_event_goes_to_the_dlq_with_its_reason(inbox) -> None:
+    event = json.loads((EVENTS / "drift-signal-malformed.json").read_text())
+    result = load_handler("drift_intake").handler(event, LambdaContext())
+    assert result["status"] == "rejected"
+    (body,) = messages(inbox["dlq"])
+    dead = json.loads(body)
+    assert dead["event"] == event, "the event is kept whole"
+    assert "monitoring_output_uri" in dead["reason"]
+    (entry,) = Ledger("ledger").entries("_unknown")
+    assert entry["action"] == "event_rejected"
+    assert entry["subject"] == f"event:{event['id']}"
+
+
+def test_an_event_for_an_unmanaged_endpoint_is_ignored_not_rejected(inbox) -> None:
+    event = json.loads((EVENTS / "model-monitor-alarm.json").read_text())
+    result = load_handler("drift_intake").handler(event, LambdaContext())
+    assert result["status"] == "ignored"
+    assert "churn-prod" in result["reason"]
+    assert messages(inbox["dlq"]) == []

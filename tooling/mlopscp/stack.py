@@ -1,0 +1,59 @@
+"""Find a deployed stack's tables and queues from its CloudFormation outputs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack",
+        default=os.environ.get("MLOPSCP_STACK", "mlops-control-plane-dev"),
+        help="CloudFormation stack name (env MLOPSCP_STACK)",
+    )
+    parser.add_argument("--region", default=None, help="AWS region (default: your profile's)")
+    parser.add_argument("--endpoint-url", default=None, help="AWS endpoint, e.g. a local emulator")
+
+
+@dataclass
+class StackArgs:
+    stack: str
+    region: str | None = None
+    endpoint_url: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> StackArgs:
+        return cls(args.stack, args.region, args.endpoint_url)
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+
+    @cached_property
+    def outputs(self) -> dict[str, str]:
+        stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def _point_sdk_here(self) -> None:
+        # The runtime adapters build their clients from the environment.
+        if self.endpoint_url:
+            os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if self.region:
+            os.environ["AWS_DEFAULT_REGION"] = self.region
+
+    def model_config_store(self) -> Any:
+        from mlops_runtime.model_config import ModelConfigStore
+
+        self._point_sdk_here()
+        return ModelConfigStore(self.outputs["ModelConfigTableName"], max_age=0)
+
+    def ledger(self) -> Any:
+        from mlops_runtime.store import Ledger
+
+        self._point_sdk_here()
+        return Ledger(self.outputs["LedgerTableName"])
