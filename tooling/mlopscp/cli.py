@@ -17,6 +17,8 @@ COMMANDS = {
     "pipeline": "mlopscp.commands.pipeline",
     "models": "mlopscp.commands.models",
     "ledger": "mlopscp.commands.models",
+    "demo": "mlopscp.commands.demo",
+    "replay": "mlopscp.commands.demo",
 }
 
 

@@ -67,11 +67,20 @@ def pipeline_parameters(
     window = window or {}
     values = dict(static) | {
         INCIDENT_ID: incident_id,
-        RETRAIN_REASON: reason[:1000],
+        RETRAIN_REASON: one_line(reason, 1000),
         DATA_WINDOW_START: window.get("start", ""),
         DATA_WINDOW_END: window.get("end", ""),
     }
     return [{"Name": k, "Value": v} for k, v in values.items()]
+
+
+def one_line(text: str, limit: int) -> str:
+    """Pipelines copy the reason into registry fields that refuse control characters and
+    newlines; trend glyphs are noise there too."""
+    cleaned = "".join(
+        c if c.isprintable() and not 0x2580 <= ord(c) <= 0x259F else " " for c in text
+    )
+    return " ".join(cleaned.split())[:limit]
 
 
 def client_request_token(incident_id: str) -> str:

@@ -170,11 +170,17 @@ def parse_event(event: Any, model: Any) -> Any:
         return parse(event=event, model=model)
     except ValidationError as error:
         problems = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "<event>", "problem": e["msg"]}
+            {"field": _field(e["loc"]), "problem": e["msg"]}
             for e in error.errors(include_url=False, include_input=False)
         ]
         reason = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
         raise EventRejectedError(f"malformed event: {reason}", problems) from None
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    # A discriminated union puts the matched detail-type first: not a field of the event.
+    parts = [str(p) for p in location if str(p) not in MONITORING_DETAIL_TYPES]
+    return ".".join(parts) or "<event>"
 
 
 MONITORING_DETAIL_TYPES = (

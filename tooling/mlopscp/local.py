@@ -1,0 +1,396 @@
+"""The control plane deployed on the embedded emulator, with a small SageMaker world to act on.
+
+Used by `mlopscp demo`, `mlopscp replay` and the end-to-end tests: everything is created through
+AWS APIs (the template through CloudFormation, the world through SageMaker, S3, SNS, SQS and the
+control plane's own `models put`), and everything the scenarios claim is read back the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlops_core.monitoring import MonitorType, load_history
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = "mlopscp-local"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+MONITORING_BUCKET = f"sagemaker-{REGION}-{ACCOUNT}"
+SAGEMAKER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlopscp-sagemaker-execution"
+
+_MONITORING_TYPE_NAMES = {
+    MonitorType.DATA_QUALITY: "DataQuality",
+    MonitorType.MODEL_QUALITY: "ModelQuality",
+    MonitorType.BIAS_DRIFT: "ModelBias",
+    MonitorType.FEATURE_ATTRIBUTION_DRIFT: "ModelExplainability",
+}
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    model_id: str
+    endpoint: str
+    history: Path  # one endpoint's Model Monitor output, as in examples/triage-cases
+    story: str
+
+    @property
+    def pipeline(self) -> str:
+        return f"{self.model_id}-retrain"
+
+    @property
+    def output_uri(self) -> str:
+        return f"s3://{MONITORING_BUCKET}/monitoring/{self.endpoint}"
+
+    def files(self) -> dict[str, bytes]:
+        """The history with schedules named by type (churn-data-quality, ...), as in events/."""
+        raw = {
+            str(p.relative_to(self.history)): p.read_bytes()
+            for p in self.history.rglob("*.json")
+            if p.name != "expected.json"
+        }
+        names = {
+            s.name: f"{self.model_id}-{str(s.monitor_type).replace('_', '-')}"
+            for s in load_history(raw).schedules
+        }
+        return {names[k.split("/", 1)[0]] + "/" + k.split("/", 1)[1]: v for k, v in raw.items()}
+
+
+CASES = ROOT / "examples" / "triage-cases" / "dev"
+MODELS = {
+    m.model_id: m
+    for m in (
+        DemoModel(
+            "churn",
+            "churn-prod",
+            CASES / "case-003",
+            "gradual drift on tenure_months while AUC falls",
+        ),
+        DemoModel(
+            "fraud",
+            "fraud-prod",
+            CASES / "case-015",
+            "a column disappeared from the inputs (schema break)",
+        ),
+        DemoModel(
+            "pricing",
+            "pricing-prod",
+            CASES / "case-009",
+            "slow drift on two features, quality steady",
+        ),
+    )
+}
+
+
+class LocalControlPlane:
+    """Deploys template.yaml into an emulator and seeds the demo world."""
+
+    def __init__(self, emulator: Any) -> None:
+        self.emu = emulator
+        self.stack: Any = None
+        self.inbox_url = ""
+
+    # -- setting up ---------------------------------------------------------------------------
+
+    def up(self) -> LocalControlPlane:
+        self.stack = self.emu.deploy(
+            ROOT / "template.yaml",
+            stack_name=STACK,
+            parameters={"Stage": "local", "MonitoringBucketPattern": MONITORING_BUCKET},
+        )
+        self.emu.client("s3").create_bucket(Bucket=MONITORING_BUCKET)
+        self.inbox_url = self._subscribe_inbox()
+        for model in MODELS.values():
+            self._seed(model)
+        return self
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return dict(self.stack.outputs)
+
+    def _subscribe_inbox(self) -> str:
+        """An SQS queue subscribed to the notification topic: how the demo reads pages back."""
+        sqs, sns = self.emu.client("sqs"), self.emu.client("sns")
+        url = sqs.create_queue(QueueName="notification-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=self.outputs["NotificationTopicArn"],
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        return str(url)
+
+    def _seed(self, model: DemoModel) -> None:
+        sagemaker = self.emu.client("sagemaker")
+        sagemaker.create_model(
+            ModelName=f"{model.model_id}-v1",
+            ExecutionRoleArn=SAGEMAKER_ROLE,
+            PrimaryContainer={
+                "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                "ModelDataUrl": f"s3://{MONITORING_BUCKET}/models/{model.model_id}/model.tar.gz",
+            },
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=f"{model.endpoint}-v1",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": f"{model.model_id}-v1",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+            DataCaptureConfig={
+                "EnableCapture": True,
+                "InitialSamplingPercentage": 100,
+                "DestinationS3Uri": f"s3://{MONITORING_BUCKET}/capture",
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            },
+        )
+        sagemaker.create_endpoint(
+            EndpointName=model.endpoint, EndpointConfigName=f"{model.endpoint}-v1"
+        )
+        self._upload_history(model)
+        self._upsert_pipeline(model)
+        self._put_config(model)
+
+    def _upload_history(self, model: DemoModel) -> None:
+        files = model.files()
+        s3 = self.emu.client("s3")
+        prefix = model.output_uri.removeprefix(f"s3://{MONITORING_BUCKET}/")
+        for relative, body in files.items():
+            s3.put_object(Bucket=MONITORING_BUCKET, Key=f"{prefix}/{relative}", Body=body)
+        for schedule in load_history(files).schedules:
+            self.emu.client("sagemaker").create_monitoring_schedule(
+                MonitoringScheduleName=schedule.name,
+                MonitoringScheduleConfig={
+                    "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                    "MonitoringType": _MONITORING_TYPE_NAMES[schedule.monitor_type],
+                    "MonitoringJobDefinition": {
+                        "MonitoringInputs": [
+                            {
+                                "EndpointInput": {
+                                    "EndpointName": model.endpoint,
+                                    "LocalPath": "/opt/ml/processing/input",
+                                }
+                            }
+                        ],
+                        "MonitoringOutputConfig": {
+                            "MonitoringOutputs": [
+                                {
+                                    "S3Output": {
+                                        "S3Uri": model.output_uri,
+                                        "LocalPath": "/opt/ml/processing/output",
+                                    }
+                                }
+                            ]
+                        },
+                        "MonitoringResources": {
+                            "ClusterConfig": {
+                                "InstanceCount": 1,
+                                "InstanceType": "ml.m5.xlarge",
+                                "VolumeSizeInGB": 20,
+                            }
+                        },
+                        "MonitoringAppSpecification": {
+                            "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/"
+                            "sagemaker-model-monitor-analyzer"
+                        },
+                        "RoleArn": SAGEMAKER_ROLE,
+                    },
+                },
+            )
+
+    def _upsert_pipeline(self, model: DemoModel) -> None:
+        """The reference retraining blueprint (pipelines/retrain), bound to this account."""
+        from mlopscp.pipelines import load_definition, upload_code, upsert_pipeline
+
+        base = f"s3://{MONITORING_BUCKET}/retrain/{model.model_id}"
+        code = upload_code(self.emu.client("s3"), f"{base}/code")
+        upsert_pipeline(
+            self.emu.client("sagemaker"),
+            model.pipeline,
+            SAGEMAKER_ROLE,
+            load_definition(),
+            {
+                "CodePrefix": code,
+                "InputDataUri": f"{base}/data",
+                "ArtifactPrefix": f"{base}/artifacts",
+                "ModelPackageGroupName": model.model_id,
+            },
+        )
+
+    def _put_config(self, model: DemoModel) -> None:
+        from mlops_runtime.model_config import ModelConfig
+
+        config = ModelConfig.model_validate(
+            {
+                "model_id": model.model_id,
+                "endpoint_name": model.endpoint,
+                "monitoring_output_uri": model.output_uri,
+                "retrain": {"pipeline_name": model.pipeline},
+            }
+        )
+        table = self.outputs["ModelConfigTableName"]
+        dynamodb = self.emu.client("dynamodb")
+        dynamodb.put_item(
+            TableName=table,
+            Item={"id": {"S": f"model#{model.model_id}"}, "value": {"S": config.model_dump_json()}},
+        )
+        dynamodb.put_item(
+            TableName=table,
+            Item={"id": {"S": f"endpoint#{model.endpoint}"}, "value": {"S": model.model_id}},
+        )
+
+    # -- events as AWS would send them ----------------------------------------------------------
+
+    def monitoring_execution_event(
+        self,
+        model: DemoModel,
+        schedule: str | None = None,
+        status: str = "CompletedWithViolations",
+        failure_reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Record a monitoring execution of the newest hour in the history and return the
+        Processing Job State Change event SageMaker emits for it (detail mirrors the job)."""
+        history = load_history(model.files())
+        chosen = next(
+            s
+            for s in history.schedules
+            if schedule in (None, s.name)
+            and s.monitor_type == (MonitorType.DATA_QUALITY if schedule is None else s.monitor_type)
+        )
+        at = chosen.latest.at
+        from mlopscp.emulator import sagemaker_ext
+
+        job = sagemaker_ext.record_monitoring_execution(
+            chosen.name,
+            at,
+            status=status,
+            failure_reason=failure_reason,
+            output_uri=f"{model.output_uri}/{chosen.name}/{at:%Y/%m/%d/%H}",
+        )
+        described = self.emu.client("sagemaker").describe_processing_job(
+            ProcessingJobName=job["ProcessingJobName"]
+        )
+        described.pop("ResponseMetadata", None)
+        detail = json.loads(json.dumps(described, default=_epoch_ms))
+        return envelope(
+            "aws.sagemaker",
+            "SageMaker Processing Job State Change",
+            detail,
+            [described["ProcessingJobArn"]],
+        )
+
+    def pipeline_status_event(self, execution_arn: str) -> dict[str, Any]:
+        sagemaker = self.emu.client("sagemaker")
+        described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+        detail = {
+            "pipelineArn": described["PipelineArn"],
+            "pipelineExecutionArn": execution_arn,
+            "pipelineExecutionDisplayName": described.get("PipelineExecutionDisplayName"),
+            "currentPipelineExecutionStatus": described["PipelineExecutionStatus"],
+            "previousPipelineExecutionStatus": "Executing",
+            "executionStartTime": _iso(described["CreationTime"]),
+            "executionEndTime": _iso(described["LastModifiedTime"]),
+        }
+        if described.get("FailureReason"):
+            detail["failureReason"] = described["FailureReason"]
+        return envelope(
+            "aws.sagemaker",
+            "SageMaker Model Building Pipeline Execution Status Change",
+            detail,
+            [described["PipelineArn"], execution_arn],
+        )
+
+    # -- reading back -------------------------------------------------------------------------
+
+    def pipeline_executions(self, model: DemoModel) -> list[dict[str, Any]]:
+        sagemaker = self.emu.client("sagemaker")
+        summaries = sagemaker.list_pipeline_executions(PipelineName=model.pipeline)[
+            "PipelineExecutionSummaries"
+        ]
+        result = []
+        for summary in summaries:
+            arn = summary["PipelineExecutionArn"]
+            params = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)[
+                "PipelineParameters"
+            ]
+            result.append(
+                {
+                    "arn": arn,
+                    "status": summary["PipelineExecutionStatus"],
+                    "parameters": {p["Name"]: p["Value"] for p in params},
+                }
+            )
+        return result
+
+    def ledger(self, model_id: str) -> list[dict[str, Any]]:
+        dynamodb = self.emu.client("dynamodb")
+        items = dynamodb.query(
+            TableName=self.outputs["LedgerTableName"],
+            IndexName="by-time",
+            KeyConditionExpression="model_id = :m",
+            ExpressionAttributeValues={":m": {"S": model_id}},
+        )["Items"]
+        return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
+
+    def drain(self, queue_url: str) -> list[dict[str, Any]]:
+        """Every message now in the queue, removed as it is read."""
+        sqs, found = self.emu.client("sqs"), []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                found.append(
+                    {
+                        "body": message["Body"],
+                        "attributes": {
+                            k: v.get("StringValue")
+                            for k, v in message.get("MessageAttributes", {}).items()
+                        },
+                    }
+                )
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def notifications(self) -> list[dict[str, Any]]:
+        return self.drain(self.inbox_url)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return self.drain(self.outputs["DeadLetterQueueUrl"])
+
+
+def envelope(
+    source: str, detail_type: str, detail: dict[str, Any], resources: list[str]
+) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": resources,
+        "detail": detail,
+    }
+
+
+def _epoch_ms(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    raise TypeError(type(value))
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

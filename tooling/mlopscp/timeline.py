@@ -1,0 +1,92 @@
+"""Render what the emulator did for an event: rules matched, functions run, states entered."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlopscp.emulator.trace import (
+    ExecutionStarted,
+    LambdaInvocation,
+    RuleMatched,
+    TargetDeliveryFailed,
+)
+
+
+@dataclass
+class Timeline:
+    rules: list[str] = field(default_factory=list)
+    invocations: list[dict[str, Any]] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)
+    delivery_failures: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"rules matched: {', '.join(self.rules) or 'none'}"]
+        for call in self.invocations:
+            outcome = call["error"] or _short(call["result"])
+            out.append(f"  λ {call['function']} ({call['type']}) -> {outcome}")
+        for execution in self.executions:
+            out.append(
+                f"  ⎇ {execution['state_machine']}: {' → '.join(execution['states'])}"
+                f"  [{execution['status']}]"
+            )
+        out += [f"  ✗ delivery failed: {failure}" for failure in self.delivery_failures]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rules": self.rules,
+            "invocations": self.invocations,
+            "executions": self.executions,
+            "delivery_failures": self.delivery_failures,
+        }
+
+
+def build(emulator: Any, stack: Any, records: list[Any]) -> Timeline:
+    names = {info.name: logical for logical, info in stack.functions.items()}
+    machines = {arn: logical for logical, arn in stack.state_machines.items()}
+    timeline = Timeline()
+    for record in records:
+        if isinstance(record, RuleMatched):
+            rule = _rule_label(stack, record.rule)
+            timeline.rules.append(rule + (" (redelivered)" if record.redelivery else ""))
+        elif isinstance(record, LambdaInvocation):
+            timeline.invocations.append(
+                {
+                    "function": names.get(record.function, record.function),
+                    "type": "sync" if record.invocation_type == "RequestResponse" else "async",
+                    "result": record.result,
+                    "error": f"{record.error_type}: {record.error.get('errorMessage', '')}"[:200]
+                    if record.error
+                    else None,
+                }
+            )
+        elif isinstance(record, ExecutionStarted):
+            sfn = emulator.client("stepfunctions")
+            status = sfn.describe_execution(executionArn=record.execution_arn)["status"]
+            timeline.executions.append(
+                {
+                    "state_machine": machines.get(
+                        record.state_machine_arn, record.state_machine_arn
+                    ),
+                    "execution_arn": record.execution_arn,
+                    "states": emulator.execution_states(record.execution_arn),
+                    "status": status,
+                }
+            )
+        elif isinstance(record, TargetDeliveryFailed):
+            timeline.delivery_failures.append(f"{record.rule}: {record.error_message}")
+    return timeline
+
+
+def _rule_label(stack: Any, rule_name: str) -> str:
+    for logical, info in stack.rules.items():
+        if getattr(info, "name", None) == rule_name:
+            return f"{rule_name} ({logical})"
+    return rule_name
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 160 else text[:157] + "..."
