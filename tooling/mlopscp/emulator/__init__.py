@@ -1,0 +1,29 @@
+"""The embedded AWS emulator: moto server on loopback, populated from a SAM template, running
+the real ASL, routing Lambda invokes to the real handlers and matching events with the
+template's real EventBridge patterns. See docs/emulator.md.
+
+    from mlopscp.emulator import Emulator
+
+    with Emulator(region="us-east-1") as emu:
+        stack = emu.deploy("template.yaml", stack_name="mlopscp-local", parameters={...})
+        emu.put_event(envelope)
+        emu.wait_idle()
+"""
+
+from mlopscp.emulator.deploy import DeployError, RuleInfo, Stack
+from mlopscp.emulator.emulator import DEFAULT_ACCOUNT, Emulator, EmulatorError
+from mlopscp.emulator.events import matches
+from mlopscp.emulator.lambdas import FunctionInfo
+from mlopscp.emulator.trace import Trace
+
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "DeployError",
+    "Emulator",
+    "EmulatorError",
+    "FunctionInfo",
+    "RuleInfo",
+    "Stack",
+    "Trace",
+    "matches",
+]

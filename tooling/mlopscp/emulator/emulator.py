@@ -1,0 +1,245 @@
+"""The :class:`Emulator`: moto's server on loopback with the project's real code behind it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from mlopscp.emulator import sagemaker_ext
+from mlopscp.emulator._patching import Patches
+from mlopscp.emulator.deploy import Deployer, Stack
+from mlopscp.emulator.events import EventRouter
+from mlopscp.emulator.lambdas import LambdaRouter
+from mlopscp.emulator.server import MotoServer
+from mlopscp.emulator.trace import BackgroundTasks, ExecutionStarted, Trace
+
+DEFAULT_ACCOUNT = "123456789012"  # moto's: what its fake credentials land in
+FAKE_KEY = "testing"
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not do what was asked; the message says what is wrong."""
+
+
+class Emulator:
+    """A local stand-in for AWS: moto server on 127.0.0.1, stacks deployed from SAM templates,
+    Lambda invokes running the real handlers, EventBridge delivering to Lambda and Step Functions.
+
+    Use it as a context manager; one emulator runs at a time in a process (moto's state is
+    global), any number one after another.
+    """
+
+    _active_lock = threading.Lock()
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+        self.account = DEFAULT_ACCOUNT
+        self.trace = Trace()
+        self.stacks: dict[str, Stack] = {}
+        self._tasks = BackgroundTasks()
+        self._server = MotoServer()
+        self._patches = Patches()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._credentials: dict[str, dict[str, str]] = {}
+        self._clients_lock = threading.Lock()
+        self._lambdas: LambdaRouter | None = None
+        self._events: EventRouter | None = None
+        self._running = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> Emulator:
+        if not Emulator._active_lock.acquire(blocking=False):
+            raise EmulatorError("another Emulator is running in this process; stop it first")
+        try:
+            self._server.start()
+            self._lambdas = LambdaRouter(self.endpoint_url, self.trace, self._tasks,
+                                         self._client_for, self._worker_credentials)
+            self._events = EventRouter(self.trace, self._tasks, self._client_for)
+            self._lambdas.install()
+            self._events.install()
+            sagemaker_ext.install()
+            self._record_executions()
+        except BaseException:
+            self._teardown()
+            raise
+        self._running = True
+        return self
+
+    def stop(self) -> None:
+        if self._running:
+            self._running = False
+            self._teardown()
+
+    def _teardown(self) -> None:
+        try:
+            self._tasks.wait(timeout=5)
+            for router in (self._lambdas, self._events):
+                if router is not None:
+                    router.close()
+            self._patches.undo()
+            sagemaker_ext.uninstall()
+            self._server.stop()
+        finally:
+            self._clients.clear()
+            self._credentials.clear()
+            Emulator._active_lock.release()
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._server.url
+
+    # -- clients ----------------------------------------------------------------------------
+
+    def client(self, service: str, account: str | None = None) -> Any:
+        """A boto3 client bound to the emulator; with `account`, via sts.assume_role there."""
+        return self._client_for(service, account or self.account)
+
+    def _client_for(self, service: str, account: str) -> Any:
+        key = (service, account)
+        with self._clients_lock:
+            if key not in self._clients:
+                credentials = self._account_credentials(account)
+                session: Any = boto3.session.Session(
+                    aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                    aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
+                    region_name=self.region,
+                )
+                self._clients[key] = session.client(
+                    service, endpoint_url=self.endpoint_url,
+                    config=Config(retries={"max_attempts": 0}, read_timeout=300,
+                                  connect_timeout=10),
+                )
+            return self._clients[key]
+
+    def _account_credentials(self, account: str) -> dict[str, str]:
+        """Fake keys for moto's default account; assumed-role keys for any other (called locked)."""
+        if account not in self._credentials:
+            if account == self.account:
+                self._credentials[account] = {"AWS_ACCESS_KEY_ID": FAKE_KEY,
+                                              "AWS_SECRET_ACCESS_KEY": FAKE_KEY}
+            else:
+                sts = boto3.session.Session(
+                    aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_KEY,
+                    region_name=self.region,
+                ).client("sts", endpoint_url=self.endpoint_url)
+                assumed = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/mlopscp-emulator",
+                                          RoleSessionName="mlopscp-emulator")["Credentials"]
+                self._credentials[account] = {
+                    "AWS_ACCESS_KEY_ID": assumed["AccessKeyId"],
+                    "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"],
+                    "AWS_SESSION_TOKEN": assumed["SessionToken"],
+                }
+        return self._credentials[account]
+
+    def _worker_credentials(self, account: str) -> dict[str, str]:
+        with self._clients_lock:
+            return dict(self._account_credentials(account))
+
+    # -- stacks -----------------------------------------------------------------------------
+
+    def deploy(self, template: str | Path, stack_name: str = "mlopscp-local",
+               parameters: Mapping[str, str] | None = None) -> Stack:
+        """Deploy a SAM template (its real code, ASL and patterns); see :mod:`.deploy`."""
+        assert self._lambdas is not None, "start the emulator first"
+        deployer = Deployer(lambda service: self.client(service), self.account, self.region)
+        stack = deployer.deploy(Path(template), stack_name, parameters or {})
+        for function in stack.functions.values():
+            self._lambdas.register(function)
+        self.stacks[stack_name] = stack
+        return stack
+
+    # -- EventBridge ------------------------------------------------------------------------
+
+    def put_event(self, envelope: Mapping[str, Any], event_bus_name: str = "default") -> list[str]:
+        """Put an event envelope (version, id, detail-type, source, ..., detail) through
+        PutEvents; return the names of the rules it matched. Delivery to targets is async:
+        :meth:`wait_idle` waits for it. The delivered event keeps the envelope's ``id``."""
+        assert self._events is not None, "start the emulator first"
+        return self._events.put_event(self.client("events"), envelope, event_bus_name)
+
+    def redeliver(self, envelope: Mapping[str, Any], times: int = 1,
+                  event_bus_name: str = "default") -> list[str]:
+        """Deliver the identical envelope (same ``id``) again to the targets of the rules it
+        matches, `times` times, as an EventBridge retry does; return the rules matched."""
+        assert self._events is not None, "start the emulator first"
+        matched: list[str] = []
+        for _ in range(times):
+            matched = self._events.redeliver(self.account, self.region, envelope, event_bus_name)
+        return matched
+
+    # -- waiting and looking ----------------------------------------------------------------
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until no async invocation or delivery is pending and every Step Functions
+        execution is over; raise :class:`EmulatorError` naming what is still running."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 2:  # twice in a row: a finishing task may have started another
+            busy = self._tasks.pending() + self._running_executions()
+            quiet = 0 if busy else quiet + 1
+            if busy and time.monotonic() > deadline:
+                raise EmulatorError(f"not idle after {timeout}s; still running: {busy}")
+            time.sleep(0.05)
+        if self._tasks.errors:
+            errors, self._tasks.errors = self._tasks.errors, []
+            raise EmulatorError("background work failed: " + "; ".join(
+                f"{what}: {type(exc).__name__}: {str(exc)[:300]}" for what, exc in errors))
+
+    def _running_executions(self) -> list[str]:
+        sfn = self.client("stepfunctions")
+        running = []
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"],
+                                         statusFilter="RUNNING")
+            running += [e["executionArn"] for e in listed["executions"]]
+        return running
+
+    def execution_states(self, execution_arn: str) -> list[str]:
+        """Names of the states an execution entered, in order (from its history)."""
+        paginator = self.client("stepfunctions").get_paginator("get_execution_history")
+        return [
+            event["stateEnteredEventDetails"]["name"]
+            for page in paginator.paginate(executionArn=execution_arn)
+            for event in page["events"]
+            if "stateEnteredEventDetails" in event
+        ]
+
+    def logs(self, function: str) -> list[str]:
+        """Every line a function's handler printed or logged, over all its invocations; the
+        function is given by logical id, name or ARN."""
+        assert self._lambdas is not None, "start the emulator first"
+        info = self._lambdas.function(function)
+        name = info.name if info else function
+        return [line for record in self.trace.invocations(name) for line in record.log_lines]
+
+    def _record_executions(self) -> None:
+        original = self._patches.set(StepFunctionsParserBackend, "start_execution", None)
+        trace = self.trace
+
+        def start_execution(backend: StepFunctionsParserBackend, state_machine_arn: str,
+                            *args: Any, **kwargs: Any) -> Any:
+            execution = original(backend, state_machine_arn, *args, **kwargs)
+            trace.add(ExecutionStarted(state_machine_arn=state_machine_arn,
+                                       execution_arn=execution.execution_arn,
+                                       input=kwargs.get("execution_input",
+                                                        args[1] if len(args) > 1 else None)))
+            return execution
+
+        self._patches.set(StepFunctionsParserBackend, "start_execution", start_execution)

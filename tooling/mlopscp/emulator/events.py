@@ -1,0 +1,348 @@
+"""EventBridge delivery in the emulator: AWS's matching, envelope and targets on moto's rules.
+
+moto keeps the rules (created by CloudFormation with the template's real patterns and targets)
+and runs ``put_events``; this module changes three things, reversibly (:class:`EventRouter`):
+
+- **Matching** (:func:`matches`). EventBridge flattens arrays: a pattern path that goes through
+  an array of objects (``detail.configuration.metrics[].metricStat.metric.namespace``) matches
+  when one element matches, and all fields of one sub-pattern must match within the same element
+  (event-ruler's "array consistency"). moto's ``EventPattern`` flattens only objects, so such a
+  pattern never matches there. Leaf filters (exact, prefix, suffix, anything-but, numeric, exists,
+  wildcard, equals-ignore-case, cidr) are still moto's.
+- **Envelope**. Targets receive AWS's shape: ``time`` as ``YYYY-MM-DDTHH:MM:SSZ``, ``account`` and
+  ``region`` set, no ``ingestion-time``. ``Input``, ``InputPath`` and ``InputTransformer``
+  apply as on AWS (the transformer through moto's own template parser).
+- **Targets**. Lambda targets are invoked asynchronously through the Lambda API (so the
+  :mod:`~mlopscp.emulator.lambdas` router runs the real handler with Lambda's async
+  retries);
+  Step Functions targets get ``StartExecution`` with the event as input; SQS targets get the
+  envelope. A delivery that fails is retried per the target's ``RetryPolicy`` (not at all for a
+  missing resource or a permission error, as on AWS), then written to the target's
+  ``DeadLetterConfig`` queue with EventBridge's message attributes. Other targets (logs, archives,
+  other buses, API destinations) keep moto's handling.
+
+An event put with :meth:`EventRouter.put_event` keeps the ``id`` of the envelope it came from,
+so a redelivery of the same envelope (:meth:`EventRouter.redeliver`, what an EventBridge retry
+looks like to a consumer) carries the same id.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from moto.events.models import UNDEFINED, EventPattern, EventsBackend, Rule, events_backends
+from moto.events.utils import EventTemplateParser
+from moto.utilities.arns import parse_arn
+
+from mlopscp.emulator._patching import Patches
+from mlopscp.emulator.trace import BackgroundTasks, RuleMatched, TargetDeliveryFailed, Trace
+
+ClientFactory = Callable[[str, str], Any]  # (service, account id) -> boto3 client
+EVENT_ID_HEADER = "x-mlopscp-event-ids"
+# AWS sends these straight to the DLQ: retrying cannot help until someone acts.
+_NOT_RETRIED = {"ResourceNotFoundException", "AccessDeniedException", "StateMachineDoesNotExist",
+                "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NotFound"}
+_BOTO_NAMES = {"states": "stepfunctions"}  # ARN service -> boto3 client name
+
+
+def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+    """Whether an EventBridge event pattern matches an event, arrays of objects included."""
+    return _matches_object(pattern, event, EventPattern(None, dict(pattern)))
+
+
+def _matches_object(pattern: Mapping[str, Any], node: Any, leaf: EventPattern) -> bool:
+    if isinstance(node, list) and node:
+        # One element must satisfy the whole sub-pattern: fields matched in different elements
+        # of the same array do not make a match (event-ruler's array consistency).
+        return any(_matches_object(pattern, element, leaf) for element in node)
+    fields = node if isinstance(node, dict) else {}
+    for key, sub_pattern in pattern.items():
+        if key == "$or":
+            matched = any(_matches_object(p, node, leaf) for p in sub_pattern)
+        elif isinstance(sub_pattern, dict):
+            matched = _matches_object(sub_pattern, fields.get(key), leaf)
+        elif isinstance(sub_pattern, list):
+            value = fields.get(key, UNDEFINED)
+            if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+                value = [v for v in value if not isinstance(v, (dict, list))] or UNDEFINED
+            matched = leaf._does_item_match_filters(value, sub_pattern)
+        else:
+            matched = False
+        if not matched:
+            return False
+    return True
+
+
+def envelope_of(event: Mapping[str, Any], account: str, region: str) -> dict[str, Any]:
+    """AWS's event envelope from moto's internal event (or a user's envelope)."""
+    when = event.get("time")
+    if isinstance(when, (int, float)):
+        when = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    envelope = {
+        "version": event.get("version", "0"),
+        "id": event.get("id") or str(uuid.uuid4()),
+        "detail-type": event.get("detail-type", ""),
+        "source": event.get("source", ""),
+        "account": event.get("account") or account,
+        "time": when or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": event.get("region") or region,
+        "resources": list(event.get("resources") or []),
+        "detail": event.get("detail", {}),
+    }
+    if "replay-name" in event:
+        envelope["replay-name"] = event["replay-name"]
+    return envelope
+
+
+def target_input(target: Mapping[str, Any], envelope: dict[str, Any]) -> Any:
+    """What the target receives: Input, InputPath, InputTransformer or the whole event."""
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        from jsonpath_ng.ext import parse  # moto's own dependency
+
+        found = parse(target["InputPath"]).find(envelope)
+        return found[0].value if found else None
+    if "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        try:
+            return EventTemplateParser.parse(
+                input_template=transformer.get("InputTemplate"),
+                input_paths_map=transformer.get("InputPathsMap", {}),
+                event={**envelope, "ingestion-time": time.time()},  # type: ignore[typeddict-item]
+            )
+        except ValueError:  # a template that renders plain text, not JSON
+            return transformer.get("InputTemplate")
+    return envelope
+
+
+class EventRouter:
+    """Owns the patches of moto's EventBridge and the delivery threads."""
+
+    retry_delay = 0.05  # EventBridge backs off exponentially, from seconds up to minutes
+
+    def __init__(self, trace: Trace, tasks: BackgroundTasks, clients: ClientFactory) -> None:
+        self._trace = trace
+        self._tasks = tasks
+        self._clients = clients
+        self._patches = Patches()
+        self._preset = threading.local()  # the id to give the event put_events is delivering
+
+    def install(self) -> None:
+        router = self
+        self._patches.set(EventPattern, "matches_event",
+                          lambda pattern, event: matches(pattern.get_pattern(), event))
+        original_send = self._patches.set(Rule, "send_to_targets", None)
+
+        def send_to_targets(rule: Rule, event: Any, transform_input: bool = True) -> None:
+            router._send_to_targets(rule, event, transform_input, original_send)
+
+        self._patches.set(Rule, "send_to_targets", send_to_targets)
+        original_put = self._patches.set(EventsBackend, "put_events", None)
+
+        def put_events(backend: EventsBackend, events: list[dict[str, Any]]) -> Any:
+            return router._put_events(backend, events, original_put)
+
+        self._patches.set(EventsBackend, "put_events", put_events)
+        self._install_id_header()
+
+    def _install_id_header(self) -> None:
+        from moto.events.responses import EventsHandler
+
+        original = self._patches.set(EventsHandler, "put_events", None)
+        router = self
+
+        def put_events(handler: EventsHandler) -> str:
+            router._preset.ids = json.loads(handler.headers.get(EVENT_ID_HEADER) or "[]")
+            try:
+                return original(handler)
+            finally:
+                router._preset.ids = []
+
+        self._patches.set(EventsHandler, "put_events", put_events)
+
+    def close(self) -> None:
+        self._patches.undo()
+
+    # -- put and redeliver ------------------------------------------------------------------
+
+    def put_event(
+        self, client: Any, envelope: Mapping[str, Any], event_bus_name: str = "default"
+    ) -> list[str]:
+        """Put one envelope through the real PutEvents API; return the rules it matched."""
+        entry: dict[str, Any] = {
+            "Source": envelope["source"],
+            "DetailType": envelope["detail-type"],
+            "Detail": json.dumps(envelope.get("detail", {})),
+            "Resources": list(envelope.get("resources") or []),
+            "EventBusName": event_bus_name,
+        }
+        if envelope.get("time"):
+            entry["Time"] = _parse_time(envelope["time"])
+        ids = json.dumps([envelope.get("id")])
+
+        def add_header(request: Any, **_: Any) -> None:
+            request.headers[EVENT_ID_HEADER] = ids
+
+        start = len(self._trace)
+        client.meta.events.register("before-sign.events.PutEvents", add_header)
+        try:
+            response = client.put_events(Entries=[entry])
+        finally:
+            client.meta.events.unregister("before-sign.events.PutEvents", add_header)
+        result = response["Entries"][0]
+        if "ErrorCode" in result:
+            raise ValueError(f"PutEvents rejected the event: {result}")
+        return [
+            r.rule for r in self._trace.since(start)
+            if isinstance(r, RuleMatched) and r.event_id == result["EventId"]
+        ]
+
+    def redeliver(
+        self, account: str, region: str, envelope: Mapping[str, Any],
+        event_bus_name: str = "default",
+    ) -> list[str]:
+        """Deliver the same envelope (same id) again to the targets of the rules it matches."""
+        backend: EventsBackend = events_backends[account][region]
+        bus = backend.describe_event_bus(event_bus_name)
+        # What put_events delivered: the bus's account and region, time to the second.
+        when = _parse_time(envelope["time"]).timestamp() if envelope.get("time") else None
+        event = envelope_of({**envelope, "account": account, "region": region, "time": when},
+                            account, region)
+        matched = []
+        for rule in list(bus.rules.values()):
+            if rule.state != "DISABLED" and matches(rule.event_pattern.get_pattern(), event):
+                self._deliver(rule, event, redelivery=True, original_send=None)
+                matched.append(rule.name)
+        return matched
+
+    # -- moto's hooks -----------------------------------------------------------------------
+
+    def _put_events(self, backend: EventsBackend, events: list[dict[str, Any]],
+                    original: Any) -> Any:
+        ids = list(getattr(self._preset, "ids", None) or [])
+        if not any(ids):
+            return original(backend, events)
+        entries = []
+        for event, event_id in zip(events, ids + [None] * len(events), strict=False):
+            self._preset.current = event_id
+            try:
+                entry = original(backend, [event])
+            finally:
+                self._preset.current = None
+            if event_id and "EventId" in entry[0]:
+                entry[0]["EventId"] = event_id
+            entries += entry
+        return entries
+
+    def _send_to_targets(self, rule: Rule, event: Any, transform_input: bool,
+                         original_send: Any) -> None:
+        if rule.state == "DISABLED" or not rule.event_pattern.matches_event(event):
+            return
+        preset = getattr(self._preset, "current", None)
+        internal = dict(event, id=preset) if preset else event
+        if not transform_input:  # replays hand over events moto already shaped
+            original_send(rule, internal, transform_input)
+            return
+        self._deliver(rule, envelope_of(internal, rule.account_id, rule.region_name),
+                      redelivery=False, original_send=original_send, internal=internal)
+
+    def _deliver(self, rule: Rule, envelope: dict[str, Any], redelivery: bool,
+                 original_send: Any, internal: Any = None) -> None:
+        self._trace.add(RuleMatched(rule=rule.name, rule_arn=rule.arn, event_id=envelope["id"],
+                                    event=envelope, redelivery=redelivery))
+        moto_targets = []
+        for target in rule.targets:
+            service = parse_arn(target["Arn"]).service
+            if service not in ("lambda", "states", "sqs"):
+                moto_targets.append(target)
+                continue
+            payload = target_input(target, envelope)
+            if service == "sqs":  # synchronous in moto too: the message is there on return
+                self._deliver_with_retries(rule, target, envelope, payload)
+            else:
+                self._tasks.submit(
+                    f"EventBridge delivery of event {envelope['id']} to {target['Arn']}",
+                    lambda t=target, p=payload: self._deliver_with_retries(rule, t, envelope, p),
+                )
+        if moto_targets and original_send is not None:
+            clone = copy.copy(rule)
+            clone.targets = moto_targets
+            original_send(clone, internal or envelope, True)
+
+    def _deliver_with_retries(self, rule: Rule, target: Mapping[str, Any],
+                              envelope: dict[str, Any], payload: Any) -> None:
+        policy = target.get("RetryPolicy") or {}
+        attempts = 1 + int(policy.get("MaximumRetryAttempts", 185))
+        deadline = time.monotonic() + int(policy.get("MaximumEventAgeInSeconds", 86400))
+        for attempt in range(1, attempts + 1):
+            try:
+                self._send(target["Arn"], payload, target)
+                return
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                code, message = error.get("Code", "Unknown"), error.get("Message", str(exc))
+                condition = "MaximumRetryAttempts"
+                if code in _NOT_RETRIED:
+                    break
+                if time.monotonic() > deadline:
+                    condition = "MaximumEventAgeInSeconds"
+                    break
+                if attempt < attempts:
+                    time.sleep(min(self.retry_delay * attempt, 1.0))
+        self._dead_letter(rule, target, envelope, code, message, condition, attempt - 1)
+
+    def _send(self, arn: str, payload: Any, target: Mapping[str, Any]) -> None:
+        parsed = parse_arn(arn)
+        client = self._clients(_BOTO_NAMES.get(parsed.service, parsed.service), parsed.account)
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        if parsed.service == "lambda":
+            client.invoke(FunctionName=arn, InvocationType="Event", Payload=body.encode())
+        elif parsed.service == "states":
+            client.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=body)
+        else:
+            url = client.get_queue_url(QueueName=parsed.resource_id,
+                                       QueueOwnerAWSAccountId=parsed.account)["QueueUrl"]
+            extra = {}
+            if group := (target.get("SqsParameters") or {}).get("MessageGroupId"):
+                extra["MessageGroupId"] = group
+            client.send_message(QueueUrl=url, MessageBody=body, **extra)
+
+    def _dead_letter(self, rule: Rule, target: Mapping[str, Any], envelope: dict[str, Any],
+                     code: str, message: str, condition: str, retries: int) -> None:
+        dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+        self._trace.add(TargetDeliveryFailed(rule=rule.name, target_arn=target["Arn"],
+                                             event_id=envelope["id"], error_code=code,
+                                             error_message=message, dead_letter_arn=dlq))
+        if not dlq:
+            return  # dropped, as EventBridge does without a DLQ
+        parsed = parse_arn(dlq)
+        sqs = self._clients("sqs", parsed.account)
+        url = sqs.get_queue_url(QueueName=parsed.resource_id,
+                                QueueOwnerAWSAccountId=parsed.account)["QueueUrl"]
+        attributes = {
+            "RULE_ARN": rule.arn, "TARGET_ARN": target["Arn"], "ERROR_CODE": code,
+            "ERROR_MESSAGE": message[:1024], "EXHAUSTED_RETRY_CONDITION": condition,
+            "RETRY_ATTEMPTS": str(retries),
+        }
+        sqs.send_message(
+            QueueUrl=url, MessageBody=json.dumps(envelope),
+            MessageAttributes={k: {"DataType": "Number" if k == "RETRY_ATTEMPTS" else "String",
+                                   "StringValue": v} for k, v in attributes.items()},
+        )
+
+
+def _parse_time(value: str | float | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
