@@ -1,6 +1,11 @@
 # Everything a fresh machine needs is installed from this file: `make demo`, `make test`.
 SHELL := /bin/bash
+# Every recipe line fails loudly: on an error, an unset variable or a failing pipe stage.
+.SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
+# A recipe that fails leaves no half-written target behind to look up to date next time.
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
 
 # The Lambda runtime is python3.13; pyenv's shim for it is unreliable here, so find the binary.
 PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
@@ -8,11 +13,43 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test
+# Tools that stay out of the main venv, each installed once from a committed pin file.
+NODE_STAMP := node_modules/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+TMP := .tmp
+TRANSLATED := $(TMP)/translated.json
+ASL_FILES := $(wildcard statemachines/*.asl.json)
+BUILD_STAMP := .aws-sam/build/template.yaml
+BUILD_INPUTS := template.yaml samconfig.toml \
+	$(shell find functions layers statemachines -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
+BENCH_RUNTIME := $(TMP)/bench/runtime
+BENCH_RUNTIME_STAMP := $(BENCH_RUNTIME)/.installed
+LINT_PATHS := functions layers tooling tests
+PYTEST := $(BIN)/pytest
+
+export SAM_CLI_TELEMETRY := 0
+# sam build runs pip with the runtime's interpreter, so python3.13 must come first on PATH.
+SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
+REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
+
+.PHONY: help install demo test lint typecheck template-checks cfn-lint sam-validate asl checkov \
+	template-contract build unit contract integration e2e bench clean sdk pipeline-render
+
 help:
-	@echo "make install   create .venv (python3.13) with the tooling, test and template tools"
 	@echo "make demo      run the demo scenarios on the embedded AWS emulator"
 	@echo "make test      lint, type check, template checks, sam build and every test tier"
+	@echo
+	@echo "Steps of make test, each runnable alone:"
+	@echo "  install          .venv (python3.13) with the tooling, test and template tools"
+	@echo "  lint             ruff check + ruff format --check"
+	@echo "  typecheck        mypy"
+	@echo "  template-checks  cfn-lint (source + translated), sam validate, ASL, checkov, contract"
+	@echo "  build            sam build into .aws-sam/build (no Docker)"
+	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
+	@echo "make bench     import time, package sizes, triage speed -> docs/benchmarks.md"
+
+# ---------------------------------------------------------------- installs (stamp files)
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
@@ -23,5 +60,135 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# asl-validator and the ASL language service, pinned by package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# checkov pins an older boto3 than the project: it gets a venv of its own.
+$(CHECKOV_STAMP): tooling/checks/checkov-requirements.txt
+	$(REQUIRE_PYTHON)
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r $<
+	touch $@
+
+# The SageMaker Python SDK (~290 MB with v2) renders the retraining blueprint; it stays out of
+# .venv and out of every Lambda. The render test runs under it with MLOPSCP_REQUIRE_SDK=1, so a
+# missing SDK fails instead of skipping.
+SDK_VENV := .venv-sdk
+SDK_STAMP := $(SDK_VENV)/.installed
+$(SDK_STAMP): pipelines/requirements-sdk.txt pyproject.toml
+	$(REQUIRE_PYTHON)
+	rm -rf $(SDK_VENV)
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --upgrade pip
+	$(SDK_VENV)/bin/pip install --quiet -r $<
+	$(SDK_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
+sdk: $(SDK_STAMP)
+
+# Re-render the committed definition after changing tooling/mlopscp/pipelines/retrain.py.
+pipeline-render: $(SDK_STAMP)
+	$(SDK_VENV)/bin/mlopscp pipeline render
+
 demo: install
 	$(BIN)/mlopscp demo
+
+# ---------------------------------------------------------------- make test
+
+test: lint typecheck template-checks build unit contract integration e2e
+	@echo "make test: all checks passed"
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+# The project's mypy configuration, then the check and benchmark scripts it does not list.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+	$(BIN)/mypy tooling/checks tooling/bench
+
+template-checks: cfn-lint sam-validate asl checkov template-contract
+
+# cfn-lint 1.x checks the SAM source against SAM's schemas but does not run the transform: bad
+# !GetAtt attributes, !Ref targets in policy templates and runtimes only show after translation.
+# The translated template also carries the ASL inline, so cfn-lint validates it too (E3601).
+$(TRANSLATED): template.yaml $(ASL_FILES) tooling/checks/translate_template.py | $(STAMP)
+	$(BIN)/python tooling/checks/translate_template.py template.yaml $@
+
+cfn-lint: $(STAMP) $(TRANSLATED)
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint $(TRANSLATED)
+
+# Plain validate runs the SAM translator (needs a region, not credentials); --lint is cfn-lint
+# only and skips the translator, so both run.
+sam-validate: $(STAMP)
+	$(SAM) validate --region us-east-1
+	$(SAM) validate --region us-east-1 --lint
+
+# asl-validator checks the state graph (it exits 0 on JSON errors with --json-definition, so
+# always --json-path); the language service catches misspelled fields inside Retry/Catch.
+asl: $(NODE_STAMP)
+	@test -n "$(ASL_FILES)" || { echo "no statemachines/*.asl.json found"; exit 1; }
+	for asl in $(ASL_FILES); do node_modules/.bin/asl-validator --json-path "$$asl"; done
+	node tooling/checks/asl_lint.mjs $(ASL_FILES)
+
+# On the translated template: checkov runs its IAM checks only there. Skips: .checkov.yaml.
+checkov: $(CHECKOV_STAMP) $(TRANSLATED)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(TRANSLATED)
+
+# What no tool checks: substitutions vs placeholders, error names, pattern lists, runtimes.
+template-contract: $(STAMP)
+	$(PYTEST) tests/contract/test_template_contract.py
+
+$(BUILD_STAMP): $(BUILD_INPUTS) | $(STAMP)
+	$(REQUIRE_PYTHON)
+	$(SAM) build
+	touch $@
+
+build: $(BUILD_STAMP)
+
+# A tier runs once its folder holds a test module (then "no tests collected" fails it);
+# until then it says so and passes.
+define run_tier
+	@if [ -n "$$(find tests/$(1) -name 'test_*.py' 2>/dev/null | head -n 1)" ]; then \
+		echo "$(PYTEST) tests/$(1) $(2)"; $(PYTEST) tests/$(1) $(2); \
+	else \
+		echo "tests/$(1): no test modules yet, skipped"; \
+	fi
+endef
+
+# Unit tests never touch the network: sockets are switched off.
+unit: $(STAMP)
+	$(call run_tier,unit,--disable-socket --allow-unix-socket)
+
+RENDER_TEST := tests/contract/test_retrain_pipeline_render.py
+contract: $(STAMP) $(SDK_STAMP)
+	$(call run_tier,contract,--ignore=$(RENDER_TEST))
+	MLOPSCP_REQUIRE_SDK=1 $(SDK_VENV)/bin/python -m pytest $(RENDER_TEST)
+
+integration: $(STAMP)
+	$(call run_tier,integration,)
+
+e2e: $(STAMP)
+	$(call run_tier,e2e,)
+
+# ---------------------------------------------------------------- make bench (not in make test)
+
+# boto3 and its dependencies only, as the Lambda runtime provides them, for import timings.
+$(BENCH_RUNTIME_STAMP): tooling/bench/runtime-requirements.txt | $(STAMP)
+	rm -rf $(BENCH_RUNTIME)
+	$(BIN)/pip install --quiet --target $(BENCH_RUNTIME) -r $<
+	touch $@
+
+bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP)
+	mkdir -p $(TMP)/bench
+	$(PYTEST) tests/benchmarks --benchmark-only --benchmark-json=$(TMP)/bench/triage.json
+	$(BIN)/python tooling/bench/report.py --triage-json $(TMP)/bench/triage.json \
+		--runtime $(BENCH_RUNTIME)
+
+clean:
+	rm -rf .aws-sam $(TMP)

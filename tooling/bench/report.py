@@ -1,0 +1,345 @@
+"""Measure cold-start import time and package sizes, and write docs/benchmarks.md.
+
+Run by ``make bench`` after ``sam build`` and the triage benchmarks (whose pytest-benchmark JSON
+this script reads). Usage:
+
+    python tooling/bench/report.py --triage-json .tmp/bench/triage.json \
+        --runtime .tmp/bench/runtime [--runs 7]
+
+Import time is measured the way Lambda loads a function: the function folder, then the built
+layers (``.aws-sam/build/*Layer/python``), then what the runtime provides (``--runtime``: boto3
+and its dependencies only, see tooling/bench/runtime-requirements.txt). The interpreter runs with
+``-S`` so nothing else from the venv is importable. Each sample is a fresh interpreter timing
+``import app`` in-process, so interpreter start-up is excluded, like the ``import boto3``
+baseline measured the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / ".aws-sam" / "build"
+IMPORT_RATIO_TARGET = 1.3
+ZIP_TARGET_MB = 10.0
+TRIAGE_TARGET_MS = 50.0
+RUNTIME_ENV = {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+BASELINE = "import boto3"
+
+# Prints how long the import took and where mlops_runtime came from (it must be the built layer,
+# not the editable install in the venv).
+_TIMER = """
+import json, sys, time
+start = time.perf_counter()
+{statement}
+elapsed = time.perf_counter() - start
+runtime = sys.modules.get("mlops_runtime")
+print(json.dumps({{"seconds": elapsed, "mlops_runtime": getattr(runtime, "__file__", None)}}))
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    statement: str
+    code_dir: Path | None  # the function folder, first on sys.path
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v for k, v in pairs if not k.lstrip().startswith("#")}
+
+
+def built(kind: str, root: Path = BUILD) -> dict[str, Path]:
+    """Built functions (folders with app.py) or layers (folders with python/), by logical id."""
+    if not root.is_dir():
+        sys.exit(f"{root} is missing: run `make build` first")
+    marker = "app.py" if kind == "functions" else "python"
+    return {p.name: p for p in sorted(root.iterdir()) if (p / marker).exists()}
+
+
+def source_only_copy(into: Path) -> Path:
+    """The build without its bytecode: what `BuildMethod: python3.13` would ship."""
+    copy = into / "build"
+    shutil.copytree(BUILD, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return copy
+
+
+@dataclass(frozen=True)
+class Setup:
+    sample: dict[str, str]  # samplefile.env
+    runtime: Path  # boto3 and its dependencies, as the Lambda runtime provides them
+
+
+def _env(setup: Setup, target: Target, root: Path) -> dict[str, str]:
+    layers = [str(p / "python") for p in built("layers", root).values()]
+    code = [str(root / target.code_dir.name)] if target.code_dir else []
+    path = [*code, *layers, str(setup.runtime)]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": os.pathsep.join(path)}
+    env |= setup.sample | RUNTIME_ENV
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # /opt and /var/task are read-only in Lambda
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # Fixed argv built from our own interpreter and code, no shell.
+    result = subprocess.run(  # noqa: S603
+        args, capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False
+    )
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(args[:3])} failed in {cwd}:\n{result.stderr[-3000:]}")
+    return result
+
+
+def time_import(target: Target, env: dict[str, str], root: Path) -> float:
+    code = _TIMER.format(statement=target.statement)
+    cwd = root / target.code_dir.name if target.code_dir else ROOT
+    result = _run([sys.executable, "-S", "-c", code], env, cwd)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    origin = report["mlops_runtime"]
+    if origin and not Path(origin).resolve().is_relative_to(root.resolve()):
+        sys.exit(f"{target.name} loaded mlops_runtime from {origin}, not from the built layer")
+    return float(report["seconds"])
+
+
+def measure_imports(targets: list[Target], setup: Setup, runs: int) -> dict[str, dict[str, float]]:
+    """Median import seconds per target: the build as shipped (layers carry .pyc compiled by
+    their Makefiles) and the same code without bytecode; runs interleaved."""
+    if not any(BUILD.rglob("*.pyc")):
+        sys.exit(f"{BUILD} holds no .pyc: the layers' Makefiles compile it; run `make build`")
+    medians: dict[str, dict[str, float]] = {t.name: {} for t in targets}
+    with tempfile.TemporaryDirectory(prefix="bench-source-") as scratch:
+        for mode, root in (("no_pyc", source_only_copy(Path(scratch))), ("pyc", BUILD)):
+            samples: dict[str, list[float]] = {t.name: [] for t in targets}
+            for _ in range(runs):
+                for target in targets:
+                    env = _env(setup, target, root)
+                    samples[target.name].append(time_import(target, env, root))
+            for name, values in samples.items():
+                medians[name][mode] = statistics.median(values)
+    return medians
+
+
+ImportRow = tuple[float, float, int, str]  # cumulative ms, self ms, depth below app, module
+_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def top_imports(target: Target, setup: Setup) -> tuple[list[ImportRow], list[tuple[float, str]]]:
+    """From ``-X importtime`` on the build as shipped: the costliest imports under the handler
+    (cumulative ms, self ms, depth below app, module) and self time summed per package."""
+    env = _env(setup, target, BUILD)
+    argv = [sys.executable, "-S", "-X", "importtime", "-c", "import app"]
+    result = _run(argv, env, target.code_dir or ROOT)
+    rows: list[ImportRow] = []
+    for line in result.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match:
+            self_us, cumulative_us, indent, module = match.groups()
+            rows.append((int(cumulative_us) / 1000, int(self_us) / 1000, len(indent) // 2, module))
+    # app is the outermost entry (depth 0); its imports are depth 1, theirs depth 2.
+    under_app = [r for r in rows if 1 <= r[2] <= 2]
+    costly = sorted(under_app, reverse=True)[:15]
+    by_package: dict[str, float] = {}
+    for _, self_ms, _, module in rows:
+        package = module.split(".")[0]
+        by_package[package] = by_package.get(package, 0.0) + self_ms
+    packages = sorted(((ms, p) for p, ms in by_package.items()), reverse=True)[:12]
+    return costly, packages
+
+
+def zipped_size(folder: Path) -> tuple[int, int]:
+    """(zip bytes, unzipped bytes) of a folder, zipped with deflate like sam package does."""
+    buffer, unzipped = BytesIO(), 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder))
+                unzipped += path.stat().st_size
+    return len(buffer.getvalue()), unzipped
+
+
+def machine() -> list[str]:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M)
+        cpu = names[0] if names else cpu
+    return [
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- CPU: {cpu}, {os.cpu_count()} logical CPUs ({platform.machine()})",
+        f"- OS: {platform.platform()}",
+        f"- Python: {platform.python_version()} ({sys.executable})",
+    ]
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.2f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
+def import_section(medians: dict[str, dict[str, float]], runs: int) -> tuple[list[str], str]:
+    base = medians[BASELINE]
+    lines = [
+        "## Cold start: import time of each handler",
+        "",
+        f"Median of {runs} fresh interpreters per row, runs interleaved; the time of the import "
+        "statement itself (interpreter start-up excluded), with the handler's layers and a "
+        "boto3-only runtime folder on the path, nothing written back (Lambda's /opt is "
+        "read-only). *As shipped* is the `sam build` output: the layers' Makefiles compile "
+        ".pyc for python3.13 into them. *Source only* is the same code without bytecode, as "
+        "`BuildMethod: python3.13` ships it: every module compiles on every cold start. "
+        f"Target: at most {IMPORT_RATIO_TARGET}x `import boto3` alone.",
+        "",
+        "| Handler | source only (ms) | x boto3 | as shipped (ms) | x boto3 | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    worst, worst_ratio = "", 0.0
+    for name, m in medians.items():
+        ratio_cold, ratio_warm = m["no_pyc"] / base["no_pyc"], m["pyc"] / base["pyc"]
+        verdict = (
+            "baseline"
+            if name == BASELINE
+            else ("ok" if ratio_warm <= IMPORT_RATIO_TARGET else "**over**")
+        )
+        lines.append(
+            f"| {name} | {m['no_pyc'] * 1000:.0f} | {ratio_cold:.2f} | {m['pyc'] * 1000:.0f} "
+            f"| {ratio_warm:.2f} | {verdict} |"
+        )
+        if name != BASELINE and ratio_warm > worst_ratio:
+            worst, worst_ratio = name, ratio_warm
+    return lines, worst
+
+
+def top_imports_section(
+    worst: str, costly: list[ImportRow], packages: list[tuple[float, str]]
+) -> list[str]:
+    lines = [
+        "",
+        f"### Where {worst}'s import time goes (`python -X importtime`, as shipped, one run)",
+        "",
+        "Costliest imports made by the handler (depth 1) and by those (depth 2); cumulative "
+        "times nest, so they do not add up. These are the candidates for a lazy import.",
+        "",
+        "| Module | depth | cumulative (ms) | self (ms) |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| `{m}` | {d} | {c:.1f} | {s:.1f} |" for c, s, d, m in costly]
+    lines += [
+        "",
+        "Self time summed per top-level package (adds up to the whole import). `app` is the "
+        "handler's own module-level work: settings validation and creating boto3 clients and "
+        "resources (botocore loads and parses their service models), not imports.",
+        "",
+        "| Package | self (ms) |",
+        "|---|---:|",
+    ]
+    lines += [f"| `{p}` | {ms:.1f} |" for ms, p in packages]
+    return lines
+
+
+def size_section() -> list[str]:
+    lines = [
+        "",
+        "## Package sizes (`.aws-sam/build` after `sam build`)",
+        "",
+        f"Each function and layer folder zipped with deflate. Target: at most {ZIP_TARGET_MB:.0f}"
+        " MB zipped each (Lambda's hard limits: 50 MB zipped upload, 250 MB unzipped in total).",
+        "",
+        "| Artifact | zipped | unzipped | target |",
+        "|---|---:|---:|---|",
+    ]
+    for name, folder in {**built("functions"), **built("layers")}.items():
+        zipped, unzipped = zipped_size(folder)
+        verdict = "ok" if zipped / 1e6 <= ZIP_TARGET_MB else "**over**"
+        lines.append(f"| {name} | {_size(zipped)} | {_size(unzipped)} | {verdict} |")
+    return lines
+
+
+def triage_section(triage_json: Path) -> list[str]:
+    report = json.loads(triage_json.read_text())
+    lines = [
+        "",
+        "## Triage speed (warm)",
+        "",
+        "One endpoint: 4 monitors (data quality, model quality, bias drift, feature attribution "
+        "drift) x 30 executions x 200 features, synthetic files in Model Monitor's formats "
+        "(tests/benchmarks/synthetic.py), gradual drift on 40 features and the attributions "
+        "with declining quality, so triage walks every drift series and decides *retrain*. "
+        "*analyzer* files carry the KLL sketches and categorical buckets Model Monitor writes "
+        "into statistics.json; *compact* files leave them out (as the dev triage cases do). "
+        "pytest-benchmark (tests/benchmarks/test_triage_benchmark.py), after warm-up rounds, "
+        f"in one process. Target: under {TRIAGE_TARGET_MS:.0f} ms. *json.loads only* decodes "
+        "every file and nothing else: the floor of any parse of these bytes with the stdlib.",
+        "",
+        "| Benchmark | payload | input (MB) | median (ms) | min (ms) | max (ms) | rounds "
+        "| target |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for bench in sorted(report["benchmarks"], key=lambda b: (b["group"], b["name"])):
+        stats, info = bench["stats"], bench.get("extra_info", {})
+        payload = bench.get("param") or ""
+        if "floor" in bench["group"]:
+            verdict = "reference"
+        else:
+            verdict = "ok" if stats["median"] * 1000 < TRIAGE_TARGET_MS else "**over**"
+        lines.append(
+            f"| {bench['group'].removeprefix('triage, ')} | {payload} | {info.get('megabytes')} "
+            f"| {stats['median'] * 1000:.1f} | {stats['min'] * 1000:.1f} "
+            f"| {stats['max'] * 1000:.1f} | {stats['rounds']} | {verdict} |"
+        )
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--triage-json", type=Path, required=True)
+    parser.add_argument("--runtime", type=Path, required=True, help="boto3 as Lambda provides it")
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per measurement")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+
+    setup = Setup(read_env_file(ROOT / "samplefile.env"), args.runtime.resolve())
+    targets = [Target(BASELINE, BASELINE, None)] + [
+        Target(name, "import app", folder) for name, folder in built("functions").items()
+    ]
+    print(f"timing {len(targets)} imports x {args.runs} runs x 2 modes ...", flush=True)
+    medians = measure_imports(targets, setup, args.runs)
+    imports, worst = import_section(medians, args.runs)
+    costly, packages = top_imports(next(t for t in targets if t.name == worst), setup)
+
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (tooling/bench/report.py); do not edit by hand.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        "",
+        *imports,
+        *top_imports_section(worst, costly, packages),
+        *size_section(),
+        *triage_section(args.triage_json),
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
