@@ -1,0 +1,54 @@
+"""Guardrail digest: every finding recorded since the last digest, in one notification.
+
+Runs on a schedule (daily by default) and can be invoked directly at any time (any payload).
+A finding is deleted from the queue only after the digest carrying it was published, so a crash
+in between repeats it in the next digest rather than losing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mlops_core import guardrails
+from mlops_runtime import notify, settings
+from mlops_runtime.findings import FindingStore
+from mlops_runtime.store import Ledger, StateStore
+
+SETTINGS = settings.load(settings.NotifySettings)
+logger = Logger()
+metrics = Metrics()
+ledger = Ledger(SETTINGS.ledger_table)
+findings = FindingStore(ledger, StateStore(SETTINGS.state_table))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    pending = findings.pending()
+    if not pending:
+        return {"status": "empty", "findings": 0}
+    digest_id = (
+        "digest-"
+        + hashlib.sha256(
+            "|".join(sorted(str(item["sk"]) for item in pending)).encode()
+        ).hexdigest()[:16]
+    )
+    delivery = notify.send_and_record(
+        guardrails.digest(digest_id, pending),
+        ledger,
+        SETTINGS.notification_topic_arn,
+        SETTINGS.slack_webhook_secret_arn or None,
+    )
+    findings.remove(pending)
+    metrics.add_metric(name="GuardrailDigestFindings", unit=MetricUnit.Count, value=len(pending))
+    logger.info("digest sent", extra={"digest_id": digest_id, "findings": len(pending)})
+    return {
+        "status": "sent",
+        "digest_id": digest_id,
+        "findings": len(pending),
+        "delivered": delivery.delivered,
+    }

@@ -1,0 +1,232 @@
+"""Cost and safety guardrails: rules over a training job or an endpoint, as plain data.
+
+Every rule warns by default: a finding lands in the ledger and in the next digest. A model (or
+the stack) may opt in to *enforce* the training rules, which stops the non-compliant job while it
+is still starting. Endpoint rules never enforce: the only enforcement there would be taking
+production traffic away, which no control plane should do on its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mlops_core import spot
+from mlops_core.messages import Notification
+
+# Pseudo model id of records that span models (the digest).
+ALL_MODELS = "_all"
+
+
+class Rule(StrEnum):
+    TRAINING_WITHOUT_SPOT = "training.no_spot"
+    TRAINING_WITHOUT_CHECKPOINT = "training.no_checkpoint"
+    SPOT_WAIT_TIME = "training.spot_wait_time"
+    ENDPOINT_WITHOUT_DATA_CAPTURE = "endpoint.no_data_capture"
+    ENDPOINT_WITHOUT_MONITORING = "endpoint.no_monitoring"
+    ENDPOINT_MODEL_NOT_REGISTERED = "endpoint.model_not_registered"
+
+
+ENFORCEABLE = frozenset(
+    {Rule.TRAINING_WITHOUT_SPOT, Rule.TRAINING_WITHOUT_CHECKPOINT, Rule.SPOT_WAIT_TIME}
+)
+
+
+class GuardrailPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enforce: frozenset[Rule] = Field(
+        frozenset(),
+        description="training rules whose violation stops the job (StopTrainingJob) instead of "
+        "only warning",
+    )
+    ignore: frozenset[Rule] = Field(frozenset(), description="rules not checked at all")
+    wait_time_tolerance: float = Field(
+        0.25,
+        gt=0.0,
+        lt=1.0,
+        description="how far (relative) MaxWaitTimeInSeconds may be from wait_time_ratio x "
+        "MaxRuntimeInSeconds before it is flagged",
+    )
+
+    @model_validator(mode="after")
+    def _only_training_rules_enforce(self) -> GuardrailPolicy:
+        refused = sorted(str(r) for r in self.enforce - ENFORCEABLE)
+        if refused:
+            raise ValueError(
+                f"{refused} cannot be enforced: enforcing an endpoint rule would mean taking "
+                "production traffic away; they only warn"
+            )
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: Rule
+    resource: str  # "training-job/<name>" or "endpoint/<name>"
+    message: str
+    enforced: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": str(self.rule),
+            "resource": self.resource,
+            "message": self.message,
+            "enforced": self.enforced,
+        }
+
+
+# ---------------------------------------------------------------- training jobs
+
+
+def check_training_job(
+    job: dict[str, Any], policy: GuardrailPolicy, wait_time_ratio: float = 2.0
+) -> list[Finding]:
+    """Findings for a training job (DescribeTrainingJob + ``Tags``) that just started."""
+    tags = spot.tags_of(job)
+    resource = f"training-job/{job['TrainingJobName']}"
+    own_copy = spot.LINEAGE_TAG in tags
+    found: list[tuple[Rule, str]] = []
+    uses_spot = bool(job.get("EnableManagedSpotTraining"))
+    if not uses_spot and not tags.get(spot.FALLBACK_TAG, "").startswith("on-demand"):
+        found.append(
+            (
+                Rule.TRAINING_WITHOUT_SPOT,
+                "started without managed Spot training (EnableManagedSpotTraining false): Spot "
+                "costs 60-90% less for jobs that checkpoint",
+            )
+        )
+    if not job.get("CheckpointConfig"):
+        found.append(
+            (
+                Rule.TRAINING_WITHOUT_CHECKPOINT,
+                "no CheckpointConfig: an interrupted or stopped job restarts from zero"
+                + (" (a Spot job: interruptions are expected)" if uses_spot else ""),
+            )
+        )
+    if uses_spot:
+        wait = _wait_time_problem(job.get("StoppingCondition") or {}, policy, wait_time_ratio)
+        if wait:
+            found.append((Rule.SPOT_WAIT_TIME, wait))
+    return [
+        Finding(
+            rule,
+            resource,
+            message,
+            # The control plane never stops the copies it started itself.
+            enforced=rule in policy.enforce and not own_copy,
+        )
+        for rule, message in found
+        if rule not in policy.ignore
+    ]
+
+
+def _wait_time_problem(
+    stopping: dict[str, Any], policy: GuardrailPolicy, ratio: float
+) -> str | None:
+    runtime = int(stopping.get("MaxRuntimeInSeconds") or spot.DEFAULT_MAX_RUNTIME)
+    wait = stopping.get("MaxWaitTimeInSeconds")
+    target = round(runtime * ratio)
+    if not wait:
+        return f"no MaxWaitTimeInSeconds; the guide is {ratio:g}x MaxRuntimeInSeconds ({target} s)"
+    actual = int(wait) / runtime
+    if abs(actual - ratio) <= policy.wait_time_tolerance * ratio:
+        return None
+    consequence = (
+        "little time is left to wait for Spot capacity, so it runs out of wait time easily"
+        if actual < ratio
+        else "it may wait a long time for capacity before anyone notices"
+    )
+    return (
+        f"MaxWaitTimeInSeconds {wait} is {actual:.1f}x MaxRuntimeInSeconds {runtime}; the guide "
+        f"is {ratio:g}x ({target} s): {consequence}"
+    )
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+def check_endpoint(endpoint: dict[str, Any], policy: GuardrailPolicy) -> list[Finding]:
+    """Findings for an endpoint that just went InService.
+
+    ``endpoint``: ``EndpointName``, ``EndpointConfigName``, ``DataCaptureConfig`` (of the
+    endpoint config, None when absent), ``MonitoringSchedules`` (names of the schedules on the
+    endpoint) and ``Models``: ``[{"ModelName", "ModelPackageName" | None}]`` of the variants.
+    """
+    resource = f"endpoint/{endpoint['EndpointName']}"
+    found: list[tuple[Rule, str]] = []
+    capture = endpoint.get("DataCaptureConfig") or {}
+    if not capture.get("EnableCapture", bool(capture)):
+        found.append(
+            (
+                Rule.ENDPOINT_WITHOUT_DATA_CAPTURE,
+                f"endpoint config {endpoint.get('EndpointConfigName')} captures no data: Model "
+                "Monitor has nothing to compare against the baseline",
+            )
+        )
+    if not endpoint.get("MonitoringSchedules"):
+        found.append(
+            (
+                Rule.ENDPOINT_WITHOUT_MONITORING,
+                "no monitoring schedule watches this endpoint: drift goes unnoticed",
+            )
+        )
+    unregistered = [
+        m["ModelName"] for m in endpoint.get("Models", []) if not m.get("ModelPackageName")
+    ]
+    if unregistered:
+        found.append(
+            (
+                Rule.ENDPOINT_MODEL_NOT_REGISTERED,
+                f"serves {', '.join(unregistered)}, not created from a Model Registry package: "
+                "no approval, lineage or metrics on record",
+            )
+        )
+    return [
+        Finding(rule, resource, message) for rule, message in found if rule not in policy.ignore
+    ]
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def enforcement_notice(model_id: str, resource: str, findings: list[Finding]) -> Notification:
+    """The page sent at once when a guardrail stopped a job: every finding of that event."""
+    return Notification(
+        kind="guardrail_enforced",
+        model_id=model_id,
+        subject_id=resource,
+        title=f"[guardrail] {resource} was stopped: it broke an enforced rule",
+        lines=[f"{'STOPPED ' if f.enforced else ''}{f.rule}: {f.message}" for f in findings],
+        severity="warning",
+        facts={"resource": resource, "model": model_id},
+    )
+
+
+def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
+    """One notification for every finding recorded since the last digest, grouped by resource.
+
+    ``items``: ``{"resource", "rule", "message", "model_id", "enforced"}`` dicts.
+    """
+    by_resource: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        by_resource[str(item["resource"])].append(item)
+    lines = [
+        f"{resource} ({found[0].get('model_id') or 'no model'}) "
+        f"{'[stopped] ' if f.get('enforced') else ''}{f['rule']}: {f['message']}"
+        for resource, found in sorted(by_resource.items())
+        for f in sorted(found, key=lambda f: str(f["rule"]))
+    ]
+    return Notification(
+        kind="guardrail_digest",
+        model_id=ALL_MODELS,
+        subject_id=digest_id,
+        title=f"[guardrails] {len(items)} finding(s) on {len(by_resource)} resource(s)",
+        lines=lines,
+        severity="info",
+        facts={"digest": digest_id},
+    )

@@ -1,0 +1,123 @@
+"""SageMaker calls of Spot recovery and guardrails: training jobs, pipeline executions, endpoints.
+
+Reads return plain dicts (times as ISO strings) for the pure rules in mlops_core.spot and
+mlops_core.guardrails; writes say whether they changed anything, so a handler applying the same
+decision twice can tell "done now" from "already done".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mlops_runtime.aws import client, error_code, paginate, translated_errors
+
+# Statuses after which RetryPipelineExecution is refused or pointless.
+PIPELINE_RUNNING = frozenset({"Executing", "Stopping"})
+
+
+def job_name(arn_or_name: str) -> str:
+    return arn_or_name.rsplit("/", 1)[-1]
+
+
+def _plain(response: dict[str, Any]) -> dict[str, Any]:
+    response = dict(response)
+    response.pop("ResponseMetadata", None)
+    plain: dict[str, Any] = json.loads(json.dumps(response, default=_iso))
+    return plain
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def describe_job(name: str) -> dict[str, Any]:
+    """DescribeTrainingJob plus the job's tags (ListTags: Describe does not return them)."""
+    with translated_errors():
+        job = _plain(client("sagemaker").describe_training_job(TrainingJobName=name))
+        job["Tags"] = list(
+            paginate("sagemaker", "list_tags", "Tags", ResourceArn=job["TrainingJobArn"])
+        )
+    return job
+
+
+def create_copy(request: dict[str, Any]) -> bool:
+    """Start the copy; False when a job of that name exists already (this decision was applied
+    before: copy names are deterministic, and SageMaker refuses a name twice)."""
+    try:
+        with translated_errors():
+            client("sagemaker").create_training_job(**request)
+    except ClientError as error:
+        if error_code(error) == "ResourceInUse":
+            return False
+        raise
+    return True
+
+
+def pipeline_execution_status(arn: str) -> str:
+    with translated_errors():
+        described = client("sagemaker").describe_pipeline_execution(PipelineExecutionArn=arn)
+    return str(described["PipelineExecutionStatus"])
+
+
+def retry_pipeline(arn: str, attempt: int) -> None:
+    """RetryPipelineExecution, idempotent per (execution, attempt) through its request token."""
+    token = hashlib.sha256(f"spot-retry|{arn}|{attempt}".encode()).hexdigest()[:64]
+    with translated_errors():
+        client("sagemaker").retry_pipeline_execution(
+            PipelineExecutionArn=arn, ClientRequestToken=token
+        )
+
+
+def stop_job(name: str) -> bool:
+    """StopTrainingJob; False when the job is no longer running (nothing to stop)."""
+    try:
+        with translated_errors():
+            client("sagemaker").stop_training_job(TrainingJobName=name)
+    except ClientError as error:
+        if error_code(error) == "ValidationException":
+            return False
+        raise
+    return True
+
+
+def endpoint_facts(endpoint_name: str, config_name: str | None) -> dict[str, Any]:
+    """What the endpoint guardrails look at: data capture, monitoring schedules, model origins."""
+    sagemaker = client("sagemaker")
+    with translated_errors():
+        if not config_name:
+            config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)[
+                "EndpointConfigName"
+            ]
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        schedules = [
+            s["MonitoringScheduleName"]
+            for s in paginate(
+                "sagemaker",
+                "list_monitoring_schedules",
+                "MonitoringScheduleSummaries",
+                EndpointName=endpoint_name,
+            )
+        ]
+        models = [
+            _model_origin(variant["ModelName"])
+            for variant in config.get("ProductionVariants", [])
+            if variant.get("ModelName")
+        ]
+    return {
+        "EndpointName": endpoint_name,
+        "EndpointConfigName": config_name,
+        "DataCaptureConfig": config.get("DataCaptureConfig"),
+        "MonitoringSchedules": schedules,
+        "Models": models,
+    }
+
+
+def _model_origin(model_name: str) -> dict[str, Any]:
+    model = client("sagemaker").describe_model(ModelName=model_name)
+    containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
+    packages = [c["ModelPackageName"] for c in containers if c.get("ModelPackageName")]
+    return {"ModelName": model_name, "ModelPackageName": packages[0] if packages else None}
