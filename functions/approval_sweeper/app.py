@@ -1,0 +1,116 @@
+"""ApprovalSweeper: reminders before the deadline, expiry after it (every 5 minutes).
+
+Runs on an EventBridge schedule (the emulator fires no schedules: the demo and tests invoke it).
+A reminder is claimed with a conditional write before it is sent, so overlapping sweeps send it
+once. Expiry goes through the decider like any other answer, so the one code path that resolves
+tasks also resolves these (outcome ``expired``, channel ``deadline``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mlops_core.approvals import CONTROL_PLANE, Status, due, iso
+from mlops_core.ledger import Action, LedgerEntry
+from mlops_runtime import settings
+from mlops_runtime.approval_channels import Email, Slack, request_text
+from mlops_runtime.approvals import Approval, ApprovalStore, silence_sdk_debug_logs
+from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.store import Ledger
+from pydantic import Field
+
+
+class Settings(settings.FunctionSettings):
+    approval_table: str = Field(min_length=3)
+    approval_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:")
+    approval_decider_function: str = Field(min_length=1)
+    slack_bot_token_secret_arn: str = Field("", description="empty: no Slack")
+    slack_api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
+
+
+SETTINGS = settings.load(Settings)
+silence_sdk_debug_logs()
+logger = Logger()
+metrics = Metrics()
+ledger = Ledger(SETTINGS.ledger_table)
+store = ApprovalStore(SETTINGS.approval_table)
+slack = Slack(SETTINGS.slack_bot_token_secret_arn, SETTINGS.slack_api_url)
+email = Email(SETTINGS.approval_topic_arn)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    reminded, expired = [], []
+    for approval in store.with_status(Status.PENDING):
+        owed = due(
+            approval.status,
+            approval.deadline,
+            approval.reminder_at,
+            approval.reminded_at is not None,
+            now,
+        )
+        if owed == "expire" and _expire(approval):
+            expired.append(approval.approval_id)
+        elif owed == "remind" and store.claim_reminder(approval.approval_id, now):
+            _remind(approval)
+            reminded.append(approval.approval_id)
+    metrics.add_metric(name="ApprovalsExpired", unit=MetricUnit.Count, value=len(expired))
+    metrics.add_metric(name="ApprovalRemindersSent", unit=MetricUnit.Count, value=len(reminded))
+    return {"reminded": reminded, "expired": expired}
+
+
+def _expire(approval: Approval) -> bool:
+    request = {
+        "approval_id": approval.approval_id,
+        "outcome": "expired",
+        "channel": "deadline",
+        "actor": CONTROL_PLANE,
+        "attempt_id": f"expire:{approval.approval_id}",
+    }
+    with translated_errors():
+        response = client("lambda").invoke(
+            FunctionName=SETTINGS.approval_decider_function, Payload=json.dumps(request).encode()
+        )
+    result = json.loads(response["Payload"].read() or b"{}")
+    if response.get("FunctionError"):
+        logger.error(
+            "expiry failed",
+            extra={"approval_id": approval.approval_id, "error": result.get("errorType")},
+        )
+        return False
+    return result.get("status") == "recorded"
+
+
+def _remind(approval: Approval) -> None:
+    delivered = []
+    if slack.enabled and approval.slack_ts:
+        try:
+            slack.remind(approval)
+            delivered.append("slack")
+        except Exception as error:
+            logger.warning("Slack reminder failed", extra={"error": type(error).__name__})
+    text = (
+        f"Reminder: this approval is still open and expires at {iso(approval.deadline)}; "
+        "unanswered, it is rejected. Use the links in the first message, or Slack.\n\n"
+        + request_text(approval)
+    )
+    if email.send_notice(
+        approval, f"[reminder] {approval.request.headline}", text, "approval_reminder"
+    ):
+        delivered.append("email")
+    ledger.record(
+        LedgerEntry(
+            action=Action.NOTIFICATION_SENT,
+            model_id=approval.model_id,
+            subject=f"approval:{approval.approval_id}#reminder",
+            summary=f"reminded the approvers of {approval.approval_id}",
+            evidence={"delivered": delivered, "deadline": iso(approval.deadline)},
+        )
+    )

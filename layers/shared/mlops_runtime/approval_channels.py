@@ -1,0 +1,336 @@
+"""The channels approvals travel on: Slack (Web API, Block Kit) and email (SNS, signed links).
+
+Slack: ``chat.postMessage`` with the evidence and Approve / Reject buttons (each behind a
+confirm dialog), then ``chat.update`` after the decision replacing the buttons with who decided
+and when; reminders go in the message's thread. The bot token comes from Secrets Manager and
+the API base URL from the environment (a local stand-in in the emulator).
+
+Email: one SNS message per approver, carrying two links signed for that approver (message
+attribute ``approver``, so an email subscription's filter policy delivers it to that person
+only). Reminders and the expiry notice go once, to all of them (``approver`` as a String.Array).
+
+Neither ever sees the task token: a message names the approval by its id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
+
+from aws_lambda_powertools import Logger
+from mlops_core.approvals import (
+    SLACK_APPROVE_ACTION,
+    SLACK_REJECT_ACTION,
+    Action,
+    Outcome,
+    iso,
+    link_signature,
+)
+
+from mlops_runtime.approvals import Approval
+from mlops_runtime.aws import client, translated_errors
+
+logger = Logger(child=True)
+OUTCOME_ICONS = {
+    Outcome.APPROVED: ":white_check_mark:",
+    Outcome.REJECTED: ":x:",
+    Outcome.EXPIRED: ":hourglass:",
+}
+
+
+def secret_text(arn: str) -> str:
+    """A secret's value: a plain string, or the single value of a one-key JSON object."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    value = get_secret(arn, max_age=300)
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    if text.lstrip().startswith("{"):
+        document = json.loads(text)
+        if isinstance(document, dict) and len(document) == 1:
+            return str(next(iter(document.values())))
+    return text.strip()
+
+
+# ---------------------------------------------------------------- Slack
+
+
+class Slack:
+    """The Slack Web API with the bot token; disabled when no token secret is configured."""
+
+    def __init__(self, token_secret_arn: str, api_url: str) -> None:
+        self._secret_arn = token_secret_arn
+        self._api_url = api_url
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._secret_arn)
+
+    def _client(self) -> Any:
+        from slack_sdk import WebClient
+
+        return WebClient(token=secret_text(self._secret_arn), base_url=self._api_url, timeout=5)
+
+    def post_request(self, approval: Approval) -> tuple[str, str]:
+        response = self._client().chat_postMessage(
+            channel=approval.approvers.slack_channel,
+            text=f"Approval needed: {approval.request.headline}",
+            blocks=request_blocks(approval, decided=False),
+            unfurl_links=False,
+        )
+        return str(response["channel"]), str(response["ts"])
+
+    def show_decision(self, approval: Approval) -> None:
+        if not (approval.slack_channel and approval.slack_ts):
+            return
+        self._client().chat_update(
+            channel=approval.slack_channel,
+            ts=approval.slack_ts,
+            text=f"{approval.request.headline} {decision_line(approval)}",
+            blocks=request_blocks(approval, decided=True),
+        )
+
+    def remind(self, approval: Approval) -> None:
+        if not (approval.slack_channel and approval.slack_ts):
+            return
+        self._client().chat_postMessage(
+            channel=approval.slack_channel,
+            thread_ts=approval.slack_ts,
+            text=f"Reminder {mentions(approval)}: this approval is still open and expires at "
+            f"{iso(approval.deadline)}; unanswered, it is rejected.",
+        )
+
+    def tell(self, channel: str, user: str, text: str) -> None:
+        """An ephemeral note to one person (e.g. why their click was refused)."""
+        self._client().chat_postEphemeral(channel=channel, user=user, text=text)
+
+    def group_members(self, group: str) -> list[str]:
+        """Members of a user group (nobody when Slack is not configured)."""
+        return list(_members(self, group)) if self.enabled else []
+
+
+@cache
+def _members(slack: Slack, group: str) -> tuple[str, ...]:
+    # Cached per execution environment for its lifetime (minutes): membership changes apply to
+    # the next environment; a removed member can still answer within that window.
+    response = slack._client().usergroups_users_list(usergroup=group)
+    return tuple(str(user) for user in response.get("users", []))
+
+
+def mentions(approval: Approval) -> str:
+    people = [f"<@{user}>" for user in approval.approvers.slack_users]
+    people += [f"<!subteam^{group}>" for group in approval.approvers.slack_groups]
+    return " ".join(people) or "approvers"
+
+
+def decision_line(approval: Approval) -> str:
+    outcome = Outcome(approval.status)
+    when = approval.decided_at or ""
+    if outcome is Outcome.EXPIRED:
+        return f"Expired at {when}: nobody answered before the deadline, so it is rejected."
+    who = approval.decided_by or "?"
+    shown = f"<@{who}>" if approval.decided_channel == "slack" else who
+    reason = f" Reason: {approval.reason}" if approval.reason else ""
+    return f"{outcome.capitalize()} by {shown} via {approval.decided_channel} at {when}.{reason}"
+
+
+def request_blocks(approval: Approval, decided: bool) -> list[Any]:
+    """Block Kit: what is asked, the evidence, then the buttons or the decision."""
+    from slack_sdk.models.blocks import (
+        ActionsBlock,
+        ButtonElement,
+        ContextBlock,
+        DividerBlock,
+        HeaderBlock,
+        MarkdownTextObject,
+        SectionBlock,
+    )
+    from slack_sdk.models.blocks.basic_components import ConfirmObject
+
+    request = approval.request
+    facts = {
+        "Model": request.model_id,
+        "What": request.kind.replace("_", " "),
+        "For": request.subject,
+        **{f"Version ({k})": v for k, v in request.versions.items()},
+        "Verdict": request.verdict or "",
+        "Deadline": iso(approval.deadline),
+    }
+    blocks: list[Any] = [
+        HeaderBlock(text=request.headline[:150]),
+        SectionBlock(
+            fields=[MarkdownTextObject(text=f"*{k}*\n{v}") for k, v in facts.items() if v][:10]
+        ),
+    ]
+    if request.reasons:
+        lines = "\n".join(f"• {reason}" for reason in request.reasons)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Evidence*\n{lines}"[:3000])))
+    if request.metrics:
+        rows = "\n".join(metric.row() for metric in request.metrics)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Metrics*\n```{rows}```")))
+    if request.trend_line:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Trend* `{request.trend_line}`")))
+    blocks.append(DividerBlock())
+    if decided:
+        icon = OUTCOME_ICONS.get(Outcome(approval.status), "")
+        text = f"{icon} {decision_line(approval)}"
+        blocks.append(SectionBlock(block_id="decision", text=MarkdownTextObject(text=text)))
+    else:
+        what = request.kind.replace("_", " ")
+        blocks.append(
+            ActionsBlock(
+                block_id="approval",
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=SLACK_APPROVE_ACTION,
+                        value=approval.approval_id,
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title=f"Approve the {what}?",
+                            text=f"This lets the {what} of {request.model_id} go ahead.",
+                            confirm="Approve",
+                            deny="Cancel",
+                            style="primary",
+                        ),
+                    ),
+                    ButtonElement(
+                        text="Reject",
+                        action_id=SLACK_REJECT_ACTION,
+                        value=approval.approval_id,
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title=f"Reject the {what}?",
+                            text=f"The {what} of {request.model_id} will not happen.",
+                            confirm="Reject",
+                            deny="Cancel",
+                            style="danger",
+                        ),
+                    ),
+                ],
+            )
+        )
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"approval `{approval.approval_id}` · approvers: {mentions(approval)}"
+                )
+            ]
+        )
+    )
+    return blocks
+
+
+# ---------------------------------------------------------------- email
+
+
+class Email:
+    """Approval emails through the approvals SNS topic."""
+
+    def __init__(self, topic_arn: str, link_key_secret_arn: str = "", callback_url: str = ""):
+        self._topic_arn = topic_arn
+        self._key_arn = link_key_secret_arn
+        self._callback_url = callback_url
+
+    @property
+    def can_link(self) -> bool:
+        return bool(self._key_arn and self._callback_url)
+
+    def send_requests(self, approval: Approval) -> list[str]:
+        """One message per email approver, with links signed for them; returns who got one."""
+        key = secret_text(self._key_arn).encode()
+        sent = []
+        for recipient in approval.approvers.emails:
+            links = approval_links(key, self._callback_url, approval, recipient)
+            text = request_text(approval) + (
+                f"\nTo approve, open: {links[Action.APPROVE]}\n"
+                f"To reject, open:  {links[Action.REJECT]}\n\n"
+                "Each link opens a confirmation page; nothing is decided until you confirm "
+                f"there. The links are for {recipient} only and stop working at "
+                f"{iso(approval.deadline)} or once the approval is decided.\n"
+            )
+            self._publish(
+                approval,
+                f"[approval needed] {approval.request.headline}",
+                text,
+                [recipient],
+                "approval_request",
+            )
+            sent.append(recipient)
+        return sent
+
+    def send_notice(self, approval: Approval, subject: str, text: str, kind: str) -> bool:
+        if not approval.approvers.emails:
+            return False
+        self._publish(approval, subject, text, approval.approvers.emails, kind)
+        return True
+
+    def _publish(
+        self, approval: Approval, subject: str, text: str, recipients: list[str], kind: str
+    ) -> None:
+        approver: dict[str, str] = (
+            {"DataType": "String", "StringValue": recipients[0]}
+            if len(recipients) == 1
+            else {"DataType": "String.Array", "StringValue": json.dumps(recipients)}
+        )
+        with translated_errors():
+            client("sns").publish(
+                TopicArn=self._topic_arn,
+                Subject=_ascii(subject)[:100],
+                Message=text,
+                MessageAttributes={
+                    "approver": approver,
+                    "kind": {"DataType": "String", "StringValue": kind},
+                    "model_id": {"DataType": "String", "StringValue": approval.model_id},
+                    "approval_id": {"DataType": "String", "StringValue": approval.approval_id},
+                },
+            )
+
+
+def approval_links(
+    key: bytes, base_url: str, approval: Approval, recipient: str
+) -> dict[Action, str]:
+    """The approve and reject links of one recipient: id, expiry (the deadline) and HMAC."""
+    expires = int(approval.deadline.timestamp())
+    links = {}
+    for action in Action:
+        query = urlencode(
+            {
+                "approver": recipient,
+                "expires": expires,
+                "sig": link_signature(key, approval.approval_id, action, recipient, expires),
+            }
+        )
+        links[action] = f"{base_url.rstrip('/')}/approvals/{approval.approval_id}/{action}?{query}"
+    return links
+
+
+def request_text(approval: Approval) -> str:
+    request = approval.request
+    facts = {
+        "Model": request.model_id,
+        "What": request.kind.replace("_", " "),
+        "For": request.subject,
+        **{f"Version ({k})": v for k, v in request.versions.items()},
+        "Verdict": request.verdict or "",
+        "Trend": request.trend_line,
+        "Deadline": iso(approval.deadline),
+        "Approval": approval.approval_id,
+    }
+    lines = [request.headline, ""] + [f"{k}: {v}" for k, v in facts.items() if v]
+    lines += _section("Evidence", request.reasons)
+    lines += _section("Metrics", [metric.row() for metric in request.metrics])
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, items: Iterable[str]) -> list[str]:
+    items = list(items)
+    return ["", f"{title}:", *(f"- {item}" for item in items)] if items else []
+
+
+def _ascii(text: str) -> str:
+    """SNS subjects are printable ASCII, without line breaks."""
+    return "".join(c if 32 <= ord(c) < 127 else "-" for c in text)

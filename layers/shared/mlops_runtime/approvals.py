@@ -1,0 +1,510 @@
+"""Approvals in DynamoDB, their task tokens under KMS, and the one path that resolves them.
+
+The approval table holds one item per approval (``pk = APPROVAL#<id>``) and one per Slack
+interaction already received (``pk = SEEN#<digest>``, with a TTL: replay protection). The task
+token is stored only as KMS ciphertext whose encryption context names the approval id, so a
+ciphertext copied onto another approval does not decrypt, and IAM can require that context.
+It is decrypted in exactly one place, :meth:`ApprovalService.resolve`, right before
+``SendTaskSuccess``, and is never logged, returned or put in a message.
+
+Every decision goes through :meth:`ApprovalService.resolve`: Slack clicks (through the decider
+function), emailed links (the callback function invokes the decider), the CLI (invokes the
+decider) and expiry (the sweeper invokes the decider). Refused requests are recorded in the
+ledger as ``approval_rejected_request`` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+from mlops_core.approvals import (
+    CONTROL_PLANE,
+    ApprovalRequest,
+    Approvers,
+    Channel,
+    Outcome,
+    Status,
+    is_approval_id,
+    iso,
+    refusal,
+    state_refusal,
+    task_output,
+)
+from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
+
+from mlops_runtime.aws import client, error_code, translated_errors
+from mlops_runtime.store import Ledger, from_attributes, to_attributes
+
+ENCRYPTION_PURPOSE = "mlopscp-approval-task-token"
+SEEN_TTL = timedelta(minutes=15)  # longer than Slack's 5-minute signature window
+RETAIN_AFTER_DEADLINE = timedelta(days=400)
+# Step Functions answers these when the task is no longer waiting (timed out, execution ended,
+# already answered): the decision stands, the flow has moved on without it.
+TASK_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+def silence_sdk_debug_logs() -> None:
+    """Called at cold start by the functions that handle task tokens and Slack tokens.
+
+    Secrets flow through these clients (the task token to KMS and Step Functions, the bot token
+    to Slack): at DEBUG they print whole request bodies and headers. Keep them at WARNING
+    whatever level the function's logging is set to (LoggingConfig.ApplicationLogLevel).
+    """
+    for name in ("botocore", "boto3", "urllib3", "slack_sdk"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def approval_key(approval_id: str) -> str:
+    return f"APPROVAL#{approval_id}"
+
+
+@dataclass
+class Approval:
+    """One approval as stored (without its token)."""
+
+    approval_id: str
+    status: str
+    model_id: str
+    request: ApprovalRequest
+    approvers: Approvers
+    deadline: datetime
+    created_at: datetime
+    reminder_at: datetime | None = None
+    reminded_at: str | None = None
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    decided_by: str | None = None
+    decided_channel: str | None = None
+    decided_at: str | None = None
+    reason: str | None = None
+    decision_id: str | None = None
+    delivered: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Approval:
+        return cls(
+            approval_id=item["approval_id"],
+            status=item["status"],
+            model_id=item["model_id"],
+            request=ApprovalRequest.model_validate_json(item["request"]),
+            approvers=Approvers.model_validate_json(item["approvers"]),
+            deadline=_moment(item["deadline"]),
+            created_at=_moment(item["created_at"]),
+            reminder_at=_moment(item["reminder_at"]) if item.get("reminder_at") else None,
+            reminded_at=item.get("reminded_at"),
+            slack_channel=item.get("slack_channel"),
+            slack_ts=item.get("slack_ts"),
+            decided_by=item.get("decided_by"),
+            decided_channel=item.get("decided_channel"),
+            decided_at=item.get("decided_at"),
+            reason=item.get("reason"),
+            decision_id=item.get("decision_id"),
+            delivered=list(item.get("delivered") or []),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What `mlopscp approvals list` and the ledger show: never the token."""
+        return {
+            "approval_id": self.approval_id,
+            "status": self.status,
+            "model_id": self.model_id,
+            "kind": self.request.kind,
+            "subject": self.request.subject,
+            "deadline": iso(self.deadline),
+            "created_at": iso(self.created_at),
+            "approvers": self.approvers.model_dump(),
+            "delivered": self.delivered,
+            "decided_by": self.decided_by,
+            "channel": self.decided_channel,
+            "decided_at": self.decided_at,
+            "reason": self.reason,
+        }
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class ApprovalStore:
+    def __init__(self, table_name: str, key_id: str | None = None) -> None:
+        self.table_name = table_name
+        self.key_id = key_id
+
+    # -- writing --------------------------------------------------------------------------
+
+    def create(
+        self,
+        approval: Approval,
+        task_token: str,
+        execution: str | None,
+    ) -> None:
+        """Store a new approval with its token encrypted under the approval's own context."""
+        assert self.key_id, "the approval key id is needed to store a token"
+        with translated_errors():
+            ciphertext = client("kms").encrypt(
+                KeyId=self.key_id,
+                Plaintext=task_token.encode(),
+                EncryptionContext=_context(approval.approval_id),
+            )["CiphertextBlob"]
+            item = {
+                "pk": approval_key(approval.approval_id),
+                "approval_id": approval.approval_id,
+                "status": Status.PENDING.value,
+                "model_id": approval.model_id,
+                "kind": approval.request.kind,
+                "subject": approval.request.subject,
+                "request": approval.request.model_dump_json(),
+                "approvers": approval.approvers.model_dump_json(),
+                "deadline": iso(approval.deadline),
+                "reminder_at": iso(approval.reminder_at) if approval.reminder_at else None,
+                "created_at": iso(approval.created_at),
+                "execution": execution,
+                "token": ciphertext,
+                "expires_at": int((approval.deadline + RETAIN_AFTER_DEADLINE).timestamp()),
+            }
+            client("dynamodb").put_item(
+                TableName=self.table_name,
+                Item=to_attributes(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+
+    def announced_operation(
+        self, approval_id: str, delivered: list[str], slack: tuple[str, str] | None
+    ) -> dict[str, Any]:
+        changes: dict[str, Any] = {"delivered": delivered}
+        if slack:
+            changes |= {"slack_channel": slack[0], "slack_ts": slack[1]}
+        return self._update(approval_id, changes, "attribute_exists(pk)")
+
+    def decide_operation(
+        self,
+        approval_id: str,
+        outcome: Outcome,
+        decided_by: str,
+        channel: Channel,
+        reason: str,
+        decided_at: datetime,
+        decision_id: str,
+    ) -> dict[str, Any]:
+        """Pending -> outcome, once: the condition makes a second decision fail."""
+        changes = {
+            "status": outcome.value,
+            "decided_by": decided_by,
+            "decided_channel": channel.value,
+            "reason": reason,
+            "decided_at": iso(decided_at),
+            "decision_id": decision_id,
+        }
+        return self._update(
+            approval_id, changes, "#status = :pending", **{":pending": Status.PENDING.value}
+        )
+
+    def withdraw(self, approval_id: str, why: str) -> None:
+        """The request reached nobody: take it out of the pending set (the task fails)."""
+        operation = self._update(
+            approval_id,
+            {"status": Status.WITHDRAWN.value, "task_result": why},
+            "#status = :pending",
+            **{":pending": Status.PENDING.value},
+        )
+        self._apply(operation)
+
+    def claim_reminder(self, approval_id: str, now: datetime) -> bool:
+        """Mark the reminder sent, once: concurrent sweeps send it once between them."""
+        operation = self._update(
+            approval_id,
+            {"reminded_at": iso(now)},
+            "#status = :pending AND attribute_not_exists(reminded_at)",
+            **{":pending": Status.PENDING.value},
+        )
+        return self._apply(operation)
+
+    def note_task_result(self, approval_id: str, result: str) -> None:
+        self._apply(self._update(approval_id, {"task_result": result}, "attribute_exists(pk)"))
+
+    def first_sight(self, digest: str, now: datetime) -> bool:
+        """True the first time a Slack interaction is seen; False for a redelivery or replay."""
+        item = {"pk": f"SEEN#{digest}", "seen_at": iso(now)}
+        item["expires_at"] = int((now + SEEN_TTL).timestamp())
+        operation = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_attributes(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        return self._apply(operation)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get(self, approval_id: str) -> Approval | None:
+        if not is_approval_id(approval_id):
+            return None
+        with translated_errors():
+            item = (
+                client("dynamodb")
+                .get_item(
+                    TableName=self.table_name,
+                    Key=to_attributes({"pk": approval_key(approval_id)}),
+                    ConsistentRead=True,
+                )
+                .get("Item")
+            )
+        return Approval.from_item(from_attributes(item)) if item else None
+
+    def token(self, approval_id: str) -> str:
+        """Decrypt the task token: only the decider calls this, right before SendTaskSuccess."""
+        with translated_errors():
+            item = client("dynamodb").get_item(
+                TableName=self.table_name,
+                Key=to_attributes({"pk": approval_key(approval_id)}),
+                ProjectionExpression="#t",
+                ExpressionAttributeNames={"#t": "token"},
+                ConsistentRead=True,
+            )["Item"]
+            plaintext = client("kms").decrypt(
+                KeyId=self.key_id,
+                CiphertextBlob=item["token"]["B"],
+                EncryptionContext=_context(approval_id),
+            )["Plaintext"]
+        return bytes(plaintext).decode()
+
+    def with_status(self, status: Status) -> list[Approval]:
+        """Approvals in one status, soonest deadline first (the by-status index)."""
+        pages = (
+            client("dynamodb")
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table_name,
+                IndexName="by-status",
+                KeyConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": {"S": status.value}},
+            )
+        )
+        return [
+            Approval.from_item(from_attributes(item))
+            for page in pages
+            for item in page.get("Items", [])
+        ]
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _update(
+        self, approval_id: str, changes: dict[str, Any], condition: str, **values: Any
+    ) -> dict[str, Any]:
+        names = {f"#{k}": k for k in changes}
+        if "#status" in condition:
+            names["#status"] = "status"
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_attributes({"pk": approval_key(approval_id)}),
+                "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_attributes(
+                    {f":{k}": v for k, v in changes.items()} | values
+                ),
+            }
+        }
+
+    def _apply(self, operation: dict[str, Any]) -> bool:
+        ((kind, params),) = operation.items()
+        call = {"Put": "put_item", "Update": "update_item"}[kind]
+        try:
+            with translated_errors():
+                getattr(client("dynamodb"), call)(**params)
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+def _context(approval_id: str) -> dict[str, str]:
+    return {"approval_id": approval_id, "purpose": ENCRYPTION_PURPOSE}
+
+
+# ---------------------------------------------------------------- resolving
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Someone (or the deadline) answering an approval."""
+
+    approval_id: str
+    outcome: Outcome
+    channel: Channel
+    actor: str  # Slack user id, email address, IAM ARN or "control-plane"
+    actor_name: str = ""
+    reason: str = ""
+    attempt_id: str = ""  # the same for retries of one attempt: they are not a second decision
+
+
+@dataclass(frozen=True)
+class Resolution:
+    recorded: bool
+    why: str = ""
+    approval: Approval | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"status": "recorded" if self.recorded else "refused"}
+        if self.why:
+            result["why"] = self.why
+        if self.approval:
+            result |= {"approval_id": self.approval.approval_id, "outcome": self.approval.status}
+        return result
+
+
+class ApprovalService:
+    def __init__(
+        self,
+        store: ApprovalStore,
+        ledger: Ledger,
+        group_members: Callable[[str], list[str]] = lambda group: [],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.group_members = group_members
+        self.clock = clock
+
+    def resolve(self, attempt: Attempt) -> Resolution:
+        """Decide one approval if the attempt counts; record it either way."""
+        now = self.clock()
+        approval = self.store.get(attempt.approval_id)
+        if approval is None:
+            return self.refuse(attempt, None, "no such approval")
+        ours = approval.decision_id is not None and approval.decision_id == attempt.attempt_id
+        if not ours:
+            why = state_refusal(approval.status, approval.deadline, attempt.outcome, now)
+            why = why or refusal(
+                approval.approvers, attempt.channel, attempt.actor, self.group_members
+            )
+            if why:
+                return self.refuse(attempt, approval, why)
+            if not self._record_decision(approval, attempt, now):
+                approval = self.store.get(attempt.approval_id) or approval
+                if approval.decision_id != attempt.attempt_id:
+                    return self.refuse(
+                        attempt, approval, f"the approval is already {approval.status}"
+                    )
+        decided = self.store.get(attempt.approval_id) or approval
+        self._send_task_result(decided)
+        return Resolution(True, approval=decided)
+
+    def _record_decision(self, approval: Approval, attempt: Attempt, now: datetime) -> bool:
+        expired = attempt.outcome is Outcome.EXPIRED
+        decided_by = attempt.actor if not expired else CONTROL_PLANE
+        reason = attempt.reason or (
+            f"no decision before the deadline {iso(approval.deadline)}" if expired else ""
+        )
+        summary = (
+            f"{approval.request.kind} of {approval.model_id} expired unanswered: rejected"
+            if expired
+            else f"{approval.request.kind} of {approval.model_id} {attempt.outcome} by "
+            f"{attempt.actor_name or decided_by} via {attempt.channel}"
+        )
+        entry = LedgerEntry(
+            action=Action.APPROVAL_EXPIRED if expired else Action.APPROVAL_RECORDED,
+            model_id=approval.model_id,
+            subject=f"approval:{approval.approval_id}",
+            summary=summary,
+            actor=decided_by,
+            at=now,
+            evidence={
+                "approval_id": approval.approval_id,
+                "outcome": str(attempt.outcome),
+                "decided_by": decided_by,
+                "decided_by_name": attempt.actor_name,
+                "channel": str(attempt.channel),
+                "reason": reason,
+                "decided_at": iso(now),
+                "kind": approval.request.kind,
+                "about": approval.request.subject,
+            },
+        )
+        operation = self.store.decide_operation(
+            approval.approval_id,
+            attempt.outcome,
+            decided_by,
+            attempt.channel,
+            reason,
+            now,
+            attempt.attempt_id or iso(now),
+        )
+        return self.ledger.record(entry, operation)
+
+    def _send_task_result(self, approval: Approval) -> None:
+        output = task_output(
+            approval.approval_id,
+            Outcome(approval.status),
+            approval.decided_by or CONTROL_PLANE,
+            Channel(approval.decided_channel or Channel.DEADLINE),
+            approval.reason or "",
+            _moment(approval.decided_at) if approval.decided_at else self.clock(),
+        )
+        token = self.store.token(approval.approval_id)
+        try:
+            with translated_errors():
+                client("stepfunctions").send_task_success(
+                    taskToken=token, output=json.dumps(output)
+                )
+        except ClientError as error:
+            code = error_code(error)
+            if code not in TASK_GONE:
+                raise
+            # Only the code: Step Functions' messages may quote the token.
+            self.store.note_task_result(approval.approval_id, f"task no longer waiting: {code}")
+            return
+        self.store.note_task_result(approval.approval_id, "delivered")
+
+    def refuse(self, attempt: Attempt, approval: Approval | None, why: str) -> Resolution:
+        record_refusal(
+            self.ledger,
+            approval,
+            attempt.approval_id,
+            str(attempt.channel),
+            why,
+            claimed_by=attempt.actor,
+            digest=attempt.attempt_id or iso(self.clock()),
+        )
+        return Resolution(False, why, approval)
+
+
+def record_refusal(
+    ledger: Ledger,
+    approval: Approval | None,
+    claimed_id: str,
+    channel: str,
+    why: str,
+    claimed_by: str = "",
+    digest: str = "",
+) -> None:
+    """``approval_rejected_request``: a forged, stale, replayed or unauthorised answer."""
+    from mlops_core.approvals import fingerprint
+
+    shown_id = claimed_id if is_approval_id(claimed_id) else "invalid-id"
+    ledger.record(
+        LedgerEntry(
+            action=Action.APPROVAL_REJECTED_REQUEST,
+            model_id=approval.model_id if approval else UNKNOWN_MODEL,
+            subject=f"approval:{shown_id}#refused#{fingerprint(channel, why, digest)}",
+            summary=f"refused a {channel} answer: {why}",
+            actor=claimed_by[:200] or "unknown",
+            evidence={
+                "approval_id": shown_id,
+                "channel": channel,
+                "why": why,
+                "claimed_by": claimed_by[:200],
+                "status": approval.status if approval else None,
+            },
+        )
+    )

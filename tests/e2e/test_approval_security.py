@@ -1,0 +1,328 @@
+"""Attacks on the approval callbacks, on the whole stack in the emulator.
+
+Each refused request must leave the approval pending, the execution waiting, SendTaskSuccess
+uncalled, and an ``approval_rejected_request`` entry saying why. The requests are sent exactly as
+Slack or a browser sends them, to the stack's Function URL served on loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from mlops_core.approvals import Action, link_signature
+from mlops_runtime import aws
+from mlopscp.cli import main as mlopscp
+from mlopscp.emulator import Emulator
+from mlopscp.local import LocalControlPlane
+
+from tests.e2e.approval_world import ApprovalWorld, Asked, counting_task_answers, form_of
+
+pytestmark = pytest.mark.e2e
+APPROVE, REJECT = "approval.approve", "approval.reject"
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[ApprovalWorld]:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*moto does not enforce.*")
+    with Emulator() as emulator:
+        world = ApprovalWorld(LocalControlPlane(emulator).up())
+        with counting_task_answers(world):
+            yield world
+
+
+@pytest.fixture(scope="module")
+def credit(world: ApprovalWorld) -> Asked:
+    """A pending approval of a credit retrain, asked in Slack and by email."""
+    asked = world.ask("credit")
+    assert asked.message is not None, "credit's approvers are asked in Slack"
+    assert set(asked.links) == {"approve", "reject"}, "and by email"
+    return asked
+
+
+def untouched(world: ApprovalWorld, asked: Asked, answers_before: int) -> None:
+    """Nothing was executed: still pending, still waiting, no SendTask* call."""
+    assert world.status(asked.approval_id) == "pending"
+    assert world.waiting(asked), "the execution must still wait for a human"
+    assert len(world.task_answers) == answers_before, "SendTaskSuccess/Failure must not be called"
+
+
+# ---------------------------------------------------------------- Slack
+
+
+def test_forged_slack_signature_is_refused(world: ApprovalWorld, credit: Asked) -> None:
+    slack, answers, deciders = world.plane.slack, len(world.task_answers), world.decider_runs()
+    assert credit.message is not None
+    body = slack.interaction_body(credit.message, "U0ADA", APPROVE)
+    forged_secret = "0123456789abcdef0123456789abcdef"
+    answer = slack.post(
+        world.interactivity_url, body, slack.signed_headers(body, secret=forged_secret)
+    )
+    assert answer.status == 401
+    world.emu.wait_idle(timeout=60)
+    assert world.decider_runs() == deciders, "a forged request never reaches the decider"
+    untouched(world, credit, answers)
+    (refused,) = world.refusals("signature does not match")
+    assert refused["approval_id"] == credit.approval_id
+    assert refused["claimed_by"] == "U0ADA"
+
+
+def test_tampered_slack_payload_is_refused(world: ApprovalWorld, credit: Asked) -> None:
+    """A genuine signature over a body whose approval id was then changed."""
+    slack, answers = world.plane.slack, len(world.task_answers)
+    other = world.ask("search")
+    assert credit.message is not None
+    body = slack.interaction_body(credit.message, "U0ADA", APPROVE)
+    headers = slack.signed_headers(body)
+    tampered = body.replace(credit.approval_id, other.approval_id)
+    assert tampered != body
+    assert slack.post(world.interactivity_url, tampered, headers).status == 401
+    world.emu.wait_idle(timeout=60)
+    untouched(world, credit, answers)
+    untouched(world, other, answers)
+
+
+def test_stale_slack_timestamp_is_refused(world: ApprovalWorld, credit: Asked) -> None:
+    slack, answers = world.plane.slack, len(world.task_answers)
+    assert credit.message is not None
+    body = slack.interaction_body(credit.message, "U0ADA", APPROVE)
+    old = int(time.time()) - 6 * 60  # correctly signed, six minutes ago
+    answer = slack.post(world.interactivity_url, body, slack.signed_headers(body, timestamp=old))
+    assert answer.status == 401
+    world.emu.wait_idle(timeout=60)
+    untouched(world, credit, answers)
+    assert world.refusals("stale request")
+
+
+def test_a_user_who_is_not_an_approver_is_refused(world: ApprovalWorld, credit: Asked) -> None:
+    slack, answers = world.plane.slack, len(world.task_answers)
+    assert credit.message is not None
+    answer = slack.click(credit.message, "U0MALLORY", APPROVE, world.interactivity_url)
+    assert answer.status == 200  # Slack's request was genuine; the person is not an approver
+    world.emu.wait_idle(timeout=60)
+    untouched(world, credit, answers)
+    assert world.refusals("Slack user U0MALLORY is not an approver")
+    assert any(e["user"] == "U0MALLORY" and "not recorded" in e["text"] for e in slack.ephemeral), (
+        "the person is told why, privately"
+    )
+
+
+def test_replayed_slack_request_is_refused(world: ApprovalWorld) -> None:
+    """The approver's genuine click decides once; the same request again decides nothing."""
+    slack, answers = world.plane.slack, len(world.task_answers)
+    asked = world.ask("credit")
+    assert asked.message is not None
+    body = slack.interaction_body(asked.message, "U0ADA", REJECT)
+    headers = slack.signed_headers(body)
+    assert slack.post(world.interactivity_url, body, headers).status == 200
+    world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "rejected"
+    assert len(world.task_answers) == answers + 1
+    refusals = len(world.refusals("replayed"))
+    assert slack.post(world.interactivity_url, body, headers).status == 200
+    world.emu.wait_idle(timeout=60)
+    assert len(world.refusals("replayed")) == refusals + 1
+    assert len(world.task_answers) == answers + 1, "a replay must not reach SendTaskSuccess"
+    sfn = world.emu.client("stepfunctions")
+    assert sfn.describe_execution(executionArn=asked.execution_arn)["status"] == "SUCCEEDED"
+    assert "RetrainNotApproved" in world.emu.execution_states(asked.execution_arn)
+
+
+def test_a_member_of_an_approver_group_may_answer(world: ApprovalWorld) -> None:
+    slack = world.plane.slack
+    asked = world.ask("search")
+    assert asked.message is not None
+    slack.click(asked.message, "U0ADA", APPROVE, world.interactivity_url)  # not in S0MLONCALL
+    world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "pending"
+    slack.click(asked.message, "U0GRACE", APPROVE, world.interactivity_url)  # a member
+    world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "approved"
+    assert "StartRetraining" in world.emu.execution_states(asked.execution_arn)
+
+
+# ---------------------------------------------------------------- emailed links
+
+
+def test_a_get_alone_decides_nothing(world: ApprovalWorld, credit: Asked) -> None:
+    answers = len(world.task_answers)
+    for action in ("approve", "reject"):
+        for _ in range(3):  # a mail scanner, a link preview, a curious human
+            status, page = world.get(credit.links[action])
+            assert status == 200
+            assert "Nothing has been decided yet" in page
+    world.emu.wait_idle(timeout=60)
+    untouched(world, credit, answers)
+
+
+def test_a_tampered_link_is_refused(world: ApprovalWorld, credit: Asked) -> None:
+    answers, other = len(world.task_answers), world.ask("credit")
+    genuine = credit.links["approve"]
+    forgeries = [
+        genuine.replace(credit.approval_id, other.approval_id),  # another approval's id
+        genuine.replace("/approve?", "/reject?"),  # the other action
+        genuine.replace("approver=risk-lead", "approver=mallory"),
+        genuine.replace("expires=", "expires=9"),
+    ]
+    for url in forgeries:
+        status, page = world.get(url)
+        assert status == 403, url
+        assert "signature does not match" in page
+        parts = urlsplit(url)
+        form = {k: v[0] for k, v in parse_qs(parts.query).items()} | {"confirm": "approve"}
+        assert world.post_form(url.split("?")[0], form)[0] == 403
+    world.emu.wait_idle(timeout=60)
+    untouched(world, credit, answers)
+    untouched(world, other, answers)
+    assert len(world.refusals("signature does not match")) >= 2 * len(forgeries)
+
+
+def test_an_expired_link_is_refused(world: ApprovalWorld, credit: Asked) -> None:
+    """Genuinely signed (with the stack's own key), but past its expiry."""
+    answers = len(world.task_answers)
+    env = world.plane.stack.functions["ApprovalCallbackFunction"].environment
+    secret = world.emu.client("secretsmanager").get_secret_value(
+        SecretId=env["APPROVAL_LINK_KEY_SECRET_ARN"]
+    )["SecretString"]
+    expires = int((datetime.now(UTC) - timedelta(minutes=1)).timestamp())
+    approver = "risk-lead@example.com"
+    sig = link_signature(secret.encode(), credit.approval_id, Action.APPROVE, approver, expires)
+    base = f"{world.emu.http_url('ApprovalCallbackFunctionUrl')}approvals/{credit.approval_id}"
+    url = f"{base}/approve?approver={approver}&expires={expires}&sig={sig}"
+    status, page = world.get(url)
+    assert status == 403
+    assert "Link expired" in page
+    form = {"approver": approver, "expires": str(expires), "sig": sig, "confirm": "approve"}
+    assert world.post_form(f"{base}/approve", form)[0] == 403
+    world.emu.wait_idle(timeout=60)
+    untouched(world, credit, answers)
+    assert len(world.refusals("link expired")) >= 2
+
+
+def test_a_reused_link_is_refused(world: ApprovalWorld) -> None:
+    answers = len(world.task_answers)
+    asked = world.ask("ranking")
+    status, page = world.get(asked.links["approve"])
+    assert status == 200
+    form = form_of(page, confirm="approve", reason="looked at the drift")
+    status, done = world.post_form(asked.links["approve"], form)
+    assert status == 200
+    assert "Recorded: approved by ranking-owner@example.com" in done
+    world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "approved"
+    assert len(world.task_answers) == answers + 1
+    status, again = world.post_form(asked.links["approve"], form)
+    assert status == 409
+    assert "the approval is already approved" in again
+    world.emu.wait_idle(timeout=60)
+    assert len(world.task_answers) == answers + 1, "a reused link must not resolve anything"
+    assert world.refusals("already approved")
+
+
+# ---------------------------------------------------------------- operators
+
+
+def test_operators_list_and_answer_from_the_cli(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": world.emu.endpoint_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    aws.client.cache_clear()
+    stack = ["--stack", "mlopscp-local", "--endpoint-url", world.emu.endpoint_url]
+    asked = world.ask("ranking")
+    try:
+        assert mlopscp(["approvals", "list", "--model", "ranking", "--json", *stack]) == 0
+        listed = json.loads(capsys.readouterr().out.splitlines()[-1])
+        assert asked.approval_id in [a["approval_id"] for a in listed]
+        answer = ["approvals", "approve", asked.approval_id, "--reason", "on call", *stack]
+        assert mlopscp(answer) == 0
+        assert "approved by arn:aws:sts::123456789012:user/moto" in capsys.readouterr().out
+        world.emu.wait_idle(timeout=60)
+        assert mlopscp(answer) == 1, "a decided approval cannot be answered again"
+    finally:
+        aws.client.cache_clear()
+    (approval,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
+    assert (approval["status"], approval["decided_channel"], approval["reason"]) == (
+        "approved",
+        "cli",
+        "on call",
+    )
+    assert "StartRetraining" in world.emu.execution_states(asked.execution_arn)
+
+
+# ---------------------------------------------------------------- the token itself
+
+
+def test_a_token_ciphertext_only_decrypts_for_its_own_approval(world: ApprovalWorld) -> None:
+    first, second = world.ask("credit"), world.ask("credit")
+    dynamodb, kms = world.emu.client("dynamodb"), world.emu.client("kms")
+    table = world.plane.outputs["ApprovalTableName"]
+
+    def ciphertext(approval_id: str) -> bytes:
+        item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"APPROVAL#{approval_id}"}})
+        return bytes(item["Item"]["token"]["B"])
+
+    def context(approval_id: str) -> dict[str, str]:
+        return {"approval_id": approval_id, "purpose": "mlopscp-approval-task-token"}
+
+    own = kms.decrypt(
+        CiphertextBlob=ciphertext(first.approval_id), EncryptionContext=context(first.approval_id)
+    )["Plaintext"].decode()
+    assert own in world.tokens()
+    with pytest.raises(kms.exceptions.InvalidCiphertextException):
+        kms.decrypt(
+            CiphertextBlob=ciphertext(first.approval_id),
+            EncryptionContext=context(second.approval_id),
+        )
+
+
+def test_the_task_token_never_leaves_the_approval_item(world: ApprovalWorld) -> None:
+    """Runs last: every token of every approval above, looked for everywhere it could leak."""
+    tokens = world.tokens()
+    assert len(tokens) >= 8, "the tests above asked for approvals"
+    world.emails()
+    logs = world.emu.client("logs")
+    cloudwatch = [
+        event["message"]
+        for group in logs.describe_log_groups()["logGroups"]
+        for stream in logs.describe_log_streams(logGroupName=group["logGroupName"])["logStreams"]
+        for event in logs.get_log_events(
+            logGroupName=group["logGroupName"], logStreamName=stream["logStreamName"]
+        )["events"]
+    ]
+    approvals = [{k: v for k, v in a.items() if k != "token"} for a in world.plane.approvals()]
+    slack = world.plane.slack
+    places = {
+        "handler logs": "\n".join(
+            line for fn in world.plane.stack.functions for line in world.emu.logs(fn)
+        ),
+        "CloudWatch Logs": "\n".join(cloudwatch),
+        "Slack API calls": json.dumps([(c.method, c.args, c.response) for c in slack.calls]),
+        "Slack ephemeral notes": json.dumps(slack.ephemeral),
+        "SNS emails": json.dumps(world.emails_read),
+        "links and pages": "\n".join(world.http_bodies),
+        "ledger": json.dumps([world.plane.ledger(m) for m in ("credit", "ranking", "search")]),
+        "approval items (but the ciphertext)": json.dumps(approvals, default=str),
+    }
+    assert all(places.values()), "every place holds something to look through"
+    leaks = [
+        f"{where}: {token[:6]}..."
+        for token in tokens
+        for where, text in places.items()
+        for form in (token, base64.b64encode(token.encode()).decode())
+        if form in text
+    ]
+    assert not leaks

@@ -1,0 +1,370 @@
+"""The approval rules (mlops_core.approvals), pages and messages, without AWS or a network."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from mlops_core import approval_pages as pages
+from mlops_core.approvals import (
+    CONTROL_PLANE,
+    SLACK_APPROVE_ACTION,
+    SLACK_REJECT_ACTION,
+    Action,
+    ApprovalRequest,
+    Approvers,
+    Channel,
+    InteractionError,
+    LinkClaim,
+    Outcome,
+    backstop_seconds,
+    due,
+    is_approval_id,
+    link_refusal,
+    link_signature,
+    new_approval_id,
+    parse_slack_click,
+    refusal,
+    slack_timestamp_problem,
+    state_refusal,
+    task_output,
+    timing,
+)
+from mlops_runtime.approval_channels import approval_links, request_blocks, request_text
+from mlops_runtime.approvals import Approval
+from mlops_runtime.model_config import ModelConfig
+from pydantic import ValidationError
+from slack_sdk.signature import Clock, SignatureVerifier
+
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "slack"
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+KEY = b"k" * 64
+TRIAGE_SUMMARY = {
+    "decision": "retrain",
+    "reasons": ["gradual drift on 'tenure' sustained for 4 executions", "auc falling"],
+    "sparkline": "▁▂▅█",
+    "quality": [
+        {"metric": "auc", "direction": "higher_is_better", "baseline": 0.91, "latest": 0.84},
+        {"metric": "mae", "direction": "lower_is_better", "baseline": 2.0, "latest": 2.5},
+    ],
+}
+
+
+def request(**extra: object) -> ApprovalRequest:
+    fields = {"kind": "retrain", "model_id": "churn", "subject": "inc-churn-1"} | extra
+    return ApprovalRequest.model_validate(fields)
+
+
+def approval(**extra: object) -> Approval:
+    fields: dict[str, object] = {
+        "approval_id": "apv_" + "a" * 22,
+        "status": "pending",
+        "model_id": "churn",
+        "request": request(evidence=TRIAGE_SUMMARY).described(),
+        "approvers": Approvers(slack_channel="C1", slack_users=["U1"], emails=["a@example.com"]),
+        "deadline": NOW + timedelta(hours=24),
+        "created_at": NOW,
+    } | extra
+    return Approval(**fields)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- ids and the contract
+
+
+def test_approval_ids_are_random_and_recognisable() -> None:
+    ids = {new_approval_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(is_approval_id(i) for i in ids)
+    assert not is_approval_id("apv_short")
+    assert not is_approval_id("apv_" + "a" * 21 + "/")
+
+
+def test_task_output_is_the_documented_contract() -> None:
+    output = task_output("apv_x", Outcome.APPROVED, "U1", Channel.SLACK, "ok", NOW)
+    assert output == {
+        "approval_id": "apv_x",
+        "outcome": "approved",
+        "decided_by": "U1",
+        "channel": "slack",
+        "reason": "ok",
+        "decided_at": "2026-07-01T12:00:00Z",
+    }
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "approvals.md").read_text()
+    assert all(f'"{key}"' in docs for key in output), "docs/approvals.md documents every key"
+
+
+def test_backstop_outlasts_the_deadline_by_an_hour() -> None:
+    assert backstop_seconds(24) == 25 * 3600
+
+
+# ---------------------------------------------------------------- who may answer, and when
+
+
+@pytest.mark.parametrize(
+    ("channel", "actor", "allowed"),
+    [
+        (Channel.SLACK, "U1", True),
+        (Channel.SLACK, "U2", True),  # member of group S1
+        (Channel.SLACK, "U3", False),
+        (Channel.EMAIL, "Lead@Example.com ", True),
+        (Channel.EMAIL, "other@example.com", False),
+        (Channel.CLI, "arn:aws:iam::1:user/ops", True),
+        (Channel.DEADLINE, CONTROL_PLANE, True),
+        (Channel.DEADLINE, "U1", False),
+    ],
+)
+def test_only_named_approvers_may_answer(channel: Channel, actor: str, allowed: bool) -> None:
+    approvers = Approvers(slack_users=["U1"], slack_groups=["S1"], emails=["lead@example.com"])
+    groups = {"S1": ["U2"]}
+    assert (refusal(approvers, channel, actor, lambda g: groups[g]) is None) is allowed
+
+
+def test_an_approval_takes_one_outcome_before_its_deadline() -> None:
+    deadline = NOW + timedelta(hours=1)
+    assert state_refusal("pending", deadline, Outcome.APPROVED, NOW) is None
+    assert "already approved" in str(state_refusal("approved", deadline, Outcome.REJECTED, NOW))
+    late = NOW + timedelta(hours=2)
+    assert "deadline passed" in str(state_refusal("pending", deadline, Outcome.APPROVED, late))
+    assert "not past" in str(state_refusal("pending", deadline, Outcome.EXPIRED, NOW))
+    assert state_refusal("pending", deadline, Outcome.EXPIRED, late) is None
+
+
+def test_the_sweeper_reminds_once_then_expires() -> None:
+    when = timing(NOW, 24, 4)
+    assert when.reminder_at == NOW + timedelta(hours=20)
+    assert due("pending", when.deadline, when.reminder_at, False, NOW) is None
+    reminder_time = NOW + timedelta(hours=21)
+    assert due("pending", when.deadline, when.reminder_at, False, reminder_time) == "remind"
+    assert due("pending", when.deadline, when.reminder_at, True, reminder_time) is None
+    after = NOW + timedelta(hours=24)
+    assert due("pending", when.deadline, when.reminder_at, True, after) == "expire"
+    assert due("approved", when.deadline, when.reminder_at, True, after) is None
+    assert timing(NOW, 2, 4).reminder_at is None  # a reminder before the request is none
+
+
+# ---------------------------------------------------------------- emailed links
+
+
+def claim(**change: str) -> LinkClaim:
+    expires = int((NOW + timedelta(hours=1)).timestamp())
+    fields = {
+        "approval_id": "apv_" + "a" * 22,
+        "action": "approve",
+        "approver": "lead@example.com",
+        "expires": str(expires),
+        "signature": link_signature(
+            KEY, "apv_" + "a" * 22, Action.APPROVE, "lead@example.com", expires
+        ),
+    }
+    return LinkClaim(**(fields | change))
+
+
+def test_a_genuine_link_is_honoured_until_it_expires() -> None:
+    assert link_refusal(KEY, claim(), NOW) is None
+    assert link_refusal(KEY, claim(), NOW + timedelta(hours=2)) == "link expired"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"approval_id": "apv_" + "b" * 22},  # tampered approval id
+        {"action": "reject"},  # approve link turned into a reject link
+        {"approver": "mallory@example.com"},
+        {"expires": str(int((NOW + timedelta(days=30)).timestamp()))},  # extended expiry
+        {"signature": "0" * 64},
+    ],
+)
+def test_any_change_to_a_link_breaks_its_signature(change: dict[str, str]) -> None:
+    assert "does not match" in str(link_refusal(KEY, claim(**change), NOW))
+
+
+def test_a_link_signed_with_another_key_is_a_forgery() -> None:
+    assert "does not match" in str(link_refusal(b"other", claim(), NOW))
+
+
+@pytest.mark.parametrize(
+    "change", [{"action": "delete"}, {"expires": "soon"}, {"signature": "zz"}, {"approver": ""}]
+)
+def test_malformed_links_are_refused(change: dict[str, str]) -> None:
+    assert link_refusal(KEY, claim(**change), NOW) == "malformed link"
+
+
+def test_links_carry_id_expiry_and_signature_never_more() -> None:
+    links = approval_links(KEY, "https://x.lambda-url.us-east-1.on.aws/", approval(), "a@b.co")
+    for action, url in links.items():
+        parts = urlsplit(url)
+        assert parts.path == f"/approvals/apv_{'a' * 22}/{action}"
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        assert set(query) == {"approver", "expires", "sig"}
+        assert query["expires"] == str(int(approval().deadline.timestamp()))
+        genuine = LinkClaim(
+            f"apv_{'a' * 22}", str(action), "a@b.co", query["expires"], query["sig"]
+        )
+        assert link_refusal(KEY, genuine, NOW) is None
+
+
+# ---------------------------------------------------------------- Slack
+
+
+def test_slack_signing_test_vector_verifies() -> None:
+    vector = json.loads((SAMPLES / "slack-signing-test-vector.json").read_text())
+
+    class At(Clock):
+        def __init__(self, now: float) -> None:
+            self._now = now
+
+        def now(self) -> float:
+            return self._now
+
+    stamp = int(vector["timestamp"])
+    headers = {
+        "X-Slack-Request-Timestamp": vector["timestamp"],
+        "X-Slack-Signature": vector["signature"],
+    }
+    assert SignatureVerifier(vector["signing_secret"], At(stamp + 10)).is_valid_request(
+        vector["body"], headers
+    )
+    assert not SignatureVerifier("wrong", At(stamp)).is_valid_request(vector["body"], headers)
+    assert not SignatureVerifier(vector["signing_secret"], At(stamp + 301)).is_valid_request(
+        vector["body"], headers
+    )
+    assert slack_timestamp_problem(vector["timestamp"], stamp + 299) is None
+    assert "stale" in str(slack_timestamp_problem(vector["timestamp"], stamp + 301))
+    assert "stale" in str(slack_timestamp_problem(vector["timestamp"], stamp - 301))
+    assert "missing" in str(slack_timestamp_problem(None, stamp))
+    assert "malformed" in str(slack_timestamp_problem("12ab", stamp))
+
+
+def click_body(action_id: str = SLACK_APPROVE_ACTION, value: str = "apv_" + "c" * 22) -> str:
+    payload = json.loads((SAMPLES / "slack-docs-example_block_actions_button.json").read_text())
+    payload["actions"][0] |= {"action_id": action_id, "value": value}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def test_a_click_on_our_button_is_parsed_from_slacks_payload() -> None:
+    click = parse_slack_click(click_body())
+    assert (click.approval_id, click.action, click.user_id) == (
+        "apv_" + "c" * 22,
+        Action.APPROVE,
+        "UA8RXUSPL",
+    )
+    assert (click.team_id, click.channel_id, click.message_ts) == (
+        "T9TK3CUKW",
+        "CBR2V3XEX",
+        "1548261231.000200",
+    )
+    assert parse_slack_click(click_body(SLACK_REJECT_ACTION)).action is Action.REJECT
+    # a redelivery of the same click has the same key; another click another one
+    assert parse_slack_click(click_body()).key == click.key
+    assert parse_slack_click(click_body(SLACK_REJECT_ACTION)).key != click.key
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "payload=not-json",
+        urlencode({"payload": json.dumps({"type": "view_submission"})}),
+        click_body(action_id="WaXA"),  # someone else's button
+        click_body(value="apv_../../etc"),
+    ],
+)
+def test_other_interactions_are_not_ours(body: str) -> None:
+    with pytest.raises(InteractionError):
+        parse_slack_click(body)
+
+
+def test_the_slack_samples_are_block_actions_we_would_not_act_on() -> None:
+    for sample in SAMPLES.glob("*block_actions*.json"):
+        body = urlencode({"payload": sample.read_text()})
+        with pytest.raises(InteractionError, match="not an approval button"):
+            parse_slack_click(body)
+
+
+def test_slack_message_has_evidence_diff_trend_and_confirmed_buttons() -> None:
+    blocks = [block.to_dict() for block in request_blocks(approval(), decided=False)]
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert blocks[0]["type"] == "header"
+    assert "gradual drift on 'tenure'" in text
+    assert "▁▂▅█" in text
+    assert "auc: 0.91 → 0.84 (-7.7%, worse)" in text
+    assert "mae: 2 → 2.5 (+25.0%, worse)" in text
+    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    buttons = {e["action_id"]: e for e in actions["elements"]}
+    assert set(buttons) == {SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION}
+    assert all(b["value"] == "apv_" + "a" * 22 and "confirm" in b for b in buttons.values())
+
+
+def test_decided_message_replaces_the_buttons_with_who_and_when() -> None:
+    decided = approval(
+        status="approved", decided_by="U1", decided_channel="slack", decided_at="2026-07-01T13:00Z"
+    )
+    blocks = [block.to_dict() for block in request_blocks(decided, decided=True)]
+    assert not [b for b in blocks if b["type"] == "actions"]
+    assert "Approved by <@U1> via slack at 2026-07-01T13:00Z" in json.dumps(
+        blocks, ensure_ascii=False
+    )
+
+
+# ---------------------------------------------------------------- pages and email text
+
+
+def test_confirmation_page_is_accessible_and_script_free() -> None:
+    view = pages.ApprovalView(
+        approval_id="apv_" + "a" * 22,
+        request=request(evidence=TRIAGE_SUMMARY, reasons=["<script>alert(1)</script>"]).described(),
+        deadline="2026-07-02T12:00:00Z",
+        status="pending",
+    )
+    html = pages.confirmation_page(
+        view, Action.APPROVE, "lead@example.com", {"sig": '"><b>', "expires": "1"}
+    )
+    assert html.startswith('<!doctype html><html lang="en">')
+    assert html.count("<h1>") == 1
+    assert "<main>" in html
+    assert '<label for="reason">' in html
+    assert 'id="reason"' in html
+    assert '<form method="post" action="">' in html
+    assert "<script" not in html  # escaped, never rendered
+    assert "&lt;script&gt;" in html
+    assert "&quot;&gt;&lt;b&gt;" in html
+    assert re.search(r'<th scope="col">Metric</th>', html)
+
+
+def test_email_text_names_what_is_approved() -> None:
+    text = request_text(approval())
+    assert "Approve retrain of churn?" in text
+    assert "For: inc-churn-1" in text
+    assert "- auc: 0.91 → 0.84" in text
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_a_gated_retrain_needs_approvers() -> None:
+    base = {"model_id": "m", "endpoint_name": "m-prod", "retrain": {"pipeline_name": "p"}}
+    gated = base | {"retrain": {"pipeline_name": "p", "require_approval": True}}
+    with pytest.raises(ValidationError, match="needs an approvals section"):
+        ModelConfig.model_validate(gated)
+    config = ModelConfig.model_validate(gated | {"approvals": {"email_approvers": ["a@b.co"]}})
+    assert config.approvals is not None
+    assert config.approvals.deadline_hours == 24
+
+
+@pytest.mark.parametrize(
+    "approvals",
+    [
+        {},  # nobody
+        {"slack_approvers": ["U1"]},  # no channel to ask in
+        {"slack_channel": "C1", "slack_approvers": ["alice"]},
+        {"email_approvers": ["not-an-address"]},
+        {"email_approvers": ["a@b.co"], "deadline_hours": 0},
+    ],
+)
+def test_bad_approvals_sections_are_refused(approvals: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        ModelConfig.model_validate({"model_id": "m", "endpoint_name": "e", "approvals": approvals})

@@ -1,0 +1,181 @@
+"""CloudFormation resource types moto lacks, added to moto's model map while the emulator runs.
+
+- ``AWS::Lambda::Url``: the function's URL is served on loopback by :mod:`mlopscp.emulator.http`;
+  ``!GetAtt X.FunctionUrl`` is that ``http://127.0.0.1:<port>/`` URL (moto's own
+  ``GetFunctionUrlConfig`` answers it too), ``!Ref`` and ``!GetAtt X.FunctionArn`` the
+  function's ARN.
+- ``AWS::SecretsManager::Secret``: created in moto's Secrets Manager, with ``SecretString`` or a
+  ``GenerateSecretString`` value (``SecretStringTemplate`` + ``GenerateStringKey`` included);
+  ``!Ref`` is the secret's ARN, as in CloudFormation.
+
+The types are added by wrapping ``moto.cloudformation.parsing.get_model_map`` (undone by
+:func:`uninstall`), not by subclassing moto's ``CloudFormationModel``, which would register them
+for the whole process for good.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from typing import Any
+
+from moto.awslambda.utils import get_backend as lambda_backend
+from moto.cloudformation import parsing
+from moto.secretsmanager.models import secretsmanager_backends
+
+from mlopscp.emulator._patching import Patches
+from mlopscp.emulator.http import HttpFront
+
+_PATCHES = Patches()
+_FRONT: HttpFront | None = None
+
+
+class _Model:
+    """What moto's CloudFormation needs of a resource model (duck-typed)."""
+
+    physical_resource_id: str = ""
+    cf_resource_type = ""
+    logical_resource_id = ""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, *args: Any, **kw: Any) -> Any:
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class FunctionUrl(_Model):
+    ATTRIBUTES = ("FunctionUrl", "FunctionArn")
+
+    def __init__(self, function_arn: str, url: str) -> None:
+        self.physical_resource_id = function_arn
+        self.function_arn = function_arn
+        self.url = url
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Url"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "FunctionUrl":
+            return self.url
+        if attribute_name == "FunctionArn":
+            return self.function_arn
+        raise parsing.UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> FunctionUrl:
+        if _FRONT is None:
+            raise RuntimeError("AWS::Lambda::Url needs the emulator's HTTP front (install it)")
+        props = cloudformation_json["Properties"]
+        if props.get("InvokeMode", "BUFFERED") != "BUFFERED":
+            raise ValueError("the emulator serves only BUFFERED Function URLs")
+        # The backend moto's config picks (the simple one when use_docker is off).
+        function = lambda_backend(account_id, region_name).get_function(
+            props["TargetFunctionArn"], props.get("Qualifier")
+        )
+        url = _FRONT.serve(function.function_arn)
+        config = function.create_url_config(
+            {k: props[k] for k in ("AuthType", "Cors", "InvokeMode") if k in props}
+        )
+        config.url = url  # GetFunctionUrlConfig answers the URL that really serves
+        return cls(function.function_arn, url)
+
+
+class Secret(_Model):
+    def __init__(self, arn: str) -> None:
+        self.physical_resource_id = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Id":
+            return self.physical_resource_id
+        raise parsing.UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Secret:
+        props = cloudformation_json["Properties"]
+        value = props.get("SecretString")
+        if value is None:
+            value = generated_secret_string(props.get("GenerateSecretString") or {})
+        created = secretsmanager_backends[account_id][region_name].create_secret(
+            name=props.get("Name", resource_name),
+            secret_string=value,
+            secret_binary=None,
+            description=props.get("Description"),
+            tags=props.get("Tags"),
+            kms_key_id=props.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(created)["ARN"])
+
+
+def generated_secret_string(spec: dict[str, Any]) -> str:
+    """A random value following GenerateSecretString's options (the ones this project uses)."""
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+    alphabet = "".join(c for c in alphabet if c not in spec.get("ExcludeCharacters", ""))
+    value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    if "SecretStringTemplate" in spec:
+        document = json.loads(spec["SecretStringTemplate"])
+        document[spec["GenerateStringKey"]] = value
+        return json.dumps(document)
+    return value
+
+
+MODELS: dict[str, Any] = {model.cloudformation_type(): model for model in (FunctionUrl, Secret)}
+
+
+def install(front: HttpFront) -> None:
+    global _FRONT
+    _FRONT = front
+    original = _PATCHES.set(parsing, "get_model_map", None)
+    _PATCHES.set(parsing, "get_model_map", lambda: {**original(), **MODELS})
+
+
+def uninstall() -> None:
+    global _FRONT
+    _PATCHES.undo()
+    _FRONT = None

@@ -1,0 +1,361 @@
+"""A local stand-in for Slack: the Web API methods the control plane calls, and Slack's side of
+interactivity (signed ``block_actions`` payloads sent to the app's interactivity URL).
+
+Web API (``http://127.0.0.1:<port>/api/<method>``, the ``SlackApiUrl`` the local stack gets):
+requests are authenticated like Slack does (``Authorization: Bearer xoxb-...``, or a ``token``
+argument), arguments come as JSON, form fields or query parameters, and answers have Slack's
+shapes, errors included (HTTP 200 with ``{"ok": false, "error": ...}``):
+
+- ``auth.test`` -> ``ok, url, team, user, team_id, user_id, bot_id, is_enterprise_install``
+- ``chat.postMessage`` (``channel``, ``text``/``blocks``, ``thread_ts``) -> ``ok, channel, ts,
+  message``; ``chat.update`` (``channel``, ``ts``) -> ``ok, channel, ts, text, message``
+  (``message_not_found`` for an unknown ts); ``chat.postEphemeral`` -> ``ok, message_ts``
+- ``usergroups.users.list`` (``usergroup``) -> ``ok, users`` (``no_such_subteam``)
+
+Everything is recorded (:attr:`SlackStandIn.calls`, :meth:`SlackStandIn.messages`).
+
+Interactivity (:meth:`SlackStandIn.click`): what Slack sends when someone clicks a button of a
+message it holds, after the confirm dialog: a POST of ``application/x-www-form-urlencoded``
+``payload=<JSON>`` with ``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` =
+``v0=`` + hex HMAC-SHA256(signing secret, ``v0:<timestamp>:<body>``). The payload is a
+``block_actions`` payload built from the recorded message (its blocks, the button's action_id,
+block_id, value, text, style and confirm). Tests use the lower-level :meth:`interaction_body`
+and :meth:`signed_headers` to forge, age or replay requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+TEAM_ID = "T0MLOPSCP"
+APP_ID = "A0MLOPSCP"
+BOT_ID = "B0MLOPSCP"
+BOT_USER = "U0MLOPSBOT"
+
+
+@dataclass
+class ApiCall:
+    method: str
+    args: dict[str, Any]
+    response: dict[str, Any]
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions (chat.update)
+
+    def as_slack(self) -> dict[str, Any]:
+        message = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": self.text,
+            "ts": self.ts,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "user": BOT_USER,
+            "blocks": self.blocks,
+        }
+        if self.thread_ts:
+            message["thread_ts"] = self.thread_ts
+        return message
+
+    def button(self, action_id: str) -> dict[str, Any] | None:
+        for block in self.blocks:
+            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                if element.get("action_id") == action_id:
+                    return {**element, "block_id": block.get("block_id", "")}
+        return None
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: str
+
+
+class SlackStandIn:
+    def __init__(
+        self,
+        bot_token: str,
+        signing_secret: str,
+        users: dict[str, str] | None = None,
+        groups: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.bot_token = bot_token
+        self.signing_secret = signing_secret
+        self.users = dict(users or {})  # user id -> name
+        self.groups = {k: list(v) for k, v in (groups or {}).items()}
+        self.calls: list[ApiCall] = []
+        self.ephemeral: list[dict[str, Any]] = []
+        self._messages: dict[tuple[str, str], Message] = {}
+        self._lock = threading.Lock()
+        self._last_ts = 0.0
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> SlackStandIn:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="slack").start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL (what slack_sdk's WebClient takes as ``base_url``)."""
+        assert self._server, "start the stand-in first"
+        return f"http://127.0.0.1:{self._server.server_port}/api/"
+
+    # -- what was posted --------------------------------------------------------------------
+
+    def messages(self, channel: str | None = None, replies: bool = False) -> list[Message]:
+        """Messages in their current state (after updates); top-level only unless `replies`."""
+        with self._lock:
+            found = [m for m in self._messages.values() if channel in (None, m.channel)]
+        return [m for m in found if replies or not m.thread_ts]
+
+    def replies(self, message: Message) -> list[Message]:
+        with self._lock:
+            return [m for m in self._messages.values() if m.thread_ts == message.ts]
+
+    @staticmethod
+    def as_first_posted(message: Message) -> Message:
+        """The message as first posted: what a client that has not refreshed still shows."""
+        first = message.history[0] if message.history else {}
+        return Message(
+            message.channel,
+            message.ts,
+            first.get("text", message.text),
+            first.get("blocks", message.blocks),
+            message.thread_ts,
+        )
+
+    def api_calls(self, method: str) -> list[ApiCall]:
+        return [call for call in self.calls if call.method == method]
+
+    # -- Slack's side of interactivity -----------------------------------------------------
+
+    def click(
+        self, message: Message, user_id: str, action_id: str, interactivity_url: str
+    ) -> HttpAnswer:
+        """Someone clicks a button of a posted message and confirms the dialog."""
+        body = self.interaction_body(message, user_id, action_id)
+        return self.post(interactivity_url, body, self.signed_headers(body))
+
+    def interaction_body(self, message: Message, user_id: str, action_id: str) -> str:
+        """The form-encoded ``payload=`` body of a block_actions interaction."""
+        button = message.button(action_id)
+        if button is None:
+            raise ValueError(f"message {message.ts} has no button {action_id!r}")
+        action: dict[str, Any] = {
+            "action_id": button["action_id"],
+            "block_id": button["block_id"],
+            "text": button["text"],
+            "value": button.get("value", ""),
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        for optional in ("style", "confirm"):
+            if optional in button:
+                action[optional] = button[optional]
+        name = self.users.get(user_id, user_id.lower())
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID},
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token-unused",
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": f"{int(time.time())}.{uuid.uuid4().hex[:12]}",
+            "team": {"id": TEAM_ID, "domain": "mlopscp-local"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": message.channel, "name": message.channel.lower()},
+            "message": message.as_slack(),
+            "state": {"values": {}},
+            "response_url": f"{self.api_url.removesuffix('api/')}actions/{TEAM_ID}/"
+            f"{uuid.uuid4().hex[:10]}",
+            "actions": [action],
+        }
+        return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+    def signed_headers(
+        self, body: str, timestamp: int | None = None, secret: str | None = None
+    ) -> dict[str, str]:
+        """Slack's request-signing headers (v0) for `body`, now or at `timestamp`."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        key = (self.signing_secret if secret is None else secret).encode()
+        digest = hmac.new(key, f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+        return {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": f"v0={digest}",
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+        }
+
+    @staticmethod
+    def post(url: str, body: str, headers: dict[str, str]) -> HttpAnswer:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"not an HTTP URL: {url}")
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+            url, data=body.encode(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - http(s) only
+                return HttpAnswer(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            return HttpAnswer(error.code, error.read().decode())
+
+    # -- the Web API ----------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        with self._lock:
+            now = max(time.time(), self._last_ts + 0.000001)
+            self._last_ts = now
+            return f"{now:.6f}"
+
+    def call(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if not token:
+            response: dict[str, Any] = {"ok": False, "error": "not_authed"}
+        elif not hmac.compare_digest(token, self.bot_token):
+            response = {"ok": False, "error": "invalid_auth"}
+        else:
+            handler = getattr(self, "_" + method.replace(".", "_"), None)
+            response = handler(args) if handler else {"ok": False, "error": "unknown_method"}
+        with self._lock:
+            self.calls.append(ApiCall(method, args, response))
+        return response
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://mlopscp-local.slack.com/",
+            "team": "mlopscp local",
+            "user": "mlopscp",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        if not args.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        thread = args.get("thread_ts")
+        if thread and (args["channel"], thread) not in self._messages:
+            return {"ok": False, "error": "thread_not_found"}
+        message = Message(
+            args["channel"], self._next_ts(), args.get("text", ""), _blocks(args), thread
+        )
+        with self._lock:
+            self._messages[(message.channel, message.ts)] = message
+        return {
+            "ok": True,
+            "channel": message.channel,
+            "ts": message.ts,
+            "message": message.as_slack(),
+        }
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            message = self._messages.get((args.get("channel", ""), args.get("ts", "")))
+            if message is None:
+                return {"ok": False, "error": "message_not_found"}
+            message.history.append({"text": message.text, "blocks": message.blocks})
+            message.text = args.get("text", message.text)
+            if "blocks" in args:
+                message.blocks = _blocks(args)
+        return {
+            "ok": True,
+            "channel": message.channel,
+            "ts": message.ts,
+            "text": message.text,
+            "message": message.as_slack(),
+        }
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        if not args.get("channel") or not args.get("user"):
+            return {"ok": False, "error": "channel_not_found"}
+        ts = self._next_ts()
+        with self._lock:
+            self.ephemeral.append({**args, "message_ts": ts})
+        return {"ok": True, "message_ts": ts}
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = args.get("usergroup", "")
+        if group not in self.groups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.groups[group])}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                if not parts.path.startswith("/api/"):
+                    self._answer(404, {"ok": False, "error": "not_found"})
+                    return
+                args = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                if raw and "json" in (self.headers.get("Content-Type") or ""):
+                    args |= json.loads(raw)
+                elif raw:
+                    args |= {k: v[0] for k, v in parse_qs(raw).items()}
+                auth = self.headers.get("Authorization", "")
+                token = auth.removeprefix("Bearer ").strip() if auth else args.pop("token", None)
+                method = parts.path.removeprefix("/api/")
+                self._answer(200, standin.call(method, args, token))
+
+            def _answer(self, status: int, document: dict[str, Any]) -> None:
+                payload = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _serve  # noqa: N815 - http.server dispatches on these names
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Blocks arrive as a list (JSON body) or a JSON string (form body)."""
+    blocks = args.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
