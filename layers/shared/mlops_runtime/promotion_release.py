@@ -1,0 +1,573 @@
+"""The production half of a promotion: blue/green deployment, verification, restore, and the
+two ways a promotion ends (``finish``: promoted; ``abort``: anything else, cleaned up).
+
+Never half-promoted: SageMaker rolls a blue/green update back itself when a rollback alarm
+fires; after it succeeds, the endpoint must serve the candidate's package and autoscaling must
+be in place, or production is put back on the old endpoint config (``restore``). Every ending
+cleans what the promotion created (only resources tagged with its id), writes one terminal
+ledger entry and notifies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+from mlops_core import promotion as rules
+from mlops_core.errors import DeploymentError, PromotionVerificationError
+from mlops_core.ledger import Action, LedgerEntry
+
+from mlops_runtime.aws import translated_errors
+from mlops_runtime.promotion_workflow import (
+    Promotion,
+    call_aws,
+    deadline,
+    notify_about,
+    passed,
+    stop_experiment,
+    variant_spec,
+)
+from mlops_runtime.promotions import now_iso
+from mlops_runtime.target_accounts import created_by, describe_or_none, describe_package
+
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SCALING_POLICY = "mlopscp-target-tracking"
+
+
+# ---------------------------------------------------------------- deploy and watch
+
+
+def deploy_production(p: Promotion) -> dict[str, Any]:
+    """UpdateEndpoint with a blue/green DeploymentConfig that rolls back on our alarms."""
+    _confirm_approval(p)
+    package = describe_package(p.package_arn)
+    if package.get("ModelApprovalStatus") != "Approved":
+        raise DeploymentError(
+            f"v{p.version} is {package.get('ModelApprovalStatus')} in the "
+            "registry now: not deployed"
+        )
+    target, account = p.config.production, p.account("production")
+    sagemaker = account.client("sagemaker")
+    with translated_errors():
+        now = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)
+    old = p.production["config"]
+    if now["EndpointConfigName"] != old or now["EndpointStatus"] != "InService":
+        raise DeploymentError(
+            f"production changed since the promotion began: {target.endpoint_name} is "
+            f"{now['EndpointStatus']} on {now['EndpointConfigName']}, expected InService on {old}"
+        )
+    with translated_errors():
+        source = sagemaker.describe_endpoint_config(EndpointConfigName=old)
+    if (
+        describe_or_none(
+            sagemaker.describe_endpoint_config, EndpointConfigName=p.names["prod_config"]
+        )
+        is None
+    ):
+        extra = (
+            {"DataCaptureConfig": source["DataCaptureConfig"]}
+            if source.get("DataCaptureConfig")
+            else {}
+        )  # keeps Model Monitor's capture as it was
+        call_aws(
+            f"CreateEndpointConfig {p.names['prod_config']}",
+            sagemaker.create_endpoint_config,
+            EndpointConfigName=p.names["prod_config"],
+            ProductionVariants=[
+                variant_spec(
+                    p.production["variant"],
+                    p.names["prod_model"],
+                    target.instance_type,
+                    target.instance_count,
+                )
+            ],
+            Tags=p.tags,
+            **extra,
+        )
+    alarms = rules.rollback_alarms(
+        target.endpoint_name, p.production["variant"], p.config.deployment
+    )
+    cloudwatch = account.client("cloudwatch")
+    for alarm in alarms:
+        call_aws(f"PutMetricAlarm {alarm['AlarmName']}", cloudwatch.put_metric_alarm, **alarm)
+    autoscaling = account.client("application-autoscaling")
+    saved = _saved_autoscaling(autoscaling, target.endpoint_name, p.production["variant"])
+    # AWS refuses an update that changes the instance type of an autoscaled variant.
+    deregistered = saved is not None and target.instance_type != p.production["instance_type"]
+    if saved is not None and deregistered:
+        _deregister(autoscaling, target.endpoint_name, p.production["variant"], saved)
+    names = [alarm["AlarmName"] for alarm in alarms]
+    config = rules.deployment_config(p.config.deployment, names)
+    call_aws(
+        f"UpdateEndpoint {target.endpoint_name}",
+        sagemaker.update_endpoint,
+        EndpointName=target.endpoint_name,
+        EndpointConfigName=p.names["prod_config"],
+        DeploymentConfig=config,
+    )
+    p.record(
+        Action.PRODUCTION_DEPLOY_STARTED,
+        f"blue/green update of {target.endpoint_name} to v{p.version} "
+        f"({p.config.deployment.strategy}), rolls back on {', '.join(names)}",
+        {
+            "endpoint": target.endpoint_name,
+            "from": old,
+            "to": p.names["prod_config"],
+            "deployment_config": config,
+            "approval": p.part("approval"),
+        },
+    )
+    p.step("production_deploy")
+    return {
+        "config": p.names["prod_config"],
+        "old_config": old,
+        "alarms": names,
+        "deadline": deadline(p.config.deployment_timeout_minutes),
+        "saved_autoscaling": saved,
+        "deregistered": deregistered,
+        "deployed": False,
+        "rolled_back": False,
+        "status": "Updating",
+        "failure_reason": None,
+    }
+
+
+def _confirm_approval(p: Promotion) -> None:
+    """The state's answer must say approved AND the approval record agree: a forged or
+    replayed state machine input deploys nothing."""
+    answer = p.part("approval")
+    record = p.deps.approvals.get(str(answer.get("approval_id", "")))
+    if (
+        answer.get("outcome") != "approved"
+        or record is None
+        or record.status != "approved"
+        or record.model_id != p.model_id
+        or record.request.kind != "promotion"
+        or record.request.subject != p.id
+    ):
+        raise DeploymentError(f"no approval record confirms the promotion {p.id}: not deployed")
+
+
+def check_deployment(p: Promotion) -> dict[str, Any]:
+    deploy = p.part("deploy")
+    sagemaker = p.account("production").client("sagemaker")
+    with translated_errors():
+        described = sagemaker.describe_endpoint(EndpointName=p.config.production.endpoint_name)
+    state = rules.deployment_state(
+        described["EndpointStatus"],
+        described["EndpointConfigName"],
+        deploy["config"],
+        deploy["old_config"],
+    )
+    deploy |= {
+        "status": described["EndpointStatus"],
+        "failure_reason": described.get("FailureReason"),
+    }
+    if state is rules.DeploymentState.DEPLOYED:
+        return deploy | {"deployed": True}
+    if state is rules.DeploymentState.ROLLED_BACK:
+        return deploy | {"rolled_back": True}
+    if state is rules.DeploymentState.FAILED:
+        raise DeploymentError(
+            f"the production update ended {described['EndpointStatus']} on "
+            f"{described['EndpointConfigName']}: {described.get('FailureReason')}"
+        )
+    if passed(deploy["deadline"]):
+        raise DeploymentError(
+            f"the production update is still {described['EndpointStatus']} "
+            f"after {p.config.deployment_timeout_minutes:g} minutes"
+        )
+    return deploy
+
+
+def verify_production(p: Promotion) -> dict[str, Any]:
+    """The endpoint serves the candidate's package on the production variant; autoscaling on."""
+    target, account = p.config.production, p.account("production")
+    sagemaker = account.client("sagemaker")
+    with translated_errors():
+        described = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)
+        config = sagemaker.describe_endpoint_config(
+            EndpointConfigName=described["EndpointConfigName"]
+        )
+    variant = p.production["variant"]
+    served = {v["VariantName"]: v["ModelName"] for v in config["ProductionVariants"]}
+    live = {v["VariantName"] for v in described.get("ProductionVariants", [])}
+    if described["EndpointStatus"] != "InService" or served.get(variant) != p.names["prod_model"]:
+        raise PromotionVerificationError(
+            f"{target.endpoint_name} is {described['EndpointStatus']} with variant {variant} "
+            f"serving {served.get(variant)}, not {p.names['prod_model']}"
+        )
+    if variant not in live:
+        raise PromotionVerificationError(f"{target.endpoint_name} has no live variant {variant}")
+    with translated_errors():
+        model = sagemaker.describe_model(ModelName=p.names["prod_model"])
+    containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
+    if p.package_arn not in {c.get("ModelPackageName") for c in containers}:
+        raise PromotionVerificationError(
+            f"{p.names['prod_model']} is not built from {p.package_arn}"
+        )
+    scaling = _apply_autoscaling(p, account.client("application-autoscaling"))
+    return {
+        "verified": True,
+        "autoscaling": scaling,
+        "endpoint_config": config["EndpointConfigName"],
+    }
+
+
+def _apply_autoscaling(p: Promotion, autoscaling: Any) -> dict[str, Any] | None:
+    endpoint, variant = p.config.production.endpoint_name, p.production["variant"]
+    saved = p.part("deploy").get("saved_autoscaling")
+    policy = p.config.autoscaling
+    try:
+        if policy is not None:
+            request = rules.scaling_policy(policy, SCALING_POLICY)
+            _register(
+                autoscaling,
+                endpoint,
+                variant,
+                policy.min_instances,
+                policy.max_instances,
+                [request],
+            )
+            return {
+                "min": policy.min_instances,
+                "max": policy.max_instances,
+                "target_invocations_per_instance": rules.invocations_per_instance_target(policy),
+            }
+        if saved and p.part("deploy").get("deregistered"):
+            _register(
+                autoscaling, endpoint, variant, saved["min"], saved["max"], saved["policies"]
+            )  # the team's own settings, as they were
+            return saved
+    except ClientError as error:
+        raise PromotionVerificationError(
+            f"autoscaling could not be applied to {endpoint}/{variant}: {error}"
+        ) from error
+    return None
+
+
+# ---------------------------------------------------------------- restore
+
+
+def restore_production(p: Promotion) -> dict[str, Any]:
+    """Verification failed after a successful update: back to the old endpoint config."""
+    deploy, target, account = p.part("deploy"), p.config.production, p.account("production")
+    sagemaker = account.client("sagemaker")
+    autoscaling = account.client("application-autoscaling")
+    with translated_errors():
+        described = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)
+    ours = _saved_autoscaling(autoscaling, target.endpoint_name, p.production["variant"])
+    if ours and target.instance_type != p.production["instance_type"]:
+        _deregister(autoscaling, target.endpoint_name, p.production["variant"], ours)
+    if described["EndpointConfigName"] != deploy["old_config"]:
+        call_aws(
+            f"UpdateEndpoint {target.endpoint_name} back to {deploy['old_config']}",
+            sagemaker.update_endpoint,
+            EndpointName=target.endpoint_name,
+            EndpointConfigName=deploy["old_config"],
+        )
+    return {"deadline": deadline(p.config.deployment_timeout_minutes), "restored": False}
+
+
+def check_restore(p: Promotion) -> dict[str, Any]:
+    restore, deploy = p.part("restore"), p.part("deploy")
+    target, account = p.config.production, p.account("production")
+    with translated_errors():
+        described = account.client("sagemaker").describe_endpoint(EndpointName=target.endpoint_name)
+    if described["EndpointStatus"] == "InService" and (
+        described["EndpointConfigName"] == deploy["old_config"]
+    ):
+        _restore_autoscaling(p, account.client("application-autoscaling"))
+        return restore | {"restored": True}
+    if described["EndpointStatus"] not in ("Updating", "RollingBack", "SystemUpdating") or passed(
+        restore["deadline"]
+    ):
+        raise DeploymentError(
+            f"could not restore {target.endpoint_name} to "
+            f"{deploy['old_config']}: it is {described['EndpointStatus']} on "
+            f"{described['EndpointConfigName']}"
+        )
+    return restore
+
+
+def _restore_autoscaling(p: Promotion, autoscaling: Any) -> None:
+    """Production is back on the old config: so is its autoscaling."""
+    endpoint, variant = p.config.production.endpoint_name, p.production["variant"]
+    saved = p.part("deploy").get("saved_autoscaling")
+    current = _saved_autoscaling(autoscaling, endpoint, variant)
+    if saved:
+        if current != saved:
+            if current:
+                _deregister(autoscaling, endpoint, variant, current)
+            _register(autoscaling, endpoint, variant, saved["min"], saved["max"], saved["policies"])
+    elif current and (p.part("verified").get("autoscaling") is not None):
+        _deregister(autoscaling, endpoint, variant, current)  # ours, new with the candidate
+
+
+# ---------------------------------------------------------------- endings
+
+
+def finish(p: Promotion) -> dict[str, Any]:
+    """Promoted: record it (with what production now serves), release, clean staging, notify."""
+    target = p.config.production
+    verdict, approval = p.part("verdict"), p.part("approval")
+    evidence = {
+        "package_arn": p.package_arn,
+        "endpoint": target.endpoint_name,
+        "account": target.account_id,
+        "endpoint_config": p.names["prod_config"],
+        "previous": p.production,
+        "verdict": verdict.get("headline"),
+        "approval": approval,
+        "autoscaling": p.part("verified").get("autoscaling"),
+        "deployment": p.part("deploy").get("config"),
+    }
+    p.deps.ledger.record(
+        LedgerEntry(
+            Action.MODEL_PROMOTED,
+            p.model_id,
+            p.id,
+            f"v{p.version} serves {target.endpoint_name} in {target.account_id} "
+            f"(was v{p.production.get('version') or '?'})",
+            evidence,
+        ),
+        p.deps.store.update_operation(
+            p.model_id,
+            p.version,
+            status="promoted",
+            step="done",
+            outcome="promoted",
+            ended_at=now_iso(),
+        ),
+        p.deps.store.production_operation(p.model_id, p.package_arn, p.version, p.id),
+    )
+    p.deps.store.release(p.model_id, p.id)
+    report = _cleanup(p, production_too=False)
+    notify_about(
+        p,
+        "model_promoted",
+        f"[promoted] {p.model_id} v{p.version} is in production",
+        [
+            str(verdict.get("headline", "")),
+            f"approved by {approval.get('decided_by')} via {approval.get('channel')}",
+            *(f"left behind: {item}" for item in report["left"]),
+        ],
+        "info",
+        {"endpoint": target.endpoint_name, "account": target.account_id, "promotion": p.id},
+    )
+    return {"outcome": "promoted", "cleanup": report}
+
+
+def abort(p: Promotion) -> dict[str, Any]:
+    """Any other ending: production on the old model, what we created removed, recorded."""
+    end = rules.ending(p.state)
+    report = _cleanup(p, production_too=True)
+    action = (
+        Action.DEPLOYMENT_ROLLED_BACK
+        if end.outcome is rules.Outcome.ROLLED_BACK
+        else Action.PROMOTION_FAILED
+    )
+    p.deps.ledger.record(
+        LedgerEntry(
+            action,
+            p.model_id,
+            p.id,
+            f"{end.outcome}: {end.reason}"[:1000],
+            end.to_dict() | {"cleanup": report, "state": _summary(p.state)},
+        ),
+        p.deps.store.update_operation(
+            p.model_id,
+            p.version,
+            status=str(end.outcome),
+            step="done",
+            outcome=str(end.outcome),
+            stage=end.stage,
+            reason=end.reason[:1000],
+            ended_at=now_iso(),
+        ),
+    )
+    p.deps.store.release(p.model_id, p.id)
+    label = {"not_promoted": "not promoted", "rolled_back": "rolled back"}.get(
+        str(end.outcome), "promotion failed"
+    )
+    notify_about(
+        p,
+        f"promotion_{end.outcome}",
+        f"[{label}] {p.model_id} v{p.version}",
+        [
+            end.reason,
+            f"production: {report['production']}",
+            *(f"cleaned: {item}" for item in report["cleaned"]),
+            *(f"LEFT: {item}" for item in report["left"]),
+        ],
+        end.severity,
+        {"stage": end.stage, "promotion": p.id},
+    )
+    return end.to_dict()
+
+
+def _summary(state: dict[str, Any]) -> dict[str, Any]:
+    """The parts of the state worth keeping with the ending (not the whole approval request)."""
+    verdict = state.get("verdict") or {}
+    return {
+        "gate": (state.get("gate") or {}).get("passed"),
+        "verdict": {k: verdict.get(k) for k in ("outcome", "headline")} if verdict else None,
+        "approval": state.get("approval"),
+        "deploy": {
+            k: (state.get("deploy") or {}).get(k)
+            for k in ("config", "old_config", "status", "failure_reason")
+        },
+        "error": state.get("error"),
+    }
+
+
+def _cleanup(p: Promotion, production_too: bool) -> dict[str, Any]:
+    """Remove what this promotion created that production does not use; say what is left."""
+    report: dict[str, Any] = {"cleaned": [], "left": [], "production": "unknown"}
+    if not p.names:  # ended before anything was created
+        report["production"] = "untouched"
+        return report
+    for which, work in (("production", _clean_production), ("staging", _clean_staging)):
+        if which == "production" and not production_too:
+            work = _close_experiment
+        try:
+            work(p, report)
+        except Exception as error:  # cleanup goes on; the ledger and page say what remains
+            report["left"].append(f"{which}: {type(error).__name__}: {str(error)[:300]}")
+    return report
+
+
+def _close_experiment(p: Promotion, report: dict[str, Any]) -> None:
+    sagemaker = p.account("production").client("sagemaker")
+    if p.production and stop_experiment(
+        sagemaker,
+        p.names["experiment"],
+        p.production["variant"],
+        p.names["shadow_variant"],
+        "promotion ended",
+    ):
+        report["cleaned"].append(f"stopped shadow test {p.names['experiment']} (shadow removed)")
+
+
+def _clean_production(p: Promotion, report: dict[str, Any]) -> None:
+    _close_experiment(p, report)
+    account = p.account("production")
+    sagemaker = account.client("sagemaker")
+    endpoint = p.config.production.endpoint_name
+    described = describe_or_none(sagemaker.describe_endpoint, EndpointName=endpoint)
+    current = described["EndpointConfigName"] if described else None
+    report["production"] = (
+        f"{endpoint} {described['EndpointStatus']} on {current}"
+        if described
+        else f"{endpoint} not found"
+    )
+    if current == p.names["prod_config"]:
+        report["left"].append(f"production still serves {current}: restore it by hand")
+        return
+    deploy = p.part("deploy")
+    if deploy.get("deregistered") and current == deploy.get("old_config"):
+        _restore_autoscaling(p, account.client("application-autoscaling"))
+        report["cleaned"].append("restored the production variant's autoscaling")
+    _delete(sagemaker, "endpoint-config", p.names["prod_config"], p.id, report)
+    _delete(sagemaker, "model", p.names["prod_model"], p.id, report)
+
+
+def _clean_staging(p: Promotion, report: dict[str, Any]) -> None:
+    sagemaker = p.account("staging").client("sagemaker")
+    _delete(sagemaker, "endpoint", p.config.staging.endpoint_name, p.id, report)
+    _delete(sagemaker, "endpoint-config", p.names["staging_config"], p.id, report)
+    _delete(sagemaker, "model", p.names["staging_model"], p.id, report)
+
+
+_DESCRIBE = {
+    "endpoint": ("describe_endpoint", "EndpointName", "EndpointArn", "delete_endpoint"),
+    "endpoint-config": (
+        "describe_endpoint_config",
+        "EndpointConfigName",
+        "EndpointConfigArn",
+        "delete_endpoint_config",
+    ),
+    "model": ("describe_model", "ModelName", "ModelArn", "delete_model"),
+}
+
+
+def _delete(sagemaker: Any, kind: str, name: str, pid: str, report: dict[str, Any]) -> None:
+    describe, key, arn_key, delete = _DESCRIBE[kind]
+    described = describe_or_none(getattr(sagemaker, describe), **{key: name})
+    if described is None:
+        return
+    if not created_by(sagemaker, described[arn_key], pid):
+        report["left"].append(f"{kind} {name}: not created by {pid}, kept")
+        return
+    with translated_errors():
+        getattr(sagemaker, delete)(**{key: name})
+    report["cleaned"].append(f"deleted {kind} {name}")
+
+
+# ---------------------------------------------------------------- autoscaling
+
+
+def _saved_autoscaling(autoscaling: Any, endpoint: str, variant: str) -> dict[str, Any] | None:
+    """A variant's scalable target and policies, in the shape put back by :func:`_register`."""
+    resource = rules.scalable_resource_id(endpoint, variant)
+    with translated_errors():
+        targets = autoscaling.describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=DIMENSION
+        )["ScalableTargets"]
+        if not targets:
+            return None
+        policies = autoscaling.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
+        )["ScalingPolicies"]
+    kept = (
+        "PolicyName",
+        "PolicyType",
+        "TargetTrackingScalingPolicyConfiguration",
+        "StepScalingPolicyConfiguration",
+    )
+    return {
+        "min": targets[0]["MinCapacity"],
+        "max": targets[0]["MaxCapacity"],
+        "policies": [{k: policy[k] for k in kept if k in policy} for policy in policies],
+    }
+
+
+def _register(
+    autoscaling: Any,
+    endpoint: str,
+    variant: str,
+    low: int,
+    high: int,
+    policies: list[dict[str, Any]],
+) -> None:
+    resource = rules.scalable_resource_id(endpoint, variant)
+    with translated_errors():
+        autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension=DIMENSION,
+            MinCapacity=low,
+            MaxCapacity=high,
+        )
+        for policy in policies:
+            autoscaling.put_scaling_policy(
+                ServiceNamespace="sagemaker",
+                ResourceId=resource,
+                ScalableDimension=DIMENSION,
+                **policy,
+            )
+
+
+def _deregister(autoscaling: Any, endpoint: str, variant: str, saved: dict[str, Any]) -> None:
+    resource = rules.scalable_resource_id(endpoint, variant)
+    with translated_errors():
+        for policy in saved["policies"]:
+            autoscaling.delete_scaling_policy(
+                PolicyName=policy["PolicyName"],
+                ServiceNamespace="sagemaker",
+                ResourceId=resource,
+                ScalableDimension=DIMENSION,
+            )
+        autoscaling.deregister_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
+        )

@@ -1,0 +1,167 @@
+"""The emulator's other accounts and CloudWatch percentiles, as promotions use them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+from mlopscp.emulator import Emulator
+from mlopscp.emulator.cloudwatch_ext import percentile
+from mlopscp.emulator.sts_ext import refusal
+
+ROOT = Path(__file__).resolve().parents[3]
+TARGET = ROOT / "accounts" / "target-account.yaml"
+
+
+@pytest.fixture(scope="module")
+def target_account(emulator: Emulator) -> str:
+    """accounts/target-account.yaml deployed into a production account of its own."""
+    account = "444455556666"
+    emulator.client("s3", account=account).create_bucket(Bucket="capture-444455556666")
+    emulator.deploy(
+        TARGET,
+        stack_name="mlopscp-target",
+        account=account,
+        parameters={
+            "AccountPurpose": "production",
+            "ToolingAccountId": emulator.account,
+            "ExternalId": "the-external-id-of-this-test",
+            "ModelArtifactsBucket": "models-bucket",
+            "DataCaptureBucket": "capture-444455556666",
+        },
+    )
+    return account
+
+
+def test_a_template_deploys_into_another_account(emulator: Emulator, target_account: str) -> None:
+    there = emulator.client("iam", account=target_account).get_role(RoleName="mlopscp-deployer")
+    assert there["Role"]["Arn"] == f"arn:aws:iam::{target_account}:role/mlopscp-deployer"
+    here = [r["RoleName"] for r in emulator.client("iam").list_roles()["Roles"]]
+    assert "mlopscp-deployer" not in here
+    policies = emulator.client("iam", account=target_account).list_role_policies(
+        RoleName="mlopscp-deployer"
+    )["PolicyNames"]
+    assert policies == ["deploy-candidates", "shadow-test-and-promote"]
+
+
+def test_the_deployer_role_needs_its_external_id(emulator: Emulator, target_account: str) -> None:
+    sts = emulator.client("sts")
+    role = f"arn:aws:iam::{target_account}:role/mlopscp-deployer"
+    assumed = sts.assume_role(
+        RoleArn=role, RoleSessionName="promotion", ExternalId="the-external-id-of-this-test"
+    )
+    assert assumed["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{target_account}:")
+    for external_id in ({"ExternalId": "a-guess-at-the-external-id"}, {}):
+        with pytest.raises(ClientError, match="AccessDenied"):
+            sts.assume_role(RoleArn=role, RoleSessionName="promotion", **external_id)
+
+
+def test_only_the_trusted_account_may_assume_the_deployer(
+    emulator: Emulator, target_account: str
+) -> None:
+    elsewhere = emulator.client("sts", account="999988887777")
+    with pytest.raises(ClientError, match="not authorized to perform: sts:AssumeRole"):
+        elsewhere.assume_role(
+            RoleArn=f"arn:aws:iam::{target_account}:role/mlopscp-deployer",
+            RoleSessionName="promotion",
+            ExternalId="the-external-id-of-this-test",
+        )
+
+
+def test_roles_that_do_not_exist_keep_motos_behaviour(emulator: Emulator) -> None:
+    assumed = emulator.client("sts").assume_role(
+        RoleArn="arn:aws:iam::121212121212:role/anything", RoleSessionName="x1"
+    )
+    assert ":121212121212:" in assumed["AssumedRoleUser"]["Arn"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "external_id", "allowed"),
+    [
+        ({"Principal": {"AWS": "123456789012"}}, None, True),
+        ({"Principal": {"AWS": ["arn:aws:iam::123456789012:role/x"]}}, None, True),
+        ({"Principal": {"AWS": "arn:aws:iam::1:root"}}, None, False),
+        ({"Principal": {"Service": "sagemaker.amazonaws.com"}}, None, False),
+        (
+            {
+                "Principal": {"AWS": "123456789012"},
+                "Condition": {"StringEquals": {"sts:ExternalId": ["a", "b"]}},
+            },
+            "b",
+            True,
+        ),
+        ({"Principal": {"AWS": "123456789012"}, "Effect": "Deny"}, None, False),
+    ],
+)
+def test_trust_policy_rules(policy: dict, external_id: str | None, allowed: bool) -> None:
+    statement = {"Effect": "Allow", "Action": "sts:AssumeRole"} | policy
+    why = refusal({"Statement": [statement]}, "123456789012", external_id, "arn:role")
+    assert (why is None) is allowed, why
+
+
+@pytest.mark.parametrize(
+    ("values", "rank", "expected"),
+    [
+        ([], 99, None),
+        ([5.0], 99, 5.0),
+        ([1.0, 2.0, 3.0, 4.0], 50, 2.0),
+        ([1.0] * 99 + [100.0], 99, 1.0),
+        ([1.0] * 98 + [100.0] * 2, 99, 100.0),
+        ([3.0, 1.0, 2.0], 100, 3.0),
+    ],
+)
+def test_nearest_rank_percentile(values: list[float], rank: float, expected: float | None) -> None:
+    assert percentile(values, rank) == expected
+
+
+def test_get_metric_data_answers_percentiles(emulator: Emulator, unique: str) -> None:
+    cloudwatch = emulator.client("cloudwatch", account="333333333333")
+    dimensions = [
+        {"Name": "EndpointName", "Value": unique},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "ModelLatency",
+                "Dimensions": dimensions,
+                "Values": [10_000.0, 20_000.0, 90_000.0],
+                "Counts": [60.0, 38.0, 2.0],
+                "Unit": "Microseconds",
+            }
+        ],
+    )
+    now = datetime.now(UTC)
+
+    def query(stat: str) -> float:
+        result = cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "q",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/SageMaker",
+                            "MetricName": "ModelLatency",
+                            "Dimensions": dimensions,
+                        },
+                        "Period": 600,
+                        "Stat": stat,
+                    },
+                }
+            ],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+        )["MetricDataResults"][0]["Values"]
+        return float(result[0])
+
+    assert (query("p50"), query("p98"), query("p99"), query("Maximum")) == (
+        10_000.0,
+        20_000.0,
+        90_000.0,
+        90_000.0,
+    )
+    assert json.dumps(query("Average"))  # the other statistics are moto's, untouched

@@ -1,0 +1,95 @@
+"""`mlopscp promotions`: each promotion, where it stands, the evidence of its shadow verdict."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from mlopscp.stack import StackArgs, add_stack_arguments
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "promotions", help="model promotions: current step, outcome and shadow-test evidence"
+    )
+    parser.add_argument("--model", default=None, help="only this model's promotions")
+    parser.add_argument("--json", action="store_true", help="the records as one JSON array")
+    add_stack_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    records = StackArgs.from_args(args).promotion_store().records(args.model)
+    if args.json:
+        print(json.dumps(records, default=str))
+        return 0
+    if not records:
+        print("no promotions" + (f" of {args.model}" if args.model else ""))
+        return 0
+    for record in records:
+        print("\n".join(describe(record)))
+    return 0
+
+
+def describe(record: dict[str, Any]) -> list[str]:
+    """One promotion as a few readable lines."""
+    lines = [
+        f"{record['promotion_id']}  {record.get('status', '?'):<13} "
+        f"step {record.get('step', '?'):<17} started {record.get('started_at', '?')}"
+        + (f"  ended {record['ended_at']}" if record.get("ended_at") else ""),
+        f"  package   {record.get('package_arn', '?')}",
+    ]
+    if record.get("reason"):
+        lines.append(
+            f"  ended     {record.get('outcome')} at {record.get('stage')}: {record['reason']}"
+        )
+    gate = record.get("gate") or {}
+    if gate:
+        lines.append(
+            f"  quality   {'passed' if gate.get('passed') else 'refused'}: "
+            + "; ".join(gate.get("reasons", []))
+        )
+    verdict = record.get("verdict") or {}
+    if verdict:
+        lines.append(f"  verdict   {verdict.get('headline', verdict.get('outcome'))}")
+        lines += [f"            {line}" for line in evidence_lines(verdict.get("evidence") or {})]
+    return lines
+
+
+def evidence_lines(evidence: dict[str, Any]) -> list[str]:
+    """Shadow vs production, side by side: what the verdict was decided on."""
+    production, shadow = evidence.get("production") or {}, evidence.get("shadow") or {}
+    agreement = evidence.get("agreement") or {}
+    if not production and not shadow:
+        return []
+    rows = [("", "production", "shadow")]
+    rows.append(("invocations", _n(production.get("invocations")), _n(shadow.get("invocations"))))
+    for key, label in (("errors_5xx", "5xx"), ("errors_4xx", "4xx")):
+        rows.append((label, _rate(production, key), _rate(shadow, key)))
+    rows.append(
+        (
+            "p99 latency ms",
+            _n(production.get("p99_latency_ms"), ".1f"),
+            _n(shadow.get("p99_latency_ms"), ".1f"),
+        )
+    )
+    lines = [f"{a:<15} {b:>12} {c:>12}" for a, b, c in rows]
+    if agreement:
+        share = agreement.get("share")
+        lines.append(
+            f"agreement       {agreement.get('agreeing')}/{agreement.get('compared')} "
+            f"paired predictions" + (f" ({share:.2%})" if share is not None else "")
+        )
+    return lines
+
+
+def _n(value: Any, spec: str = ".0f") -> str:
+    return "-" if value is None else format(float(value), spec)
+
+
+def _rate(stats: dict[str, Any], key: str) -> str:
+    invocations = stats.get("invocations") or 0
+    if not invocations or stats.get(key) is None:
+        return "-"
+    return f"{_n(stats[key])} ({float(stats[key]) / invocations:.2%})"
