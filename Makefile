@@ -34,7 +34,7 @@ SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
 REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
 
 .PHONY: help install demo test lint typecheck template-checks cfn-lint sam-validate asl checkov \
-	template-contract build unit contract integration e2e bench clean sdk pipeline-render
+	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser
 
 help:
 	@echo "make demo      run the demo scenarios on the embedded AWS emulator"
@@ -47,7 +47,7 @@ help:
 	@echo "  template-checks  cfn-lint (source + translated), sam validate, ASL, checkov, contract"
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
-	@echo "make bench     import time, package sizes, triage speed -> docs/benchmarks.md"
+	@echo "make bench     import time, package sizes, triage speed, promotion cost -> docs/benchmarks.md"
 
 # ---------------------------------------------------------------- installs (stamp files)
 
@@ -173,7 +173,21 @@ contract: $(STAMP) $(SDK_STAMP)
 integration: $(STAMP)
 	$(call run_tier,integration,)
 
-e2e: $(STAMP)
+# tests/e2e/test_approval_browser.py drives Debian's Chromium through Debian's chromedriver
+# (selenium from .[dev]); test tools' own browser downloads do not work on these machines.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+CHROMIUM_STAMP := $(TMP)/chromium.installed
+$(CHROMIUM_STAMP):
+	if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+	/usr/bin/chromedriver --version
+	mkdir -p $(@D) && touch $@
+
+browser: $(CHROMIUM_STAMP)
+
+e2e: $(STAMP) $(CHROMIUM_STAMP)
 	$(call run_tier,e2e,)
 
 # ---------------------------------------------------------------- make bench (not in make test)
@@ -187,8 +201,9 @@ $(BENCH_RUNTIME_STAMP): tooling/bench/runtime-requirements.txt | $(STAMP)
 bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP)
 	mkdir -p $(TMP)/bench
 	$(PYTEST) tests/benchmarks --benchmark-only --benchmark-json=$(TMP)/bench/triage.json
+	$(BIN)/python tooling/bench/promotion_cost.py --out $(TMP)/bench/promotion.json
 	$(BIN)/python tooling/bench/report.py --triage-json $(TMP)/bench/triage.json \
-		--runtime $(BENCH_RUNTIME)
+		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json
 
 clean:
 	rm -rf .aws-sam $(TMP)

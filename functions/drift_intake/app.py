@@ -12,18 +12,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from mlops_core.errors import EventRejectedError
 from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 from mlops_core.signals import MonitoringSignal, SignalKind, endpoint_root
 from mlops_runtime import settings
-from mlops_runtime.aws import client, error_code, translated_errors
+from mlops_runtime.aws import client, error_code, idempotency_store, translated_errors
 from mlops_runtime.events import parse_monitoring_event
 from mlops_runtime.intake import NotRelevant, to_signal
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
@@ -42,7 +38,7 @@ metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 models = ModelConfigStore(SETTINGS.model_config_table)
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 86400)
-persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+persistence = idempotency_store(SETTINGS.idempotency_table)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -8,13 +8,14 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mlops_core.approvals import backstop_seconds
 from mlops_core.errors import ModelNotConfiguredError, MonitoringOutputMissingError
 from mlops_core.monitoring import load_history
 from mlops_core.signals import incident_id
 from mlops_core.triage import triage
 from mlops_runtime import settings
 from mlops_runtime.aws import client, translated_errors
-from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.model_config import ModelConfig, ModelConfigStore
 from mlops_runtime.monitoring_store import read_monitoring_output
 from pydantic import BaseModel, Field
 
@@ -75,7 +76,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "summary": result.summary(),
         "report_uri": report_uri,
         "data_window": result.data_window,
+        "approval": _approval_gate(model),
     }
+
+
+def _approval_gate(model: ModelConfig) -> dict[str, Any]:
+    """Whether a retrain waits for a human, and the waiting state's timeout backstop."""
+    required = bool(model.retrain and model.retrain.require_approval)
+    hours = model.approvals.deadline_hours if model.approvals else 24.0
+    return {"required": required, "timeout_seconds": backstop_seconds(hours)}
 
 
 def _store_report(model_id: str, incident: str, report: dict[str, Any]) -> str:

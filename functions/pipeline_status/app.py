@@ -8,10 +8,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core import messages, retrain
+from mlops_core import messages, retrain, spot
 from mlops_core.errors import EventRejectedError
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_runtime import notify, settings
+from mlops_runtime.aws import client, translated_errors
 from mlops_runtime.events import PipelineExecutionStatusChange, parse_event
 from mlops_runtime.store import Ledger, StateStore
 
@@ -77,14 +78,37 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         name=f"Retrain{detail.currentPipelineExecutionStatus}", unit=MetricUnit.Count, value=1
     )
     if action == Action.RETRAIN_FAILED:
-        _page(
-            model_id,
-            incident,
-            detail.pipelineExecutionArn,
-            detail.currentPipelineExecutionStatus,
-            reason,
-        )
+        if _spot_recovery_retries(detail.pipelineExecutionArn):
+            # Spot recovery retries the execution and pages itself if it gives up; a Succeeded
+            # event then closes the incident.
+            logger.info("retrain failure left to spot recovery", extra={"incident_id": incident})
+        else:
+            _page(
+                model_id,
+                incident,
+                detail.pipelineExecutionArn,
+                detail.currentPipelineExecutionStatus,
+                reason,
+            )
     return {"status": "recorded", "incident_id": incident, "outcome": str(action)}
+
+
+def _spot_recovery_retries(execution_arn: str) -> bool:
+    """Did a training step end for lack of Spot capacity or wait time?"""
+    sagemaker = client("sagemaker")
+    with translated_errors():
+        steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=execution_arn)
+        for step in steps.get("PipelineExecutionSteps", []):
+            job_arn = step.get("Metadata", {}).get("TrainingJob", {}).get("Arn")
+            if step.get("StepStatus") != "Failed" or not job_arn:
+                continue
+            job = sagemaker.describe_training_job(TrainingJobName=job_arn.rsplit("/", 1)[-1])
+            ending = spot.classify(
+                job["TrainingJobStatus"], job.get("SecondaryStatus"), job.get("FailureReason")
+            )
+            if ending in (spot.Ending.OUT_OF_WAIT_TIME, spot.Ending.NO_CAPACITY):
+                return True
+    return False
 
 
 def _page(model_id: str, incident: str, arn: str, status: str, reason: str | None) -> None:

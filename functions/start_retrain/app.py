@@ -13,18 +13,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from mlops_core import retrain
 from mlops_core.errors import ModelNotConfiguredError, RetrainPipelineError
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_runtime import settings
-from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.approvals import ApprovalStore
+from mlops_runtime.aws import client, idempotency_store, translated_errors
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.store import Ledger, StateStore
 from pydantic import Field
@@ -32,6 +29,7 @@ from pydantic import Field
 
 class Settings(settings.IdempotentSettings):
     default_retrain_cooldown_hours: float = Field(24.0, ge=0)
+    approval_table: str = Field("", description="approvals, for models that require one")
 
 
 SETTINGS = settings.load(Settings)
@@ -40,8 +38,9 @@ metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 state = StateStore(SETTINGS.state_table)
 models = ModelConfigStore(SETTINGS.model_config_table)
+approvals = ApprovalStore(SETTINGS.approval_table)
 idempotency = IdempotencyConfig(event_key_jmespath="incident_id", expires_after_seconds=30 * 86400)
-persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+persistence = idempotency_store(SETTINGS.idempotency_table)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -64,6 +63,10 @@ def start_retrain(request: dict[str, Any]) -> dict[str, Any]:
         return _skip(
             model_id, incident, "no retraining pipeline is configured for this model", summary
         )
+    if model.retrain.require_approval:
+        refused = _not_approved(request.get("approval"), model_id, incident)
+        if refused:
+            return _skip(model_id, incident, refused, summary)
 
     now = datetime.now(UTC)
     hours = model.retrain.cooldown_hours
@@ -100,6 +103,29 @@ def start_retrain(request: dict[str, Any]) -> dict[str, Any]:
     _record_started(model_id, incident, arn, model.retrain.pipeline_name, reason, request, now)
     metrics.add_metric(name="RetrainsStarted", unit=MetricUnit.Count, value=1)
     return {"status": "started", "pipeline_execution_arn": arn}
+
+
+def _not_approved(answer: dict[str, Any] | None, model_id: str, incident: str) -> str | None:
+    """The retrain gate: the flow's answer must say approved AND the approval record agree.
+
+    The record check means a forged or replayed state machine input cannot start a retrain.
+    """
+    answer = answer or {}
+    if answer.get("outcome") != "approved":
+        reason = f": {answer['reason']}" if answer.get("reason") else ""
+        return (
+            f"retrain not approved: {answer.get('outcome', 'no answer')} by "
+            f"{answer.get('decided_by', 'nobody')} via {answer.get('channel', '-')}{reason}"
+        )
+    record = approvals.get(str(answer.get("approval_id", ""))) if SETTINGS.approval_table else None
+    if (
+        record is None
+        or record.status != "approved"
+        or record.model_id != model_id
+        or record.request.subject != incident
+    ):
+        return "the approval record does not confirm an approved retrain of this incident"
+    return None
 
 
 def _claim(key: tuple[str, str], lock: dict[str, Any] | None, incident: str, now: datetime) -> bool:

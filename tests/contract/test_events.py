@@ -22,6 +22,12 @@ MODELS = {
     "SageMaker Model Building Pipeline Execution Status Change": (
         events.PipelineExecutionStatusChange
     ),
+    "SageMaker Training Job State Change": events.TrainingJobStateChange,
+    "SageMaker Model Building Pipeline Execution Step Status Change": (
+        events.PipelineStepStatusChange
+    ),
+    "SageMaker Endpoint State Change": events.EndpointStateChange,
+    "SageMaker Model Package State Change": events.ModelPackageStateChange,
 }
 
 
@@ -116,3 +122,79 @@ def test_a_drift_signal_must_name_its_model_or_endpoint() -> None:
 def test_a_non_object_event_is_refused() -> None:
     with pytest.raises(EventRejectedError, match="not a JSON object"):
         events.parse_monitoring_event(["not", "an", "event"])
+
+
+# ---------------------------------------------------------------- Spot recovery, guardrails
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("training-job-max-wait-exceeded.json", events.TrainingEvent),
+        ("pipeline-training-step-failed.json", events.TrainingEvent),
+        ("training-job-started-on-demand.json", events.GuardrailEvent),
+        ("endpoint-in-service.json", events.GuardrailEvent),
+    ],
+)
+def test_training_and_guardrail_unions_pick_the_model_of_the_detail_type(name, model) -> None:
+    event = json.loads((EVENTS / name).read_text())
+    detail_types = {
+        events.TrainingEvent: events.TRAINING_DETAIL_TYPES,
+        events.GuardrailEvent: events.GUARDRAIL_DETAIL_TYPES,
+    }[model]
+    parsed = events.parse_one_of(event, model, detail_types)
+    assert isinstance(parsed, MODELS[event["detail-type"]])
+
+
+def test_event_tags_may_be_a_map_or_a_list() -> None:
+    event = json.loads((EVENTS / "training-job-max-wait-exceeded.json").read_text())
+    assert events.parse_event(event, events.TrainingJobStateChange).detail.Tags["team"] == (
+        "retention"
+    )
+    event["detail"]["Tags"] = [{"Key": "team", "Value": "retention"}]
+    assert events.parse_event(event, events.TrainingJobStateChange).detail.Tags == [
+        {"Key": "team", "Value": "retention"}
+    ]
+
+
+def test_the_published_endpoint_sample_is_in_service() -> None:
+    path = (
+        SAMPLES
+        / "events"
+        / "sagemaker"
+        / "awsdocs-devguide-2023_endpoint-state-change_in-service.json"
+    )
+    event, _ = load(path)
+    detail = events.parse_event(event, events.EndpointStateChange).detail
+    assert detail.EndpointStatus == "IN_SERVICE"
+    assert detail.in_service
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda e: e["detail"].pop("TrainingJobName"), "TrainingJobName"),
+        (lambda e: e["detail"].update(TrainingJobStatus="Paused"), "TrainingJobStatus"),
+        (lambda e: e["detail"].update(TrainingJobName="x" * 64), "TrainingJobName"),
+    ],
+)
+def test_a_malformed_training_event_is_refused_with_the_field_named(mutate, field: str) -> None:
+    event = json.loads((EVENTS / "training-job-max-wait-exceeded.json").read_text())
+    mutate(event)
+    with pytest.raises(EventRejectedError) as error:
+        events.parse_one_of(event, events.TrainingEvent, events.TRAINING_DETAIL_TYPES)
+    assert field in error.value.reason
+    assert "SageMaker Training Job State Change" not in error.value.reason
+
+
+def test_a_step_event_without_its_execution_is_refused() -> None:
+    event = json.loads((EVENTS / "pipeline-training-step-failed.json").read_text())
+    del event["detail"]["pipelineExecutionArn"]
+    with pytest.raises(EventRejectedError, match=r"detail\.pipelineExecutionArn"):
+        events.parse_one_of(event, events.TrainingEvent, events.TRAINING_DETAIL_TYPES)
+
+
+def test_another_detail_type_is_refused_by_the_training_union() -> None:
+    event = json.loads((EVENTS / "endpoint-in-service.json").read_text())
+    with pytest.raises(EventRejectedError, match="unsupported detail-type"):
+        events.parse_one_of(event, events.TrainingEvent, events.TRAINING_DETAIL_TYPES)

@@ -142,8 +142,7 @@ def test_account_specific_defaults_are_left_to_upsert() -> None:
 
 def test_scripts_the_steps_run_are_in_the_blueprint() -> None:
     entrypoints = [
-        s["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
-        for s in of_type("Processing")
+        s["Arguments"]["AppSpecification"]["ContainerEntrypoint"] for s in of_type("Processing")
     ]
     scripts = {Path(e[-1]).name for e in entrypoints}
     assert scripts == {"preprocess.py", "evaluate.py"}

@@ -191,9 +191,18 @@ def test_function_runtime_is_python313(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(_of_type("AWS::Serverless::LayerVersion")))
 def test_layer_is_built_for_python313(name: str) -> None:
+    """Layers build with their own Makefile (manylinux wheels + bytecode): the target must
+    exist, and pip and compileall must target python3.13, or the .pyc would be ignored."""
     layer = RESOURCES[name]
-    assert layer.get("Metadata", {}).get("BuildMethod") == RUNTIME, f"{name}: BuildMethod"
     assert RUNTIME in layer["Properties"].get("CompatibleRuntimes", []), f"{name}: runtimes"
+    method = layer.get("Metadata", {}).get("BuildMethod")
+    if method == "makefile":
+        makefile = (ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+        assert f"build-{name}:" in makefile, f"{name}: no build-{name} target in its Makefile"
+        assert "PYTHON ?= python3.13" in makefile, f"{name}: Makefile must use python3.13"
+        assert "compileall" in makefile, f"{name}: the layer should ship bytecode"
+    else:
+        assert method == RUNTIME, f"{name}: BuildMethod {method!r}"
 
 
 def _requirements_files() -> list[str]:

@@ -6,7 +6,6 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-
 from mlopscp.demo import Demo, Outcome
 from mlopscp.emulator import Emulator
 from mlopscp.local import LocalControlPlane

@@ -100,8 +100,20 @@ def test_code_is_uploaded_under_a_digest_of_its_content(aws: dict[str, Any]) -> 
 def test_cli_upsert_binds_the_bucket_and_uploads_the_code(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["pipeline", "upsert", "--name", "retrain", "--role-arn", ROLE, "--bucket", BUCKET,
-            "--region", REGION, "--parameter", "ModelPackageGroupName=churn"]
+    argv = [
+        "pipeline",
+        "upsert",
+        "--name",
+        "retrain",
+        "--role-arn",
+        ROLE,
+        "--bucket",
+        BUCKET,
+        "--region",
+        REGION,
+        "--parameter",
+        "ModelPackageGroupName=churn",
+    ]
 
     assert main(argv) == 0
 
@@ -115,4 +127,3 @@ def test_cli_upsert_binds_the_bucket_and_uploads_the_code(
     keys = [o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix=code)["Contents"]]
     assert f"{code}/preprocess.py" in keys
     assert not any("UNBOUND" in str(v) for v in defaults.values())
-

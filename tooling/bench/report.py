@@ -4,7 +4,10 @@ Run by ``make bench`` after ``sam build`` and the triage benchmarks (whose pytes
 this script reads). Usage:
 
     python tooling/bench/report.py --triage-json .tmp/bench/triage.json \
-        --runtime .tmp/bench/runtime [--runs 7]
+        --runtime .tmp/bench/runtime [--runs 7] [--promotion-json .tmp/bench/promotion.json]
+
+The promotion section (state transitions and cost per promotion) is written by
+tooling/bench/promotion_cost.py's ``section`` from the JSON that script measured.
 
 Import time is measured the way Lambda loads a function: the function folder, then the built
 layers (``.aws-sam/build/*Layer/python``), then what the runtime provides (``--runtime``: boto3
@@ -303,12 +306,26 @@ def triage_section(triage_json: Path) -> list[str]:
     return lines
 
 
+def promotion_section(measured_json: Path | None) -> list[str]:
+    if measured_json is None:
+        return []
+    from promotion_cost import section  # tooling/bench, this script's folder
+
+    return section(json.loads(measured_json.read_text()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triage-json", type=Path, required=True)
     parser.add_argument("--runtime", type=Path, required=True, help="boto3 as Lambda provides it")
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per measurement")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--promotion-json",
+        type=Path,
+        default=None,
+        help="tooling/bench/promotion_cost.py's measurement",
+    )
     args = parser.parse_args()
 
     setup = Setup(read_env_file(ROOT / "samplefile.env"), args.runtime.resolve())
@@ -333,6 +350,7 @@ def main() -> int:
         *top_imports_section(worst, costly, packages),
         *size_section(),
         *triage_section(args.triage_json),
+        *promotion_section(args.promotion_json),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

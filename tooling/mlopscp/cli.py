@@ -19,6 +19,8 @@ COMMANDS = {
     "ledger": "mlopscp.commands.models",
     "demo": "mlopscp.commands.demo",
     "replay": "mlopscp.commands.demo",
+    "approvals": "mlopscp.commands.approvals",
+    "promotions": "mlopscp.commands.promotions",
 }
 
 

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlopscp import timeline
+from mlopscp.demo_approvals import ApprovalScenarios
+from mlopscp.demo_promotion import PromotionScenarios
+from mlopscp.demo_spot import SpotScenarios
 from mlopscp.local import MODELS, ROOT, STACK, LocalControlPlane
 
 
@@ -33,7 +36,7 @@ class Outcome:
         return all(ok for _, ok in self.checks)
 
 
-class Demo:
+class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios):
     def __init__(self, plane: LocalControlPlane) -> None:
         self.plane = plane
         self.emu = plane.emu
@@ -153,11 +156,12 @@ class Demo:
         churn = MODELS["churn"]
         out = Outcome(
             "The retrain fails -> recorded on the incident, page",
-            "the pipeline's training step ran out of capacity",
+            "the pipeline's evaluation step failed on a data error (Spot capacity failures are "
+            "retried by spot recovery instead)",
         )
         (execution,) = self.plane.pipeline_executions(churn)
         sagemaker_ext.set_pipeline_execution_status(
-            execution["arn"], "Failed", "Step TrainModel failed: InsufficientCapacityError"
+            execution["arn"], "Failed", "Step Evaluate failed: AlgorithmError: missing column"
         )
         event = self.plane.pipeline_status_event(execution["arn"])
         self.send(out, lambda: self.emu.put_event(event), "pipeline execution status: Failed")
@@ -165,7 +169,7 @@ class Demo:
         pages = self.plane.notifications()
         out.check(
             "one page saying why",
-            len(pages) == 1 and "InsufficientCapacityError" in pages[0]["body"],
+            len(pages) == 1 and "AlgorithmError" in pages[0]["body"],
         )
         return out
 
@@ -176,6 +180,21 @@ class Demo:
         "watch",
         "malformed",
         "retrain_failed",
+        # approvals (issue 4)
+        "approval_over_slack",
+        "approval_over_email",
+        "approval_expired",
+        # spot recovery and guardrails (issue 5)
+        "spot_resume",
+        "spot_fallback",
+        "spot_pipeline_retry",
+        "guardrail_warning",
+        "guardrail_enforced",
+        # promotion (issue 3); promotion_out_of_order follows promotion_shadow_pass
+        "promotion_shadow_pass",
+        "promotion_shadow_fails",
+        "promotion_rolled_back",
+        "promotion_out_of_order",
     )
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:

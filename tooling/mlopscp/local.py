@@ -37,6 +37,7 @@ class DemoModel:
     endpoint: str
     history: Path  # one endpoint's Model Monitor output, as in examples/triage-cases
     story: str
+    approvals: dict[str, Any] | None = None  # an approvals section: its retrains need approval
 
     @property
     def pipeline(self) -> str:
@@ -82,8 +83,41 @@ MODELS = {
             CASES / "case-009",
             "slow drift on two features, quality steady",
         ),
+        # ---- approvals (issue 4): retrains of these wait for a human
+        DemoModel(
+            "credit",
+            "credit-prod",
+            CASES / "case-006",
+            "sustained attribution drift while quality falls; retrains need approval in Slack",
+            approvals={
+                "slack_channel": "C0APPROVALS",
+                "slack_approvers": ["U0ADA"],
+                "email_approvers": ["risk-lead@example.com"],
+            },
+        ),
+        DemoModel(
+            "ranking",
+            "ranking-prod",
+            CASES / "case-010",
+            "sustained attribution drift while quality falls; retrains need approval by email",
+            approvals={"email_approvers": ["ranking-owner@example.com"]},
+        ),
+        DemoModel(
+            "search",
+            "search-prod",
+            CASES / "case-018",
+            "sustained drift on credit_score while quality falls; the ML on-call group approves",
+            approvals={
+                "slack_channel": "C0APPROVALS",
+                "slack_approver_groups": ["S0MLONCALL"],
+                "email_approvers": ["ml-oncall@example.com"],
+            },
+        ),
     )
 }
+# The local Slack workspace (tooling/mlopscp/slack_standin.py): who is who.
+SLACK_USERS = {"U0ADA": "ada", "U0GRACE": "grace", "U0MALLORY": "mallory"}
+SLACK_GROUPS = {"S0MLONCALL": ["U0GRACE"]}
 
 
 class LocalControlPlane:
@@ -93,6 +127,9 @@ class LocalControlPlane:
         self.emu = emulator
         self.stack: Any = None
         self.inbox_url = ""
+        self.approval_inbox_url = ""
+        self.slack: Any = None  # the Slack stand-in, started by up()
+        self.promotion: Any = None  # issue 3: mlopscp.local_promotion.PromotionWorld, by up()
 
     # -- setting up ---------------------------------------------------------------------------
 
@@ -100,27 +137,59 @@ class LocalControlPlane:
         self.stack = self.emu.deploy(
             ROOT / "template.yaml",
             stack_name=STACK,
-            parameters={"Stage": "local", "MonitoringBucketPattern": MONITORING_BUCKET},
+            parameters={
+                "Stage": "local",
+                "MonitoringBucketPattern": MONITORING_BUCKET,
+                **self._start_slack(),
+            },
         )
         self.emu.client("s3").create_bucket(Bucket=MONITORING_BUCKET)
         self.inbox_url = self._subscribe_inbox()
+        self.approval_inbox_url = self._subscribe_inbox("ApprovalTopicArn", "approval-inbox")
         for model in MODELS.values():
             self._seed(model)
+        self._seed_training()
+        from mlopscp.local_promotion import PromotionWorld
+
+        self.promotion = PromotionWorld(self).seed()  # staging + production accounts, registry
         return self
 
     @property
     def outputs(self) -> dict[str, str]:
         return dict(self.stack.outputs)
 
-    def _subscribe_inbox(self) -> str:
-        """An SQS queue subscribed to the notification topic: how the demo reads pages back."""
+    def _start_slack(self) -> dict[str, str]:
+        """The Slack stand-in on loopback, its bot token and signing secret in Secrets Manager
+        (fresh random values per run): the stack parameters that point the stack at it."""
+        import secrets
+
+        from mlopscp.slack_standin import SlackStandIn
+
+        token, signing = f"xoxb-local-{secrets.token_hex(12)}", secrets.token_hex(16)
+        self.slack = SlackStandIn(token, signing, SLACK_USERS, SLACK_GROUPS).start()
+        self.emu.add_cleanup(self.slack.stop)
+        manager = self.emu.client("secretsmanager")
+        return {
+            "SlackBotTokenSecretArn": manager.create_secret(
+                Name="mlopscp-local/slack-bot-token", SecretString=token
+            )["ARN"],
+            "SlackSigningSecretArn": manager.create_secret(
+                Name="mlopscp-local/slack-signing-secret", SecretString=signing
+            )["ARN"],
+            "SlackApiUrl": self.slack.api_url,
+        }
+
+    def _subscribe_inbox(
+        self, topic_output: str = "NotificationTopicArn", queue: str = "notification-inbox"
+    ) -> str:
+        """An SQS queue subscribed to a topic: how the demo reads pages (and emails) back."""
         sqs, sns = self.emu.client("sqs"), self.emu.client("sns")
-        url = sqs.create_queue(QueueName="notification-inbox")["QueueUrl"]
+        url = sqs.create_queue(QueueName=queue)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
         sns.subscribe(
-            TopicArn=self.outputs["NotificationTopicArn"],
+            TopicArn=self.outputs[topic_output],
             Protocol="sqs",
             Endpoint=arn,
             Attributes={"RawMessageDelivery": "true"},
@@ -160,6 +229,12 @@ class LocalControlPlane:
         self._upload_history(model)
         self._upsert_pipeline(model)
         self._put_config(model)
+
+    def _seed_training(self) -> None:
+        """Training jobs, a training pipeline and an enforcing model (issue 5's scenarios)."""
+        from mlopscp import training_world
+
+        training_world.seed(self)
 
     def _upload_history(self, model: DemoModel) -> None:
         files = model.files()
@@ -235,7 +310,11 @@ class LocalControlPlane:
                 "model_id": model.model_id,
                 "endpoint_name": model.endpoint,
                 "monitoring_output_uri": model.output_uri,
-                "retrain": {"pipeline_name": model.pipeline},
+                "retrain": {
+                    "pipeline_name": model.pipeline,
+                    "require_approval": model.approvals is not None,
+                },
+                "approvals": model.approvals,
             }
         )
         table = self.outputs["ModelConfigTableName"]
@@ -344,7 +423,8 @@ class LocalControlPlane:
 
     def drain(self, queue_url: str) -> list[dict[str, Any]]:
         """Every message now in the queue, removed as it is read."""
-        sqs, found = self.emu.client("sqs"), []
+        sqs = self.emu.client("sqs")
+        found: list[dict[str, Any]] = []
         while True:
             batch = sqs.receive_message(
                 QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
@@ -368,6 +448,54 @@ class LocalControlPlane:
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self.drain(self.outputs["DeadLetterQueueUrl"])
+
+    # -- approvals (issue 4) ------------------------------------------------------------------
+
+    def approval_emails(self) -> list[dict[str, Any]]:
+        """What the approvals topic sent (one message per email approver, or a notice)."""
+        return self.drain(self.approval_inbox_url)
+
+    def approvals(self, model_id: str | None = None) -> list[dict[str, Any]]:
+        """Approvals as stored, oldest first, without their token ciphertext."""
+        from mlops_runtime.store import from_attributes
+
+        pages = (
+            self.emu.client("dynamodb")
+            .get_paginator("scan")
+            .paginate(
+                TableName=self.outputs["ApprovalTableName"],
+                FilterExpression="begins_with(pk, :p)",
+                ExpressionAttributeValues={":p": {"S": "APPROVAL#"}},
+            )
+        )
+        found = [
+            {k: v for k, v in from_attributes(item).items() if k != "token"}
+            for page in pages
+            for item in page.get("Items", [])
+        ]
+        found = [a for a in found if model_id in (None, a["model_id"])]
+        return sorted(found, key=lambda a: str(a["created_at"]))
+
+    def sweep(self) -> dict[str, Any]:
+        """Run the approval sweeper now (its schedule never fires in the emulator)."""
+        response = self.emu.client("lambda").invoke(
+            FunctionName=self.outputs["ApprovalSweeperFunctionName"]
+        )
+        return dict(json.loads(response["Payload"].read()))
+
+    def move_deadline(self, approval_id: str, deadline: datetime) -> None:
+        """Time travel for the demo: rather than wait 20 hours, move an approval's deadline
+        (and its reminder, 4 hours before) the way the sweeper would then see it."""
+        from datetime import timedelta
+
+        stamp = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+        reminder = (deadline - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.emu.client("dynamodb").update_item(
+            TableName=self.outputs["ApprovalTableName"],
+            Key={"pk": {"S": f"APPROVAL#{approval_id}"}},
+            UpdateExpression="SET deadline = :d, reminder_at = :r",
+            ExpressionAttributeValues={":d": {"S": stamp}, ":r": {"S": reminder}},
+        )
 
 
 def envelope(

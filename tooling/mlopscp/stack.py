@@ -32,7 +32,8 @@ class StackArgs:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+        session = boto3.session.Session(region_name=self.region)
+        return session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
 
     @cached_property
     def outputs(self) -> dict[str, str]:
@@ -57,3 +58,9 @@ class StackArgs:
 
         self._point_sdk_here()
         return Ledger(self.outputs["LedgerTableName"])
+
+    def promotion_store(self) -> Any:
+        from mlops_runtime.promotions import PromotionStore
+
+        self._point_sdk_here()
+        return PromotionStore(self.outputs["StateTableName"])

@@ -38,3 +38,40 @@ class MonitoringOutputMissingError(ControlPlaneError):
 
 class RetrainPipelineError(ControlPlaneError):
     """StartPipelineExecution was refused (pipeline missing, bad parameters, no permission)."""
+
+
+class PipelineExecutionBusyError(ControlPlaneError):
+    """A pipeline execution cannot be retried yet (still Executing); retried later."""
+
+
+class ApprovalNotConfiguredError(ControlPlaneError):
+    """An approval was requested for a model whose configuration names no approvers."""
+
+
+class ApprovalDeliveryError(ControlPlaneError):
+    """No channel (Slack, email) took an approval request, so nobody could answer it."""
+
+
+# ---- model promotion (issue 3)
+
+
+class PromotionNotConfiguredError(ControlPlaneError):
+    """A promotion names a model without a ``promotion`` configuration section."""
+
+
+class TargetAccountAccessError(ControlPlaneError):
+    """The deployer role of a staging or production account could not be assumed (missing,
+    denied, wrong ExternalId) or its ExternalId secret could not be read."""
+
+
+class DeploymentError(ControlPlaneError):
+    """A staging or production deployment step was refused or ended badly (the message says)."""
+
+
+class ShadowTestError(ControlPlaneError):
+    """The shadow test (inference experiment) failed, was cancelled or did not start in time."""
+
+
+class PromotionVerificationError(ControlPlaneError):
+    """After the production deployment, the endpoint does not serve the candidate as expected
+    (or autoscaling could not be applied): production is restored to the old model."""

@@ -25,6 +25,30 @@ class Action(StrEnum):
     NOTIFICATION_SENT = "notification_sent"
     WATCH_RECORDED = "watch_recorded"
     RESPONSE_FAILED = "response_failed"
+    # Spot training recovery and guardrails (issue 5)
+    TRAINING_INTERRUPTED = "training_interrupted"
+    TRAINING_RESUMED = "training_resumed"
+    TRAINING_FALLBACK = "training_fallback"
+    TRAINING_GIVEN_UP = "training_given_up"
+    GUARDRAIL_FLAGGED = "guardrail_flagged"
+    GUARDRAIL_ENFORCED = "guardrail_enforced"
+    # Human approvals (issue 4)
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_RECORDED = "approval_recorded"
+    APPROVAL_EXPIRED = "approval_expired"
+    APPROVAL_REJECTED_REQUEST = "approval_rejected_request"
+    # Model promotion (issue 3); the subject is the promotion id, "<model>-v<version>"
+    PROMOTION_STARTED = "promotion_started"
+    PROMOTION_REFUSED = "promotion_refused"  # an approval event that starts nothing, and why
+    QUALITY_GATE_CHECKED = "quality_gate_checked"
+    STAGING_DEPLOYED = "staging_deployed"
+    SHADOW_TEST_STARTED = "shadow_test_started"
+    SHADOW_VERDICT = "shadow_verdict"
+    PRODUCTION_DEPLOY_STARTED = "production_deploy_started"
+    MODEL_PROMOTED = "model_promoted"
+    DEPLOYMENT_ROLLED_BACK = "deployment_rolled_back"
+    PROMOTION_FAILED = "promotion_failed"
+    MODEL_PACKAGE_REJECTED = "model_package_rejected"  # rejected in the registry
 
 
 UNKNOWN_MODEL = "_unknown"

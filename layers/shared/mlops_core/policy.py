@@ -48,5 +48,8 @@ class TriagePolicy(BaseModel):
         "early-history baseline that counts as declining",
     )
     history_window: int = Field(
-        30, ge=3, description="newest executions per schedule that triage reads"
+        48,
+        ge=3,
+        description="newest executions per schedule that triage reads: two days of hourly "
+        "runs, seven weeks of daily ones, enough early history for a quality baseline",
     )

@@ -134,6 +134,16 @@ class TriageResult:
             "data_window": self.data_window,
             "signal_key": self.signal_key,
             "sparkline": self.sparkline,
+            # Headline quality metrics, baseline -> latest: the metric diff approvers see.
+            "quality": [
+                {
+                    "metric": q.metric,
+                    "direction": q.direction,
+                    "baseline": q.baseline,
+                    "latest": q.latest,
+                }
+                for q in self.quality[:5]
+            ],
             "findings": [
                 {
                     "kind": str(f.kind),
@@ -304,7 +314,7 @@ def _classify_drift(
 ) -> Finding | None:
     points = [
         {"at": e.stamp, "violated": hit, "ratio": _round(sev)}
-        | ({"mean": _round(e.features[subject].mean)} if subject in e.features else {})
+        | ({"mean": _round(stats.mean)} if (stats := e.feature(subject)) else {})
         for e, (hit, sev) in zip(executions, series, strict=True)
     ]
     evidence: dict[str, Any] = {"series": points[-policy.history_window :]}

@@ -158,6 +158,112 @@ class PipelineExecutionStatusChange(Envelope):
     detail: PipelineExecutionDetail
 
 
+# --- Spot recovery and guardrails (issue 5): training jobs, pipeline steps, endpoints ---
+
+
+class TrainingJobDetail(_Open):
+    """Mirrors DescribeTrainingJob (times as epoch-ms strings, Tags as a map); only what routing
+    needs is declared: handlers describe the job again rather than trust optional fields."""
+
+    TrainingJobName: str = Field(min_length=1, max_length=63)
+    TrainingJobStatus: Literal[
+        "InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting"
+    ]
+    TrainingJobArn: str | None = None
+    SecondaryStatus: str | None = None  # AWS: "valid values are subject to change"
+    FailureReason: str | None = None
+    Tags: dict[str, str] | list[dict[str, str]] = {}
+
+
+class TrainingJobStateChange(Envelope):
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Training Job State Change"] = Field(alias="detail-type")
+    detail: TrainingJobDetail
+
+
+class StepJobRef(_Open):
+    arn: str = Field(pattern=r"^arn:aws[\w-]*:sagemaker:")
+
+
+class StepMetadata(_Open):
+    trainingJob: StepJobRef | None = None
+
+
+class PipelineStepDetail(_Open):
+    pipelineArn: str
+    pipelineExecutionArn: str
+    stepName: str = Field(min_length=1)
+    stepType: str | None = None
+    currentStepStatus: Literal[
+        "Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded"
+    ]
+    previousStepStatus: str | None = None
+    failureReason: str | None = None
+    stepStartTime: datetime | None = None
+    stepEndTime: datetime | None = None
+    metadata: StepMetadata = StepMetadata()
+
+
+class PipelineStepStatusChange(Envelope):
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Model Building Pipeline Execution Step Status Change"] = Field(
+        alias="detail-type"
+    )
+    detail: PipelineStepDetail
+
+
+class EndpointDetail(_Open):
+    EndpointName: str = Field(min_length=1, max_length=63)
+    # Events spell it IN_SERVICE (the API says InService): kept as sent, compared loosely.
+    EndpointStatus: str = Field(min_length=1)
+    EndpointConfigName: str | None = None
+    EndpointArn: str | None = None
+
+    @property
+    def in_service(self) -> bool:
+        return self.EndpointStatus.replace("_", "").lower() == "inservice"
+
+
+class EndpointStateChange(Envelope):
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Endpoint State Change"] = Field(alias="detail-type")
+    detail: EndpointDetail
+
+
+TrainingEvent = Annotated[
+    TrainingJobStateChange | PipelineStepStatusChange, Field(discriminator="detail_type")
+]
+# --- Model promotion (issue 3): SageMaker Model Package State Change ---
+
+
+class ModelPackageDetail(_Open):
+    """Mirrors DescribeModelPackage; AWS also sends it for lifecycle or metadata updates
+    (``UpdatedModelPackageFields``), so the approval status is read, not assumed changed."""
+
+    ModelPackageGroupName: str = Field(min_length=1, max_length=63)
+    ModelPackageVersion: int = Field(ge=1)
+    ModelPackageArn: str = Field(
+        pattern=r"^arn:aws[\w-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[^/]+/\d+$"
+    )
+    ModelApprovalStatus: Literal["Approved", "Rejected", "PendingManualApproval"]
+    ModelPackageStatus: str | None = None
+    ApprovalDescription: str | None = None
+    UpdatedModelPackageFields: list[str] = []
+    CreationTime: datetime | None = None
+    LastModifiedTime: datetime | None = None
+
+
+class ModelPackageStateChange(Envelope):
+    source: Literal["aws.sagemaker"]
+    detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
+    detail: ModelPackageDetail
+
+
+GuardrailEvent = Annotated[
+    TrainingJobStateChange | EndpointStateChange, Field(discriminator="detail_type")
+]
+
+
 MonitoringEvent = Annotated[
     ProcessingJobStateChange | AlarmStateChange | DriftSignal,
     Field(discriminator="detail_type"),
@@ -179,7 +285,7 @@ def parse_event(event: Any, model: Any) -> Any:
 
 def _field(location: tuple[Any, ...]) -> str:
     # A discriminated union puts the matched detail-type first: not a field of the event.
-    parts = [str(p) for p in location if str(p) not in MONITORING_DETAIL_TYPES]
+    parts = [str(p) for p in location if str(p) not in _UNION_TAGS]
     return ".".join(parts) or "<event>"
 
 
@@ -188,6 +294,12 @@ MONITORING_DETAIL_TYPES = (
     "CloudWatch Alarm State Change",
     DRIFT_SIGNAL_DETAIL_TYPE,
 )
+TRAINING_DETAIL_TYPES = (
+    "SageMaker Training Job State Change",
+    "SageMaker Model Building Pipeline Execution Step Status Change",
+)
+GUARDRAIL_DETAIL_TYPES = ("SageMaker Training Job State Change", "SageMaker Endpoint State Change")
+_UNION_TAGS = frozenset(MONITORING_DETAIL_TYPES + TRAINING_DETAIL_TYPES + GUARDRAIL_DETAIL_TYPES)
 
 
 def parse_monitoring_event(event: Any) -> ProcessingJobStateChange | AlarmStateChange | DriftSignal:
@@ -198,4 +310,16 @@ def parse_monitoring_event(event: Any) -> ProcessingJobStateChange | AlarmStateC
             f"unsupported detail-type {event.get('detail-type')!r}: expected one of "
             f"{', '.join(MONITORING_DETAIL_TYPES)}"
         )
-    return parse_event(event, MonitoringEvent)  # type: ignore[no-any-return]
+    return parse_event(event, MonitoringEvent)  # type: ignore[no-any-return,unused-ignore]
+
+
+def parse_one_of(event: Any, model: Any, detail_types: tuple[str, ...]) -> Any:
+    """Parse an event that must be one of ``detail_types`` (a discriminated union ``model``)."""
+    if not isinstance(event, dict):
+        raise EventRejectedError("malformed event: not a JSON object")
+    if event.get("detail-type") not in detail_types:
+        raise EventRejectedError(
+            f"unsupported detail-type {event.get('detail-type')!r}: expected one of "
+            f"{', '.join(detail_types)}"
+        )
+    return parse_event(event, model)

@@ -5,18 +5,26 @@ minute per execution environment by Powertools Parameters) and find it from an e
 through an alias item, so no scan is ever needed. `mlopscp models put` validates and writes both.
 
 Items: ``{"id": "model#<model_id>", "value": "<ModelConfig JSON>"}`` and
-``{"id": "endpoint#<endpoint_name>", "value": "<model_id>"}``.
+``{"id": "endpoint#<endpoint_name>", "value": "<model_id>"}`` (plus, for a model with a
+``promotion`` section, ``{"id": "package-group#<group>", "value": "<model_id>"}``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from aws_lambda_powertools.utilities.parameters.base import BaseProvider
+from mlops_core.guardrails import GuardrailPolicy
 from mlops_core.policy import TriagePolicy
-from pydantic import BaseModel, ConfigDict, Field
+from mlops_core.promotion import AutoscalingPolicy, DeploymentPolicy, QualityPolicy, ShadowPolicy
+from mlops_core.spot import SpotPolicy
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 ENDPOINT_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackGroupId = Annotated[str, StringConstraints(pattern=r"^S[A-Z0-9]{2,}$")]
+EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 class RetrainConfig(BaseModel):
@@ -29,6 +37,117 @@ class RetrainConfig(BaseModel):
     cooldown_hours: float | None = Field(
         None, ge=0, description="minimum time between two retrains; the stack's default if unset"
     )
+    require_approval: bool = Field(
+        False, description="a human approves each retrain first (the model's approvals section)"
+    )
+
+
+class ApprovalsConfig(BaseModel):
+    """Who approves this model's gated actions, over which channels, and how long they have.
+
+    Approvers are frozen into each approval when it is requested; editing them later changes
+    only the approvals asked afterwards.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slack_channel: str | None = Field(
+        None, pattern=r"^[CGD][A-Z0-9]{2,}$", description="Slack channel id to post requests in"
+    )
+    slack_approvers: list[SlackUserId] = Field(
+        default_factory=list, description="Slack user ids (U.../W...) allowed to answer"
+    )
+    slack_approver_groups: list[SlackGroupId] = Field(
+        default_factory=list, description="Slack user group ids (S...) whose members may answer"
+    )
+    email_approvers: list[EmailAddress] = Field(
+        default_factory=list, description="addresses that get signed approve/reject links"
+    )
+    deadline_hours: float = Field(
+        24.0, gt=0, le=720, description="unanswered after this, the request is rejected"
+    )
+    reminder_before_hours: float | None = Field(
+        4.0, ge=0, description="remind the approvers this long before the deadline (0: never)"
+    )
+
+    @model_validator(mode="after")
+    def _someone_can_answer(self) -> ApprovalsConfig:
+        slack = self.slack_approvers or self.slack_approver_groups
+        if slack and not self.slack_channel:
+            raise ValueError("slack_channel is required when Slack approvers are named")
+        if not slack and not self.email_approvers:
+            raise ValueError("name at least one Slack approver, approver group or email approver")
+        return self
+
+
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"
+
+
+class PromotionTarget(BaseModel):
+    """A staging or production account the model is promoted into (docs/promotion.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str = Field(pattern=r"^\d{12}$")
+    deployer_role_arn: str = Field(
+        pattern=ROLE_ARN_PATTERN,
+        description="the role accounts/target-account.yaml creates there; assumed with the "
+        "promotion's ExternalId",
+    )
+    execution_role_arn: str = Field(
+        pattern=ROLE_ARN_PATTERN, description="the SageMaker execution role the model runs as"
+    )
+    endpoint_name: str = Field(pattern=ENDPOINT_PATTERN)
+    variant_name: str = Field("AllTraffic", pattern=ENDPOINT_PATTERN)
+    instance_type: str = Field("ml.m5.large", pattern=r"^ml\.[a-z0-9.-]+$")
+    instance_count: int = Field(1, ge=1, le=100)
+    data_capture_uri: str = Field(
+        pattern=r"^s3://[^/]+(/.*)?$",
+        description="staging: the endpoint's data capture; production: the shadow test's",
+    )
+
+    @model_validator(mode="after")
+    def _roles_in_the_account(self) -> PromotionTarget:
+        for arn in (self.deployer_role_arn, self.execution_role_arn):
+            if arn.split(":")[4] != self.account_id:
+                raise ValueError(f"{arn} is not a role of account {self.account_id}")
+        return self
+
+
+class PromotionConfig(BaseModel):
+    """How a model's approved versions reach production: registry, accounts, gates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_package_group: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    external_id_secret_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$",
+        description="Secrets Manager secret holding the ExternalId the deployer roles require",
+    )
+    staging: PromotionTarget
+    production: PromotionTarget
+    notify_pending_approval: bool = Field(
+        False, description="notify when a version of the group awaits approval in the registry"
+    )
+    poll_interval_seconds: int = Field(
+        60, ge=1, le=3600, description="how often the workflow checks endpoints and experiments"
+    )
+    staging_timeout_minutes: float = Field(45, gt=0, le=1440)
+    deployment_timeout_minutes: float = Field(
+        300, gt=0, le=1440, description="the production blue/green deployment, bake time included"
+    )
+    quality: QualityPolicy = Field(default_factory=QualityPolicy)
+    shadow: ShadowPolicy = Field(default_factory=ShadowPolicy)
+    deployment: DeploymentPolicy = Field(default_factory=DeploymentPolicy)
+    autoscaling: AutoscalingPolicy | None = Field(
+        None, description="target tracking after the deployment; none: instance count is fixed"
+    )
+
+    @model_validator(mode="after")
+    def _distinct_accounts(self) -> PromotionConfig:
+        if self.staging.account_id == self.production.account_id:
+            raise ValueError("staging and production must be different accounts")
+        return self
 
 
 class ModelConfig(BaseModel):
@@ -48,6 +167,26 @@ class ModelConfig(BaseModel):
     retrain: RetrainConfig | None = None
     triage: TriagePolicy = Field(default_factory=TriagePolicy)
     owners: list[str] = Field(default_factory=list, description="who to mention in notifications")
+    spot: SpotPolicy | None = Field(
+        None, description="Spot recovery of the model's training jobs; the stack's default if unset"
+    )
+    guardrails: GuardrailPolicy | None = Field(
+        None, description="guardrails of the model's jobs and endpoint; the stack default if unset"
+    )
+    approvals: ApprovalsConfig | None = Field(
+        None, description="approvers of gated actions (retrain.require_approval, promotions)"
+    )
+    promotion: PromotionConfig | None = Field(
+        None, description="registry approval -> shadow test -> approval -> production (issue 3)"
+    )
+
+    @model_validator(mode="after")
+    def _approvers_for_gates(self) -> ModelConfig:
+        if self.retrain and self.retrain.require_approval and self.approvals is None:
+            raise ValueError("retrain.require_approval needs an approvals section")
+        if self.promotion and self.approvals is None:
+            raise ValueError("promotion needs an approvals section: a human approves each one")
+        return self
 
 
 def model_key(model_id: str) -> str:
@@ -58,12 +197,14 @@ def endpoint_key(endpoint_name: str) -> str:
     return f"endpoint#{endpoint_name}"
 
 
+def package_group_key(group_name: str) -> str:
+    return f"package-group#{group_name}"
+
+
 class ModelConfigStore:
     def __init__(self, table_name: str, max_age: int = 60) -> None:
-        from aws_lambda_powertools.utilities.parameters import DynamoDBProvider
-
         self._table = table_name
-        self._provider = DynamoDBProvider(table_name=table_name, key_attr="id", value_attr="value")
+        self._provider = _ConfigProvider(table_name)
         self._max_age = max_age
 
     def get(self, model_id: str) -> ModelConfig | None:
@@ -74,18 +215,22 @@ class ModelConfigStore:
         model_id = self._fetch(endpoint_key(endpoint_name))
         return self.get(model_id) if model_id else None
 
+    def by_package_group(self, group_name: str) -> ModelConfig | None:
+        """The model whose promotions a model package group's approvals start."""
+        model_id = self._fetch(package_group_key(group_name))
+        return self.get(model_id) if model_id else None
+
     def _fetch(self, key: str) -> str | None:
-        from aws_lambda_powertools.utilities.parameters.exceptions import (
-            GetParameterError,
-        )
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
         try:
-            return self._provider.get(key, max_age=self._max_age)  # type: ignore[no-any-return]
+            value = self._provider.get(key, max_age=self._max_age)
         except GetParameterError:
             return None
+        return value if isinstance(value, str) else None
 
     def put(self, config: ModelConfig) -> None:
-        """Write the document and its endpoint alias together, dropping a stale alias."""
+        """Write the document and its aliases together, dropping stale ones."""
         from mlops_runtime.aws import client
 
         previous = self.get(config.model_id)
@@ -118,4 +263,52 @@ class ModelConfigStore:
                     }
                 }
             )
+        items += _package_group_alias(self._table, config, previous)
         client("dynamodb").transact_write_items(TransactItems=items)
+
+
+def _package_group_alias(
+    table: str, config: ModelConfig, previous: ModelConfig | None
+) -> list[dict[str, Any]]:
+    """The ``package-group#`` alias of a model with promotions (one group, one model)."""
+    group = config.promotion.model_package_group if config.promotion else None
+    old = previous.promotion.model_package_group if previous and previous.promotion else None
+    items: list[dict[str, Any]] = []
+    if group:
+        items.append(
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": {
+                        "id": {"S": package_group_key(group)},
+                        "value": {"S": config.model_id},
+                    },
+                }
+            }
+        )
+    if old and old != group:
+        items.append({"Delete": {"TableName": table, "Key": {"id": {"S": package_group_key(old)}}}})
+    return items
+
+
+class _ConfigProvider(BaseProvider):
+    """Powertools Parameters (TTL cache) over the function's one shared DynamoDB client.
+
+    Powertools' own DynamoDBProvider builds a boto3 *resource* of its own at cold start; this
+    reads the same ``id``/``value`` items through the low-level client every adapter shares.
+    """
+
+    def __init__(self, table_name: str) -> None:
+        super().__init__()
+        self.table_name = table_name
+
+    def _get(self, name: str, **sdk_options: Any) -> str:
+        from mlops_runtime.aws import client
+
+        item = client("dynamodb").get_item(TableName=self.table_name, Key={"id": {"S": name}})
+        if "Item" not in item:
+            raise KeyError(name)
+        return str(item["Item"]["value"]["S"])
+
+    def _get_multiple(self, path: str, **sdk_options: Any) -> dict[str, str]:
+        raise NotImplementedError("model configuration is read one key at a time")

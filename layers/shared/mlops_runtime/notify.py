@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from mlops_core.ledger import Action, LedgerEntry
@@ -96,7 +97,7 @@ def _webhook_url(secret: str | bytes) -> str:
     return text.strip()
 
 
-def slack_blocks(notification: Notification) -> list[object]:
+def slack_blocks(notification: Notification) -> list[Any]:
     from slack_sdk.models.blocks import (
         ContextBlock,
         DividerBlock,
@@ -106,7 +107,7 @@ def slack_blocks(notification: Notification) -> list[object]:
     )
 
     fields = [MarkdownTextObject(text=f"*{k}*\n{v}") for k, v in notification.facts.items()]
-    blocks: list[object] = [HeaderBlock(text=notification.title[:150])]
+    blocks: list[Any] = [HeaderBlock(text=notification.title[:150])]
     if fields:
         blocks.append(SectionBlock(fields=fields[:10]))
     if notification.trend:

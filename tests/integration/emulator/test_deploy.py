@@ -34,14 +34,16 @@ def test_functions_point_at_their_real_code_and_layers(stack: Stack) -> None:
     assert (recorder.timeout, recorder.memory_size) == (10, 256)
     queue = stack.outputs["WorkerDeadLetterQueueUrl"].rsplit("/", 1)[-1]
     assert stack.functions["WorkerFunction"].dead_letter_target == (
-        f"arn:aws:sqs:us-east-1:123456789012:{queue}")
+        f"arn:aws:sqs:us-east-1:123456789012:{queue}"
+    )
 
 
 def test_the_state_machine_runs_the_real_asl_with_substitutions(
     emulator: Emulator, stack: Stack
 ) -> None:
     described = emulator.client("stepfunctions").describe_state_machine(
-        stateMachineArn=stack.state_machines["Flow"])
+        stateMachineArn=stack.state_machines["Flow"]
+    )
     definition = json.loads(described["definition"])
     assert "${" not in described["definition"]
     assert definition["States"]["Audit"]["Parameters"]["TableName"] == stack.outputs["TableName"]
@@ -65,20 +67,28 @@ def test_types_moto_cannot_create_are_created_through_their_api_or_skipped_with_
 ) -> None:
     alarms = emulator.client("cloudwatch").describe_alarms(AlarmNamePrefix="fixture-")
     (alarm,) = alarms["MetricAlarms"]
-    assert alarm["Dimensions"] == [{"Name": "FunctionName",
-                                    "Value": stack.functions["WorkerFunction"].name}]
+    assert alarm["Dimensions"] == [
+        {"Name": "FunctionName", "Value": stack.functions["WorkerFunction"].name}
+    ]
     config = emulator.client("lambda").get_function_event_invoke_config(
-        FunctionName=stack.functions["RecorderFunction"].name)
+        FunctionName=stack.functions["RecorderFunction"].name
+    )
     assert config["MaximumRetryAttempts"] == 1
     assert config["DestinationConfig"]["OnFailure"]["Destination"].endswith(
-        stack.outputs["FailureQueueUrl"].rsplit("/", 1)[-1])
-    assert any("RuleDeadLetterQueuePolicy" in w and "resource policies" in w
-               for w in stack.warnings)
+        stack.outputs["FailureQueueUrl"].rsplit("/", 1)[-1]
+    )
+    assert any(
+        "RuleDeadLetterQueuePolicy" in w and "resource policies" in w for w in stack.warnings
+    )
 
 
 def test_an_unknown_unsupported_type_stops_the_deploy_naming_it() -> None:
-    template = {"Resources": {"Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
-                              "Bus": {"Type": "AWS::Pipes::Pipe", "Properties": {}}}}
+    template = {
+        "Resources": {
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+            "Bus": {"Type": "AWS::Pipes::Pipe", "Properties": {}},
+        }
+    }
     with pytest.raises(DeployError, match=r"Bus \(AWS::Pipes::Pipe\)"):
         _split_unsupported(template)
 
@@ -86,9 +96,14 @@ def test_an_unknown_unsupported_type_stops_the_deploy_naming_it() -> None:
 def test_a_placeholder_without_substitution_fails_the_deploy(
     emulator: Emulator, tmp_path: Path, unique: str
 ) -> None:
-    (tmp_path / "sm.asl.json").write_text(json.dumps({
-        "StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "${Known}-${Missing}",
-                                         "End": True}}}))
+    (tmp_path / "sm.asl.json").write_text(
+        json.dumps(
+            {
+                "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "Result": "${Known}-${Missing}", "End": True}},
+            }
+        )
+    )
     (tmp_path / "template.yaml").write_text(
         "Transform: AWS::Serverless-2016-10-31\n"
         "Resources:\n"
@@ -128,10 +143,13 @@ def test_a_cross_account_client_lands_resources_in_that_account(
     assert identity["Account"] == "222222222222"
 
 
-def test_a_no_value_in_a_list_is_dropped_as_cloudformation_does(emulator: Emulator,
-                                                               stack: Stack) -> None:
+def test_a_no_value_in_a_list_is_dropped_as_cloudformation_does(
+    emulator: Emulator, stack: Stack
+) -> None:
     role = stack.resources["RecorderFunctionRole"]
     policies = emulator.client("iam").list_role_policies(RoleName=role)["PolicyNames"]
     # The DynamoDB policy and SAM's destination policy; the !If fell to AWS::NoValue.
-    assert sorted(policies) == ["RecorderFunctionEventInvokeConfigOnFailureSQSPolicy",
-                                "RecorderFunctionRolePolicy0"]
+    assert sorted(policies) == [
+        "RecorderFunctionEventInvokeConfigOnFailureSQSPolicy",
+        "RecorderFunctionRolePolicy0",
+    ]

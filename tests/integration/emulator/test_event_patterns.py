@@ -83,8 +83,18 @@ def test_no_element_matching_means_no_match() -> None:
 
 def test_fields_must_match_within_the_same_array_element() -> None:
     # m1 has period 60, m2 has the SageMaker namespace: no single element has both.
-    pattern = {"detail": {"configuration": {"metrics": {"metricStat": {
-        "period": [60], "metric": {"namespace": [{"prefix": "aws/sagemaker/"}]}}}}}}
+    pattern = {
+        "detail": {
+            "configuration": {
+                "metrics": {
+                    "metricStat": {
+                        "period": [60],
+                        "metric": {"namespace": [{"prefix": "aws/sagemaker/"}]},
+                    }
+                }
+            }
+        }
+    }
     assert not matches(pattern, ALARM_EVENT)
     pattern["detail"]["configuration"]["metrics"]["metricStat"]["period"] = [3600]
     assert matches(pattern, ALARM_EVENT)
@@ -111,10 +121,20 @@ def test_a_scalar_array_in_the_event_matches_if_any_value_matches() -> None:
         ({"detail": {"state": {"value": [{"anything-but": ["ALARM"]}]}}}, False),
         ({"detail": {"missing": {"deeper": [{"exists": False}]}}}, True),
         ({"detail": {"alarmName": [{"exists": True}]}}, True),
-        ({"detail": {"configuration": {"metrics": {"metricStat": {"period": [
-            {"numeric": [">", 1000]}]}}}}}, True),
-        ({"$or": [{"source": ["aws.sagemaker"]}, {"detail-type": [{"wildcard": "*Alarm*"}]}]},
-         True),
+        (
+            {
+                "detail": {
+                    "configuration": {
+                        "metrics": {"metricStat": {"period": [{"numeric": [">", 1000]}]}}
+                    }
+                }
+            },
+            True,
+        ),
+        (
+            {"$or": [{"source": ["aws.sagemaker"]}, {"detail-type": [{"wildcard": "*Alarm*"}]}]},
+            True,
+        ),
         ({"detail": {"alarmName": [{"equals-ignore-case": "MODEL-LATENCY"}]}}, True),
         ({"detail": {"configuration": {"metrics": {"id": ["m3"]}}}}, False),
         # A leaf value cannot match an array of objects.

@@ -33,13 +33,15 @@ def envelope(event_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 def item(emulator: Emulator, stack: Stack, pk: str) -> dict[str, Any] | None:
-    found = emulator.client("dynamodb").get_item(TableName=stack.outputs["TableName"],
-                                                 Key={"pk": {"S": pk}})
+    found = emulator.client("dynamodb").get_item(
+        TableName=stack.outputs["TableName"], Key={"pk": {"S": pk}}
+    )
     return found.get("Item")
 
 
-def test_a_matching_event_runs_the_real_handler(emulator: Emulator, stack: Stack,
-                                                unique: str) -> None:
+def test_a_matching_event_runs_the_real_handler(
+    emulator: Emulator, stack: Stack, unique: str
+) -> None:
     matched = emulator.put_event(envelope(unique))
     assert matched == [stack.rules["RecorderFunctionThingHappened"].name]
     emulator.wait_idle(30)
@@ -52,13 +54,22 @@ def test_a_matching_event_runs_the_real_handler(emulator: Emulator, stack: Stack
 def test_handlers_receive_awss_envelope(emulator: Emulator, stack: Stack, unique: str) -> None:
     emulator.put_event(envelope(unique, resources=["arn:aws:sagemaker:x"]))
     emulator.wait_idle(30)
-    (record,) = [r for r in emulator.trace.invocations(stack.functions["RecorderFunction"].name)
-                 if isinstance(r.payload, dict) and r.payload.get("id") == unique]
+    (record,) = [
+        r
+        for r in emulator.trace.invocations(stack.functions["RecorderFunction"].name)
+        if isinstance(r.payload, dict) and r.payload.get("id") == unique
+    ]
     delivered = record.payload
     assert delivered == {
-        "version": "0", "id": unique, "detail-type": "Thing Happened", "source": "fixture.app",
-        "account": emulator.account, "time": "2024-05-01T12:00:00Z", "region": "us-east-1",
-        "resources": ["arn:aws:sagemaker:x"], "detail": {"size": 3},
+        "version": "0",
+        "id": unique,
+        "detail-type": "Thing Happened",
+        "source": "fixture.app",
+        "account": emulator.account,
+        "time": "2024-05-01T12:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:sagemaker:x"],
+        "detail": {"size": 3},
     }
 
 
@@ -82,8 +93,9 @@ def test_a_pattern_through_an_array_of_objects_matches_a_sagemaker_alarm(
     assert emulator.put_event(alarm | {"id": f"{unique}-lambda-only"}) == []
 
 
-def test_redelivery_brings_the_same_event_id_again(emulator: Emulator, stack: Stack,
-                                                   unique: str) -> None:
+def test_redelivery_brings_the_same_event_id_again(
+    emulator: Emulator, stack: Stack, unique: str
+) -> None:
     event = envelope(unique)
     emulator.put_event(event)
     emulator.wait_idle(30)
@@ -103,8 +115,9 @@ def test_an_event_for_the_state_machine_starts_an_execution_with_it(
     event = envelope(unique, source="fixture.flow", detail={"fail": True, "pk": unique})
     assert emulator.put_event(event) == [stack.rules["FlowFlowRequested"].name]
     emulator.wait_idle(30)
-    (started,) = [e for e in emulator.trace.executions()
-                  if isinstance(e.input, str) and unique in e.input]
+    (started,) = [
+        e for e in emulator.trace.executions() if isinstance(e.input, str) and unique in e.input
+    ]
     assert json.loads(started.input)["id"] == unique
     history = emulator.execution_states(started.execution_arn)
     assert history == ["Record", "Audit", "Check", "Refused", "Done"]
@@ -114,13 +127,21 @@ def test_a_handlers_custom_error_is_caught_by_name_in_the_state_machine(
     emulator: Emulator, stack: Stack, unique: str
 ) -> None:
     sfn = emulator.client("stepfunctions")
-    started = sfn.start_execution(stateMachineArn=stack.state_machines["Flow"], name=unique,
-                                  input=json.dumps({"detail": {"fail": True, "pk": unique}}))
+    started = sfn.start_execution(
+        stateMachineArn=stack.state_machines["Flow"],
+        name=unique,
+        input=json.dumps({"detail": {"fail": True, "pk": unique}}),
+    )
     emulator.wait_idle(30)
     execution = sfn.describe_execution(executionArn=started["executionArn"])
     assert execution["status"] == "SUCCEEDED"
     assert emulator.execution_states(started["executionArn"]) == [
-        "Record", "Audit", "Check", "Refused", "Done"]
+        "Record",
+        "Audit",
+        "Check",
+        "Refused",
+        "Done",
+    ]
     output = json.loads(execution["output"])
     assert output["error"]["Error"] == "MyCustomError"
     assert output["recorded"] == {"deliveries": 1}
@@ -133,13 +154,22 @@ def test_an_undeliverable_event_goes_to_the_targets_dead_letter_queue(
 ) -> None:
     sqs, events = emulator.client("sqs"), emulator.client("events")
     dlq_url = sqs.create_queue(QueueName=f"dlq-{unique}")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url,
-                                       AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     events.put_rule(Name=f"gone-{unique}", EventPattern=json.dumps({"source": [unique]}))
     missing = f"arn:aws:lambda:us-east-1:{emulator.account}:function:deleted-{unique}"
-    events.put_targets(Rule=f"gone-{unique}", Targets=[{
-        "Id": "gone", "Arn": missing, "DeadLetterConfig": {"Arn": dlq_arn},
-        "RetryPolicy": {"MaximumRetryAttempts": 3}}])
+    events.put_targets(
+        Rule=f"gone-{unique}",
+        Targets=[
+            {
+                "Id": "gone",
+                "Arn": missing,
+                "DeadLetterConfig": {"Arn": dlq_arn},
+                "RetryPolicy": {"MaximumRetryAttempts": 3},
+            }
+        ],
+    )
     emulator.put_event(envelope(unique, source=unique))
     emulator.wait_idle(30)
     (message,) = receive_all(emulator, dlq_url, 1)

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 
 def invoke(emulator: Emulator, function: str, payload: dict[str, Any], **kwargs: Any) -> Any:
     response = emulator.client("lambda").invoke(
-        FunctionName=function, Payload=json.dumps(payload).encode(), **kwargs)
+        FunctionName=function, Payload=json.dumps(payload).encode(), **kwargs
+    )
     return response, json.loads(response["Payload"].read() or b"null")
 
 
@@ -22,8 +23,9 @@ def receive_all(emulator: Emulator, queue_url: str, expected: int) -> list[dict[
     sqs = emulator.client("sqs")
     messages: list[dict[str, Any]] = []
     for _ in range(20):
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                    MessageAttributeNames=["All"]).get("Messages", [])
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
         for message in batch:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         messages += batch
@@ -61,8 +63,12 @@ def test_the_handler_sees_lambdas_environment_and_context(emulator: Emulator, st
 
 
 def test_an_exception_becomes_lambdas_error_payload(emulator: Emulator, stack: Stack) -> None:
-    response, error = invoke(emulator, stack.functions["WorkerFunction"].name,
-                             {"action": "raise", "item": 7}, LogType="Tail")
+    response, error = invoke(
+        emulator,
+        stack.functions["WorkerFunction"].name,
+        {"action": "raise", "item": 7},
+        LogType="Tail",
+    )
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "MyCustomError"
     assert error["errorMessage"] == "worker refused 7"
@@ -70,8 +76,9 @@ def test_an_exception_becomes_lambdas_error_payload(emulator: Emulator, stack: S
     assert "a line on stderr" in base64.b64decode(response["LogResult"]).decode()
 
 
-def test_log_lines_go_to_the_trace_and_cloudwatch_logs(emulator: Emulator, stack: Stack,
-                                                       unique: str) -> None:
+def test_log_lines_go_to_the_trace_and_cloudwatch_logs(
+    emulator: Emulator, stack: Stack, unique: str
+) -> None:
     info = stack.functions["WorkerFunction"]
     invoke(emulator, info.name, {"item": unique})
     (record,) = [r for r in emulator.trace.invocations(info.name) if r.payload == {"item": unique}]
@@ -80,7 +87,8 @@ def test_log_lines_go_to_the_trace_and_cloudwatch_logs(emulator: Emulator, stack
     assert "a line on stderr" in record.log_lines
     assert record.log_lines[0] in emulator.logs("WorkerFunction")
     events = emulator.client("logs").filter_log_events(
-        logGroupName=f"/aws/lambda/{info.name}", filterPattern=record.request_id)["events"]
+        logGroupName=f"/aws/lambda/{info.name}", filterPattern=record.request_id
+    )["events"]
     messages = [e["message"] for e in events]
     assert f"START RequestId: {record.request_id} Version: $LATEST" in messages
 
@@ -116,8 +124,11 @@ def test_async_failures_are_retried_then_sent_to_the_on_failure_destination(
     assert record["requestContext"]["requestId"] == attempts[0].request_id
     assert record["requestContext"]["functionArn"] == f"{recorder.arn}:$LATEST"
     assert record["requestPayload"] == payload
-    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST",
-                                         "functionError": "Unhandled"}
+    assert record["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
     assert record["responsePayload"]["errorType"] == "MyCustomError"
 
 
@@ -141,24 +152,37 @@ def test_async_failures_go_to_the_functions_dead_letter_queue(
 def test_a_handler_starting_the_flow_reaches_the_executing_state_machine(
     emulator: Emulator, stack: Stack, unique: str
 ) -> None:
-    _, started = invoke(emulator, stack.functions["WorkerFunction"].name,
-                        {"action": "start_flow", "name": f"from-handler-{unique}"})
+    _, started = invoke(
+        emulator,
+        stack.functions["WorkerFunction"].name,
+        {"action": "start_flow", "name": f"from-handler-{unique}"},
+    )
     emulator.wait_idle(30)
     execution = emulator.client("stepfunctions").describe_execution(
-        executionArn=started["executionArn"])
+        executionArn=started["executionArn"]
+    )
     assert execution["stateMachineArn"] == stack.state_machines["Flow"]
     assert execution["status"] == "SUCCEEDED"
     assert emulator.execution_states(started["executionArn"]) == [
-        "Record", "Audit", "Check", "Done"]
+        "Record",
+        "Audit",
+        "Check",
+        "Done",
+    ]
 
 
-def test_functions_outside_the_stack_keep_motos_behaviour(emulator: Emulator, stack: Stack,
-                                                          unique: str) -> None:
+def test_functions_outside_the_stack_keep_motos_behaviour(
+    emulator: Emulator, stack: Stack, unique: str
+) -> None:
     role = emulator.client("iam").create_role(
-        RoleName=f"plain-{unique}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        RoleName=f"plain-{unique}", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
     emulator.client("lambda").create_function(
-        FunctionName=f"plain-{unique}", Runtime="python3.13", Handler="x.handler",
-        Role=role, Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+        FunctionName=f"plain-{unique}",
+        Runtime="python3.13",
+        Handler="x.handler",
+        Role=role,
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
     )
     _, echoed = invoke(emulator, f"plain-{unique}", {"echo": unique})
     assert echoed == {"echo": unique}

@@ -24,23 +24,33 @@ def sagemaker(emulator: Emulator) -> BaseClient:
 
 
 def model(sagemaker: BaseClient, name: str) -> str:
-    sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE,
-                           PrimaryContainer={"Image": "123.dkr.ecr/model:1"})
+    sagemaker.create_model(
+        ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "123.dkr.ecr/model:1"}
+    )
     return name
 
 
 def endpoint_config(sagemaker: BaseClient, name: str, model_name: str, **extra: Any) -> str:
-    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": model_name, "InstanceType": "ml.m5.large",
-        "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}], **extra)
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model_name,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+                "InitialVariantWeight": 1.0,
+            }
+        ],
+        **extra,
+    )
     return name
 
 
 def in_service_endpoint(sagemaker: BaseClient, unique: str) -> str:
     config = endpoint_config(sagemaker, f"blue-{unique}", model(sagemaker, f"blue-{unique}"))
     sagemaker.create_endpoint(EndpointName=f"ep-{unique}", EndpointConfigName=config)
-    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=f"ep-{unique}",
-                                                      WaiterConfig=FAST)
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=f"ep-{unique}", WaiterConfig=FAST)
     return f"ep-{unique}"
 
 
@@ -66,13 +76,18 @@ def test_update_endpoint_goes_updating_then_in_service_on_the_new_config(
     deployment = {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {
-                "Type": "CANARY", "WaitIntervalInSeconds": 300,
-                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}},
-            "TerminationWaitInSeconds": 0, "MaximumExecutionTimeoutInSeconds": 1800},
+                "Type": "CANARY",
+                "WaitIntervalInSeconds": 300,
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+            },
+            "TerminationWaitInSeconds": 0,
+            "MaximumExecutionTimeoutInSeconds": 1800,
+        },
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": f"no-such-alarm-{unique}"}]},
     }
-    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=green,
-                              DeploymentConfig=deployment)
+    sagemaker.update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=green, DeploymentConfig=deployment
+    )
     updating = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert updating["EndpointStatus"] == "Updating"
     assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == green
@@ -91,8 +106,10 @@ def test_a_failed_update_rolls_back_to_the_old_config(sagemaker: BaseClient, uni
     sm_ext.fail_next_update(endpoint, "Model container failed the ping health check")
     sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=green)
     assert statuses(sagemaker, endpoint, 3) == [
-        ("Updating", f"blue-{unique}"), ("RollingBack", f"blue-{unique}"),
-        ("InService", f"blue-{unique}")]
+        ("Updating", f"blue-{unique}"),
+        ("RollingBack", f"blue-{unique}"),
+        ("InService", f"blue-{unique}"),
+    ]
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert described["FailureReason"] == "Model container failed the ping health check"
 
@@ -102,18 +119,28 @@ def test_an_auto_rollback_alarm_in_alarm_rolls_the_update_back(
 ) -> None:
     cloudwatch = emulator.client("cloudwatch")
     cloudwatch.put_metric_alarm(
-        AlarmName=f"latency-{unique}", Namespace="AWS/SageMaker", MetricName="ModelLatency",
-        Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1.0,
-        ComparisonOperator="GreaterThanThreshold")
+        AlarmName=f"latency-{unique}",
+        Namespace="AWS/SageMaker",
+        MetricName="ModelLatency",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     endpoint = in_service_endpoint(sagemaker, unique)
     green = endpoint_config(sagemaker, f"green-{unique}", model(sagemaker, f"green-{unique}"))
     sagemaker.update_endpoint(
-        EndpointName=endpoint, EndpointConfigName=green,
-        DeploymentConfig={"AutoRollbackConfiguration": {"Alarms": [
-            {"AlarmName": f"latency-{unique}"}]}})
+        EndpointName=endpoint,
+        EndpointConfigName=green,
+        DeploymentConfig={
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": f"latency-{unique}"}]}
+        },
+    )
     sagemaker.describe_endpoint(EndpointName=endpoint)  # Updating: the baking period
-    cloudwatch.set_alarm_state(AlarmName=f"latency-{unique}", StateValue="ALARM",
-                               StateReason="latency up")
+    cloudwatch.set_alarm_state(
+        AlarmName=f"latency-{unique}", StateValue="ALARM", StateReason="latency up"
+    )
     sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert described["EndpointConfigName"] == f"blue-{unique}"
@@ -123,14 +150,26 @@ def test_an_auto_rollback_alarm_in_alarm_rolls_the_update_back(
 def test_endpoint_configs_keep_shadow_variants_and_data_capture(
     sagemaker: BaseClient, unique: str
 ) -> None:
-    capture = {"EnableCapture": True, "InitialSamplingPercentage": 20,
-               "DestinationS3Uri": "s3://bucket/capture",
-               "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
-    shadow = {"VariantName": "Shadow", "ModelName": model(sagemaker, f"s-{unique}"),
-              "InstanceType": "ml.m5.large", "InitialInstanceCount": 1,
-              "InitialVariantWeight": 1.0}
-    endpoint_config(sagemaker, f"c-{unique}", model(sagemaker, f"p-{unique}"),
-                    DataCaptureConfig=capture, ShadowProductionVariants=[shadow])
+    capture = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 20,
+        "DestinationS3Uri": "s3://bucket/capture",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    }
+    shadow = {
+        "VariantName": "Shadow",
+        "ModelName": model(sagemaker, f"s-{unique}"),
+        "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1,
+        "InitialVariantWeight": 1.0,
+    }
+    endpoint_config(
+        sagemaker,
+        f"c-{unique}",
+        model(sagemaker, f"p-{unique}"),
+        DataCaptureConfig=capture,
+        ShadowProductionVariants=[shadow],
+    )
     described = sagemaker.describe_endpoint_config(EndpointConfigName=f"c-{unique}")
     assert described["ShadowProductionVariants"] == [shadow]
     assert described["DataCaptureConfig"] == capture
@@ -140,64 +179,86 @@ def test_endpoint_configs_keep_shadow_variants_and_data_capture(
 
 
 def pipeline(sagemaker: BaseClient, unique: str) -> str:
-    sagemaker.create_pipeline(PipelineName=f"p-{unique}", RoleArn=ROLE,
-                              PipelineDefinition=json.dumps({"Version": "2020-12-01",
-                                                             "Steps": []}))
+    sagemaker.create_pipeline(
+        PipelineName=f"p-{unique}",
+        RoleArn=ROLE,
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+    )
     return f"p-{unique}"
 
 
-def test_the_same_client_request_token_starts_one_execution(sagemaker: BaseClient,
-                                                             unique: str) -> None:
+def test_the_same_client_request_token_starts_one_execution(
+    sagemaker: BaseClient, unique: str
+) -> None:
     name = pipeline(sagemaker, unique)
     parameters = [{"Name": "ModelPackageGroup", "Value": "churn"}]
     token = uuid.uuid4().hex
-    first = sagemaker.start_pipeline_execution(PipelineName=name, ClientRequestToken=token,
-                                               PipelineParameters=parameters)
-    again = sagemaker.start_pipeline_execution(PipelineName=name, ClientRequestToken=token,
-                                               PipelineParameters=parameters)
+    first = sagemaker.start_pipeline_execution(
+        PipelineName=name, ClientRequestToken=token, PipelineParameters=parameters
+    )
+    again = sagemaker.start_pipeline_execution(
+        PipelineName=name, ClientRequestToken=token, PipelineParameters=parameters
+    )
     assert first["PipelineExecutionArn"] == again["PipelineExecutionArn"]
     listed = sagemaker.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]
     assert [s["PipelineExecutionStatus"] for s in listed] == ["Executing"]
     kept = sagemaker.list_pipeline_parameters_for_execution(
-        PipelineExecutionArn=first["PipelineExecutionArn"])["PipelineParameters"]
+        PipelineExecutionArn=first["PipelineExecutionArn"]
+    )["PipelineParameters"]
     assert kept == parameters
 
 
-def test_a_pipeline_execution_fails_is_retried_and_stopped(sagemaker: BaseClient,
-                                                           unique: str) -> None:
+def test_a_pipeline_execution_fails_is_retried_and_stopped(
+    sagemaker: BaseClient, unique: str
+) -> None:
     name = pipeline(sagemaker, unique)
     arn = sagemaker.start_pipeline_execution(
-        PipelineName=name, ClientRequestToken=uuid.uuid4().hex)["PipelineExecutionArn"]
+        PipelineName=name, ClientRequestToken=uuid.uuid4().hex
+    )["PipelineExecutionArn"]
     retry_token = uuid.uuid4().hex
     training_arn = f"arn:aws:sagemaker:us-east-1:123456789012:training-job/t-{unique}"
     sm_ext.set_pipeline_execution_status(arn, "Failed", failure_reason="Step Train failed")
-    sm_ext.set_pipeline_execution_steps(arn, [{
-        "StepName": "Train", "StepStatus": "Failed", "FailureReason": "ClientError: spot",
-        "Metadata": {"TrainingJob": {"Arn": training_arn}}}])
+    sm_ext.set_pipeline_execution_steps(
+        arn,
+        [
+            {
+                "StepName": "Train",
+                "StepStatus": "Failed",
+                "FailureReason": "ClientError: spot",
+                "Metadata": {"TrainingJob": {"Arn": training_arn}},
+            }
+        ],
+    )
     failed = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
     assert (failed["PipelineExecutionStatus"], failed["FailureReason"]) == (
-        "Failed", "Step Train failed")
+        "Failed",
+        "Step Train failed",
+    )
     summary = sagemaker.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]
     assert summary[0]["PipelineExecutionFailureReason"] == "Step Train failed"
-    (step,) = sagemaker.list_pipeline_execution_steps(
-        PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+    (step,) = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+        "PipelineExecutionSteps"
+    ]
     assert step["Metadata"]["TrainingJob"]["Arn"] == training_arn
 
     for _ in range(2):  # idempotent on the token
-        retried = sagemaker.retry_pipeline_execution(PipelineExecutionArn=arn,
-                                                     ClientRequestToken=retry_token)
+        retried = sagemaker.retry_pipeline_execution(
+            PipelineExecutionArn=arn, ClientRequestToken=retry_token
+        )
         assert retried["PipelineExecutionArn"] == arn
     executing = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
     assert executing["PipelineExecutionStatus"] == "Executing"
     assert "FailureReason" not in executing
     with pytest.raises(ClientError, match="ConflictException"):
-        sagemaker.retry_pipeline_execution(PipelineExecutionArn=arn,
-                                           ClientRequestToken=uuid.uuid4().hex)
+        sagemaker.retry_pipeline_execution(
+            PipelineExecutionArn=arn, ClientRequestToken=uuid.uuid4().hex
+        )
 
-    sagemaker.stop_pipeline_execution(PipelineExecutionArn=arn,
-                                      ClientRequestToken=uuid.uuid4().hex)
-    seen = [sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
-            ["PipelineExecutionStatus"] for _ in range(2)]
+    sagemaker.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken=uuid.uuid4().hex)
+    seen = [
+        sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+        for _ in range(2)
+    ]
     assert seen == ["Stopping", "Stopped"]
 
 
@@ -211,12 +272,31 @@ def schedule(sagemaker: BaseClient, unique: str, endpoint: str) -> str:
             "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
             "MonitoringType": "DataQuality",
             "MonitoringJobDefinition": {
-                "MonitoringInputs": [{"EndpointInput": {
-                    "EndpointName": endpoint, "LocalPath": "/opt/ml/processing/input"}}],
-                "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
-                    "S3Uri": "s3://bucket/reports", "LocalPath": "/opt/ml/processing/output"}}]},
-                "MonitoringResources": {"ClusterConfig": {
-                    "InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}},
+                "MonitoringInputs": [
+                    {
+                        "EndpointInput": {
+                            "EndpointName": endpoint,
+                            "LocalPath": "/opt/ml/processing/input",
+                        }
+                    }
+                ],
+                "MonitoringOutputConfig": {
+                    "MonitoringOutputs": [
+                        {
+                            "S3Output": {
+                                "S3Uri": "s3://bucket/reports",
+                                "LocalPath": "/opt/ml/processing/output",
+                            }
+                        }
+                    ]
+                },
+                "MonitoringResources": {
+                    "ClusterConfig": {
+                        "InstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                        "VolumeSizeInGB": 20,
+                    }
+                },
                 "MonitoringAppSpecification": {"ImageUri": "156813124566.dkr.ecr/analyzer"},
                 "RoleArn": ROLE,
             },
@@ -232,14 +312,22 @@ def test_monitoring_schedules_round_trip(sagemaker: BaseClient, unique: str) -> 
     assert described["MonitoringScheduleStatus"] == "Pending"
     assert described["EndpointName"] == f"churn-{unique}"
     assert described["MonitoringScheduleArn"].endswith(f":monitoring-schedule/{name}")
-    assert sagemaker.describe_monitoring_schedule(
-        MonitoringScheduleName=name)["MonitoringScheduleStatus"] == "Scheduled"
-    listed = sagemaker.list_monitoring_schedules(EndpointName=f"churn-{unique}",
-                                                 MonitoringTypeEquals="DataQuality")
+    assert (
+        sagemaker.describe_monitoring_schedule(MonitoringScheduleName=name)[
+            "MonitoringScheduleStatus"
+        ]
+        == "Scheduled"
+    )
+    listed = sagemaker.list_monitoring_schedules(
+        EndpointName=f"churn-{unique}", MonitoringTypeEquals="DataQuality"
+    )
     assert [s["MonitoringScheduleName"] for s in listed["MonitoringScheduleSummaries"]] == [name]
-    assert sagemaker.list_monitoring_schedules(
-        EndpointName=f"churn-{unique}", MonitoringTypeEquals="ModelQuality"
-    )["MonitoringScheduleSummaries"] == []
+    assert (
+        sagemaker.list_monitoring_schedules(
+            EndpointName=f"churn-{unique}", MonitoringTypeEquals="ModelQuality"
+        )["MonitoringScheduleSummaries"]
+        == []
+    )
     sagemaker.delete_monitoring_schedule(MonitoringScheduleName=name)
     with pytest.raises(ClientError, match="ResourceNotFound"):
         sagemaker.describe_monitoring_schedule(MonitoringScheduleName=name)
@@ -252,11 +340,15 @@ def test_monitoring_executions_are_listed_newest_first_with_their_processing_job
     hour = datetime(2024, 5, 1, 10, tzinfo=UTC)
     older = sm_ext.record_monitoring_execution(name, hour, status="Completed")
     newer = sm_ext.record_monitoring_execution(
-        name, hour + timedelta(hours=1), output_uri=f"s3://bucket/reports/{unique}")
-    executions = sagemaker.list_monitoring_executions(
-        MonitoringScheduleName=name)["MonitoringExecutionSummaries"]
-    assert [e["ProcessingJobArn"] for e in executions] == [newer["ProcessingJobArn"],
-                                                           older["ProcessingJobArn"]]
+        name, hour + timedelta(hours=1), output_uri=f"s3://bucket/reports/{unique}"
+    )
+    executions = sagemaker.list_monitoring_executions(MonitoringScheduleName=name)[
+        "MonitoringExecutionSummaries"
+    ]
+    assert [e["ProcessingJobArn"] for e in executions] == [
+        newer["ProcessingJobArn"],
+        older["ProcessingJobArn"],
+    ]
     assert executions[0]["MonitoringExecutionStatus"] == "CompletedWithViolations"
     assert executions[0]["ScheduledTime"] == hour + timedelta(hours=1)
     by_endpoint = sagemaker.list_monitoring_executions(EndpointName=f"churn-{unique}")
@@ -264,7 +356,8 @@ def test_monitoring_executions_are_listed_newest_first_with_their_processing_job
     job = sagemaker.describe_processing_job(ProcessingJobName=newer["ProcessingJobName"])
     assert job["MonitoringScheduleArn"].endswith(f":monitoring-schedule/{name}")
     assert job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == (
-        f"s3://bucket/reports/{unique}")
+        f"s3://bucket/reports/{unique}"
+    )
     assert job["ExitMessage"].startswith("CompletedWithViolations")
     last = sagemaker.describe_monitoring_schedule(MonitoringScheduleName=name)
     assert last["LastMonitoringExecutionSummary"]["ProcessingJobArn"] == newer["ProcessingJobArn"]
@@ -273,25 +366,44 @@ def test_monitoring_executions_are_listed_newest_first_with_their_processing_job
 # -- shadow tests ------------------------------------------------------------------------------
 
 
-def test_a_shadow_test_runs_and_promotes_the_shadow_model(sagemaker: BaseClient,
-                                                          unique: str) -> None:
+def test_a_shadow_test_runs_and_promotes_the_shadow_model(
+    sagemaker: BaseClient, unique: str
+) -> None:
     sm_ext.configure(describes=0)  # every transition settles on the next Describe
     try:
         endpoint = in_service_endpoint(sagemaker, unique)
         challenger = model(sagemaker, f"challenger-{unique}")
-        infrastructure = {"InfrastructureType": "RealTimeInference", "RealTimeInferenceConfig": {
-            "InstanceType": "ml.m5.xlarge", "InstanceCount": 1}}
+        infrastructure = {
+            "InfrastructureType": "RealTimeInference",
+            "RealTimeInferenceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+        }
         sagemaker.create_inference_experiment(
-            Name=f"x-{unique}", Type="ShadowMode", RoleArn=ROLE, EndpointName=endpoint,
-            Schedule={"StartTime": datetime.now(UTC) + timedelta(days=1),
-                      "EndTime": datetime.now(UTC) + timedelta(days=8)},
+            Name=f"x-{unique}",
+            Type="ShadowMode",
+            RoleArn=ROLE,
+            EndpointName=endpoint,
+            Schedule={
+                "StartTime": datetime.now(UTC) + timedelta(days=1),
+                "EndTime": datetime.now(UTC) + timedelta(days=8),
+            },
             ModelVariants=[
-                {"ModelName": f"blue-{unique}", "VariantName": "AllTraffic",
-                 "InfrastructureConfig": infrastructure},
-                {"ModelName": challenger, "VariantName": "Challenger",
-                 "InfrastructureConfig": infrastructure}],
-            ShadowModeConfig={"SourceModelVariantName": "AllTraffic", "ShadowModelVariants": [
-                {"ShadowModelVariantName": "Challenger", "SamplingPercentage": 50}]},
+                {
+                    "ModelName": f"blue-{unique}",
+                    "VariantName": "AllTraffic",
+                    "InfrastructureConfig": infrastructure,
+                },
+                {
+                    "ModelName": challenger,
+                    "VariantName": "Challenger",
+                    "InfrastructureConfig": infrastructure,
+                },
+            ],
+            ShadowModeConfig={
+                "SourceModelVariantName": "AllTraffic",
+                "ShadowModelVariants": [
+                    {"ShadowModelVariantName": "Challenger", "SamplingPercentage": 50}
+                ],
+            },
             DataStorageConfig={"Destination": "s3://bucket/shadow"},
         )
         seen = [sagemaker.describe_inference_experiment(Name=f"x-{unique}")["Status"]]
@@ -301,41 +413,59 @@ def test_a_shadow_test_runs_and_promotes_the_shadow_model(sagemaker: BaseClient,
         running = sagemaker.describe_inference_experiment(Name=f"x-{unique}")
         assert running["EndpointMetadata"]["EndpointName"] == endpoint
         assert {v["VariantName"]: v["Status"] for v in running["ModelVariants"]} == {
-            "AllTraffic": "InService", "Challenger": "InService"}
+            "AllTraffic": "InService",
+            "Challenger": "InService",
+        }
         listed = sagemaker.list_inference_experiments(StatusEquals="Running")
         assert f"x-{unique}" in [e["Name"] for e in listed["InferenceExperiments"]]
 
         sagemaker.stop_inference_experiment(
-            Name=f"x-{unique}", ModelVariantActions={"Challenger": "Promote",
-                                                     "AllTraffic": "Retain"},
-            DesiredState="Completed", Reason="challenger wins")
+            Name=f"x-{unique}",
+            ModelVariantActions={"Challenger": "Promote", "AllTraffic": "Retain"},
+            DesiredState="Completed",
+            Reason="challenger wins",
+        )
         done = sagemaker.describe_inference_experiment(Name=f"x-{unique}")
         assert (done["Status"], done["StatusReason"]) == ("Completed", "challenger wins")
         assert "CompletionTime" in done
         config = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-        variants = sagemaker.describe_endpoint_config(
-            EndpointConfigName=config)["ProductionVariants"]
+        variants = sagemaker.describe_endpoint_config(EndpointConfigName=config)[
+            "ProductionVariants"
+        ]
         assert [(v["VariantName"], v["ModelName"]) for v in variants] == [
-            ("Challenger", challenger)]
+            ("Challenger", challenger)
+        ]
     finally:
         sm_ext.configure(describes=1)
 
 
-def test_an_inference_experiment_goes_creating_then_created(sagemaker: BaseClient,
-                                                            unique: str) -> None:
+def test_an_inference_experiment_goes_creating_then_created(
+    sagemaker: BaseClient, unique: str
+) -> None:
     endpoint = in_service_endpoint(sagemaker, unique)
     sagemaker.create_inference_experiment(
-        Name=f"x-{unique}", Type="ShadowMode", RoleArn=ROLE, EndpointName=endpoint,
-        ModelVariants=[{"ModelName": f"blue-{unique}", "VariantName": "AllTraffic",
-                        "InfrastructureConfig": {"InfrastructureType": "RealTimeInference",
-                                                 "RealTimeInferenceConfig": {
-                                                     "InstanceType": "ml.m5.large",
-                                                     "InstanceCount": 1}}}],
-        ShadowModeConfig={"SourceModelVariantName": "AllTraffic", "ShadowModelVariants": [
-            {"ShadowModelVariantName": "AllTraffic", "SamplingPercentage": 10}]},
+        Name=f"x-{unique}",
+        Type="ShadowMode",
+        RoleArn=ROLE,
+        EndpointName=endpoint,
+        ModelVariants=[
+            {
+                "ModelName": f"blue-{unique}",
+                "VariantName": "AllTraffic",
+                "InfrastructureConfig": {
+                    "InfrastructureType": "RealTimeInference",
+                    "RealTimeInferenceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+                },
+            }
+        ],
+        ShadowModeConfig={
+            "SourceModelVariantName": "AllTraffic",
+            "ShadowModelVariants": [
+                {"ShadowModelVariantName": "AllTraffic", "SamplingPercentage": 10}
+            ],
+        },
     )
-    seen = [sagemaker.describe_inference_experiment(Name=f"x-{unique}")["Status"]
-            for _ in range(2)]
+    seen = [sagemaker.describe_inference_experiment(Name=f"x-{unique}")["Status"] for _ in range(2)]
     assert seen == ["Creating", "Created"]
     with pytest.raises(ClientError, match="ResourceNotFound"):
         sagemaker.describe_inference_experiment(Name=f"nope-{unique}")
@@ -344,28 +474,46 @@ def test_an_inference_experiment_goes_creating_then_created(sagemaker: BaseClien
 # -- model registry ----------------------------------------------------------------------------
 
 
-def test_model_package_group_policies_and_model_package_tags(sagemaker: BaseClient,
-                                                             unique: str) -> None:
+def test_model_package_group_policies_and_model_package_tags(
+    sagemaker: BaseClient, unique: str
+) -> None:
     group = f"g-{unique}"
     sagemaker.create_model_package_group(ModelPackageGroupName=group)
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
-        "Action": ["sagemaker:DescribeModelPackage"], "Resource": "*"}]})
-    put = sagemaker.put_model_package_group_policy(ModelPackageGroupName=group,
-                                                   ResourcePolicy=policy)
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+                    "Action": ["sagemaker:DescribeModelPackage"],
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+    put = sagemaker.put_model_package_group_policy(
+        ModelPackageGroupName=group, ResourcePolicy=policy
+    )
     assert put["ModelPackageGroupArn"].endswith(f":model-package-group/{group}")
-    assert sagemaker.get_model_package_group_policy(
-        ModelPackageGroupName=group)["ResourcePolicy"] == policy
+    assert (
+        sagemaker.get_model_package_group_policy(ModelPackageGroupName=group)["ResourcePolicy"]
+        == policy
+    )
     sagemaker.delete_model_package_group_policy(ModelPackageGroupName=group)
     with pytest.raises(ClientError):
         sagemaker.get_model_package_group_policy(ModelPackageGroupName=group)
 
     package = sagemaker.create_model_package(
-        ModelPackageGroupName=group, ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={"Containers": [{"Image": "123.dkr.ecr/model:1"}],
-                                "SupportedContentTypes": ["text/csv"],
-                                "SupportedResponseMIMETypes": ["text/csv"]},
-        Tags=[{"Key": "stage", "Value": "candidate"}])["ModelPackageArn"]
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "123.dkr.ecr/model:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        Tags=[{"Key": "stage", "Value": "candidate"}],
+    )["ModelPackageArn"]
     sagemaker.add_tags(ResourceArn=package, Tags=[{"Key": "evaluated", "Value": "yes"}])
     tags = sagemaker.list_tags(ResourceArn=package)["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"stage": "candidate", "evaluated": "yes"}
@@ -376,12 +524,14 @@ def test_model_package_group_policies_and_model_package_tags(sagemaker: BaseClie
 
 def training_job(sagemaker: BaseClient, name: str) -> None:
     sagemaker.create_training_job(
-        TrainingJobName=name, RoleArn=ROLE,
-        AlgorithmSpecification={"TrainingImage": "123.dkr.ecr/train:1",
-                                "TrainingInputMode": "File"},
+        TrainingJobName=name,
+        RoleArn=ROLE,
+        AlgorithmSpecification={
+            "TrainingImage": "123.dkr.ecr/train:1",
+            "TrainingInputMode": "File",
+        },
         OutputDataConfig={"S3OutputPath": "s3://bucket/models"},
-        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1,
-                        "VolumeSizeInGB": 10},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
         StoppingCondition={"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200},
         EnableManagedSpotTraining=True,
         CheckpointConfig={"S3Uri": "s3://bucket/checkpoints", "LocalPath": "/opt/ml/checkpoints"},
@@ -389,8 +539,9 @@ def training_job(sagemaker: BaseClient, name: str) -> None:
     )
 
 
-def test_training_jobs_keep_spot_settings_and_follow_the_hooks(sagemaker: BaseClient,
-                                                               unique: str) -> None:
+def test_training_jobs_keep_spot_settings_and_follow_the_hooks(
+    sagemaker: BaseClient, unique: str
+) -> None:
     training_job(sagemaker, f"t-{unique}")
     job = sagemaker.describe_training_job(TrainingJobName=f"t-{unique}")
     assert job["TrainingJobStatus"] == "InProgress"
@@ -398,21 +549,30 @@ def test_training_jobs_keep_spot_settings_and_follow_the_hooks(sagemaker: BaseCl
     assert job["StoppingCondition"]["MaxWaitTimeInSeconds"] == 7200
     assert job["CheckpointConfig"]["S3Uri"] == "s3://bucket/checkpoints"
     assert sagemaker.list_tags(ResourceArn=job["TrainingJobArn"])["Tags"] == [
-        {"Key": "pipeline", "Value": "churn"}]
-    sm_ext.set_training_job_status(f"t-{unique}", "Failed", secondary_status="MaxWaitTimeExceeded",
-                                   failure_reason="Spot capacity not available")
+        {"Key": "pipeline", "Value": "churn"}
+    ]
+    sm_ext.set_training_job_status(
+        f"t-{unique}",
+        "Failed",
+        secondary_status="MaxWaitTimeExceeded",
+        failure_reason="Spot capacity not available",
+    )
     for _ in range(2):  # the hook wins over the automatic lifecycle
         failed = sagemaker.describe_training_job(TrainingJobName=f"t-{unique}")
-        assert (failed["TrainingJobStatus"], failed["SecondaryStatus"],
-                failed["FailureReason"]) == ("Failed", "MaxWaitTimeExceeded",
-                                             "Spot capacity not available")
+        assert (
+            failed["TrainingJobStatus"],
+            failed["SecondaryStatus"],
+            failed["FailureReason"],
+        ) == ("Failed", "MaxWaitTimeExceeded", "Spot capacity not available")
 
 
 def test_stop_training_job_goes_stopping_then_stopped(sagemaker: BaseClient, unique: str) -> None:
     training_job(sagemaker, f"t-{unique}")
     sagemaker.stop_training_job(TrainingJobName=f"t-{unique}")
-    seen = [sagemaker.describe_training_job(TrainingJobName=f"t-{unique}")["TrainingJobStatus"]
-            for _ in range(2)]
+    seen = [
+        sagemaker.describe_training_job(TrainingJobName=f"t-{unique}")["TrainingJobStatus"]
+        for _ in range(2)
+    ]
     assert seen == ["Stopping", "Stopped"]
     with pytest.raises(ClientError, match="status Stopped"):
         sagemaker.stop_training_job(TrainingJobName=f"t-{unique}")
@@ -421,6 +581,45 @@ def test_stop_training_job_goes_stopping_then_stopped(sagemaker: BaseClient, uni
 def test_an_untouched_training_job_completes(sagemaker: BaseClient, unique: str) -> None:
     training_job(sagemaker, f"t-{unique}")
     sagemaker.get_waiter("training_job_completed_or_stopped").wait(
-        TrainingJobName=f"t-{unique}", WaiterConfig=FAST)
+        TrainingJobName=f"t-{unique}", WaiterConfig=FAST
+    )
     job = sagemaker.describe_training_job(TrainingJobName=f"t-{unique}")
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Completed", "Completed")
+
+
+def test_a_training_job_name_is_refused_twice_as_aws_does(
+    sagemaker: BaseClient, unique: str
+) -> None:
+    training_job(sagemaker, f"t-{unique}")
+    sm_ext.set_training_job_status(f"t-{unique}", "Stopped", secondary_status="MaxWaitTimeExceeded")
+    with pytest.raises(ClientError) as refused:
+        training_job(sagemaker, f"t-{unique}")
+    assert refused.value.response["Error"]["Code"] == "ResourceInUse"
+    assert "must be unique" in refused.value.response["Error"]["Message"]
+    # the first job is untouched, not replaced
+    job = sagemaker.describe_training_job(TrainingJobName=f"t-{unique}")
+    assert job["SecondaryStatus"] == "MaxWaitTimeExceeded"
+
+
+def test_training_jobs_keep_the_request_fields_moto_drops(
+    sagemaker: BaseClient, unique: str
+) -> None:
+    metrics = [{"Name": "validation:auc", "Regex": "auc=(\\S+)"}]
+    sagemaker.create_training_job(
+        TrainingJobName=f"t-{unique}",
+        RoleArn=ROLE,
+        AlgorithmSpecification={
+            "TrainingImage": "123.dkr.ecr/train:1",
+            "TrainingInputMode": "File",
+            "MetricDefinitions": metrics,
+        },
+        OutputDataConfig={"S3OutputPath": "s3://bucket/models"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        Environment={"MODEL": "churn"},
+        RetryStrategy={"MaximumRetryAttempts": 2},
+    )
+    job = sagemaker.describe_training_job(TrainingJobName=f"t-{unique}")
+    assert job["AlgorithmSpecification"]["MetricDefinitions"] == metrics
+    assert job["Environment"] == {"MODEL": "churn"}
+    assert job["RetryStrategy"] == {"MaximumRetryAttempts": 2}

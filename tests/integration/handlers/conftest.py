@@ -74,3 +74,60 @@ def create_pipeline(name: str = "churn-retrain") -> None:
         PipelineDefinition=json.dumps(definition),
         RoleArn="arn:aws:iam::123456789012:role/sagemaker",
     )
+
+
+# ---------------------------------------------------------------- Spot recovery and guardrails
+
+
+@pytest.fixture
+def training_cloud(
+    cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    """`cloud` plus what Spot recovery and guardrails need: the emulator's SageMaker extension
+    (statuses, StopTrainingJob, RetryPipelineExecution), the notification topic with an SQS
+    inbox subscribed to it, and the dead-letter queue."""
+    from mlopscp.emulator import sagemaker_ext
+
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    topic = sns.create_topic(Name="notifications")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=inbox_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    dead_letters = sqs.create_queue(QueueName="dead-letters")["QueueUrl"]
+    extra = {
+        "NOTIFICATION_TOPIC_ARN": topic,
+        "DEAD_LETTER_QUEUE_URL": dead_letters,
+        "SLACK_WEBHOOK_SECRET_ARN": "",
+    }
+    for key, value in extra.items():
+        monkeypatch.setenv(key, value)
+    sagemaker_ext.install()
+    try:
+        yield cloud | extra | {"inbox": inbox}
+    finally:
+        sagemaker_ext.uninstall()
+
+
+def drain(queue_url: str) -> list[dict[str, Any]]:
+    """Every message in the queue (body and string attributes), removed as read."""
+    sqs, found = boto3.client("sqs"), []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", []):
+        for message in batch:
+            attributes = message.get("MessageAttributes", {})
+            found.append(
+                {
+                    "body": message["Body"],
+                    "attributes": {k: v.get("StringValue") for k, v in attributes.items()},
+                }
+            )
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found

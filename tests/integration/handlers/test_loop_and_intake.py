@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ EVENTS = Path(__file__).resolve().parents[3] / "events"
 
 
 @pytest.fixture
-def inbox(cloud, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def inbox(cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """An SNS topic whose messages land in an SQS queue we can read, plus a DLQ."""
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     topic = sns.create_topic(Name="notifications")["TopicArn"]
@@ -39,7 +40,11 @@ def inbox(cloud, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setenv(
         "DRIFT_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:drift"
     )
-    return {"inbox": inbox_url, "dlq": dlq_url}
+    from mlopscp.emulator import sagemaker_ext  # ListPipelineExecutionSteps, which moto lacks
+
+    sagemaker_ext.install()
+    yield {"inbox": inbox_url, "dlq": dlq_url}
+    sagemaker_ext.uninstall()
 
 
 def messages(url: str) -> list[str]:
@@ -131,3 +136,30 @@ def test_an_event_for_an_unmanaged_endpoint_is_ignored_not_rejected(inbox) -> No
     assert result["status"] == "ignored"
     assert "churn-prod" in result["reason"]
     assert messages(inbox["dlq"]) == []
+
+
+def test_a_spot_capacity_failure_is_recorded_but_left_to_spot_recovery(training_cloud) -> None:
+    from mlopscp.emulator import sagemaker_ext
+
+    from tests.integration.handlers.test_spot_recovery import training_job
+
+    arn = started_retrain()
+    job = training_job("churn-train-1")
+    sagemaker_ext.set_training_job_status(job, "Stopped", "MaxWaitTimeExceeded")
+    job_arn = boto3.client("sagemaker").describe_training_job(TrainingJobName=job)["TrainingJobArn"]
+    sagemaker_ext.set_pipeline_execution_steps(
+        arn,
+        [
+            {
+                "StepName": "Train",
+                "StepType": "Training",
+                "StepStatus": "Failed",
+                "Metadata": {"TrainingJob": {"Arn": job_arn}},
+            }
+        ],
+    )
+    result = load_handler("pipeline_status").handler(
+        status_event(arn, "Failed", "Step Train failed"), LambdaContext()
+    )
+    assert result["outcome"] == "retrain_failed"
+    assert messages(training_cloud["inbox"]) == [], "spot recovery pages if it gives up"

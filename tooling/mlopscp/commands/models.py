@@ -11,7 +11,7 @@ from typing import Any
 from mlopscp.stack import StackArgs, add_stack_arguments
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     models = subparsers.add_parser("models", help="manage per-model configuration")
     actions = models.add_subparsers(dest="action", required=True)
     put = actions.add_parser("put", help="validate a YAML/JSON model configuration and store it")

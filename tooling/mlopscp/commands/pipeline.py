@@ -113,8 +113,10 @@ def run_render(args: argparse.Namespace) -> int:
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if current != rendered:
-            print(f"{args.out} is not what the code renders: run mlopscp pipeline render",
-                  file=sys.stderr)
+            print(
+                f"{args.out} is not what the code renders: run mlopscp pipeline render",
+                file=sys.stderr,
+            )
             return 1
         print(f"{args.out} is up to date")
         return 0

@@ -13,7 +13,7 @@ from mlops_core.policy import TriagePolicy
 from mlops_core.triage import TriageResult, triage
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "triage",
         help="decide retrain / investigate / watch for one endpoint's monitoring history",

@@ -65,7 +65,9 @@ SKIPPED = {
     "AWS::SNS::TopicPolicy": "moto does not enforce resource policies",
     "AWS::S3::BucketPolicy": "moto does not enforce resource policies",
     "AWS::Events::EventBusPolicy": "moto does not enforce resource policies",
-    "AWS::Lambda::Url": "no HTTP front door in the emulator",
+    # The Emulator serves Function URLs (mlopscp.emulator.http via cfn_ext); a Deployer used
+    # without it skips them.
+    "AWS::Lambda::Url": "no HTTP front door outside the Emulator",
     "AWS::Scheduler::Schedule": "moto's EventBridge Scheduler never fires: put the event yourself",
     "AWS::Scheduler::ScheduleGroup": "moto's EventBridge Scheduler never fires",
     "AWS::Logs::MetricFilter": "moto computes no metrics from logs",
@@ -127,12 +129,16 @@ def load_template(path: Path) -> dict[str, Any]:
 
 def translate(template: dict[str, Any], parameters: Mapping[str, str], region: str) -> dict:
     """SAM to CloudFormation, offline (the bundled managed-policy map; no IAM, no credentials)."""
-    session = boto3.session.Session(region_name=region, aws_access_key_id="offline",
-                                    aws_secret_access_key="offline")  # noqa: S106
+    session = boto3.session.Session(
+        region_name=region,
+        aws_access_key_id="offline",
+        aws_secret_access_key="offline",  # noqa: S106 - never used: translation is offline
+    )
     translator = Translator(None, Parser(), boto_session=session)
     try:
         return translator.translate(
-            copy.deepcopy(template), parameter_values=dict(parameters),
+            copy.deepcopy(template),
+            parameter_values=dict(parameters),
             get_managed_policy_map=lambda: get_bundled_managed_policy_map("aws") or {},
         )
     except InvalidDocumentException as exc:
@@ -149,8 +155,7 @@ class Deployer:
         self._region = region
         self._bucket = f"mlopscp-emulator-artifacts-{account}-{region}"
 
-    def deploy(self, template_path: Path, stack_name: str,
-               parameters: Mapping[str, str]) -> Stack:
+    def deploy(self, template_path: Path, stack_name: str, parameters: Mapping[str, str]) -> Stack:
         template_path = template_path.resolve()
         sam = load_template(template_path)
         artifacts = self._upload_artifacts(sam, template_path.parent)
@@ -165,16 +170,18 @@ class Deployer:
             self._create_deferred(stack_name, logical_id, resource, resolve)
         resources = self._resources(stack_name, moto_stack)
         state_machines = {
-            logical_id: self._create_state_machine(resources[logical_id] or "", resource,
-                                                   artifacts, resolve)
+            logical_id: self._create_state_machine(
+                resources[logical_id] or "", resource, artifacts, resolve
+            )
             for logical_id, resource in _of_type(translated, "AWS::StepFunctions::StateMachine")
         }
         described = self._clients("cloudformation").describe_stacks(StackName=stack_name)
         return Stack(
             name=stack_name,
             stack_id=stack_id,
-            outputs={o["OutputKey"]: o["OutputValue"]
-                     for o in described["Stacks"][0].get("Outputs", [])},
+            outputs={
+                o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])
+            },
             resources=resources,
             functions=self._functions(translated, resources, artifacts, resolve),
             state_machines=state_machines,
@@ -212,18 +219,23 @@ class Deployer:
 
     # -- the stack --------------------------------------------------------------------------
 
-    def _create_stack(self, name: str, template: dict[str, Any],
-                      parameters: Mapping[str, str]) -> str:
+    def _create_stack(
+        self, name: str, template: dict[str, Any], parameters: Mapping[str, str]
+    ) -> str:
         cfn = self._clients("cloudformation")
         with _moto_cloudformation() as failures:
             try:
                 created = cfn.create_stack(
                     StackName=name,
                     TemplateBody=json.dumps(template),
-                    Parameters=[{"ParameterKey": k, "ParameterValue": str(v)}
-                                for k, v in parameters.items()],
-                    Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM",
-                                  "CAPABILITY_AUTO_EXPAND"],
+                    Parameters=[
+                        {"ParameterKey": k, "ParameterValue": str(v)} for k, v in parameters.items()
+                    ],
+                    Capabilities=[
+                        "CAPABILITY_IAM",
+                        "CAPABILITY_NAMED_IAM",
+                        "CAPABILITY_AUTO_EXPAND",
+                    ],
                 )
             except ClientError as exc:
                 raise DeployError(f"CreateStack {name} failed: {exc}") from exc
@@ -233,8 +245,11 @@ class Deployer:
         status = self._wait_for_stack(name)
         if status != "CREATE_COMPLETE":
             events = cfn.describe_stack_events(StackName=name)["StackEvents"]
-            failed = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
-                      for e in events if e["ResourceStatus"].endswith("FAILED")]
+            failed = [
+                f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+                for e in events
+                if e["ResourceStatus"].endswith("FAILED")
+            ]
             raise DeployError(f"Stack {name} ended {status}: {'; '.join(failed)}")
         return str(created["StackId"])
 
@@ -261,27 +276,47 @@ class Deployer:
 
     # -- what moto's CloudFormation leaves out ----------------------------------------------
 
-    def _create_deferred(self, stack_name: str, logical_id: str, resource: dict[str, Any],
-                         resolve: Callable[[Any], Any]) -> None:
+    def _create_deferred(
+        self,
+        stack_name: str,
+        logical_id: str,
+        resource: dict[str, Any],
+        resolve: Callable[[Any], Any],
+    ) -> None:
         kind, props = resource["Type"], resolve(resource.get("Properties") or {})
         if kind == "AWS::Lambda::EventInvokeConfig":
-            config = {k: props[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds",
-                                            "DestinationConfig") if k in props}
+            config = {
+                k: props[k]
+                for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+                if k in props
+            }
             self._clients("lambda").put_function_event_invoke_config(
-                FunctionName=props["FunctionName"], **config)
+                FunctionName=props["FunctionName"], **config
+            )
         elif kind == "AWS::CloudWatch::Alarm":
             props.setdefault("AlarmName", f"{stack_name}-{logical_id}")
             props.pop("Tags", None)
             self._clients("cloudwatch").put_metric_alarm(**props)
         elif kind == "AWS::SNS::Subscription":
-            attributes = {k: v if isinstance(v, str) else json.dumps(v) for k, v in props.items()
-                          if k not in ("TopicArn", "Protocol", "Endpoint", "Region")}
-            self._clients("sns").subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"],
-                                           Endpoint=props["Endpoint"], Attributes=attributes)
+            attributes = {
+                k: v if isinstance(v, str) else json.dumps(v)
+                for k, v in props.items()
+                if k not in ("TopicArn", "Protocol", "Endpoint", "Region")
+            }
+            self._clients("sns").subscribe(
+                TopicArn=props["TopicArn"],
+                Protocol=props["Protocol"],
+                Endpoint=props["Endpoint"],
+                Attributes=attributes,
+            )
 
-    def _create_state_machine(self, physical_id: str, resource: dict[str, Any],
-                              artifacts: Mapping[str, Path],
-                              resolve: Callable[[Any], Any]) -> str:
+    def _create_state_machine(
+        self,
+        physical_id: str,
+        resource: dict[str, Any],
+        artifacts: Mapping[str, Path],
+        resolve: Callable[[Any], Any],
+    ) -> str:
         props = resource["Properties"]
         name = physical_id.rsplit(":", 1)[-1]
         if "DefinitionS3Location" in props:
@@ -292,31 +327,43 @@ class Deployer:
             definition = str(resolve(props["DefinitionString"]))
         substitutions = resolve(props.get("DefinitionSubstitutions") or {})
         definition = _PLACEHOLDER.sub(
-            lambda m: str(substitutions.get(m.group(1), m.group(0))), definition)
+            lambda m: str(substitutions.get(m.group(1), m.group(0))), definition
+        )
         if unresolved := sorted(set(_PLACEHOLDER.findall(definition))):
-            raise DeployError(f"State machine {name}: no DefinitionSubstitutions value for "
-                              + ", ".join(f"${{{p}}}" for p in unresolved))
+            raise DeployError(
+                f"State machine {name}: no DefinitionSubstitutions value for "
+                + ", ".join(f"${{{p}}}" for p in unresolved)
+            )
         sfn = self._clients("stepfunctions")
         arn = f"arn:aws:states:{self._region}:{self._account}:stateMachine:{name}"
         with contextlib.suppress(ClientError):  # a redeploy replaces it
             sfn.delete_state_machine(stateMachineArn=arn)
         created = sfn.create_state_machine(
-            name=name, definition=definition, roleArn=str(resolve(props["RoleArn"])),
+            name=name,
+            definition=definition,
+            roleArn=str(resolve(props["RoleArn"])),
             type=props.get("StateMachineType", "STANDARD"),
         )
         return str(created["stateMachineArn"])
 
-    def _functions(self, translated: dict[str, Any], resources: Mapping[str, str | None],
-                   artifacts: Mapping[str, Path],
-                   resolve: Callable[[Any], Any]) -> dict[str, FunctionInfo]:
+    def _functions(
+        self,
+        translated: dict[str, Any],
+        resources: Mapping[str, str | None],
+        artifacts: Mapping[str, Path],
+        resolve: Callable[[Any], Any],
+    ) -> dict[str, FunctionInfo]:
         lam = self._clients("lambda")
         functions = {}
         for logical_id, resource in _of_type(translated, "AWS::Lambda::Function"):
             props = resource["Properties"]
             key = str((props.get("Code") or {}).get("S3Key"))
             if key not in artifacts:
-                warnings.warn(f"{logical_id}: code is not a local CodeUri; invokes keep moto's "
-                              "echo behaviour", stacklevel=4)
+                warnings.warn(
+                    f"{logical_id}: code is not a local CodeUri; invokes keep moto's "
+                    "echo behaviour",
+                    stacklevel=4,
+                )
                 continue
             config = lam.get_function_configuration(FunctionName=resources[logical_id])
             dead_letter = resolve(props.get("DeadLetterConfig") or {}).get("TargetArn")
@@ -334,23 +381,27 @@ class Deployer:
             )
         return functions
 
-    def _rules(self, translated: dict[str, Any],
-               resources: Mapping[str, str | None]) -> dict[str, RuleInfo]:
+    def _rules(
+        self, translated: dict[str, Any], resources: Mapping[str, str | None]
+    ) -> dict[str, RuleInfo]:
         events = self._clients("events")
         rules = {}
         for logical_id, resource in _of_type(translated, "AWS::Events::Rule"):
             name = resources.get(logical_id)
             if not name:
                 continue
-            bus = (resource["Properties"].get("EventBusName") or "default")
+            bus = resource["Properties"].get("EventBusName") or "default"
             bus = bus if isinstance(bus, str) else "default"
             described = events.describe_rule(Name=name, EventBusName=bus)
             targets = events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
             pattern = described.get("EventPattern")
             rules[logical_id] = RuleInfo(
-                name=name, arn=described["Arn"], event_bus_name=bus,
+                name=name,
+                arn=described["Arn"],
+                event_bus_name=bus,
                 pattern=json.loads(pattern) if pattern else None,
-                schedule=described.get("ScheduleExpression"), targets=tuple(targets),
+                schedule=described.get("ScheduleExpression"),
+                targets=tuple(targets),
             )
         return rules
 
@@ -364,8 +415,10 @@ def _split_unsupported(
     removed = set(template["Resources"]) - set(kept)
     for logical_id, resource in kept.items():
         if hits := removed & set(_references(resource.get("Properties"))):
-            raise DeployError(f"{logical_id} refers to {', '.join(sorted(hits))}, which moto's "
-                              "CloudFormation cannot create")
+            raise DeployError(
+                f"{logical_id} refers to {', '.join(sorted(hits))}, which moto's "
+                "CloudFormation cannot create"
+            )
         depends = resource.get("DependsOn")
         if depends is not None:
             depends = [depends] if isinstance(depends, str) else depends
@@ -428,9 +481,11 @@ def _references(node: Any) -> Iterator[str]:
 
 def _resolver(resource_map: Any) -> Callable[[Any], Any]:
     """Resolve intrinsic functions exactly as moto's CloudFormation did for the stack."""
+
     def resolve(fragment: Any) -> Any:
         with _moto_cloudformation():
             return parsing.clean_json(copy.deepcopy(fragment), resource_map)
+
     return resolve
 
 
@@ -450,8 +505,9 @@ def _moto_cloudformation() -> Iterator[list[str]]:
         try:
             return original_create(logical_id, resource_json, *args, **kwargs)
         except Exception as exc:
-            failures.append(f"{logical_id} ({resource_json.get('Type')}): "
-                            f"{type(exc).__name__}: {exc}"[:500])
+            failures.append(
+                f"{logical_id} ({resource_json.get('Type')}): {type(exc).__name__}: {exc}"[:500]
+            )
             raise
 
     def clean_json(resource_json: Any, resources_map: Any) -> Any:
@@ -469,8 +525,9 @@ def _moto_cloudformation() -> Iterator[list[str]]:
         patches.undo()
 
 
-def _layer_dirs(translated: dict[str, Any], layers: list[Any],
-                artifacts: Mapping[str, Path]) -> Iterator[Path]:
+def _layer_dirs(
+    translated: dict[str, Any], layers: list[Any], artifacts: Mapping[str, Path]
+) -> Iterator[Path]:
     for layer in layers:
         if isinstance(layer, dict) and "Ref" in layer:
             content = translated["Resources"].get(layer["Ref"], {}).get("Properties", {})

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,10 +14,11 @@ import boto3
 from botocore.config import Config
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from mlopscp.emulator import sagemaker_ext
+from mlopscp.emulator import cfn_ext, cloudwatch_ext, sagemaker_ext, sts_ext
 from mlopscp.emulator._patching import Patches
 from mlopscp.emulator.deploy import Deployer, Stack
 from mlopscp.emulator.events import EventRouter
+from mlopscp.emulator.http import HttpFront
 from mlopscp.emulator.lambdas import LambdaRouter
 from mlopscp.emulator.server import MotoServer
 from mlopscp.emulator.trace import BackgroundTasks, ExecutionStarted, Trace
@@ -52,6 +54,8 @@ class Emulator:
         self._clients_lock = threading.Lock()
         self._lambdas: LambdaRouter | None = None
         self._events: EventRouter | None = None
+        self._http: HttpFront | None = None
+        self._cleanups: list[Callable[[], None]] = []
         self._running = False
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -59,8 +63,12 @@ class Emulator:
     def __enter__(self) -> Emulator:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def start(self) -> Emulator:
@@ -68,13 +76,23 @@ class Emulator:
             raise EmulatorError("another Emulator is running in this process; stop it first")
         try:
             self._server.start()
-            self._lambdas = LambdaRouter(self.endpoint_url, self.trace, self._tasks,
-                                         self._client_for, self._worker_credentials)
+            self._lambdas = LambdaRouter(
+                self.endpoint_url,
+                self.trace,
+                self._tasks,
+                self._client_for,
+                self._worker_credentials,
+            )
             self._events = EventRouter(self.trace, self._tasks, self._client_for)
             self._lambdas.install()
             self._events.install()
             sagemaker_ext.install()
+            cloudwatch_ext.install()
+            sts_ext.install()
+            self._http = HttpFront(self._invoke_for_url, self.account, self.region)
+            cfn_ext.install(self._http)
             self._record_executions()
+            self._settle_callbacks()
         except BaseException:
             self._teardown()
             raise
@@ -88,12 +106,19 @@ class Emulator:
 
     def _teardown(self) -> None:
         try:
+            while self._cleanups:
+                self._cleanups.pop()()
             self._tasks.wait(timeout=5)
+            if self._http is not None:
+                self._http.close()
+            cfn_ext.uninstall()
             for router in (self._lambdas, self._events):
                 if router is not None:
                     router.close()
             self._patches.undo()
             sagemaker_ext.uninstall()
+            cloudwatch_ext.uninstall()
+            sts_ext.uninstall()
             self._server.stop()
         finally:
             self._clients.clear()
@@ -103,6 +128,11 @@ class Emulator:
     @property
     def endpoint_url(self) -> str:
         return self._server.url
+
+    def add_cleanup(self, cleanup: Callable[[], None]) -> None:
+        """Run `cleanup` when the emulator stops (last added, first run): for helpers such as
+        a local Slack stand-in that live as long as the emulator."""
+        self._cleanups.append(cleanup)
 
     # -- clients ----------------------------------------------------------------------------
 
@@ -122,9 +152,11 @@ class Emulator:
                     region_name=self.region,
                 )
                 self._clients[key] = session.client(
-                    service, endpoint_url=self.endpoint_url,
-                    config=Config(retries={"max_attempts": 0}, read_timeout=300,
-                                  connect_timeout=10),
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    config=Config(
+                        retries={"max_attempts": 0}, read_timeout=300, connect_timeout=10
+                    ),
                 )
             return self._clients[key]
 
@@ -132,15 +164,20 @@ class Emulator:
         """Fake keys for moto's default account; assumed-role keys for any other (called locked)."""
         if account not in self._credentials:
             if account == self.account:
-                self._credentials[account] = {"AWS_ACCESS_KEY_ID": FAKE_KEY,
-                                              "AWS_SECRET_ACCESS_KEY": FAKE_KEY}
+                self._credentials[account] = {
+                    "AWS_ACCESS_KEY_ID": FAKE_KEY,
+                    "AWS_SECRET_ACCESS_KEY": FAKE_KEY,
+                }
             else:
                 sts = boto3.session.Session(
-                    aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_KEY,
+                    aws_access_key_id=FAKE_KEY,
+                    aws_secret_access_key=FAKE_KEY,
                     region_name=self.region,
                 ).client("sts", endpoint_url=self.endpoint_url)
-                assumed = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/mlopscp-emulator",
-                                          RoleSessionName="mlopscp-emulator")["Credentials"]
+                assumed = sts.assume_role(
+                    RoleArn=f"arn:aws:iam::{account}:role/mlopscp-emulator",
+                    RoleSessionName="mlopscp-emulator",
+                )["Credentials"]
                 self._credentials[account] = {
                     "AWS_ACCESS_KEY_ID": assumed["AccessKeyId"],
                     "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"],
@@ -154,16 +191,56 @@ class Emulator:
 
     # -- stacks -----------------------------------------------------------------------------
 
-    def deploy(self, template: str | Path, stack_name: str = "mlopscp-local",
-               parameters: Mapping[str, str] | None = None) -> Stack:
-        """Deploy a SAM template (its real code, ASL and patterns); see :mod:`.deploy`."""
+    def deploy(
+        self,
+        template: str | Path,
+        stack_name: str = "mlopscp-local",
+        parameters: Mapping[str, str] | None = None,
+        account: str | None = None,
+    ) -> Stack:
+        """Deploy a SAM template (its real code, ASL and patterns); see :mod:`.deploy`. With
+        `account`, into that account through an assumed role (templates without functions
+        only: handlers run in the default account), e.g. accounts/target-account.yaml."""
         assert self._lambdas is not None, "start the emulator first"
-        deployer = Deployer(lambda service: self.client(service), self.account, self.region)
+        account = account or self.account
+        deployer = Deployer(lambda service: self.client(service, account), account, self.region)
         stack = deployer.deploy(Path(template), stack_name, parameters or {})
+        if stack.functions and account != self.account:
+            raise EmulatorError(
+                f"{template}: functions deploy only into the default account "
+                f"{self.account}, not {account}"
+            )
         for function in stack.functions.values():
             self._lambdas.register(function)
-        self.stacks[stack_name] = stack
+        self.stacks[stack_name if account == self.account else f"{account}/{stack_name}"] = stack
         return stack
+
+    # -- HTTP (Function URLs) ---------------------------------------------------------------
+
+    def http_url(self, logical_id: str, stack_name: str | None = None) -> str:
+        """The loopback URL (ending in ``/``) serving a deployed Function URL, given the logical
+        id of the ``AWS::Lambda::Url`` or of its function; see :mod:`mlopscp.emulator.http`."""
+        assert self._http is not None, "start the emulator first"
+        stacks = [self.stacks[stack_name]] if stack_name else list(self.stacks.values())
+        for stack in stacks:
+            resource = stack.template["Resources"].get(logical_id, {})
+            if logical_id in stack.functions:
+                arn: str | None = stack.functions[logical_id].arn
+            elif resource.get("Type") == "AWS::Lambda::Url":
+                arn = stack.resources.get(logical_id)
+            else:
+                continue
+            url = self._http.url(arn or "")
+            if url:
+                return url
+        raise EmulatorError(f"{logical_id} has no Function URL in the deployed stacks")
+
+    def _invoke_for_url(self, function_arn: str, event: dict[str, Any]) -> tuple[Any, bool]:
+        response = self.client("lambda").invoke(
+            FunctionName=function_arn, Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        return payload, bool(response.get("FunctionError"))
 
     # -- EventBridge ------------------------------------------------------------------------
 
@@ -174,8 +251,9 @@ class Emulator:
         assert self._events is not None, "start the emulator first"
         return self._events.put_event(self.client("events"), envelope, event_bus_name)
 
-    def redeliver(self, envelope: Mapping[str, Any], times: int = 1,
-                  event_bus_name: str = "default") -> list[str]:
+    def redeliver(
+        self, envelope: Mapping[str, Any], times: int = 1, event_bus_name: str = "default"
+    ) -> list[str]:
         """Deliver the identical envelope (same ``id``) again to the targets of the rules it
         matches, `times` times, as an EventBridge retry does; return the rules matched."""
         assert self._events is not None, "start the emulator first"
@@ -188,7 +266,9 @@ class Emulator:
 
     def wait_idle(self, timeout: float = 60) -> None:
         """Wait until no async invocation or delivery is pending and every Step Functions
-        execution is over; raise :class:`EmulatorError` naming what is still running."""
+        execution is over or waiting for a callback (a ``.waitForTaskToken`` task: a human
+        answers it, not the emulator; see :meth:`waiting_executions`); raise
+        :class:`EmulatorError` naming what is still running."""
         deadline = time.monotonic() + timeout
         quiet = 0
         while quiet < 2:  # twice in a row: a finishing task may have started another
@@ -199,17 +279,40 @@ class Emulator:
             time.sleep(0.05)
         if self._tasks.errors:
             errors, self._tasks.errors = self._tasks.errors, []
-            raise EmulatorError("background work failed: " + "; ".join(
-                f"{what}: {type(exc).__name__}: {str(exc)[:300]}" for what, exc in errors))
+            raise EmulatorError(
+                "background work failed: "
+                + "; ".join(
+                    f"{what}: {type(exc).__name__}: {str(exc)[:300]}" for what, exc in errors
+                )
+            )
 
-    def _running_executions(self) -> list[str]:
+    def _running_executions(self, waiting: bool = False) -> list[str]:
+        """Running executions that are busy (or, with `waiting`, those waiting for a callback)."""
         sfn = self.client("stepfunctions")
         running = []
         for machine in sfn.list_state_machines()["stateMachines"]:
-            listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"],
-                                         statusFilter="RUNNING")
-            running += [e["executionArn"] for e in listed["executions"]]
+            listed = sfn.list_executions(
+                stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+            )
+            running += [
+                e["executionArn"]
+                for e in listed["executions"]
+                if self._waits_for_callback(e["executionArn"]) == waiting
+            ]
         return running
+
+    def waiting_executions(self) -> list[str]:
+        """Executions paused in a ``.waitForTaskToken`` task until someone calls SendTask*."""
+        return self._running_executions(waiting=True)
+
+    def _waits_for_callback(self, execution_arn: str) -> bool:
+        # moto ignores reverseOrder and maxResults: read the history and take its last event.
+        paginator = self.client("stepfunctions").get_paginator("get_execution_history")
+        last: dict[str, Any] = {}
+        for page in paginator.paginate(executionArn=execution_arn):
+            last = page["events"][-1] if page["events"] else last
+        resource = last.get("taskSubmittedEventDetails", {}).get("resource", "")
+        return last.get("type") == "TaskSubmitted" and resource.endswith(".waitForTaskToken")
 
     def execution_states(self, execution_arn: str) -> list[str]:
         """Names of the states an execution entered, in order (from its history)."""
@@ -233,13 +336,53 @@ class Emulator:
         original = self._patches.set(StepFunctionsParserBackend, "start_execution", None)
         trace = self.trace
 
-        def start_execution(backend: StepFunctionsParserBackend, state_machine_arn: str,
-                            *args: Any, **kwargs: Any) -> Any:
+        def start_execution(
+            backend: StepFunctionsParserBackend, state_machine_arn: str, *args: Any, **kwargs: Any
+        ) -> Any:
             execution = original(backend, state_machine_arn, *args, **kwargs)
-            trace.add(ExecutionStarted(state_machine_arn=state_machine_arn,
-                                       execution_arn=execution.execution_arn,
-                                       input=kwargs.get("execution_input",
-                                                        args[1] if len(args) > 1 else None)))
+            trace.add(
+                ExecutionStarted(
+                    state_machine_arn=state_machine_arn,
+                    execution_arn=execution.execution_arn,
+                    input=kwargs.get("execution_input", args[1] if len(args) > 1 else None),
+                )
+            )
             return execution
 
         self._patches.set(StepFunctionsParserBackend, "start_execution", start_execution)
+
+    def _settle_callbacks(self) -> None:
+        """SendTaskSuccess/Failure return once the execution has moved past its waiting task, so
+        :meth:`wait_idle` never mistakes a just-answered execution for one still waiting."""
+        for name in ("send_task_success", "send_task_failure"):
+            original = self._patches.set(StepFunctionsParserBackend, name, None)
+
+            def answer(
+                backend: StepFunctionsParserBackend,
+                task_token: str,
+                *args: Any,
+                _original: Any = original,
+                **kwargs: Any,
+            ) -> Any:
+                waiting = [
+                    e
+                    for e in backend._get_executions()
+                    if e.exec_worker
+                    and e.exec_worker.env.callback_pool_manager.get(task_token) is not None
+                ]
+                before = {
+                    e.execution_arn: _history_length(backend, e.execution_arn) for e in waiting
+                }
+                result = _original(backend, task_token, *args, **kwargs)
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and any(
+                    _history_length(backend, arn) == n for arn, n in before.items()
+                ):
+                    time.sleep(0.01)
+                return result
+
+            self._patches.set(StepFunctionsParserBackend, name, answer)
+
+
+def _history_length(backend: StepFunctionsParserBackend, execution_arn: str) -> int:
+    return len(backend.get_execution_history(execution_arn)["events"])

@@ -48,8 +48,14 @@ from mlopscp.emulator.trace import BackgroundTasks, RuleMatched, TargetDeliveryF
 ClientFactory = Callable[[str, str], Any]  # (service, account id) -> boto3 client
 EVENT_ID_HEADER = "x-mlopscp-event-ids"
 # AWS sends these straight to the DLQ: retrying cannot help until someone acts.
-_NOT_RETRIED = {"ResourceNotFoundException", "AccessDeniedException", "StateMachineDoesNotExist",
-                "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NotFound"}
+_NOT_RETRIED = {
+    "ResourceNotFoundException",
+    "AccessDeniedException",
+    "StateMachineDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NotFound",
+}
 _BOTO_NAMES = {"states": "stepfunctions"}  # ARN service -> boto3 client name
 
 
@@ -138,8 +144,15 @@ class EventRouter:
 
     def install(self) -> None:
         router = self
-        self._patches.set(EventPattern, "matches_event",
-                          lambda pattern, event: matches(pattern.get_pattern(), event))
+        # A rule without an event pattern is a schedule rule: it matches no event (moto's
+        # EventPattern matches every event when the pattern is empty).
+        self._patches.set(
+            EventPattern,
+            "matches_event",
+            lambda pattern, event: (
+                bool(pattern.get_pattern()) and matches(pattern.get_pattern(), event)
+            ),
+        )
         original_send = self._patches.set(Rule, "send_to_targets", None)
 
         def send_to_targets(rule: Rule, event: Any, transform_input: bool = True) -> None:
@@ -202,12 +215,16 @@ class EventRouter:
         if "ErrorCode" in result:
             raise ValueError(f"PutEvents rejected the event: {result}")
         return [
-            r.rule for r in self._trace.since(start)
+            r.rule
+            for r in self._trace.since(start)
             if isinstance(r, RuleMatched) and r.event_id == result["EventId"]
         ]
 
     def redeliver(
-        self, account: str, region: str, envelope: Mapping[str, Any],
+        self,
+        account: str,
+        region: str,
+        envelope: Mapping[str, Any],
         event_bus_name: str = "default",
     ) -> list[str]:
         """Deliver the same envelope (same id) again to the targets of the rules it matches."""
@@ -215,19 +232,22 @@ class EventRouter:
         bus = backend.describe_event_bus(event_bus_name)
         # What put_events delivered: the bus's account and region, time to the second.
         when = _parse_time(envelope["time"]).timestamp() if envelope.get("time") else None
-        event = envelope_of({**envelope, "account": account, "region": region, "time": when},
-                            account, region)
+        event = envelope_of(
+            {**envelope, "account": account, "region": region, "time": when}, account, region
+        )
         matched = []
         for rule in list(bus.rules.values()):
-            if rule.state != "DISABLED" and matches(rule.event_pattern.get_pattern(), event):
+            pattern = rule.event_pattern.get_pattern()
+            if rule.state != "DISABLED" and pattern and matches(pattern, event):
                 self._deliver(rule, event, redelivery=True, original_send=None)
                 matched.append(rule.name)
         return matched
 
     # -- moto's hooks -----------------------------------------------------------------------
 
-    def _put_events(self, backend: EventsBackend, events: list[dict[str, Any]],
-                    original: Any) -> Any:
+    def _put_events(
+        self, backend: EventsBackend, events: list[dict[str, Any]], original: Any
+    ) -> Any:
         ids = list(getattr(self._preset, "ids", None) or [])
         if not any(ids):
             return original(backend, events)
@@ -243,8 +263,9 @@ class EventRouter:
             entries += entry
         return entries
 
-    def _send_to_targets(self, rule: Rule, event: Any, transform_input: bool,
-                         original_send: Any) -> None:
+    def _send_to_targets(
+        self, rule: Rule, event: Any, transform_input: bool, original_send: Any
+    ) -> None:
         if rule.state == "DISABLED" or not rule.event_pattern.matches_event(event):
             return
         preset = getattr(self._preset, "current", None)
@@ -252,13 +273,31 @@ class EventRouter:
         if not transform_input:  # replays hand over events moto already shaped
             original_send(rule, internal, transform_input)
             return
-        self._deliver(rule, envelope_of(internal, rule.account_id, rule.region_name),
-                      redelivery=False, original_send=original_send, internal=internal)
+        self._deliver(
+            rule,
+            envelope_of(internal, rule.account_id, rule.region_name),
+            redelivery=False,
+            original_send=original_send,
+            internal=internal,
+        )
 
-    def _deliver(self, rule: Rule, envelope: dict[str, Any], redelivery: bool,
-                 original_send: Any, internal: Any = None) -> None:
-        self._trace.add(RuleMatched(rule=rule.name, rule_arn=rule.arn, event_id=envelope["id"],
-                                    event=envelope, redelivery=redelivery))
+    def _deliver(
+        self,
+        rule: Rule,
+        envelope: dict[str, Any],
+        redelivery: bool,
+        original_send: Any,
+        internal: Any = None,
+    ) -> None:
+        self._trace.add(
+            RuleMatched(
+                rule=rule.name,
+                rule_arn=rule.arn,
+                event_id=envelope["id"],
+                event=envelope,
+                redelivery=redelivery,
+            )
+        )
         moto_targets = []
         for target in rule.targets:
             service = parse_arn(target["Arn"]).service
@@ -278,8 +317,9 @@ class EventRouter:
             clone.targets = moto_targets
             original_send(clone, internal or envelope, True)
 
-    def _deliver_with_retries(self, rule: Rule, target: Mapping[str, Any],
-                              envelope: dict[str, Any], payload: Any) -> None:
+    def _deliver_with_retries(
+        self, rule: Rule, target: Mapping[str, Any], envelope: dict[str, Any], payload: Any
+    ) -> None:
         policy = target.get("RetryPolicy") or {}
         attempts = 1 + int(policy.get("MaximumRetryAttempts", 185))
         deadline = time.monotonic() + int(policy.get("MaximumEventAgeInSeconds", 86400))
@@ -309,34 +349,57 @@ class EventRouter:
         elif parsed.service == "states":
             client.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=body)
         else:
-            url = client.get_queue_url(QueueName=parsed.resource_id,
-                                       QueueOwnerAWSAccountId=parsed.account)["QueueUrl"]
+            url = client.get_queue_url(
+                QueueName=parsed.resource_id, QueueOwnerAWSAccountId=parsed.account
+            )["QueueUrl"]
             extra = {}
             if group := (target.get("SqsParameters") or {}).get("MessageGroupId"):
                 extra["MessageGroupId"] = group
             client.send_message(QueueUrl=url, MessageBody=body, **extra)
 
-    def _dead_letter(self, rule: Rule, target: Mapping[str, Any], envelope: dict[str, Any],
-                     code: str, message: str, condition: str, retries: int) -> None:
+    def _dead_letter(
+        self,
+        rule: Rule,
+        target: Mapping[str, Any],
+        envelope: dict[str, Any],
+        code: str,
+        message: str,
+        condition: str,
+        retries: int,
+    ) -> None:
         dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
-        self._trace.add(TargetDeliveryFailed(rule=rule.name, target_arn=target["Arn"],
-                                             event_id=envelope["id"], error_code=code,
-                                             error_message=message, dead_letter_arn=dlq))
+        self._trace.add(
+            TargetDeliveryFailed(
+                rule=rule.name,
+                target_arn=target["Arn"],
+                event_id=envelope["id"],
+                error_code=code,
+                error_message=message,
+                dead_letter_arn=dlq,
+            )
+        )
         if not dlq:
             return  # dropped, as EventBridge does without a DLQ
         parsed = parse_arn(dlq)
         sqs = self._clients("sqs", parsed.account)
-        url = sqs.get_queue_url(QueueName=parsed.resource_id,
-                                QueueOwnerAWSAccountId=parsed.account)["QueueUrl"]
+        url = sqs.get_queue_url(
+            QueueName=parsed.resource_id, QueueOwnerAWSAccountId=parsed.account
+        )["QueueUrl"]
         attributes = {
-            "RULE_ARN": rule.arn, "TARGET_ARN": target["Arn"], "ERROR_CODE": code,
-            "ERROR_MESSAGE": message[:1024], "EXHAUSTED_RETRY_CONDITION": condition,
+            "RULE_ARN": rule.arn,
+            "TARGET_ARN": target["Arn"],
+            "ERROR_CODE": code,
+            "ERROR_MESSAGE": message[:1024],
+            "EXHAUSTED_RETRY_CONDITION": condition,
             "RETRY_ATTEMPTS": str(retries),
         }
         sqs.send_message(
-            QueueUrl=url, MessageBody=json.dumps(envelope),
-            MessageAttributes={k: {"DataType": "Number" if k == "RETRY_ATTEMPTS" else "String",
-                                   "StringValue": v} for k, v in attributes.items()},
+            QueueUrl=url,
+            MessageBody=json.dumps(envelope),
+            MessageAttributes={
+                k: {"DataType": "Number" if k == "RETRY_ATTEMPTS" else "String", "StringValue": v}
+                for k, v in attributes.items()
+            },
         )
 
 

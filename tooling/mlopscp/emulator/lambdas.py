@@ -205,8 +205,9 @@ class LambdaRouter:
         worker = pool.acquire()
         started = time.monotonic()
         try:
-            outcome = worker.invoke(payload, self._context(info, settings, request_id, worker),
-                                    settings.timeout)
+            outcome = worker.invoke(
+                payload, self._context(info, settings, request_id, worker), settings.timeout
+            )
         finally:
             pool.release(worker)
         duration_ms = (time.monotonic() - started) * 1000
@@ -289,10 +290,15 @@ class LambdaRouter:
                 time.sleep(self.retry_delay * attempt)
         succeeded = record.error is None
         sent = self._send_outcome(info, settings, payload, record, succeeded)
-        self._trace.add(AsyncInvocationDone(
-            function=info.name, request_id=request_id, succeeded=succeeded,
-            attempts=record.attempt, destinations=tuple(sent),
-        ))
+        self._trace.add(
+            AsyncInvocationDone(
+                function=info.name,
+                request_id=request_id,
+                succeeded=succeeded,
+                attempts=record.attempt,
+                destinations=tuple(sent),
+            )
+        )
 
     def _send_outcome(
         self,
@@ -316,8 +322,9 @@ class LambdaRouter:
                 "ErrorCode": "200",
                 "ErrorMessage": str(error.get("errorMessage", ""))[:1024],
             }
-            self._send(info.dead_letter_target, json.dumps(payload), attributes, info.account,
-                       succeeded)
+            self._send(
+                info.dead_letter_target, json.dumps(payload), attributes, info.account, succeeded
+            )
             sent.append(info.dead_letter_target)
         return sent
 
@@ -329,10 +336,11 @@ class LambdaRouter:
         client = self._clients(service, target_account or account)
         if service == "sqs":
             url = client.get_queue_url(QueueName=resource, QueueOwnerAWSAccountId=target_account)
-            typed = {k: {"DataType": "Number" if k == "ErrorCode" else "String", "StringValue": v}
-                     for k, v in attributes.items()}
-            client.send_message(QueueUrl=url["QueueUrl"], MessageBody=body,
-                                MessageAttributes=typed)
+            typed = {
+                k: {"DataType": "Number" if k == "ErrorCode" else "String", "StringValue": v}
+                for k, v in attributes.items()
+            }
+            client.send_message(QueueUrl=url["QueueUrl"], MessageBody=body, MessageAttributes=typed)
         elif service == "sns":
             typed = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
             client.publish(TopicArn=arn, Message=body, MessageAttributes=typed)
@@ -340,10 +348,16 @@ class LambdaRouter:
             client.invoke(FunctionName=arn, InvocationType="Event", Payload=body.encode())
         elif service == "events":
             outcome = "Success" if succeeded else "Failure"
-            client.put_events(Entries=[{
-                "EventBusName": arn, "Source": "lambda", "Detail": body,
-                "DetailType": f"Lambda Function Invocation Result - {outcome}",
-            }])
+            client.put_events(
+                Entries=[
+                    {
+                        "EventBusName": arn,
+                        "Source": "lambda",
+                        "Detail": body,
+                        "DetailType": f"Lambda Function Invocation Result - {outcome}",
+                    }
+                ]
+            )
         else:
             raise ValueError(f"Lambda cannot send to {arn}: not SQS, SNS, Lambda or EventBridge")
 
@@ -464,8 +478,12 @@ class _Worker:
             (self._read_logs, cast(IO[bytes], self._process.stdout)),
         ]
         for target, stream in readers:
-            threading.Thread(target=target, args=(stream,), daemon=True,
-                             name=f"lambda-{info.name}-{target.__name__}").start()
+            threading.Thread(
+                target=target,
+                args=(stream,),
+                daemon=True,
+                name=f"lambda-{info.name}-{target.__name__}",
+            ).start()
 
     def _read_responses(self, stream: IO[bytes]) -> None:
         try:
@@ -480,7 +498,7 @@ class _Worker:
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             with self._cond:
                 if line.startswith(END_MARKER):
-                    self._marker = line[len(END_MARKER):]
+                    self._marker = line[len(END_MARKER) :]
                     self._cond.notify_all()
                 elif line.strip():
                     self._lines.append(line)
@@ -491,8 +509,11 @@ class _Worker:
     def invoke(self, event: Any, context: dict[str, Any], timeout: int) -> _Outcome:
         request_id = context["aws_request_id"]
         if not self._initialised:
-            init = {"code_dir": str(self._info.code_dir), "handler": self._info.handler,
-                    "layer_dirs": [str(p) for p in self._info.layer_dirs]}
+            init = {
+                "code_dir": str(self._info.code_dir),
+                "handler": self._info.handler,
+                "layer_dirs": [str(p) for p in self._info.layer_dirs],
+            }
             ready = self._exchange({"init": init}, "init", max(INIT_TIMEOUT_SECONDS, timeout))
             if ready.error is not None:
                 self.stop()
@@ -510,17 +531,22 @@ class _Worker:
         except queue.Empty:
             self.stop()
             message = f"Task timed out after {timeout:.2f} seconds"
-            return _Outcome(error=_runtime_error(request_id, "Sandbox.Timedout", message),
-                            lines=self._take_lines(request_id))
+            return _Outcome(
+                error=_runtime_error(request_id, "Sandbox.Timedout", message),
+                lines=self._take_lines(request_id),
+            )
         except (BrokenPipeError, ValueError):
             response = None
         if response is None:
             self.stop()
             code = self._process.wait()
-            message = (f"RequestId: {request_id} Error: Runtime exited with error: "
-                       f"exit status {code}")
-            return _Outcome(error=_runtime_error(request_id, "Runtime.ExitError", message),
-                            lines=self._take_lines(request_id))
+            message = (
+                f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"
+            )
+            return _Outcome(
+                error=_runtime_error(request_id, "Runtime.ExitError", message),
+                lines=self._take_lines(request_id),
+            )
         lines = self._take_lines(request_id)
         if "error" in response:
             return _Outcome(error=response["error"], lines=lines)
@@ -529,8 +555,9 @@ class _Worker:
     def _take_lines(self, request_id: str) -> list[str]:
         """The lines printed up to this request's end marker (init's too, on the first)."""
         with self._cond:
-            self._cond.wait_for(lambda: self._marker in (request_id, "<eof>"),
-                                timeout=MARKER_WAIT_SECONDS)
+            self._cond.wait_for(
+                lambda: self._marker in (request_id, "<eof>"), timeout=MARKER_WAIT_SECONDS
+            )
             lines, self._lines = self._lines, []
             return lines
 
@@ -544,5 +571,9 @@ class _Worker:
 
 
 def _runtime_error(request_id: str, error_type: str, message: str) -> dict[str, Any]:
-    return {"errorMessage": message, "errorType": error_type, "requestId": request_id,
-            "stackTrace": []}
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": [],
+    }

@@ -37,13 +37,19 @@ Operations added or changed, and why:
   UpdateInferenceExperiment. Status: Creating -> Created -> (StartInferenceExperiment, or the
   schedule's StartTime passing) Starting -> Running -> (Stop) Stopping -> Completed | Cancelled;
   Update shows Updating, then the status it had.
-- Model registry: Put/Get/DeleteModelPackageGroupPolicy (moto has none); AddTags / ListTags /
+- Model registry: Put/Get/DeleteModelPackageGroupPolicy (moto has none); CreateModel from a
+  model package of ANOTHER account checks that package exists there and that its group's
+  resource policy lets the caller's account ``sagemaker:DescribeModelPackage`` it (else
+  AccessDeniedException, as AWS answers); AddTags / ListTags /
   DeleteTags on model-package ARNs (moto cannot parse ``model-package/<group>/<version>``),
   and CreateModelPackage keeps its Tags.
 - Training: CreateTrainingJob starts InProgress (Starting) and settles to Completed; moto already
   keeps EnableManagedSpotTraining, CheckpointConfig, StoppingCondition (MaxWaitTimeInSeconds)
-  and Tags. StopTrainingJob (moto has none): Stopping -> Stopped. :func:`set_training_job_status`
-  sets any status (and cancels the automatic lifecycle).
+  and Tags; the extension keeps what moto drops (Environment, RetryStrategy, profiler, remote
+  debug and infra-check settings, the request's own AlgorithmSpecification) and refuses a name
+  twice with ResourceInUse, as AWS does (moto would replace the job). StopTrainingJob (moto has
+  none): Stopping -> Stopped. :func:`set_training_job_status` sets any status (and cancels the
+  automatic lifecycle).
 
 Lifecycles: a transitional status (Creating, Updating, RollingBack, Starting, Stopping, ...) is
 shown by :data:`LIFECYCLE` ``.describes`` Describe calls (default 1), then the next Describe shows
@@ -55,6 +61,8 @@ Waiters (``endpoint_in_service`` ...) work against it.
 from __future__ import annotations
 
 import copy
+import fnmatch
+import json
 import threading
 import time
 import uuid
@@ -65,6 +73,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import (
@@ -142,7 +151,8 @@ def _advance(resource: Any) -> None:
             return
         waited = time.monotonic() - transition.since
         due = transition.seen >= LIFECYCLE.describes or (
-            LIFECYCLE.seconds is not None and waited >= LIFECYCLE.seconds)
+            LIFECYCLE.seconds is not None and waited >= LIFECYCLE.seconds
+        )
         if not due:
             transition.seen += 1
             return
@@ -180,8 +190,9 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 class FakeMonitoringSchedule:
     def __init__(self, backend: SageMakerModelBackend, params: Params) -> None:
         self.name: str = params["MonitoringScheduleName"]
-        self.arn = arn_formatter("monitoring-schedule", self.name, backend.account_id,
-                                 backend.region_name)
+        self.arn = arn_formatter(
+            "monitoring-schedule", self.name, backend.account_id, backend.region_name
+        )
         self.config: dict[str, Any] = params["MonitoringScheduleConfig"]
         self.type = self.config.get("MonitoringType", "DataQuality")
         self.endpoint_name = _endpoint_of(backend, self.config)
@@ -192,23 +203,34 @@ class FakeMonitoringSchedule:
         self.last_execution: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
-        return _without_none({
-            "MonitoringScheduleArn": self.arn, "MonitoringScheduleName": self.name,
-            "MonitoringScheduleStatus": self.status, "MonitoringType": self.type,
-            "FailureReason": self.failure_reason, "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time, "MonitoringScheduleConfig": self.config,
-            "EndpointName": self.endpoint_name,
-            "LastMonitoringExecutionSummary": self.last_execution,
-        })
+        return _without_none(
+            {
+                "MonitoringScheduleArn": self.arn,
+                "MonitoringScheduleName": self.name,
+                "MonitoringScheduleStatus": self.status,
+                "MonitoringType": self.type,
+                "FailureReason": self.failure_reason,
+                "CreationTime": self.creation_time,
+                "LastModifiedTime": self.last_modified_time,
+                "MonitoringScheduleConfig": self.config,
+                "EndpointName": self.endpoint_name,
+                "LastMonitoringExecutionSummary": self.last_execution,
+            }
+        )
 
     def summary(self) -> dict[str, Any]:
-        return _without_none({
-            "MonitoringScheduleName": self.name, "MonitoringScheduleArn": self.arn,
-            "CreationTime": self.creation_time, "LastModifiedTime": self.last_modified_time,
-            "MonitoringScheduleStatus": self.status, "EndpointName": self.endpoint_name,
-            "MonitoringJobDefinitionName": self.config.get("MonitoringJobDefinitionName"),
-            "MonitoringType": self.type,
-        })
+        return _without_none(
+            {
+                "MonitoringScheduleName": self.name,
+                "MonitoringScheduleArn": self.arn,
+                "CreationTime": self.creation_time,
+                "LastModifiedTime": self.last_modified_time,
+                "MonitoringScheduleStatus": self.status,
+                "EndpointName": self.endpoint_name,
+                "MonitoringJobDefinitionName": self.config.get("MonitoringJobDefinitionName"),
+                "MonitoringType": self.type,
+            }
+        )
 
 
 def _endpoint_of(backend: SageMakerModelBackend, config: dict[str, Any]) -> str | None:
@@ -218,8 +240,12 @@ def _endpoint_of(backend: SageMakerModelBackend, config: dict[str, Any]) -> str 
         if name := (monitoring_input.get("EndpointInput") or {}).get("EndpointName"):
             return str(name)
     definition_name = config.get("MonitoringJobDefinitionName")
-    stores = (backend.data_quality_job_definitions, backend.model_quality_job_definitions,
-              backend.model_bias_job_definitions, backend.model_explainability_job_definitions)
+    stores = (
+        backend.data_quality_job_definitions,
+        backend.model_quality_job_definitions,
+        backend.model_bias_job_definitions,
+        backend.model_explainability_job_definitions,
+    )
     for store in stores:
         definition = store.get(definition_name) if definition_name else None
         if definition is None:
@@ -241,7 +267,8 @@ def create_monitoring_schedule(backend: SageMakerModelBackend, params: Params) -
     schedules = _collection(backend, "monitoring_schedules")
     if params["MonitoringScheduleName"] in schedules:
         raise ResourceInUseException(
-            f"Monitoring Schedule '{params['MonitoringScheduleName']}' already exists.")
+            f"Monitoring Schedule '{params['MonitoringScheduleName']}' already exists."
+        )
     schedule = FakeMonitoringSchedule(backend, params)
     schedules[schedule.name] = schedule
     _begin(schedule, lambda: setattr(schedule, "status", "Scheduled"))
@@ -257,7 +284,8 @@ def describe_monitoring_schedule(backend: SageMakerModelBackend, params: Params)
 def list_monitoring_schedules(backend: SageMakerModelBackend, params: Params) -> dict[str, Any]:
     schedules = list(_collection(backend, "monitoring_schedules").values())
     wanted = {
-        "endpoint_name": params.get("EndpointName"), "type": params.get("MonitoringTypeEquals"),
+        "endpoint_name": params.get("EndpointName"),
+        "type": params.get("MonitoringTypeEquals"),
         "status": params.get("StatusEquals"),
     }
     for attribute, value in wanted.items():
@@ -266,8 +294,9 @@ def list_monitoring_schedules(backend: SageMakerModelBackend, params: Params) ->
     if contains := params.get("NameContains"):
         schedules = [s for s in schedules if contains in s.name]
     key = {"Name": "name", "Status": "status"}.get(params.get("SortBy", ""), "creation_time")
-    schedules.sort(key=lambda s: getattr(s, key),
-                   reverse=params.get("SortOrder", "Descending") == "Descending")
+    schedules.sort(
+        key=lambda s: getattr(s, key), reverse=params.get("SortOrder", "Descending") == "Descending"
+    )
     return {"MonitoringScheduleSummaries": [s.summary() for s in schedules]}
 
 
@@ -289,10 +318,12 @@ def start_monitoring_schedule(backend: SageMakerModelBackend, params: Params) ->
 
 def list_monitoring_executions(backend: SageMakerModelBackend, params: Params) -> dict:
     executions: list[dict[str, Any]] = list(_collection(backend, "monitoring_executions").values())
-    filters = {"MonitoringScheduleName": params.get("MonitoringScheduleName"),
-               "EndpointName": params.get("EndpointName"),
-               "MonitoringType": params.get("MonitoringTypeEquals"),
-               "MonitoringExecutionStatus": params.get("StatusEquals")}
+    filters = {
+        "MonitoringScheduleName": params.get("MonitoringScheduleName"),
+        "EndpointName": params.get("EndpointName"),
+        "MonitoringType": params.get("MonitoringTypeEquals"),
+        "MonitoringExecutionStatus": params.get("StatusEquals"),
+    }
     for key, value in filters.items():
         if value:
             executions = [e for e in executions if e.get(key) == value]
@@ -301,9 +332,11 @@ def list_monitoring_executions(backend: SageMakerModelBackend, params: Params) -
     if after := params.get("ScheduledTimeAfter"):
         executions = [e for e in executions if e["ScheduledTime"] > after]
     key = {"CreationTime": "CreationTime", "Status": "MonitoringExecutionStatus"}.get(
-        params.get("SortBy", ""), "ScheduledTime")
-    executions.sort(key=lambda e: e[key],
-                    reverse=params.get("SortOrder", "Descending") == "Descending")
+        params.get("SortBy", ""), "ScheduledTime"
+    )
+    executions.sort(
+        key=lambda e: e[key], reverse=params.get("SortOrder", "Descending") == "Descending"
+    )
     return {"MonitoringExecutionSummaries": executions}
 
 
@@ -324,31 +357,59 @@ def record_monitoring_execution(
     schedule = _schedule(backend, schedule_name)
     scheduled_time = _utc(scheduled_time)
     job_name = f"model-monitoring-{scheduled_time:%Y%m%d%H%M}-{uuid.uuid4().hex[:24]}"
-    output_uri = output_uri or (f"s3://sagemaker-{region}-{account_id}/{schedule.endpoint_name}"
-                                f"/{schedule_name}/{scheduled_time:%Y/%m/%d/%H}")
+    output_uri = output_uri or (
+        f"s3://sagemaker-{region}-{account_id}/{schedule.endpoint_name}"
+        f"/{schedule_name}/{scheduled_time:%Y/%m/%d/%H}"
+    )
     definition = schedule.config.get("MonitoringJobDefinition") or {}
     job = backend.create_processing_job(
-        app_specification={"ImageUri": (definition.get("MonitoringAppSpecification") or {})
-                           .get("ImageUri", "model-monitor-analyzer")},
-        experiment_config={}, network_config=definition.get("NetworkConfig") or {},
-        processing_inputs=[], processing_job_name=job_name,
-        processing_output_config={"Outputs": [{"OutputName": "result", "S3Output": {
-            "S3Uri": output_uri, "LocalPath": "/opt/ml/processing/output",
-            "S3UploadMode": "Continuous"}}]},
+        app_specification={
+            "ImageUri": (definition.get("MonitoringAppSpecification") or {}).get(
+                "ImageUri", "model-monitor-analyzer"
+            )
+        },
+        experiment_config={},
+        network_config=definition.get("NetworkConfig") or {},
+        processing_inputs=[],
+        processing_job_name=job_name,
+        processing_output_config={
+            "Outputs": [
+                {
+                    "OutputName": "result",
+                    "S3Output": {
+                        "S3Uri": output_uri,
+                        "LocalPath": "/opt/ml/processing/output",
+                        "S3UploadMode": "Continuous",
+                    },
+                }
+            ]
+        },
         role_arn=definition.get("RoleArn", f"arn:aws:iam::{account_id}:role/monitoring"),
-        tags=[], stopping_condition=definition.get("StoppingCondition") or {},
+        tags=[],
+        stopping_condition=definition.get("StoppingCondition") or {},
     )
-    _put(job, monitoring_schedule_arn=schedule.arn, failure_reason=failure_reason,
-         processing_job_status={"Failed": "Failed", "Stopped": "Stopped"}.get(status, "Completed"),
-         exit_message=f"{status}: recorded by the emulator" if status != "Completed" else None)
+    _put(
+        job,
+        monitoring_schedule_arn=schedule.arn,
+        failure_reason=failure_reason,
+        processing_job_status={"Failed": "Failed", "Stopped": "Stopped"}.get(status, "Completed"),
+        exit_message=f"{status}: recorded by the emulator" if status != "Completed" else None,
+    )
     now = utcnow()
-    summary = _without_none({
-        "MonitoringScheduleName": schedule_name, "ScheduledTime": scheduled_time,
-        "CreationTime": now, "LastModifiedTime": now, "MonitoringExecutionStatus": status,
-        "ProcessingJobArn": job.arn, "EndpointName": schedule.endpoint_name,
-        "FailureReason": failure_reason, "MonitoringType": schedule.type,
-        "MonitoringJobDefinitionName": schedule.config.get("MonitoringJobDefinitionName"),
-    })
+    summary = _without_none(
+        {
+            "MonitoringScheduleName": schedule_name,
+            "ScheduledTime": scheduled_time,
+            "CreationTime": now,
+            "LastModifiedTime": now,
+            "MonitoringExecutionStatus": status,
+            "ProcessingJobArn": job.arn,
+            "EndpointName": schedule.endpoint_name,
+            "FailureReason": failure_reason,
+            "MonitoringType": schedule.type,
+            "MonitoringJobDefinitionName": schedule.config.get("MonitoringJobDefinitionName"),
+        }
+    )
     _collection(backend, "monitoring_executions")[job.arn] = summary
     schedule.last_execution = summary
     return {"ProcessingJobName": job_name, "ProcessingJobArn": job.arn}
@@ -376,6 +437,7 @@ def start_pipeline_execution(original: Callable[..., Any]) -> Callable[..., Any]
         execution = pipeline.pipeline_executions[started["PipelineExecutionArn"]]
         execution.pipeline_execution_status = "Executing"
         return started
+
     return start
 
 
@@ -390,6 +452,7 @@ def describe_pipeline_execution(original: Callable[..., Any]) -> Callable[..., A
         if execution.pipeline_execution_failure_reason:
             described["FailureReason"] = execution.pipeline_execution_failure_reason
         return described
+
     return describe
 
 
@@ -401,9 +464,11 @@ def list_pipeline_executions(original: Callable[..., Any]) -> Callable[..., Any]
             summary.pop("PipelineExecutionFailureReason", None)  # moto sends the text "None"
             if execution.pipeline_execution_failure_reason:
                 summary["PipelineExecutionFailureReason"] = (
-                    execution.pipeline_execution_failure_reason)
+                    execution.pipeline_execution_failure_reason
+                )
         listed["PipelineExecutionSummaries"].sort(key=lambda s: s["StartTime"], reverse=True)
         return listed
+
     return list_
 
 
@@ -415,9 +480,11 @@ def retry_pipeline_execution(backend: SageMakerModelBackend, params: Params) -> 
     if token and token in tokens:
         return {"PipelineExecutionArn": arn}
     if execution.pipeline_execution_status != "Failed":
-        raise ConflictException(f"Pipeline execution {arn} is "
-                                f"{execution.pipeline_execution_status}; only a Failed one can be "
-                                "retried.")
+        raise ConflictException(
+            f"Pipeline execution {arn} is "
+            f"{execution.pipeline_execution_status}; only a Failed one can be "
+            "retried."
+        )
     if token:
         tokens.add(token)
     _set_execution(execution, "Executing", None)
@@ -442,8 +509,12 @@ def list_pipeline_execution_steps(backend: SageMakerModelBackend, params: Params
 
 
 def _set_execution(execution: FakePipelineExecution, status: str, reason: str | None) -> None:
-    _put(execution, pipeline_execution_status=status, pipeline_execution_failure_reason=reason,
-         last_modified_time=utcnow())
+    _put(
+        execution,
+        pipeline_execution_status=status,
+        pipeline_execution_failure_reason=reason,
+        last_modified_time=utcnow(),
+    )
 
 
 def set_pipeline_execution_status(arn: str, status: str, failure_reason: str | None = None) -> None:
@@ -468,8 +539,9 @@ def set_pipeline_execution_steps(arn: str, steps: list[dict[str, Any]]) -> None:
 _failures: dict[tuple[str, str, str], str] = {}
 
 
-def fail_next_update(endpoint_name: str, reason: str, account_id: str = DEFAULT_ACCOUNT,
-                     region: str = DEFAULT_REGION) -> None:
+def fail_next_update(
+    endpoint_name: str, reason: str, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+) -> None:
     """Hook: the next UpdateEndpoint of `endpoint_name` rolls back with `reason`."""
     _failures[(account_id, region, endpoint_name)] = reason
 
@@ -483,17 +555,23 @@ def create_endpoint_config(original: Callable[..., Any]) -> Callable[..., Any]:
         config = response.sagemaker_backend.endpoint_configs[name]
         _put(config, shadow_production_variants=shadows or None)
         return result
+
     return create
 
 
 def create_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
-    def create(backend: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str,
-               tags: list[dict[str, str]]) -> FakeEndpoint:
+    def create(
+        backend: SageMakerModelBackend,
+        endpoint_name: str,
+        endpoint_config_name: str,
+        tags: list[dict[str, str]],
+    ) -> FakeEndpoint:
         endpoint = original(backend, endpoint_name, endpoint_config_name, tags)
         _apply_config(backend, endpoint, endpoint_config_name, retain=False)
         endpoint.endpoint_status = "Creating"
         _begin(endpoint, lambda: _settle(endpoint, "InService"))
         return endpoint
+
     return create
 
 
@@ -503,6 +581,7 @@ def describe_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
         if endpoint is not None:
             _advance(endpoint)
         return original(backend, endpoint_name)
+
     return describe
 
 
@@ -512,7 +591,7 @@ def update_endpoint(backend: SageMakerModelBackend, params: Params) -> dict[str,
     if endpoint is None:
         raise ValidationError(f"Could not find endpoint '{name}'.")
     if endpoint.endpoint_status != "InService":
-        raise ValidationError(f"Cannot update in-progress endpoint \"{endpoint.arn}\".")
+        raise ValidationError(f'Cannot update in-progress endpoint "{endpoint.arn}".')
     backend.describe_endpoint_config(config_name)  # raises if it does not exist
     deployment = params.get("DeploymentConfig")
     if deployment is None and params.get("RetainDeploymentConfig"):
@@ -520,15 +599,24 @@ def update_endpoint(backend: SageMakerModelBackend, params: Params) -> dict[str,
     old_config = endpoint.endpoint_config_name
     forced_failure = _failures.pop((backend.account_id, backend.region_name, name), None)
     now = utcnow()
-    _put(endpoint, endpoint_status="Updating", failure_reason=None, last_modified_time=now,
-         pending_deployment_summary={"EndpointConfigName": config_name, "StartTime": now})
+    _put(
+        endpoint,
+        endpoint_status="Updating",
+        failure_reason=None,
+        last_modified_time=now,
+        pending_deployment_summary={"EndpointConfigName": config_name, "StartTime": now},
+    )
 
     def settle() -> None:
         _put(endpoint, pending_deployment_summary=None, last_deployment_config=deployment)
         reason = forced_failure or _alarm_in_alarm(backend, deployment)
         if reason is None:
-            _apply_config(backend, endpoint, config_name,
-                          retain=bool(params.get("RetainAllVariantProperties")))
+            _apply_config(
+                backend,
+                endpoint,
+                config_name,
+                retain=bool(params.get("RetainAllVariantProperties")),
+            )
             _settle(endpoint, "InService")
             return
         # AWS shifts traffic back to the blue fleet: the old config stays, the reason is kept.
@@ -539,31 +627,40 @@ def update_endpoint(backend: SageMakerModelBackend, params: Params) -> dict[str,
     return {"EndpointArn": endpoint.arn}
 
 
-def _alarm_in_alarm(backend: SageMakerModelBackend,
-                    deployment: dict[str, Any] | None) -> str | None:
+def _alarm_in_alarm(
+    backend: SageMakerModelBackend, deployment: dict[str, Any] | None
+) -> str | None:
     alarms = ((deployment or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
     names = [alarm["AlarmName"] for alarm in alarms]
     if not names:
         return None
     cloudwatch = cloudwatch_backends[backend.account_id][backend.region_name]
-    firing = [a.name for a in cloudwatch.get_alarms_by_alarm_names(names)
-              if a.state_value == "ALARM"]
+    firing = [
+        a.name for a in cloudwatch.get_alarms_by_alarm_names(names) if a.state_value == "ALARM"
+    ]
     if not firing:
         return None
     return f"Auto-rollback triggered by CloudWatch alarm(s) in ALARM: {', '.join(firing)}"
 
 
-def _apply_config(backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name: str,
-                  retain: bool) -> None:
+def _apply_config(
+    backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name: str, retain: bool
+) -> None:
     config = backend.endpoint_configs[config_name]
     shadows = getattr(config, "shadow_production_variants", None) or []
-    _put(endpoint, endpoint_config_name=config_name,
-         shadow_production_variants=(endpoint._process_production_variants(shadows)
-                                     if shadows else None),
-         data_capture_config=config.data_capture_config or None)
+    _put(
+        endpoint,
+        endpoint_config_name=config_name,
+        shadow_production_variants=(
+            endpoint._process_production_variants(shadows) if shadows else None
+        ),
+        data_capture_config=config.data_capture_config or None,
+    )
     if not retain:
-        _put(endpoint, production_variants=endpoint._process_production_variants(
-            config.production_variants))
+        _put(
+            endpoint,
+            production_variants=endpoint._process_production_variants(config.production_variants),
+        )
 
 
 def _settle(endpoint: FakeEndpoint, status: str, config: str | None = None) -> None:
@@ -579,8 +676,9 @@ def _settle(endpoint: FakeEndpoint, status: str, config: str | None = None) -> N
 class FakeInferenceExperiment:
     def __init__(self, backend: SageMakerModelBackend, params: Params) -> None:
         self.name: str = params["Name"]
-        self.arn = arn_formatter("inference-experiment", self.name, backend.account_id,
-                                 backend.region_name)
+        self.arn = arn_formatter(
+            "inference-experiment", self.name, backend.account_id, backend.region_name
+        )
         self.type = params["Type"]
         self.schedule = params.get("Schedule")
         self.description = params.get("Description")
@@ -598,27 +696,44 @@ class FakeInferenceExperiment:
         self.completion_time: datetime | None = None
 
     def summary(self) -> dict[str, Any]:
-        return _without_none({
-            "Name": self.name, "Type": self.type, "Schedule": self.schedule,
-            "Status": self.status, "StatusReason": self.status_reason,
-            "Description": self.description, "CreationTime": self.creation_time,
-            "CompletionTime": self.completion_time, "LastModifiedTime": self.last_modified_time,
-            "RoleArn": self.role_arn,
-        })
+        return _without_none(
+            {
+                "Name": self.name,
+                "Type": self.type,
+                "Schedule": self.schedule,
+                "Status": self.status,
+                "StatusReason": self.status_reason,
+                "Description": self.description,
+                "CreationTime": self.creation_time,
+                "CompletionTime": self.completion_time,
+                "LastModifiedTime": self.last_modified_time,
+                "RoleArn": self.role_arn,
+            }
+        )
 
     def describe(self, backend: SageMakerModelBackend) -> dict[str, Any]:
         endpoint = backend.endpoints.get(self.endpoint_name)
         metadata = {"EndpointName": self.endpoint_name}
         if endpoint is not None:
-            metadata |= _without_none({"EndpointConfigName": endpoint.endpoint_config_name,
-                                       "EndpointStatus": endpoint.endpoint_status,
-                                       "FailureReason": endpoint.failure_reason})
+            metadata |= _without_none(
+                {
+                    "EndpointConfigName": endpoint.endpoint_config_name,
+                    "EndpointStatus": endpoint.endpoint_status,
+                    "FailureReason": endpoint.failure_reason,
+                }
+            )
         variants = [{**model, "Status": self.variant_status} for model in self.models]
-        return _without_none({
-            **self.summary(), "Arn": self.arn, "EndpointMetadata": metadata,
-            "ModelVariants": variants, "DataStorageConfig": self.data_storage_config,
-            "ShadowModeConfig": self.shadow_mode_config, "KmsKey": self.kms_key,
-        })
+        return _without_none(
+            {
+                **self.summary(),
+                "Arn": self.arn,
+                "EndpointMetadata": metadata,
+                "ModelVariants": variants,
+                "DataStorageConfig": self.data_storage_config,
+                "ShadowModeConfig": self.shadow_mode_config,
+                "KmsKey": self.kms_key,
+            }
+        )
 
     def set(self, status: str, reason: str | None = None) -> None:
         self.status = status
@@ -669,16 +784,19 @@ def list_inference_experiments(backend: SageMakerModelBackend, params: Params) -
     if status := params.get("StatusEquals"):
         experiments = [e for e in experiments if e.status == status]
     key = {"Name": "name", "Status": "status"}.get(params.get("SortBy", ""), "creation_time")
-    experiments.sort(key=lambda e: getattr(e, key),
-                     reverse=params.get("SortOrder", "Descending") == "Descending")
+    experiments.sort(
+        key=lambda e: getattr(e, key), reverse=params.get("SortOrder", "Descending") == "Descending"
+    )
     return {"InferenceExperiments": [e.summary() for e in experiments]}
 
 
 def start_inference_experiment(backend: SageMakerModelBackend, params: Params) -> dict:
     experiment = _experiment(backend, params["Name"])
     if experiment.status != "Created":
-        raise ConflictException(f"Inference experiment {experiment.name} is "
-                                f"{experiment.status}; only a Created one can be started.")
+        raise ConflictException(
+            f"Inference experiment {experiment.name} is "
+            f"{experiment.status}; only a Created one can be started."
+        )
     _start(backend, experiment)
     return {"InferenceExperimentArn": experiment.arn}
 
@@ -691,10 +809,13 @@ def _start(backend: SageMakerModelBackend, experiment: FakeInferenceExperiment) 
         experiment.variant_status = "InService"
         endpoint = backend.endpoints.get(experiment.endpoint_name)
         if endpoint is not None:  # the shadow variants now receive a copy of the traffic
-            _put(endpoint, shadow_production_variants=[
-                {"VariantName": v["ShadowModelVariantName"]}
-                for v in experiment.shadow_mode_config.get("ShadowModelVariants", [])
-            ])
+            _put(
+                endpoint,
+                shadow_production_variants=[
+                    {"VariantName": v["ShadowModelVariantName"]}
+                    for v in experiment.shadow_mode_config.get("ShadowModelVariants", [])
+                ],
+            )
 
     _begin(experiment, running)
 
@@ -702,8 +823,9 @@ def _start(backend: SageMakerModelBackend, experiment: FakeInferenceExperiment) 
 def stop_inference_experiment(backend: SageMakerModelBackend, params: Params) -> dict:
     experiment = _experiment(backend, params["Name"])
     if experiment.status not in ("Running", "Starting", "Created"):
-        raise ConflictException(f"Inference experiment {experiment.name} is "
-                                f"{experiment.status}; it cannot be stopped.")
+        raise ConflictException(
+            f"Inference experiment {experiment.name} is {experiment.status}; it cannot be stopped."
+        )
     experiment.set("Stopping", params.get("Reason"))
     actions: dict[str, str] = params["ModelVariantActions"]
     desired = params.get("DesiredState", "Completed")
@@ -717,32 +839,45 @@ def stop_inference_experiment(backend: SageMakerModelBackend, params: Params) ->
     return {"InferenceExperimentArn": experiment.arn}
 
 
-def _apply_variant_actions(backend: SageMakerModelBackend, experiment: FakeInferenceExperiment,
-                           actions: dict[str, str], desired: list[dict[str, Any]] | None) -> None:
+def _apply_variant_actions(
+    backend: SageMakerModelBackend,
+    experiment: FakeInferenceExperiment,
+    actions: dict[str, str],
+    desired: list[dict[str, Any]] | None,
+) -> None:
     """Promote: like AWS, a new endpoint config serves the shadow variant's model as the
     production variant and the endpoint moves to it. Remove / Retain keep production as it
     is. Either way the endpoint stops shadowing."""
     endpoint = backend.endpoints.get(experiment.endpoint_name)
     if endpoint is None:
         return
-    shadows = {v["ShadowModelVariantName"]
-               for v in experiment.shadow_mode_config.get("ShadowModelVariants", [])}
+    shadows = {
+        v["ShadowModelVariantName"]
+        for v in experiment.shadow_mode_config.get("ShadowModelVariants", [])
+    }
     promoted = [name for name, action in actions.items() if action == "Promote" and name in shadows]
     if promoted:
         variants = {m["VariantName"]: m for m in (desired or experiment.models)}
         variant = variants.get(promoted[0]) or {}
         infrastructure = (variant.get("InfrastructureConfig") or {}).get(
-            "RealTimeInferenceConfig") or {}
+            "RealTimeInferenceConfig"
+        ) or {}
         config_name = f"{endpoint.endpoint_name}-{experiment.name}-promoted"[:63]
         backend.create_endpoint_config(
             endpoint_config_name=config_name,
-            production_variants=[{
-                "VariantName": promoted[0], "ModelName": variant["ModelName"],
-                "InstanceType": infrastructure.get("InstanceType", "ml.m5.large"),
-                "InitialInstanceCount": infrastructure.get("InstanceCount", 1),
-                "InitialVariantWeight": 1.0,
-            }],
-            data_capture_config={}, async_inference_config={}, tags=[], kms_key_id="",
+            production_variants=[
+                {
+                    "VariantName": promoted[0],
+                    "ModelName": variant["ModelName"],
+                    "InstanceType": infrastructure.get("InstanceType", "ml.m5.large"),
+                    "InitialInstanceCount": infrastructure.get("InstanceCount", 1),
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+            data_capture_config={},
+            async_inference_config={},
+            tags=[],
+            kms_key_id="",
         )
         _apply_config(backend, endpoint, config_name, retain=False)
     _put(endpoint, shadow_production_variants=None, last_modified_time=utcnow())
@@ -751,12 +886,17 @@ def _apply_variant_actions(backend: SageMakerModelBackend, experiment: FakeInfer
 def update_inference_experiment(backend: SageMakerModelBackend, params: Params) -> dict:
     experiment = _experiment(backend, params["Name"])
     if experiment.status not in ("Created", "Running"):
-        raise ConflictException(f"Inference experiment {experiment.name} is "
-                                f"{experiment.status}; it cannot be updated.")
+        raise ConflictException(
+            f"Inference experiment {experiment.name} is {experiment.status}; it cannot be updated."
+        )
     previous = experiment.status
-    updates = {"Schedule": "schedule", "Description": "description",
-               "ModelVariants": "models", "DataStorageConfig": "data_storage_config",
-               "ShadowModeConfig": "shadow_mode_config"}
+    updates = {
+        "Schedule": "schedule",
+        "Description": "description",
+        "ModelVariants": "models",
+        "DataStorageConfig": "data_storage_config",
+        "ShadowModeConfig": "shadow_mode_config",
+    }
     for key, attribute in updates.items():
         if key in params:
             setattr(experiment, attribute, params[key])
@@ -805,7 +945,60 @@ def get_resource_from_arn(original: Callable[..., Any]) -> Callable[..., Any]:
                 package.tags = []
             return package
         return original(backend, arn)
+
     return get
+
+
+class AccessDeniedException(ServiceException):
+    code = "AccessDeniedException"
+
+
+def create_model(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Cross-account models from the registry need the package group's resource policy."""
+
+    def create(backend: SageMakerModelBackend, **kwargs: Any) -> Any:
+        containers = [*(kwargs.get("containers") or []), kwargs.get("primary_container") or {}]
+        for container in containers:
+            arn = str((container or {}).get("ModelPackageName") or "")
+            if arn.startswith("arn:") and arn.split(":")[4] != backend.account_id:
+                _check_shared_package(backend.account_id, arn)
+        return original(backend, **kwargs)
+
+    return create
+
+
+def _check_shared_package(caller: str, arn: str) -> None:
+    owner = _backend(arn.split(":")[4], arn.split(":")[3])
+    package = owner.model_packages.get(arn)
+    if package is None:
+        raise ValidationError(f"Model package {arn} does not exist.")
+    group = owner.model_package_groups.get(package.model_package_group_name or "")
+    policy = json.loads(getattr(group, "mlopscp_policy", None) or "{}")
+    if not _policy_allows(policy, caller, "sagemaker:DescribeModelPackage", arn):
+        raise AccessDeniedException(
+            f"User: arn:aws:iam::{caller}:root is not authorized to perform: "
+            f"sagemaker:DescribeModelPackage on resource: {arn} because no resource-based "
+            "policy allows the sagemaker:DescribeModelPackage action"
+        )
+
+
+def _policy_allows(policy: dict[str, Any], account: str, action: str, resource: str) -> bool:
+    statements = policy.get("Statement") or []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principals = (statement.get("Principal") or {}).get("AWS", [])
+        principals = [principals] if isinstance(principals, str) else principals
+        actions = statement.get("Action") or []
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement.get("Resource") or []
+        resources = [resources] if isinstance(resources, str) else resources
+        if (
+            statement.get("Effect") == "Allow"
+            and any(p in ("*", account, f"arn:aws:iam::{account}:root") for p in principals)
+            and any(fnmatch.fnmatchcase(action, a) for a in actions)
+            and any(fnmatch.fnmatchcase(resource, r) for r in resources)
+        ):
+            return True
+    return False
 
 
 def create_model_package(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -813,19 +1006,56 @@ def create_model_package(original: Callable[..., Any]) -> Callable[..., Any]:
         arn = original(backend, *args, **kwargs)  # moto returns the ARN
         backend.model_packages[arn].tags = list(kwargs.get("tags") or [])
         return arn
+
     return create
 
 
 # -- training jobs -----------------------------------------------------------------------------
 
 
+# CreateTrainingJob fields moto drops (or, for AlgorithmSpecification, answers with its own
+# MetricDefinitions); kept from the request and returned by DescribeTrainingJob as AWS does.
+_TRAINING_FIELDS_KEPT = (
+    "AlgorithmSpecification",
+    "Environment",
+    "RetryStrategy",
+    "ProfilerConfig",
+    "ProfilerRuleConfigurations",
+    "RemoteDebugConfig",
+    "InfraCheckConfig",
+)
+
+
 def create_training_job(original: Callable[..., Any]) -> Callable[..., Any]:
     def create(backend: SageMakerModelBackend, *args: Any, **kwargs: Any) -> FakeTrainingJob:
+        existing = backend.training_jobs.get(kwargs.get("training_job_name", ""))
+        if existing is not None:  # moto would silently replace it
+            raise ResourceInUseException(
+                "Training job names must be unique within an AWS account and region, and a "
+                f"training job with this name already exists ({existing.arn})"
+            )
         job = original(backend, *args, **kwargs)
         _set_training(job, "InProgress", "Starting", None)
         job.training_end_time = None
         _begin(job, lambda: _set_training(job, "Completed", "Completed", None))
         return job
+
+    return create
+
+
+def create_training_job_request(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create(response: SageMakerResponse) -> ActionResult:
+        # Copied before moto runs: it writes its own MetricDefinitions into the request's dict.
+        kept = {
+            key: copy.deepcopy(response._get_param(key))
+            for key in _TRAINING_FIELDS_KEPT
+            if response._get_param(key) is not None
+        }
+        result = original(response)
+        job = response.sagemaker_backend.training_jobs[response._get_param("TrainingJobName")]
+        _put(job, mlopscp_request=kept)
+        return result
+
     return create
 
 
@@ -834,7 +1064,11 @@ def describe_training_job(original: Callable[..., Any]) -> Callable[..., Any]:
         job = backend.training_jobs.get(name)
         if job is not None:
             _advance(job)
-        return original(backend, name)
+        described = original(backend, name)
+        if job is not None:
+            described.update(copy.deepcopy(vars(job).get("mlopscp_request") or {}))
+        return described
+
     return describe
 
 
@@ -844,15 +1078,18 @@ def stop_training_job(backend: SageMakerModelBackend, params: Params) -> dict:
     if job is None:
         raise ValidationError(f"Could not find training job '{name}'.")
     if job.training_job_status != "InProgress":
-        raise ValidationError(f"The request was rejected because the training job is in status "
-                              f"{job.training_job_status}.")
+        raise ValidationError(
+            f"The request was rejected because the training job is in status "
+            f"{job.training_job_status}."
+        )
     _set_training(job, "Stopping", "Stopping", None)
     _begin(job, lambda: _set_training(job, "Stopped", "Stopped", None))
     return {}
 
 
-def _set_training(job: FakeTrainingJob, status: str, secondary: str | None,
-                  reason: str | None) -> None:
+def _set_training(
+    job: FakeTrainingJob, status: str, secondary: str | None, reason: str | None
+) -> None:
     now = utcnow()
     job.training_job_status = status
     if secondary:
@@ -863,10 +1100,14 @@ def _set_training(job: FakeTrainingJob, status: str, secondary: str | None,
         job.training_end_time = now
 
 
-def set_training_job_status(name: str, status: str, secondary_status: str | None = None,
-                            failure_reason: str | None = None,
-                            account_id: str = DEFAULT_ACCOUNT,
-                            region: str = DEFAULT_REGION) -> None:
+def set_training_job_status(
+    name: str,
+    status: str,
+    secondary_status: str | None = None,
+    failure_reason: str | None = None,
+    account_id: str = DEFAULT_ACCOUNT,
+    region: str = DEFAULT_REGION,
+) -> None:
     """Hook: the training job `name` is now `status` (InProgress | Completed | Failed | Stopping
     | Stopped), with `secondary_status` (e.g. Interrupted, MaxWaitTimeExceeded) and reason."""
     job = _backend(account_id, region).training_jobs.get(name)
@@ -911,6 +1152,7 @@ _WRAPPED_BACKEND = {
     "describe_endpoint": describe_endpoint,
     "_get_resource_from_arn": get_resource_from_arn,
     "create_model_package": create_model_package,
+    "create_model": create_model,
     "create_training_job": create_training_job,
     "describe_training_job": describe_training_job,
 }
@@ -921,6 +1163,7 @@ _installed = False
 def _respond(operation: Callable[[SageMakerModelBackend, Params], dict[str, Any]]) -> Any:
     def respond(response: SageMakerResponse) -> ActionResult:
         return ActionResult(operation(response.sagemaker_backend, dict(response.params)))
+
     return respond
 
 
@@ -936,6 +1179,8 @@ def install() -> None:
         _patches.set(SageMakerModelBackend, name, wrap(original))
     original = _patches.set(SageMakerResponse, "create_endpoint_config", None)
     _patches.set(SageMakerResponse, "create_endpoint_config", create_endpoint_config(original))
+    original = _patches.set(SageMakerResponse, "create_training_job", None)
+    _patches.set(SageMakerResponse, "create_training_job", create_training_job_request(original))
     _installed = True
 
 

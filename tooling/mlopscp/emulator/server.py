@@ -11,8 +11,10 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-EMULATOR_CONFIG = {"stepfunctions": {"execute_state_machine": True},
-                   "lambda": {"use_docker": False}}
+EMULATOR_CONFIG = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
 
 
 class MotoServer:
@@ -57,7 +59,9 @@ class MotoServer:
     def _moto_api(self, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(  # noqa: S310 - our own loopback server
-            f"{self.url}/moto-api/{path}", data=data, method="GET" if data is None else "POST",
+            f"{self.url}/moto-api/{path}",
+            data=data,
+            method="GET" if data is None else "POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310

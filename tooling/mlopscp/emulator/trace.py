@@ -118,14 +118,14 @@ class Trace:
 
     def rule_matches(self, event_id: str | None = None) -> list[RuleMatched]:
         return [
-            r for r in self.records
-            if isinstance(r, RuleMatched) and event_id in (None, r.event_id)
+            r for r in self.records if isinstance(r, RuleMatched) and event_id in (None, r.event_id)
         ]
 
     def invocations(self, function: str | None = None) -> list[LambdaInvocation]:
         """Invocations of a function, given by name or ARN (all functions when None)."""
         return [
-            r for r in self.records
+            r
+            for r in self.records
             if isinstance(r, LambdaInvocation) and function in (None, r.function, r.function_arn)
         ]
 

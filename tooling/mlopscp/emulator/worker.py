@@ -76,8 +76,14 @@ def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
         return {"result": json.loads(json.dumps(result))}
     except (TypeError, ValueError) as exc:
         message = f"Unable to marshal response: {exc}"
-        return {"error": {"errorMessage": message, "errorType": "Runtime.MarshalError",
-                          "requestId": context.aws_request_id, "stackTrace": []}}
+        return {
+            "error": {
+                "errorMessage": message,
+                "errorType": "Runtime.MarshalError",
+                "requestId": context.aws_request_id,
+                "stackTrace": [],
+            }
+        }
 
 
 def main(request_fd: int, response_fd: int) -> None:
@@ -92,11 +98,13 @@ def main(request_fd: int, response_fd: int) -> None:
                 response: dict[str, Any] = {"ready": True}
             except Exception as exc:  # Lambda reports any failure to load the handler this way
                 module = request["init"]["handler"].rpartition(".")[0]
-                response = {"error": {
-                    **_error(exc, ""),
-                    "errorMessage": f"Unable to import module '{module}': {exc}",
-                    "errorType": "Runtime.ImportModuleError",
-                }}
+                response = {
+                    "error": {
+                        **_error(exc, ""),
+                        "errorMessage": f"Unable to import module '{module}': {exc}",
+                        "errorType": "Runtime.ImportModuleError",
+                    }
+                }
         else:
             response = _invoke(handler, request)
         request_id = request.get("context", {}).get("aws_request_id", "init")

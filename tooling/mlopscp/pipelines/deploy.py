@@ -113,8 +113,9 @@ def upload_code(s3_client: Any, prefix: str, code_dir: Path = CODE_DIR) -> str:
         raise FileNotFoundError(f"no scripts in {code_dir}")
     key = "/".join(part for part in (location.path.strip("/"), code_digest(files)) if part)
     for path in files:
-        s3_client.put_object(Bucket=location.netloc, Key=f"{key}/{path.name}",
-                             Body=path.read_bytes())
+        s3_client.put_object(
+            Bucket=location.netloc, Key=f"{key}/{path.name}", Body=path.read_bytes()
+        )
     return f"s3://{location.netloc}/{key}"
 
 

@@ -264,11 +264,16 @@ def prepare_step(params: Parameters, settings: RetrainSettings, session: Any) ->
             for name in outputs
         ],
         arguments=[
-            "--target-column", params.target_column,
-            "--timestamp-column", params.timestamp_column,
-            "--window-start", params.window_start,
-            "--window-end", params.window_end,
-            "--lookback-days", params.lookback_days.to_string(),
+            "--target-column",
+            params.target_column,
+            "--timestamp-column",
+            params.timestamp_column,
+            "--window-start",
+            params.window_start,
+            "--window-end",
+            params.window_end,
+            "--lookback-days",
+            params.lookback_days.to_string(),
         ],
     )
     return ProcessingStep(
@@ -358,14 +363,22 @@ def evaluate_step(
             for name in ("evaluation", "predictions")
         ],
         arguments=[
-            "--metric", settings.metric,
-            "--greater-is-better", str(settings.greater_is_better).lower(),
-            "--regression-tolerance", params.tolerance.to_string(),
-            "--model-package-group", params.group,
-            "--production-model-package-arn", params.production_package,
-            "--incident-id", params.incident_id,
-            "--data-window-start", params.window_start,
-            "--data-window-end", params.window_end,
+            "--metric",
+            settings.metric,
+            "--greater-is-better",
+            str(settings.greater_is_better).lower(),
+            "--regression-tolerance",
+            params.tolerance.to_string(),
+            "--model-package-group",
+            params.group,
+            "--production-model-package-arn",
+            params.production_package,
+            "--incident-id",
+            params.incident_id,
+            "--data-window-start",
+            params.window_start,
+            "--data-window-end",
+            params.window_end,
         ],
     )
     # No cache: the step reads the registry's current production package, which a cached
@@ -498,8 +511,10 @@ def gate_steps(
     # Any: the SDK's annotations omit JsonGet, which conditions accept (and the docs use).
     candidate: Any = report(evaluate, "quality_gate.candidate")
     bound: Any = report(evaluate, "quality_gate.production_bound")
-    compare = ConditionGreaterThanOrEqualTo if settings.greater_is_better else (
-        ConditionLessThanOrEqualTo
+    compare = (
+        ConditionGreaterThanOrEqualTo
+        if settings.greater_is_better
+        else (ConditionLessThanOrEqualTo)
     )
     relation = ">=" if settings.greater_is_better else "<="
     fail = FailStep(
@@ -507,9 +522,15 @@ def gate_steps(
         error_message=Join(
             on="",
             values=[
-                "Not registered (incident ", params.incident_id, f"): {settings.metric} ",
-                candidate, f" must be {relation} QualityThreshold ", params.threshold,
-                f" and {relation} the production bound ", bound, ". ",
+                "Not registered (incident ",
+                params.incident_id,
+                f"): {settings.metric} ",
+                candidate,
+                f" must be {relation} QualityThreshold ",
+                params.threshold,
+                f" and {relation} the production bound ",
+                bound,
+                ". ",
                 report(evaluate, "quality_gate.summary"),
             ],
         ),

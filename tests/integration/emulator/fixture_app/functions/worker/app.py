@@ -30,8 +30,15 @@ def handler(event: dict, context: object) -> dict:
 
 
 def _describe(context: object) -> dict:
-    names = ("function_name", "function_version", "invoked_function_arn", "memory_limit_in_mb",
-             "aws_request_id", "log_group_name", "log_stream_name")
+    names = (
+        "function_name",
+        "function_version",
+        "invoked_function_arn",
+        "memory_limit_in_mb",
+        "aws_request_id",
+        "log_group_name",
+        "log_stream_name",
+    )
     described = {name: getattr(context, name) for name in names}
     described["remaining_ms"] = context.get_remaining_time_in_millis()
     return described
