@@ -42,6 +42,8 @@ ZIP_TARGET_MB = 10.0
 TRIAGE_TARGET_MS = 50.0
 RUNTIME_ENV = {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
 BASELINE = "import boto3"
+# What every handler imports by design before any of its own code: the floor of the ratio.
+FLOOR = "import boto3, pydantic_settings; from aws_lambda_powertools import Logger, Metrics"
 
 # Prints how long the import took and where mlops_runtime came from (it must be the built layer,
 # not the editable install in the venv).
@@ -204,7 +206,10 @@ def import_section(medians: dict[str, dict[str, float]], runs: int) -> tuple[lis
         "read-only). *As shipped* is the `sam build` output: the layers' Makefiles compile "
         ".pyc for python3.13 into them. *Source only* is the same code without bytecode, as "
         "`BuildMethod: python3.13` ships it: every module compiles on every cold start. "
-        f"Target: at most {IMPORT_RATIO_TARGET}x `import boto3` alone.",
+        f"Target: at most {IMPORT_RATIO_TARGET}x `import boto3` alone. The second row is the "
+        "floor of that ratio: what every handler imports by design (boto3, pydantic-settings, "
+        "Powertools Logger and Metrics) before any code of ours; a handler's distance to it is "
+        "the cost of its own imports and cold-start validation.",
         "",
         "| Handler | source only (ms) | x boto3 | as shipped (ms) | x boto3 | target |",
         "|---|---:|---:|---:|---:|---|",
@@ -212,16 +217,14 @@ def import_section(medians: dict[str, dict[str, float]], runs: int) -> tuple[lis
     worst, worst_ratio = "", 0.0
     for name, m in medians.items():
         ratio_cold, ratio_warm = m["no_pyc"] / base["no_pyc"], m["pyc"] / base["pyc"]
-        verdict = (
-            "baseline"
-            if name == BASELINE
-            else ("ok" if ratio_warm <= IMPORT_RATIO_TARGET else "**over**")
+        verdict = {BASELINE: "baseline", FLOOR: "floor: the libraries alone"}.get(
+            name, "ok" if ratio_warm <= IMPORT_RATIO_TARGET else "**over**"
         )
         lines.append(
             f"| {name} | {m['no_pyc'] * 1000:.0f} | {ratio_cold:.2f} | {m['pyc'] * 1000:.0f} "
             f"| {ratio_warm:.2f} | {verdict} |"
         )
-        if name != BASELINE and ratio_warm > worst_ratio:
+        if name not in (BASELINE, FLOOR) and ratio_warm > worst_ratio:
             worst, worst_ratio = name, ratio_warm
     return lines, worst
 
@@ -329,7 +332,7 @@ def main() -> int:
     args = parser.parse_args()
 
     setup = Setup(read_env_file(ROOT / "samplefile.env"), args.runtime.resolve())
-    targets = [Target(BASELINE, BASELINE, None)] + [
+    targets = [Target(BASELINE, BASELINE, None), Target(FLOOR, FLOOR, None)] + [
         Target(name, "import app", folder) for name, folder in built("functions").items()
     ]
     print(f"timing {len(targets)} imports x {args.runs} runs x 2 modes ...", flush=True)
