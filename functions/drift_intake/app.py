@@ -16,10 +16,10 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from mlops_core.errors import EventRejectedError
-from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 from mlops_core.signals import MonitoringSignal, SignalKind, endpoint_root
 from mlops_runtime import settings
 from mlops_runtime.aws import client, error_code, idempotency_store, translated_errors
+from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import parse_monitoring_event
 from mlops_runtime.intake import NotRelevant, to_signal
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
@@ -48,7 +48,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         signal = to_signal(parse_monitoring_event(event))
     except EventRejectedError as error:
-        return reject(event, error)
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        logger.warning("event rejected", extra={"reason": error.reason})
+        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "drift-intake")
     except NotRelevant as why:
         logger.info("event ignored", extra={"reason": str(why), "event_id": event.get("id")})
         metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
@@ -106,35 +108,3 @@ def start_drift_response(request: dict[str, Any]) -> dict[str, Any]:
 
 def _execution_name(model_id: str, event_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{model_id}-{event_id}")[:80]
-
-
-def reject(event: Any, error: EventRejectedError) -> dict[str, Any]:
-    """Keep the event, with why, where an operator looks; then record the decision."""
-    event_id = str(event.get("id", "")) if isinstance(event, dict) else ""
-    body = {"reason": error.reason, "errors": error.errors, "event": event}
-    with translated_errors():
-        client("sqs").send_message(
-            QueueUrl=SETTINGS.dead_letter_queue_url,
-            MessageBody=json.dumps(body, default=str),
-            MessageAttributes={
-                "errorType": {"DataType": "String", "StringValue": type(error).__name__},
-                "reason": {"DataType": "String", "StringValue": error.reason[:256]},
-                "source": {"DataType": "String", "StringValue": "drift-intake"},
-            },
-        )
-    ledger.record(
-        LedgerEntry(
-            action=Action.EVENT_REJECTED,
-            model_id=UNKNOWN_MODEL,
-            subject=f"event:{event_id or 'without-id'}",
-            summary=error.reason,
-            evidence={"errors": error.errors, "detail_type": _detail_type(event)},
-        )
-    )
-    metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-    logger.warning("event rejected", extra={"reason": error.reason, "event_id": event_id})
-    return {"status": "rejected", "reason": error.reason}
-
-
-def _detail_type(event: Any) -> str | None:
-    return event.get("detail-type") if isinstance(event, dict) else None

@@ -42,6 +42,7 @@ from botocore.exceptions import ClientError
 from moto.cloudformation import parsing
 from moto.cloudformation.models import cloudformation_backends
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+from samtranslator.metrics.metrics import Metrics
 from samtranslator.model.exceptions import InvalidDocumentException
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
@@ -134,7 +135,10 @@ def translate(template: dict[str, Any], parameters: Mapping[str, str], region: s
         aws_access_key_id="offline",
         aws_secret_access_key="offline",  # noqa: S106 - never used: translation is offline
     )
-    translator = Translator(None, Parser(), boto_session=session)
+    # The translator records usage metrics and warns at exit if nobody publishes them; its
+    # default publisher discards them, so publishing is how the warning is silenced.
+    metrics = Metrics()
+    translator = Translator(None, Parser(), boto_session=session, metrics=metrics)
     try:
         return translator.translate(
             copy.deepcopy(template),
@@ -144,6 +148,8 @@ def translate(template: dict[str, Any], parameters: Mapping[str, str], region: s
     except InvalidDocumentException as exc:
         causes = "; ".join(cause.message for cause in exc.causes)
         raise DeployError(f"SAM translation failed: {causes}") from exc
+    finally:
+        metrics.publish()
 
 
 class Deployer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -72,6 +73,11 @@ class Emulator:
         self.stop()
 
     def start(self) -> Emulator:
+        # moto's interpreter logs every Fail state at ERROR with its internals; a Fail state is
+        # a designed ending of our flows and shows in the execution history anyway.
+        logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(
+            logging.CRITICAL
+        )
         if not Emulator._active_lock.acquire(blocking=False):
             raise EmulatorError("another Emulator is running in this process; stop it first")
         try:
