@@ -79,6 +79,8 @@ def world() -> Iterator[ApprovalWorld]:
 
 def test_an_emailed_link_is_approved_in_a_browser(browser: Any, world: ApprovalWorld) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     asked = world.ask("ranking")
     browser.get(asked.links["approve"])
@@ -105,7 +107,10 @@ def test_an_emailed_link_is_approved_in_a_browser(browser: Any, world: ApprovalW
 
     # Type a reason and confirm: the result page, and the flow goes on.
     reason.send_keys("drift confirmed with the data team")
+    confirmation = browser.find_element(By.TAG_NAME, "h1")
     browser.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
+    # The POST loads a new page: wait until the confirmation page's heading is gone.
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(confirmation))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Thank you: approved"
     assert "Recorded: approved by ranking-owner@example.com" in browser.page_source
     world.emu.wait_idle(timeout=120)
