@@ -12,17 +12,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import guardrails, spot
 from mlops_core.errors import EventRejectedError
 from mlops_core.guardrails import Finding, GuardrailPolicy
 from mlops_core.ledger import UNKNOWN_MODEL
 from mlops_runtime import notify, settings, training
+from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import (
     GUARDRAIL_DETAIL_TYPES,
@@ -37,7 +34,7 @@ from pydantic import Field
 
 
 class Settings(
-    settings.TrainingPolicySettings, settings.NotifySettings, settings.IdempotentSettings
+    training.TrainingPolicySettings, settings.NotifySettings, settings.IdempotentSettings
 ):
     dead_letter_queue_url: str = Field(pattern=r"^https?://")
 
@@ -49,7 +46,7 @@ ledger = Ledger(SETTINGS.ledger_table)
 findings = FindingStore(ledger, StateStore(SETTINGS.state_table))
 models = ModelConfigStore(SETTINGS.model_config_table)
 idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=7 * 86400)
-persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+persistence = idempotency_store(SETTINGS.idempotency_table)
 
 
 @logger.inject_lambda_context(clear_state=True)

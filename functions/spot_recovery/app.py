@@ -14,11 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from mlops_core import spot
@@ -26,6 +22,7 @@ from mlops_core.errors import EventRejectedError, PipelineExecutionBusyError
 from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 from mlops_core.spot import Recovery, Step
 from mlops_runtime import notify, settings, training
+from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import (
     TRAINING_DETAIL_TYPES,
@@ -39,7 +36,7 @@ from pydantic import Field
 
 
 class Settings(
-    settings.TrainingPolicySettings, settings.NotifySettings, settings.IdempotentSettings
+    training.TrainingPolicySettings, settings.NotifySettings, settings.IdempotentSettings
 ):
     dead_letter_queue_url: str = Field(pattern=r"^https?://")
 
@@ -51,7 +48,7 @@ ledger = Ledger(SETTINGS.ledger_table)
 state = StateStore(SETTINGS.state_table)
 models = ModelConfigStore(SETTINGS.model_config_table)
 idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=7 * 86400)
-persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+persistence = idempotency_store(SETTINGS.idempotency_table)
 # step -> (ledger action, metric)
 OUTCOMES = {
     Step.RESUME: (Action.TRAINING_RESUMED, "TrainingResumed"),

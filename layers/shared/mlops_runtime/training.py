@@ -12,8 +12,12 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
+from mlops_core.guardrails import GuardrailPolicy
+from mlops_core.spot import SpotPolicy
+from pydantic import Field, model_validator
 
 from mlops_runtime.aws import client, error_code, paginate, translated_errors
+from mlops_runtime.settings import FunctionSettings
 
 # Statuses after which RetryPipelineExecution is refused or pointless.
 PIPELINE_RUNNING = frozenset({"Executing", "Stopping"})
@@ -121,3 +125,39 @@ def _model_origin(model_name: str) -> dict[str, Any]:
     containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
     packages = [c["ModelPackageName"] for c in containers if c.get("ModelPackageName")]
     return {"ModelName": model_name, "ModelPackageName": packages[0] if packages else None}
+
+
+# Only the Spot recovery and guardrail functions need these settings: they live here, not in
+# mlops_runtime.settings, so the other functions' cold starts skip the policy modules.
+class TrainingPolicySettings(FunctionSettings):
+    """Stack-wide defaults of Spot recovery and guardrails; a model's configuration overrides
+    them (its ``spot`` / ``guardrails`` sections)."""
+
+    spot_max_attempts: int = Field(3, ge=1, le=10, description="Spot attempts per lineage")
+    spot_fallback: str = Field("on_demand", description="on_demand | next_instance_type | give_up")
+    spot_fallback_instance_types: str = Field("", description="comma-separated ml.* types")
+    spot_without_checkpoint: str = Field("restart", description="restart | notify")
+    spot_wait_time_ratio: float = Field(2.0, description="MaxWaitTime per MaxRuntime")
+    guardrails_enforce: str = Field("", description="comma-separated training rules to enforce")
+
+    @model_validator(mode="after")
+    def _valid_policies(self) -> TrainingPolicySettings:
+        self.spot_policy()  # a bad default fails the cold start, naming the field
+        self.guardrail_policy()
+        return self
+
+    def spot_policy(self) -> SpotPolicy:
+        return SpotPolicy(
+            max_spot_attempts=self.spot_max_attempts,
+            fallback=self.spot_fallback,
+            fallback_instance_types=tuple(_items(self.spot_fallback_instance_types)),
+            without_checkpoint=self.spot_without_checkpoint,
+            wait_time_ratio=self.spot_wait_time_ratio,
+        )
+
+    def guardrail_policy(self) -> GuardrailPolicy:
+        return GuardrailPolicy(enforce=frozenset(_items(self.guardrails_enforce)))
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
