@@ -206,25 +206,12 @@ class LocalControlPlane:
                 "ModelDataUrl": f"s3://{MONITORING_BUCKET}/models/{model.model_id}/model.tar.gz",
             },
         )
-        sagemaker.create_endpoint_config(
-            EndpointConfigName=f"{model.endpoint}-v1",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": f"{model.model_id}-v1",
-                    "InitialInstanceCount": 1,
-                    "InstanceType": "ml.m5.large",
-                }
-            ],
-            DataCaptureConfig={
-                "EnableCapture": True,
-                "InitialSamplingPercentage": 100,
-                "DestinationS3Uri": f"s3://{MONITORING_BUCKET}/capture",
-                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            },
-        )
-        sagemaker.create_endpoint(
-            EndpointName=model.endpoint, EndpointConfigName=f"{model.endpoint}-v1"
+        serve(
+            sagemaker,
+            model.endpoint,
+            f"{model.model_id}-v1",
+            1,
+            f"s3://{MONITORING_BUCKET}/capture",
         )
         self._upload_history(model)
         self._upsert_pipeline(model)
@@ -496,6 +483,28 @@ class LocalControlPlane:
             UpdateExpression="SET deadline = :d, reminder_at = :r",
             ExpressionAttributeValues={":d": {"S": stamp}, ":r": {"S": reminder}},
         )
+
+
+def serve(sagemaker: Any, endpoint: str, model_name: str, instances: int, capture_uri: str) -> None:
+    """An endpoint serving one model, capturing requests and responses as Model Monitor needs."""
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{endpoint}-v1",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model_name,
+                "InitialInstanceCount": instances,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": capture_uri,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        },
+    )
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v1")
 
 
 def envelope(

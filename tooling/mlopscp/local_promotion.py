@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from mlopscp.local import ACCOUNT, REGION, ROOT, envelope
+from mlopscp.local import ACCOUNT, REGION, ROOT, envelope, serve
 
 STAGING = "222222222222"
 PRODUCTION = "333333333333"
@@ -201,25 +201,12 @@ class PromotionWorld:
             ExecutionRoleArn=self.roles[PRODUCTION]["ExecutionRoleArn"],
             Containers=[{"ModelPackageName": model.package_arn(1)}],
         )
-        sagemaker.create_endpoint_config(
-            EndpointConfigName=f"{model.endpoint}-v1",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": f"{model.model_id}-v1",
-                    "InitialInstanceCount": 2,
-                    "InstanceType": "ml.m5.large",
-                }
-            ],
-            DataCaptureConfig={
-                "EnableCapture": True,
-                "InitialSamplingPercentage": 100,
-                "DestinationS3Uri": f"s3://{capture_bucket(PRODUCTION)}/monitoring",
-                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            },
-        )
-        sagemaker.create_endpoint(
-            EndpointName=model.endpoint, EndpointConfigName=f"{model.endpoint}-v1"
+        serve(
+            sagemaker,
+            model.endpoint,
+            f"{model.model_id}-v1",
+            2,
+            f"s3://{capture_bucket(PRODUCTION)}/monitoring",
         )
         waiter = sagemaker.get_waiter("endpoint_in_service")
         waiter.wait(EndpointName=model.endpoint, WaiterConfig={"Delay": 0, "MaxAttempts": 10})
