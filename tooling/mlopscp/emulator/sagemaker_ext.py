@@ -658,9 +658,11 @@ def update_endpoint_weights_and_capacities(original: Callable[..., Any]) -> Call
         desired_weights_and_capacities: list[dict[str, Any]],
     ) -> str:
         endpoint = backend.endpoints.get(endpoint_name)
-        if endpoint is not None and endpoint.endpoint_status != "InService":
+        if endpoint is None:  # moto answers as AWS does
+            return str(original(backend, endpoint_name, desired_weights_and_capacities))
+        if endpoint.endpoint_status != "InService":
             raise ValidationError(f'Cannot update in-progress endpoint "{endpoint.arn}".')
-        before = {v["VariantName"]: dict(v) for v in getattr(endpoint, "production_variants", [])}
+        before = {v["VariantName"]: dict(v) for v in endpoint.production_variants}
         arn = original(backend, endpoint_name, desired_weights_and_capacities)
         for variant in endpoint.production_variants:
             kept = before.get(variant["VariantName"], {})
@@ -734,7 +736,7 @@ def _settle(
 ) -> None:
     endpoint.endpoint_status = status
     if reason is not None:
-        endpoint.failure_reason = reason
+        _put(endpoint, failure_reason=reason)
     if config is not None:
         endpoint.endpoint_config_name = config
     endpoint.last_modified_time = utcnow()
