@@ -165,7 +165,9 @@ def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
     if described is not None and not created_by(sagemaker, described["EndpointArn"], p.id):
         report["production"] = f"{endpoint} was created by someone else meanwhile: kept as it is"
     else:
-        if p.state.get("deploy"):  # the creation began: its alarms and autoscaling are ours
+        # Approved: the creation may have begun (even if its step failed half-way), and the
+        # alarms and autoscaling of an endpoint that is ours or absent are this promotion's.
+        if p.part("approval").get("outcome") == "approved":
             autoscaling = account.client("application-autoscaling")
             current = variant_scaling.read(autoscaling, endpoint, variant)
             if current is not None:
@@ -176,10 +178,10 @@ def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
             try:
                 with translated_errors():
                     cloudwatch.delete_alarms(AlarmNames=names)
+                report["cleaned"].append(f"deleted alarms {', '.join(names)}")
             except ClientError as error:
-                if not missing(error):
+                if not missing(error):  # none to delete: the step failed before creating them
                     raise
-            report["cleaned"].append(f"deleted alarms {', '.join(names)}")
         delete_if_created_by(sagemaker, "endpoint", endpoint, p.id, report)
         report["production"] = (
             f"no endpoint {endpoint} (first deployment: "

@@ -233,6 +233,33 @@ def test_a_failed_first_deployment_removes_what_it_created(fresh: World) -> None
     assert f"production: no endpoint {ENDPOINT}" in page["body"]
 
 
+def test_a_create_step_failing_half_way_leaves_nothing_behind(
+    fresh: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = approved(fresh)
+    real = first.call_aws
+
+    def refuse_create_endpoint(what: str, call: Any, **kwargs: Any) -> Any:
+        if what.startswith("CreateEndpoint "):
+            raise DeploymentError(f"{what}: ResourceLimitExceeded: account quota for ml.m5.large")
+        return real(what, call, **kwargs)
+
+    monkeypatch.setattr(first, "call_aws", refuse_create_endpoint)
+    with pytest.raises(DeploymentError, match="ResourceLimitExceeded"):
+        run(first.create_production, state)
+    assert production_alarms() == ALARMS  # created before the endpoint was refused
+    state["error"] = {"Error": "DeploymentError", "Cause": "ResourceLimitExceeded"}
+    ended = run(release.abort, state)
+    assert (ended["outcome"], ended["stage"]) == ("failed", "approval")
+    assert production_alarms() == []
+    sagemaker = account_client("sagemaker", PRODUCTION)
+    assert production_endpoints() == []
+    assert not sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    assert not sagemaker.list_models()["Models"]
+    cleanup = ledger_entry("promotion_failed")["evidence"]["cleanup"]
+    assert cleanup["production"] == f"no endpoint {ENDPOINT} (first deployment: never created)"
+
+
 def test_a_first_deployment_failing_after_its_autoscaling_is_removed_whole(fresh: World) -> None:
     state = created(fresh)
     run(release.verify_production, state)  # autoscaling registered, then the task timed out
