@@ -30,8 +30,10 @@ from mlops_runtime.promotion_workflow import (
     call_aws,
     capture_config,
     confirm_deployable,
-    deadline,
+    deploy_part,
+    ensure_endpoint_config,
     ensure_model,
+    put_rollback_alarms,
     variant_spec,
 )
 from mlops_runtime.target_accounts import (
@@ -92,28 +94,14 @@ def create_production(p: Promotion) -> dict[str, Any]:
         )
     ensure_model(p, sagemaker, p.names["prod_model"], target.execution_role_arn)
     size, scaling = planned_fleet(p)
-    if (
-        describe_or_none(
-            sagemaker.describe_endpoint_config, EndpointConfigName=p.names["prod_config"]
-        )
-        is None
-    ):
-        call_aws(
-            f"CreateEndpointConfig {p.names['prod_config']}",
-            sagemaker.create_endpoint_config,
-            EndpointConfigName=p.names["prod_config"],
-            ProductionVariants=[
-                variant_spec(
-                    target.variant_name, p.names["prod_model"], target.instance_type, size.count
-                )
-            ],
-            DataCaptureConfig=capture_config(target.data_capture_uri),
-            Tags=p.tags,
-        )
-    alarms = rules.rollback_alarms(target.endpoint_name, target.variant_name, p.config.deployment)
-    cloudwatch = account.client("cloudwatch")
-    for alarm in alarms:
-        call_aws(f"PutMetricAlarm {alarm['AlarmName']}", cloudwatch.put_metric_alarm, **alarm)
+    ensure_endpoint_config(
+        p,
+        sagemaker,
+        p.names["prod_config"],
+        variant_spec(target.variant_name, p.names["prod_model"], target.instance_type, size.count),
+        capture_config(target.data_capture_uri),
+    )
+    names = put_rollback_alarms(p, account, target.variant_name)
     if existing is None:
         call_aws(
             f"CreateEndpoint {target.endpoint_name} in production",
@@ -122,7 +110,6 @@ def create_production(p: Promotion) -> dict[str, Any]:
             EndpointConfigName=p.names["prod_config"],
             Tags=p.tags,
         )
-    names = [alarm["AlarmName"] for alarm in alarms]
     p.record(
         Action.PRODUCTION_DEPLOY_STARTED,
         f"first deployment: creating {target.endpoint_name} in {target.account_id} with "
@@ -140,20 +127,7 @@ def create_production(p: Promotion) -> dict[str, Any]:
         },
     )
     p.step("production_deploy")
-    return {
-        "config": p.names["prod_config"],
-        "old_config": None,
-        "alarms": names,
-        "deadline": deadline(p.config.deployment_timeout_minutes),
-        "saved_autoscaling": None,
-        "deregistered": False,
-        "fleet": size.to_dict(),
-        "scaling": scaling.to_dict() if scaling else None,
-        "deployed": False,
-        "rolled_back": False,
-        "status": "Creating",
-        "failure_reason": None,
-    }
+    return deploy_part(p, None, names, size, scaling)
 
 
 def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:

@@ -28,8 +28,11 @@ from mlops_runtime.promotion_workflow import (
     call_aws,
     confirm_deployable,
     deadline,
+    deploy_part,
+    ensure_endpoint_config,
     notify_about,
     passed,
+    put_rollback_alarms,
     stop_experiment,
     variant_spec,
 )
@@ -62,31 +65,14 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
     size = fleet.fleet_size(live, target.instance_count, scaling)
     with translated_errors():
         source = sagemaker.describe_endpoint_config(EndpointConfigName=old)
-    if (
-        describe_or_none(
-            sagemaker.describe_endpoint_config, EndpointConfigName=p.names["prod_config"]
-        )
-        is None
-    ):
-        extra = (
-            {"DataCaptureConfig": source["DataCaptureConfig"]}
-            if source.get("DataCaptureConfig")
-            else {}
-        )  # keeps Model Monitor's capture as it was
-        call_aws(
-            f"CreateEndpointConfig {p.names['prod_config']}",
-            sagemaker.create_endpoint_config,
-            EndpointConfigName=p.names["prod_config"],
-            ProductionVariants=[
-                variant_spec(variant, p.names["prod_model"], target.instance_type, size.count)
-            ],
-            Tags=p.tags,
-            **extra,
-        )
-    alarms = rules.rollback_alarms(target.endpoint_name, variant, p.config.deployment)
-    cloudwatch = account.client("cloudwatch")
-    for alarm in alarms:
-        call_aws(f"PutMetricAlarm {alarm['AlarmName']}", cloudwatch.put_metric_alarm, **alarm)
+    ensure_endpoint_config(
+        p,
+        sagemaker,
+        p.names["prod_config"],
+        variant_spec(variant, p.names["prod_model"], target.instance_type, size.count),
+        source.get("DataCaptureConfig"),  # keeps Model Monitor's capture as it was
+    )
+    names = put_rollback_alarms(p, account, variant)
     # AWS refuses an update that changes the instance type of an autoscaled variant.
     deregistered = saved is not None and target.instance_type != p.production["instance_type"]
     current = variant_scaling.read(autoscaling, target.endpoint_name, variant)
@@ -94,7 +80,6 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
         # Kept first in the promotion's record: a retried step must not lose it.
         p.step("production_deploy", saved_autoscaling=saved.to_dict() if saved else None)
         variant_scaling.deregister(autoscaling, target.endpoint_name, variant, current)
-    names = [alarm["AlarmName"] for alarm in alarms]
     config = rules.deployment_config(p.config.deployment, names)
     call_aws(
         f"UpdateEndpoint {target.endpoint_name}",
@@ -119,20 +104,7 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
         },
     )
     p.step("production_deploy")
-    return {
-        "config": p.names["prod_config"],
-        "old_config": old,
-        "alarms": names,
-        "deadline": deadline(p.config.deployment_timeout_minutes),
-        "saved_autoscaling": saved.to_dict() if saved else None,
-        "deregistered": deregistered,
-        "fleet": size.to_dict(),
-        "scaling": scaling.to_dict() if scaling else None,
-        "deployed": False,
-        "rolled_back": False,
-        "status": "Updating",
-        "failure_reason": None,
-    }
+    return deploy_part(p, old, names, size, scaling, saved, deregistered)
 
 
 def _scaling_before(p: Promotion, autoscaling: Any) -> fleet.Scaling | None:

@@ -25,6 +25,7 @@ from mlops_core.errors import (
     PromotionNotConfiguredError,
     ShadowTestError,
 )
+from mlops_core.fleet import FleetSize, Scaling
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.messages import Notification
 
@@ -217,27 +218,18 @@ def deploy_staging(p: Promotion) -> dict[str, Any]:
     target = p.config.staging
     sagemaker = p.account("staging").client("sagemaker")
     ensure_model(p, sagemaker, p.names["staging_model"], target.execution_role_arn)
-    if (
-        describe_or_none(
-            sagemaker.describe_endpoint_config, EndpointConfigName=p.names["staging_config"]
-        )
-        is None
-    ):
-        call_aws(
-            f"CreateEndpointConfig {p.names['staging_config']} in staging",
-            sagemaker.create_endpoint_config,
-            EndpointConfigName=p.names["staging_config"],
-            ProductionVariants=[
-                variant_spec(
-                    target.variant_name,
-                    p.names["staging_model"],
-                    target.instance_type,
-                    target.instance_count,
-                )
-            ],
-            DataCaptureConfig=capture_config(target.data_capture_uri),
-            Tags=p.tags,
-        )
+    ensure_endpoint_config(
+        p,
+        sagemaker,
+        p.names["staging_config"],
+        variant_spec(
+            target.variant_name,
+            p.names["staging_model"],
+            target.instance_type,
+            target.instance_count,
+        ),
+        capture_config(target.data_capture_uri),
+    )
     existing = describe_or_none(sagemaker.describe_endpoint, EndpointName=target.endpoint_name)
     if existing is None:
         call_aws(
@@ -506,6 +498,62 @@ def ensure_model(p: Promotion, sagemaker: Any, name: str, role_arn: str) -> None
         Containers=[{"ModelPackageName": p.package_arn}],
         Tags=p.tags,
     )
+
+
+def ensure_endpoint_config(
+    p: Promotion,
+    sagemaker: Any,
+    name: str,
+    variant: dict[str, Any],
+    capture: dict[str, Any] | None,
+) -> None:
+    """An endpoint config of one variant, tagged with the promotion (kept if it exists)."""
+    if describe_or_none(sagemaker.describe_endpoint_config, EndpointConfigName=name) is not None:
+        return
+    call_aws(
+        f"CreateEndpointConfig {name}",
+        sagemaker.create_endpoint_config,
+        EndpointConfigName=name,
+        ProductionVariants=[variant],
+        Tags=p.tags,
+        **({"DataCaptureConfig": capture} if capture else {}),
+    )
+
+
+def put_rollback_alarms(p: Promotion, account: TargetAccount, variant: str) -> list[str]:
+    """The production endpoint's two auto-rollback alarms (PutMetricAlarm updates them)."""
+    alarms = rules.rollback_alarms(p.config.production.endpoint_name, variant, p.config.deployment)
+    cloudwatch = account.client("cloudwatch")
+    for alarm in alarms:
+        call_aws(f"PutMetricAlarm {alarm['AlarmName']}", cloudwatch.put_metric_alarm, **alarm)
+    return [alarm["AlarmName"] for alarm in alarms]
+
+
+def deploy_part(
+    p: Promotion,
+    old_config: str | None,
+    alarms: list[str],
+    size: FleetSize,
+    scaling: Scaling | None,
+    saved: Scaling | None = None,
+    deregistered: bool = False,
+) -> dict[str, Any]:
+    """What DeployProduction and CreateProduction put at ``$.deploy`` (CheckDeployment keeps
+    it, adding the status)."""
+    return {
+        "config": p.names["prod_config"],
+        "old_config": old_config,
+        "alarms": alarms,
+        "deadline": deadline(p.config.deployment_timeout_minutes),
+        "saved_autoscaling": saved.to_dict() if saved else None,
+        "deregistered": deregistered,
+        "fleet": size.to_dict(),
+        "scaling": scaling.to_dict() if scaling else None,
+        "deployed": False,
+        "rolled_back": False,
+        "status": "Creating" if old_config is None else "Updating",
+        "failure_reason": None,
+    }
 
 
 def variant_spec(name: str, model: str, instance_type: str, count: int) -> dict[str, Any]:

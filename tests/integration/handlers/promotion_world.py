@@ -182,6 +182,28 @@ def serve_version_1(instance_type: str = "ml.m5.large") -> None:
     sagemaker.describe_endpoint(EndpointName=ENDPOINT)  # Creating -> InService
 
 
+def someone_elses_endpoint(account: str, endpoint: str) -> None:
+    """An endpoint (config and model "theirs") the control plane did not create."""
+    sagemaker = account_client("sagemaker", account)
+    sagemaker.create_model(
+        ModelName="theirs",
+        ExecutionRoleArn=f"arn:aws:iam::{account}:role/x",
+        PrimaryContainer={"Image": "img:1"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="theirs",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "theirs",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName="theirs")
+
+
 @pytest.fixture(name="world")
 def world_fixture(
     training_cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch

@@ -29,6 +29,7 @@ from tests.integration.handlers.promotion_world import (
     prepared,
     put_config,
     run,
+    someone_elses_endpoint,
     until,
     world_fixture,  # noqa: F401 - provides the `world` fixture
 )
@@ -280,23 +281,7 @@ def test_an_endpoint_someone_else_created_meanwhile_is_neither_used_nor_removed(
 ) -> None:
     state = approved(fresh)
     sagemaker = account_client("sagemaker", PRODUCTION)
-    sagemaker.create_model(
-        ModelName="theirs",
-        ExecutionRoleArn=f"arn:aws:iam::{PRODUCTION}:role/x",
-        PrimaryContainer={"Image": "img:1"},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="theirs",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "theirs",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="theirs")
+    someone_elses_endpoint(PRODUCTION, ENDPOINT)
     with pytest.raises(DeploymentError, match="while the promotion ran, not by demand-v2"):
         run(first.create_production, state)
     state["error"] = {"Error": "DeploymentError", "Cause": "created meanwhile"}

@@ -27,6 +27,7 @@ from tests.integration.handlers.promotion_world import (
     run,
     serving,
     shadow_running,
+    someone_elses_endpoint,
     traffic,
     until,
     verdict_passed,
@@ -113,23 +114,7 @@ def test_staging_gets_tagged_resources_built_from_the_package(world) -> None:
 
 def test_staging_refuses_an_endpoint_it_did_not_create(world) -> None:
     sagemaker = account_client("sagemaker", STAGING)
-    sagemaker.create_model(
-        ModelName="theirs",
-        ExecutionRoleArn=f"arn:aws:iam::{STAGING}:role/x",
-        PrimaryContainer={"Image": "img:1"},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="theirs",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "theirs",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName="demand-staging", EndpointConfigName="theirs")
+    someone_elses_endpoint(STAGING, "demand-staging")
     state = prepared(world)
     with pytest.raises(DeploymentError, match="was not created by demand-v2"):
         run(steps.deploy_staging, state)
