@@ -14,7 +14,7 @@ it: the execution is then incomplete, never a crash.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -185,21 +185,33 @@ def read_reports(contents: Mapping[str, bytes | str]) -> EvidentlyReport:
 def _read(doc: dict[str, Any], kind: str, report: EvidentlyReport) -> None:
     if kind == "snapshot":
         report.timestamp = _timestamp(doc.get("timestamp"))
-        items = list(_snapshot_items(doc))
+        items: Iterable[_Item] = _snapshot_items(doc)
     else:
-        items = list(_report_items(doc))
+        items = _report_items(doc)
     verdicts = _drift_test_verdicts(doc, kind)
     for metric_id, config, value in items:
-        _apply(config, value, verdicts.get(metric_id), report)
+        handler = _HANDLERS.get(_metric_name(config.get("type")))
+        if handler is not None:
+            handler(config, value, verdicts.get(metric_id) if verdicts else None, report)
 
 
-_Item = tuple[str, dict[str, object], object]  # metric id, config, value
+_Item = tuple[Any, dict[str, Any], object]  # metric id, config, value
+_NAMES: dict[object, str] = {}
+
+
+def _metric_name(type_name: object) -> str:
+    """ "evidently:metric_v2:ValueDrift" -> "ValueDrift"; a report repeats a few types often."""
+    name = _NAMES.get(type_name)
+    if name is None:
+        name = _NAMES[type_name] = str(type_name).rsplit(":", 1)[-1]
+    return name
 
 
 def _report_items(doc: dict[str, Any]) -> Iterator[_Item]:
     for item in doc.get("metrics") or []:
-        if isinstance(item, dict) and isinstance(item.get("config"), dict):
-            yield str(item.get("id", "")), item["config"], item.get("value")
+        config = item.get("config") if isinstance(item, dict) else None
+        if isinstance(config, dict):
+            yield item.get("id"), config, item.get("value")
 
 
 def _snapshot_items(doc: dict[str, Any]) -> Iterator[_Item]:
@@ -211,7 +223,7 @@ def _snapshot_items(doc: dict[str, Any]) -> Iterator[_Item]:
         location = result.get("metric_value_location") or {}
         config = (location.get("metric") or {}).get("params")
         if isinstance(config, dict):
-            yield str(metric_id), config, _simple(result)
+            yield metric_id, config, _simple(result)
 
 
 def _simple(result: object) -> object:
@@ -279,25 +291,26 @@ _QUALITY = {
 _REGRESSION = frozenset({"MAE", "RMSE", "R2Score", "MAPE", "AbsMaxError", "MeanError"})
 
 
-def _apply(
-    config: dict[str, object], value: object, verdict: bool | None, report: EvidentlyReport
+_Handler = Callable[[dict[str, Any], object, bool | None, EvidentlyReport], None]
+
+
+def _value_drift(
+    config: dict[str, Any], value: object, verdict: bool | None, report: EvidentlyReport
 ) -> None:
-    metric = str(config.get("type", "")).rsplit(":", 1)[-1]
     column = config.get("column")
-    if metric == "ValueDrift" and column is not None:
-        drift, seen = _drift(config, value, verdict), report.drift.get(str(column))
-        # A column scored by several methods drifts when any of them says so.
-        if seen is None or _rank(drift) > _rank(seen):
-            report.drift[str(column)] = drift
-    elif column is not None and metric in _SUMMARY:
-        _SUMMARY[metric](report.column(str(column)), config, value)
-    elif metric in _QUALITY:
-        _quality(metric, config, value, report)
-    elif metric == "RowCount":
-        report.rows = to_float(value)
+    if column is None:
+        return
+    drift, seen = _drift(config, value, verdict), report.drift.get(str(column))
+    # A column scored by several methods drifts when any of them says so.
+    if seen is None or _rank(drift) > _rank(seen):
+        report.drift[str(column)] = drift
 
 
-def _drift(config: dict[str, object], value: object, verdict: bool | None) -> ColumnDrift:
+def _rows(config: dict[str, Any], value: object, _: bool | None, report: EvidentlyReport) -> None:
+    report.rows = to_float(value)
+
+
+def _drift(config: dict[str, Any], value: object, verdict: bool | None) -> ColumnDrift:
     method = str(config.get("method") or "")
     score, threshold = to_float(value), to_float(config.get("threshold"))
     known = METHODS.get(method.strip().lower())
@@ -321,25 +334,25 @@ def _rank(drift: ColumnDrift) -> int:
     return {True: 2, False: 1, None: 0}[drift.drifted]
 
 
-def _missing(summary: ColumnSummary, config: dict[str, object], value: object) -> None:
+def _missing(summary: ColumnSummary, config: dict[str, Any], value: object) -> None:
     summary.missing_share = to_float(value.get("share")) if isinstance(value, dict) else None
 
 
-def _mean(summary: ColumnSummary, config: dict[str, object], value: object) -> None:
+def _mean(summary: ColumnSummary, config: dict[str, Any], value: object) -> None:
     summary.mean = to_float(value)
 
 
-def _std(summary: ColumnSummary, config: dict[str, object], value: object) -> None:
+def _std(summary: ColumnSummary, config: dict[str, Any], value: object) -> None:
     summary.std = to_float(value)
 
 
-def _quantile(summary: ColumnSummary, config: dict[str, object], value: object) -> None:
+def _quantile(summary: ColumnSummary, config: dict[str, Any], value: object) -> None:
     quantile, number = to_float(config.get("quantile")), to_float(value)
     if quantile is not None and number is not None:
         summary.quantiles[quantile] = number
 
 
-def _shares(summary: ColumnSummary, config: dict[str, object], value: object) -> None:
+def _shares(summary: ColumnSummary, config: dict[str, Any], value: object) -> None:
     shares = value.get("shares") if isinstance(value, dict) else None
     if isinstance(shares, dict):
         summary.shares = {
@@ -349,25 +362,43 @@ def _shares(summary: ColumnSummary, config: dict[str, object], value: object) ->
         }
 
 
-_SUMMARY: dict[str, Callable[[ColumnSummary, dict[str, object], object], None]] = {
-    "MissingValueCount": _missing,
-    "MeanValue": _mean,
-    "StdValue": _std,
-    "QuantileValue": _quantile,
-    "UniqueValueCount": _shares,
+def _summary(apply: Callable[[ColumnSummary, dict[str, Any], object], None]) -> _Handler:
+    def handle(
+        config: dict[str, Any], value: object, _: bool | None, report: EvidentlyReport
+    ) -> None:
+        column = config.get("column")
+        if column is not None:
+            apply(report.column(str(column)), config, value)
+
+    return handle
+
+
+def _quality(metric: str) -> _Handler:
+    name, kind = _QUALITY[metric], "regression" if metric in _REGRESSION else "classification"
+
+    def handle(
+        config: dict[str, Any], value: object, _: bool | None, report: EvidentlyReport
+    ) -> None:
+        # MAE and MAPE carry {"mean", "std"} of the per-row error; the rest are single numbers.
+        number = to_float(value.get("mean")) if isinstance(value, dict) else to_float(value)
+        if number is None:
+            return
+        task = str(config.get("regression_name") or config.get("classification_name") or "default")
+        report.tasks.setdefault(task, (kind, {}))[1][name] = number
+
+    return handle
+
+
+_HANDLERS: dict[str, _Handler] = {
+    "ValueDrift": _value_drift,
+    "MissingValueCount": _summary(_missing),
+    "MeanValue": _summary(_mean),
+    "StdValue": _summary(_std),
+    "QuantileValue": _summary(_quantile),
+    "UniqueValueCount": _summary(_shares),
+    "RowCount": _rows,
+    **{metric: _quality(metric) for metric in _QUALITY},
 }
-
-
-def _quality(
-    metric: str, config: dict[str, object], value: object, report: EvidentlyReport
-) -> None:
-    # MAE and MAPE carry {"mean", "std"} of the per-row error; the rest are single numbers.
-    number = to_float(value.get("mean")) if isinstance(value, dict) else to_float(value)
-    if number is None:
-        return
-    task = str(config.get("regression_name") or config.get("classification_name") or "default")
-    kind = "regression" if metric in _REGRESSION else "classification"
-    report.tasks.setdefault(task, (kind, {}))[1][_QUALITY[metric]] = number
 
 
 def _main_task(report: EvidentlyReport) -> None:

@@ -50,10 +50,7 @@ _TVD_CAP = 0.9999  # 2 * Phi^-1 of 1 is infinite
 class _Run:
     execution: Execution
     report: EvidentlyReport
-
-    @property
-    def at(self) -> str:
-        return self.execution.stamp
+    at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +64,10 @@ class _Sizes:
 
 def evidently_findings(schedule: Schedule, policy: TriagePolicy) -> tuple[list[Finding], list[str]]:
     """Drift and integrity findings of one Evidently stream, and notes for the ledger."""
-    runs = [_Run(e, e.report) for e in schedule.executions if e.report is not None and e.complete][
-        -policy.history_window :
+    runs = [
+        _Run(e, e.report, e.stamp)
+        for e in schedule.executions[-policy.history_window :]
+        if e.report is not None and e.complete
     ]
     if not runs:
         return [], []
@@ -80,10 +79,12 @@ def evidently_findings(schedule: Schedule, policy: TriagePolicy) -> tuple[list[F
         absent = set()
     columns = sorted({c for run in runs for c in run.report.drift} - absent)
     for column in columns:
-        sizes = _sizes(column, runs, base)
-        finding = _classify(schedule, runs, column, sizes, policy)
-        if finding:
-            findings.append(finding)
+        drifts = [run.report.drift.get(column) for run in runs]
+        # Never drifted, verdict known: nothing to find (most columns, most of the time).
+        if any(d and d.drifted for d in drifts) or (drifts[-1] and drifts[-1].drifted is None):
+            finding = _classify(schedule, runs, column, drifts, _sizes(column, runs, base), policy)
+            if finding:
+                findings.append(finding)
     return findings, _notes(schedule, runs[-1])
 
 
@@ -187,10 +188,10 @@ def _classify(
     schedule: Schedule,
     runs: list[_Run],
     column: str,
+    drifts: list[ColumnDrift | None],
     sizes: _Sizes | None,
     policy: TriagePolicy,
 ) -> Finding | None:
-    drifts = [run.report.drift.get(column) for run in runs]
     flags = [d.drifted if d else None for d in drifts]
     evidence = _evidence(runs, drifts, sizes, policy)
     found = _Builder(schedule, column, evidence)
