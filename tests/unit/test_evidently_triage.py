@@ -360,3 +360,13 @@ def test_a_break_in_either_source_is_investigated() -> None:
     result = decide(model_monitor | evidently)
     assert result.decision == Decision.INVESTIGATE
     assert finding(result, FindingKind.INTEGRITY_VIOLATION).source == "evidently"
+
+
+def test_a_name_from_a_report_is_quoted_short_whatever_its_length() -> None:
+    name = "x" * 5000
+    means = [0.0] * (N - 1) + [3.0]
+    result = decide(Stream([Column(name, p_values(means), means=means)], MAE_FLAT).files)
+    jump = finding(result, FindingKind.SUDDEN_DRIFT)
+    assert jump.subject == name, "the evidence keeps the whole name"
+    assert len(jump.summary) < 300
+    assert len(json.dumps(result.summary())) < 20000

@@ -118,7 +118,7 @@ class EvidentlyReport:
     timestamp: datetime | None = None  # a snapshot's own
     drift: dict[str, ColumnDrift] = field(default_factory=dict)
     columns: dict[str, ColumnSummary] = field(default_factory=dict)
-    quality: dict[str, float] = field(default_factory=dict)  # the main task's, see _tasks
+    quality: dict[str, float] = field(default_factory=dict)  # see _main_task
     task: str | None = None  # "regression" or "classification"
     tasks: dict[str, tuple[str, dict[str, float]]] = field(default_factory=dict, repr=False)
     rows: float | None = None
@@ -136,7 +136,7 @@ class EvidentlyReport:
 
 
 def report_format(doc: object) -> str | None:
-    """ "report", "snapshot", or None when ``doc`` is not Evidently output."""
+    """The format of ``doc``: "report", "snapshot", or None when it is not Evidently output."""
     if not isinstance(doc, dict):
         return None
     if isinstance(doc.get("metric_results"), dict) and isinstance(
@@ -200,10 +200,13 @@ _NAMES: dict[object, str] = {}
 
 
 def _metric_name(type_name: object) -> str:
-    """ "evidently:metric_v2:ValueDrift" -> "ValueDrift"; a report repeats a few types often."""
+    """The short name of a metric type ("evidently:metric_v2:ValueDrift" -> "ValueDrift");
+    a report repeats a few types thousands of times, so each is split once."""
     name = _NAMES.get(type_name)
     if name is None:
-        name = _NAMES[type_name] = str(type_name).rsplit(":", 1)[-1]
+        name = str(type_name).rsplit(":", 1)[-1]
+        if len(_NAMES) < 1024:  # files are untrusted: the cache of a warm function stays small
+            _NAMES[type_name] = name
     return name
 
 

@@ -73,10 +73,8 @@ def evidently_findings(schedule: Schedule, policy: TriagePolicy) -> tuple[list[F
         return [], []
     base = _baseline(runs)
     findings = _integrity(schedule, runs, base, policy)
-    if schedule.latest.complete:
-        absent = {f.subject for f in findings if f.evidence["check"] == "missing_column_check"}
-    else:
-        absent = set()
+    # A column that disappeared is an integrity break, not a drift question.
+    absent = {f.subject for f in findings if f.evidence["check"] == "missing_column_check"}
     columns = sorted({c for run in runs for c in run.report.drift} - absent)
     for column in columns:
         drifts = [run.report.drift.get(column) for run in runs]
@@ -267,13 +265,17 @@ class _Builder:
     column: str
     evidence: dict[str, Any]
 
+    @property
+    def quoted(self) -> str:
+        return f"'{_short(self.column)}'"
+
     def make(self, kind: FindingKind, summary: str, **extra: Any) -> Finding:
         return Finding(
             kind,
             self.schedule.name,
             str(self.schedule.monitor_type),
             self.column,
-            f"evidently {self.schedule.name}: {summary}",
+            f"evidently {_short(self.schedule.name)}: {summary}",
             self.evidence | extra,
         )
 
@@ -281,7 +283,7 @@ class _Builder:
         clean = len(runs) - 1 - last_hit
         return self.make(
             FindingKind.RECOVERED_DRIFT,
-            f"drift on '{self.column}' at {runs[last_hit].at} recovered: clean for the {clean} "
+            f"drift on {self.quoted} at {runs[last_hit].at} recovered: clean for the {clean} "
             "run(s) since",
         )
 
@@ -297,7 +299,7 @@ class _Builder:
         faster = f", {step / pace:.0f}x its usual run-to-run movement" if pace else ""
         return self.make(
             FindingKind.SUDDEN_DRIFT,
-            f"sudden drift jump on '{self.column}': {moved} ({runs[at].at}){faster}"
+            f"sudden drift jump on {self.quoted}: {moved} ({runs[at].at}){faster}"
             f"{_verdict_note(self.evidence)}",
             jump_at=runs[at].at,
             step=_round(step),
@@ -317,14 +319,14 @@ class _Builder:
         trend = sparkline(sizes.levels[onset:]) if sizes else ""
         return self.make(
             FindingKind.SUSTAINED_DRIFT,
-            f"gradual drift on '{self.column}' sustained for {run} runs since {runs[onset].at}"
+            f"gradual drift on {self.quoted} sustained for {run} runs since {runs[onset].at}"
             f"{how_far} ({_score(self.evidence)}) {trend}".rstrip(),
         )
 
     def emerging(self, run: int, policy: TriagePolicy) -> Finding:
         return self.make(
             FindingKind.EMERGING_DRIFT,
-            f"drift on '{self.column}' for {run} run(s), fewer than the "
+            f"drift on {self.quoted} for {run} run(s), fewer than the "
             f"{policy.drift_run_length} that make it sustained",
         )
 
@@ -350,7 +352,8 @@ def _notes(schedule: Schedule, latest: _Run) -> list[str]:
         if drift.verdict == "unknown":  # a method not in the table, and no drift test
             unknown.setdefault(drift.method or "(none)", []).append(drift.column)
     return [
-        f"evidently {schedule.name}: drift method '{method}' (columns {', '.join(sorted(cols))}) "
+        f"evidently {schedule.name}: drift method '{_short(method)}' (columns "
+        f"{_short(', '.join(sorted(cols)))}) "
         "is not an Evidently method triage knows, and the report has no drift test to say "
         "whether it drifted: those columns count only when their statistics leap (run the "
         "report with include_tests=True, or use a built-in method)"
@@ -388,7 +391,8 @@ def _integrity(
             schedule.name,
             str(schedule.monitor_type),
             column,
-            f"evidently {schedule.name}: {check} on '{column}' in the latest report {at}: {what}",
+            f"evidently {schedule.name}: {check} on '{_short(column)}' in the latest report {at}: "
+            f"{what}",
             {"check": check, "at": at} | extra,
         )
         for check, column, what, extra in checks
@@ -428,6 +432,12 @@ def _column_checks(
                 )
             )
     return checks
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """Names come from report files: a summary quotes at most ``limit`` characters of one, so
+    the triage summary stays within a Step Functions payload whatever a file holds."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _most_common(values: Sequence[str]) -> str | None:
