@@ -8,14 +8,14 @@ retrain path decided).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from mlops_core.monitoring import MonitoringHistory, MonitorType, load_history
-from mlops_core.triage import Decision, FindingKind, TriageResult, triage
+from mlops_core.triage import Decision, FindingKind, TriageResult
 
 from tests.benchmarks.evidently_synthetic import endpoint_history
+from tests.benchmarks.timing import decide_only, describe, json_floor, parse_and_decide
 
 COLUMNS, RUNS, DRIFTING = 200, 30, 40
 # One in ten columns is categorical; the drifting ones are the first 40, four of them categorical
@@ -41,38 +41,17 @@ def _check_workload(history: MonitoringHistory, result: TriageResult) -> None:
     assert result.decision == Decision.RETRAIN, result.reasons
 
 
-def _describe(benchmark: Any, files: dict[str, bytes], mode: str) -> None:
-    benchmark.group = f"evidently triage, {mode}"
-    benchmark.extra_info.update(
-        files=len(files), megabytes=round(sum(map(len, files.values())) / 1e6, 2)
-    )
-
-
 def test_parse_and_decide(benchmark: Any, files: dict[str, bytes]) -> None:
-    """What the triage function does after reading S3: parse every report, then decide."""
-    _describe(benchmark, files, "parse bytes + decide")
-
-    def parse_and_decide() -> tuple[MonitoringHistory, TriageResult]:
-        history = load_history(files)
-        return history, triage(history)
-
-    history, result = benchmark.pedantic(parse_and_decide, rounds=15, warmup_rounds=2)
-    _check_workload(history, result)
+    describe(benchmark, files, "evidently triage, parse bytes + decide")
+    _check_workload(*parse_and_decide(benchmark, files))
 
 
 def test_decide_only(benchmark: Any, files: dict[str, bytes]) -> None:
-    _describe(benchmark, files, "decide only")
+    describe(benchmark, files, "evidently triage, decide only")
     history = load_history(files)
-    result = benchmark.pedantic(triage, args=(history,), rounds=30, warmup_rounds=3)
-    _check_workload(history, result)
+    _check_workload(history, decide_only(benchmark, history, rounds=30))
 
 
 def test_json_decode_floor(benchmark: Any, files: dict[str, bytes]) -> None:
-    """Only json.loads of every report: the floor of any parse of these bytes with the stdlib."""
-    _describe(benchmark, files, "json.loads only (floor)")
-
-    def decode() -> list[object]:
-        return [json.loads(content) for content in files.values()]
-
-    documents = benchmark.pedantic(decode, rounds=15, warmup_rounds=2)
-    assert len(documents) == RUNS
+    describe(benchmark, files, "evidently triage, json.loads only (floor)")
+    assert len(json_floor(benchmark, files)) == RUNS
