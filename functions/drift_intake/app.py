@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from mlops_core.errors import EventRejectedError
-from mlops_core.signals import MonitoringSignal, SignalKind, endpoint_root
+from mlops_core.signals import MonitoringSignal, SignalKind, endpoint_root, stream_root
 from mlops_runtime import settings
 from mlops_runtime.aws import client, error_code, idempotency_store, translated_errors
 from mlops_runtime.dead_letters import reject
@@ -75,6 +75,8 @@ def _request(signal: MonitoringSignal, model: ModelConfig) -> dict[str, Any]:
     output_uri = signal.output_uri
     if output_uri and signal.kind == SignalKind.MONITORING_EXECUTION:
         output_uri = endpoint_root(output_uri)
+    elif output_uri:
+        output_uri = stream_root(output_uri)
     return {
         "event_id": signal.event_id,
         "model_id": model.model_id,

@@ -54,7 +54,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     history = load_history(files)
     if not history.schedules:
-        raise MonitoringOutputMissingError(f"no Model Monitor output under {uri}")
+        raise MonitoringOutputMissingError(f"no monitoring output under {uri}")
 
     failure = request.signal.get("execution_failed")
     schedule = request.signal.get("schedule_name")

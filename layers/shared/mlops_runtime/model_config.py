@@ -171,11 +171,11 @@ class ModelConfig(BaseModel):
     monitoring_output_uri: str | None = Field(
         None,
         pattern=r"^s3://[^/]+(/.*)?$",
-        description="prefix holding the endpoint's monitoring schedules; derived from the "
-        "monitoring execution's output when not set",
+        description="root of the endpoint's evidence streams (Model Monitor schedules, "
+        "Evidently report streams); derived from the monitoring execution's output when not set",
     )
     monitoring_schedules: list[str] = Field(
-        default_factory=list, description="only these schedules (all when empty)"
+        default_factory=list, description="only these streams (all under the root when empty)"
     )
     retrain: RetrainConfig | None = None
     triage: TriagePolicy = Field(default_factory=TriagePolicy)
