@@ -140,9 +140,10 @@ asl: $(NODE_STAMP)
 checkov: $(CHECKOV_STAMP) $(TRANSLATED)
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(TRANSLATED)
 
-# What no tool checks: substitutions vs placeholders, error names, pattern lists, runtimes.
+# What no tool checks: substitutions vs placeholders, error names, pattern lists, runtimes; log
+# retention and IAM scoping (test_template_security.py).
 template-contract: $(STAMP)
-	$(PYTEST) tests/contract/test_template_contract.py
+	$(PYTEST) tests/contract/test_template_contract.py tests/contract/test_template_security.py
 
 $(BUILD_STAMP): $(BUILD_INPUTS) | $(STAMP)
 	$(REQUIRE_PYTHON)
