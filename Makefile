@@ -48,14 +48,21 @@ help:
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
 	@echo "make bench     import time, package sizes, triage speed, promotion cost -> docs/benchmarks.md"
+	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
 
 # ---------------------------------------------------------------- installs (stamp files)
 
-$(STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
+# Every venv installs from its lock file only, every file checked against the lock's hashes (see
+# "lock files" below); the project itself goes in editable, with no dependencies of its own and
+# the locked build backend (no build isolation: nothing is fetched unpinned).
+PIP_LOCKED := pip install --quiet --require-hashes
+$(STAMP): requirements-dev.txt pyproject.toml
+	$(REQUIRE_PYTHON)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/$(PIP_LOCKED) -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
 
 install: $(STAMP)
@@ -70,8 +77,7 @@ $(CHECKOV_STAMP): tooling/checks/checkov-requirements.txt
 	$(REQUIRE_PYTHON)
 	rm -rf $(CHECKOV_VENV)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install --quiet -r $<
+	$(CHECKOV_VENV)/bin/$(PIP_LOCKED) -r $<
 	touch $@
 
 # The SageMaker Python SDK (~290 MB with v2) renders the retraining blueprint; it stays out of
@@ -83,9 +89,8 @@ $(SDK_STAMP): pipelines/requirements-sdk.txt pyproject.toml
 	$(REQUIRE_PYTHON)
 	rm -rf $(SDK_VENV)
 	$(PYTHON) -m venv $(SDK_VENV)
-	$(SDK_VENV)/bin/pip install --quiet --upgrade pip
-	$(SDK_VENV)/bin/pip install --quiet -r $<
-	$(SDK_VENV)/bin/pip install --quiet --no-deps -e .
+	$(SDK_VENV)/bin/$(PIP_LOCKED) -r $<
+	$(SDK_VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 sdk: $(SDK_STAMP)
@@ -96,6 +101,37 @@ pipeline-render: $(SDK_STAMP)
 
 demo: install
 	$(BIN)/mlopscp demo
+
+# ---------------------------------------------------------------- lock files
+
+# Each lock pins, with the sha256 of every file, what its .in file beside it asks for (the .venv
+# lock: pyproject.toml's dependencies and dev extra too). `make lock` compiles them all again,
+# keeping every pin that still satisfies its input; `make lock-upgrade` moves every pin to the
+# newest version allowed. Another venv: add its lock here (and install it with PIP_LOCKED).
+LOCKS := requirements-dev.txt layers/deps/requirements.txt pipelines/requirements-sdk.txt \
+	tooling/checks/checkov-requirements.txt tooling/bench/runtime-requirements.txt
+UV ?= $(BIN)/uv
+# Universal locks (every OS, python3.13 and later) unless a lock names its platform below.
+LOCK_FLAGS := --quiet --generate-hashes --python-version 3.13 --custom-compile-command "make lock"
+LOCK_TARGET := --universal
+LOCK_INPUTS = $(patsubst %.txt,%.in,$*)
+lock/requirements-dev.txt: LOCK_INPUTS = pyproject.toml --extra dev requirements-dev.in
+# The Lambda layer: manylinux wheels for python3.13 on x86_64, as its Makefile installs them.
+lock/layers/deps/requirements.txt: LOCK_TARGET = --python-platform x86_64-manylinux_2_17 \
+	--only-binary :all:
+
+.PHONY: lock lock-upgrade $(LOCKS:%=lock/%)
+lock: $(LOCKS:%=lock/%)
+lock-upgrade:
+	$(MAKE) lock LOCK_UPGRADE=--upgrade
+
+# uv comes from .venv (it is locked too); with a broken lock, `make lock UV=/path/to/uv`.
+# uv keeps the pins of the file it writes to; an unchanged lock keeps its time stamp, so the
+# venvs built from it are not rebuilt.
+$(LOCKS:%=lock/%): lock/%: $(if $(filter $(BIN)/uv,$(UV)),$(STAMP))
+	if [ -f $* ]; then cp $* $*.new; fi
+	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_TARGET) $(LOCK_UPGRADE) $(LOCK_INPUTS) -o $*.new
+	if cmp -s $*.new $*; then rm $*.new; else mv $*.new $*; echo "$* updated"; fi
 
 # ---------------------------------------------------------------- make test
 
@@ -196,7 +232,7 @@ e2e: $(STAMP) $(CHROMIUM_STAMP)
 # boto3 and its dependencies only, as the Lambda runtime provides them, for import timings.
 $(BENCH_RUNTIME_STAMP): tooling/bench/runtime-requirements.txt | $(STAMP)
 	rm -rf $(BENCH_RUNTIME)
-	$(BIN)/pip install --quiet --target $(BENCH_RUNTIME) -r $<
+	$(BIN)/$(PIP_LOCKED) --target $(BENCH_RUNTIME) -r $<
 	touch $@
 
 bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP)
