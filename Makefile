@@ -33,7 +33,7 @@ export SAM_CLI_TELEMETRY := 0
 SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
 REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
 
-.PHONY: help install demo test lint typecheck template-checks cfn-lint sam-validate asl checkov \
+.PHONY: help install demo test lint bandit typecheck template-checks cfn-lint sam-validate asl checkov \
 	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser
 
 help:
@@ -43,6 +43,7 @@ help:
 	@echo "Steps of make test, each runnable alone:"
 	@echo "  install          .venv (python3.13) with the tooling, test and template tools"
 	@echo "  lint             ruff check + ruff format --check"
+	@echo "  bandit           security lint of the Lambda code (functions/, layers/shared/)"
 	@echo "  typecheck        mypy"
 	@echo "  template-checks  cfn-lint (source + translated), sam validate, ASL, checkov, contract"
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
@@ -135,12 +136,18 @@ $(LOCKS:%=lock/%): lock/%: $(if $(filter $(BIN)/uv,$(UV)),$(STAMP))
 
 # ---------------------------------------------------------------- make test
 
-test: lint typecheck template-checks build unit contract integration e2e
+test: lint bandit typecheck template-checks build unit contract integration e2e
 	@echo "make test: all checks passed"
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+
+# Security lint of the code that runs in Lambda (offline). A finding is fixed, or its line says
+# `# nosec <id>  # why` (tests/contract/test_security_lint.py checks that each one does).
+BANDIT_PATHS := functions layers/shared
+bandit: $(STAMP)
+	$(BIN)/bandit --quiet --recursive $(BANDIT_PATHS)
 
 # The project's mypy configuration, then the check and benchmark scripts it does not list.
 typecheck: $(STAMP)
