@@ -33,7 +33,7 @@ export SAM_CLI_TELEMETRY := 0
 SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
 REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
 
-.PHONY: help install demo test lint bandit typecheck template-checks cfn-lint sam-validate asl checkov \
+.PHONY: help install demo test lint bandit audit typecheck template-checks cfn-lint sam-validate asl checkov \
 	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser
 
 help:
@@ -50,6 +50,7 @@ help:
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
 	@echo "make bench     import time, package sizes, triage speed, promotion cost -> docs/benchmarks.md"
 	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
+	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
 
 # ---------------------------------------------------------------- installs (stamp files)
 
@@ -233,6 +234,16 @@ browser: $(CHROMIUM_STAMP)
 
 e2e: $(STAMP) $(CHROMIUM_STAMP)
 	$(call run_tier,e2e,)
+
+# ---------------------------------------------------------------- make audit (not in make test)
+
+# pip-audit over the exact pins of every lock (nothing installed). It needs a vulnerability
+# service on the internet (PyPI's JSON API; OSV with AUDIT_SERVICE=osv), which these machines do
+# not reach: run it in CI with internet access. Where the service is unreachable it fails,
+# saying so, instead of reporting "no known vulnerabilities" (tooling/checks/audit.py).
+AUDIT_SERVICE ?= pypi
+audit: $(STAMP)
+	$(BIN)/python tooling/checks/audit.py --service $(AUDIT_SERVICE) $(LOCKS)
 
 # ---------------------------------------------------------------- make bench (not in make test)
 
