@@ -33,7 +33,7 @@ export SAM_CLI_TELEMETRY := 0
 SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
 REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
 
-.PHONY: help install demo test lint typecheck template-checks cfn-lint sam-validate asl checkov \
+.PHONY: help install demo test lint bandit audit typecheck template-checks cfn-lint sam-validate asl checkov \
 	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser
 
 help:
@@ -43,19 +43,28 @@ help:
 	@echo "Steps of make test, each runnable alone:"
 	@echo "  install          .venv (python3.13) with the tooling, test and template tools"
 	@echo "  lint             ruff check + ruff format --check"
+	@echo "  bandit           security lint of the Lambda code (functions/, layers/shared/)"
 	@echo "  typecheck        mypy"
-	@echo "  template-checks  cfn-lint (source + translated), sam validate, ASL, checkov, contract"
+	@echo "  template-checks  cfn-lint, sam validate, ASL, checkov (also accounts/*.yaml), contract"
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
 	@echo "make bench     import time, package sizes, triage speed, promotion cost -> docs/benchmarks.md"
+	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
+	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
 
 # ---------------------------------------------------------------- installs (stamp files)
 
-$(STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
+# Every venv installs from its lock file only, every file checked against the lock's hashes (see
+# "lock files" below); the project itself goes in editable, with no dependencies of its own and
+# the locked build backend (no build isolation: nothing is fetched unpinned).
+PIP_LOCKED := pip install --quiet --require-hashes
+$(STAMP): requirements-dev.txt pyproject.toml
+	$(REQUIRE_PYTHON)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/$(PIP_LOCKED) -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
 
 install: $(STAMP)
@@ -70,8 +79,7 @@ $(CHECKOV_STAMP): tooling/checks/checkov-requirements.txt
 	$(REQUIRE_PYTHON)
 	rm -rf $(CHECKOV_VENV)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install --quiet -r $<
+	$(CHECKOV_VENV)/bin/$(PIP_LOCKED) -r $<
 	touch $@
 
 # The SageMaker Python SDK (~290 MB with v2) renders the retraining blueprint; it stays out of
@@ -83,9 +91,8 @@ $(SDK_STAMP): pipelines/requirements-sdk.txt pyproject.toml
 	$(REQUIRE_PYTHON)
 	rm -rf $(SDK_VENV)
 	$(PYTHON) -m venv $(SDK_VENV)
-	$(SDK_VENV)/bin/pip install --quiet --upgrade pip
-	$(SDK_VENV)/bin/pip install --quiet -r $<
-	$(SDK_VENV)/bin/pip install --quiet --no-deps -e .
+	$(SDK_VENV)/bin/$(PIP_LOCKED) -r $<
+	$(SDK_VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 sdk: $(SDK_STAMP)
@@ -97,14 +104,51 @@ pipeline-render: $(SDK_STAMP)
 demo: install
 	$(BIN)/mlopscp demo
 
+# ---------------------------------------------------------------- lock files
+
+# Each lock pins, with the sha256 of every file, what its .in file beside it asks for (the .venv
+# lock: pyproject.toml's dependencies and dev extra too). `make lock` compiles them all again,
+# keeping every pin that still satisfies its input; `make lock-upgrade` moves every pin to the
+# newest version allowed. Another venv: add its lock here (and install it with PIP_LOCKED).
+LOCKS := requirements-dev.txt layers/deps/requirements.txt pipelines/requirements-sdk.txt \
+	tooling/checks/checkov-requirements.txt tooling/bench/runtime-requirements.txt
+UV ?= $(BIN)/uv
+# Universal locks (every OS, python3.13 and later) unless a lock names its platform below.
+LOCK_FLAGS := --quiet --generate-hashes --python-version 3.13 --custom-compile-command "make lock"
+LOCK_TARGET := --universal
+LOCK_INPUTS = $(patsubst %.txt,%.in,$*)
+lock/requirements-dev.txt: LOCK_INPUTS = pyproject.toml --extra dev requirements-dev.in
+# The Lambda layer: manylinux wheels for python3.13 on x86_64, as its Makefile installs them.
+lock/layers/deps/requirements.txt: LOCK_TARGET = --python-platform x86_64-manylinux_2_17 \
+	--only-binary :all:
+
+.PHONY: lock lock-upgrade $(LOCKS:%=lock/%)
+lock: $(LOCKS:%=lock/%)
+lock-upgrade:
+	$(MAKE) lock LOCK_UPGRADE=--upgrade
+
+# uv comes from .venv (it is locked too); with a broken lock, `make lock UV=/path/to/uv`.
+# uv keeps the pins of the file it writes to; an unchanged lock keeps its time stamp, so the
+# venvs built from it are not rebuilt.
+$(LOCKS:%=lock/%): lock/%: $(if $(filter $(BIN)/uv,$(UV)),$(STAMP))
+	if [ -f $* ]; then cp $* $*.new; fi
+	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_TARGET) $(LOCK_UPGRADE) $(LOCK_INPUTS) -o $*.new
+	if cmp -s $*.new $*; then rm $*.new; else mv $*.new $*; echo "$* updated"; fi
+
 # ---------------------------------------------------------------- make test
 
-test: lint typecheck template-checks build unit contract integration e2e
+test: lint bandit typecheck template-checks build unit contract integration e2e
 	@echo "make test: all checks passed"
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+
+# Security lint of the code that runs in Lambda (offline). A finding is fixed, or its line says
+# `# nosec <id>  # why` (tests/contract/test_security_lint.py checks that each one does).
+BANDIT_PATHS := functions layers/shared
+bandit: $(STAMP)
+	$(BIN)/bandit --quiet --recursive $(BANDIT_PATHS)
 
 # The project's mypy configuration, then the check and benchmark scripts it does not list.
 typecheck: $(STAMP)
@@ -119,9 +163,11 @@ template-checks: cfn-lint sam-validate asl checkov template-contract
 $(TRANSLATED): template.yaml $(ASL_FILES) tooling/checks/translate_template.py | $(STAMP)
 	$(BIN)/python tooling/checks/translate_template.py template.yaml $@
 
+# The account templates (accounts/*.yaml) are plain CloudFormation: checked as they are.
+ACCOUNT_TEMPLATES := $(wildcard accounts/*.yaml)
 cfn-lint: $(STAMP) $(TRANSLATED)
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/cfn-lint $(TRANSLATED)
+	$(BIN)/cfn-lint $(TRANSLATED) $(ACCOUNT_TEMPLATES)
 
 # Plain validate runs the SAM translator (needs a region, not credentials); --lint is cfn-lint
 # only and skips the translator, so both run.
@@ -136,13 +182,18 @@ asl: $(NODE_STAMP)
 	for asl in $(ASL_FILES); do node_modules/.bin/asl-validator --json-path "$$asl"; done
 	node tooling/checks/asl_lint.mjs $(ASL_FILES)
 
-# On the translated template: checkov runs its IAM checks only there. Skips: .checkov.yaml.
+# On the translated template (checkov runs its IAM checks only there) and the account templates.
+# Skips: .checkov.yaml (global) and the resources' Metadata; checkov_skips.py fails for a skip
+# that is no longer needed or names no check.
+CHECKOV_TEMPLATES := $(TRANSLATED) $(ACCOUNT_TEMPLATES)
 checkov: $(CHECKOV_STAMP) $(TRANSLATED)
-	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(TRANSLATED)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(addprefix --file ,$(CHECKOV_TEMPLATES))
+	$(CHECKOV_VENV)/bin/python tooling/checks/checkov_skips.py .checkov.yaml $(CHECKOV_TEMPLATES)
 
-# What no tool checks: substitutions vs placeholders, error names, pattern lists, runtimes.
+# What no tool checks: substitutions vs placeholders, error names, pattern lists, runtimes; log
+# retention and IAM scoping (test_template_security.py).
 template-contract: $(STAMP)
-	$(PYTEST) tests/contract/test_template_contract.py
+	$(PYTEST) tests/contract/test_template_contract.py tests/contract/test_template_security.py
 
 $(BUILD_STAMP): $(BUILD_INPUTS) | $(STAMP)
 	$(REQUIRE_PYTHON)
@@ -190,12 +241,22 @@ browser: $(CHROMIUM_STAMP)
 e2e: $(STAMP) $(CHROMIUM_STAMP)
 	$(call run_tier,e2e,)
 
+# ---------------------------------------------------------------- make audit (not in make test)
+
+# pip-audit over the exact pins of every lock (nothing installed). It needs a vulnerability
+# service on the internet (PyPI's JSON API; OSV with AUDIT_SERVICE=osv), which these machines do
+# not reach: run it in CI with internet access. Where the service is unreachable it fails,
+# saying so, instead of reporting "no known vulnerabilities" (tooling/checks/audit.py).
+AUDIT_SERVICE ?= pypi
+audit: $(STAMP)
+	$(BIN)/python tooling/checks/audit.py --service $(AUDIT_SERVICE) $(LOCKS)
+
 # ---------------------------------------------------------------- make bench (not in make test)
 
 # boto3 and its dependencies only, as the Lambda runtime provides them, for import timings.
 $(BENCH_RUNTIME_STAMP): tooling/bench/runtime-requirements.txt | $(STAMP)
 	rm -rf $(BENCH_RUNTIME)
-	$(BIN)/pip install --quiet --target $(BENCH_RUNTIME) -r $<
+	$(BIN)/$(PIP_LOCKED) --target $(BENCH_RUNTIME) -r $<
 	touch $@
 
 bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP)

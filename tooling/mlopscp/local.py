@@ -134,12 +134,17 @@ class LocalControlPlane:
     # -- setting up ---------------------------------------------------------------------------
 
     def up(self) -> LocalControlPlane:
+        from mlopscp.local_promotion import DEPLOYER_ROLES
+
         self.stack = self.emu.deploy(
             ROOT / "template.yaml",
             stack_name=STACK,
             parameters={
                 "Stage": "local",
                 "MonitoringBucketPattern": MONITORING_BUCKET,
+                # The roles handed on, by exact ARN, as a real deployment lists them.
+                "TrainingRoleArns": SAGEMAKER_ROLE,
+                "PromotionDeployerRoleArns": ",".join(DEPLOYER_ROLES.values()),
                 **self._start_slack(),
             },
         )

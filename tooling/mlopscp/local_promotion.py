@@ -32,6 +32,8 @@ from mlopscp.local import ACCOUNT, REGION, ROOT, envelope, serve
 
 STAGING = "222222222222"
 PRODUCTION = "333333333333"
+# What accounts/target-account.yaml names its deployer role; the control plane may assume these.
+DEPLOYER_ROLES = {a: f"arn:aws:iam::{a}:role/mlopscp-deployer" for a in (STAGING, PRODUCTION)}
 MODELS_BUCKET = f"mlopscp-models-{ACCOUNT}"
 SECRET_NAME = "mlopscp/promotion/external-id"  # noqa: S105 - a name, not a secret
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -145,6 +147,11 @@ class PromotionWorld:
                 },
             )
             self.roles[account] = dict(stack.outputs)
+            if self.roles[account]["DeployerRoleArn"] != DEPLOYER_ROLES[account]:
+                raise RuntimeError(
+                    f"{account}'s deployer role is {self.roles[account]['DeployerRoleArn']}, "
+                    f"not the {DEPLOYER_ROLES[account]} the control plane may assume"
+                )
         for model in PROMOTION_MODELS.values():
             self._register(model)
             if model.in_production:

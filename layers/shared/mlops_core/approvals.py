@@ -100,8 +100,7 @@ class MetricChange(BaseModel):
         before = "—" if self.before is None else f"{self.before:.4g}"
         after = "—" if self.after is None else f"{self.after:.4g}"
         change = ""
-        if self.before not in (None, 0) and self.after is not None:
-            assert self.before is not None
+        if self.before and self.after is not None:  # no relative change from 0
             relative = (self.after - self.before) / abs(self.before)
             better = relative > 0 if self.higher_is_better else relative < 0
             verdict = "better" if better else "worse" if relative else "same"

@@ -465,7 +465,7 @@ class AgreementStats:
 
 
 class VerdictOutcome(StrEnum):
-    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    PASS = "pass"  # noqa: S105  # nosec B105  # a verdict, not a password
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
 

@@ -230,7 +230,12 @@ def request_blocks(approval: Approval, decided: bool) -> list[Any]:
 class Email:
     """Approval emails through the approvals SNS topic."""
 
-    def __init__(self, topic_arn: str, link_key_secret_arn: str = "", callback_url: str = ""):
+    def __init__(
+        self,
+        topic_arn: str,
+        link_key_secret_arn: str = "",  # nosec B107  # the secret's ARN, not the secret
+        callback_url: str = "",
+    ):
         self._topic_arn = topic_arn
         self._key_arn = link_key_secret_arn
         self._callback_url = callback_url

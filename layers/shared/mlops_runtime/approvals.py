@@ -145,7 +145,8 @@ class ApprovalStore:
         execution: str | None,
     ) -> None:
         """Store a new approval with its token encrypted under the approval's own context."""
-        assert self.key_id, "the approval key id is needed to store a token"
+        if not self.key_id:
+            raise ValueError("an ApprovalStore without a KMS key id cannot store task tokens")
         with translated_errors():
             ciphertext = client("kms").encrypt(
                 KeyId=self.key_id,

@@ -142,7 +142,8 @@ def prepare(p: Promotion) -> dict[str, Any]:
     names = rules.resource_names(
         p.model_id, p.version, staging.endpoint_name, production.endpoint_name
     )
-    assert p.model.approvals is not None  # ModelConfig requires it with a promotion section
+    if p.model.approvals is None:  # ModelConfig refuses a promotion section without it
+        raise PromotionNotConfiguredError(f"{p.model_id}: a promotion needs an approvals section")
     info: dict[str, Any] = {
         "id": p.id,
         "model_id": p.model_id,

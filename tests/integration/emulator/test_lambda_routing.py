@@ -93,6 +93,26 @@ def test_log_lines_go_to_the_trace_and_cloudwatch_logs(
     assert f"START RequestId: {record.request_id} Version: $LATEST" in messages
 
 
+def test_a_function_with_a_log_group_of_its_own_logs_only_there(
+    emulator: Emulator, stack: Stack, unique: str
+) -> None:
+    """LoggingConfig.LogGroup, as on AWS: the declared group (with its retention) gets the
+    lines, and Lambda's own /aws/lambda/<name> group is never created."""
+    info = stack.functions["RecorderFunction"]
+    group = f"/aws/lambda/{stack.name}/recorder"
+    assert info.log_group_name == group
+    _, result = invoke(emulator, info.name, {"pk": unique})
+    (record,) = [r for r in emulator.trace.invocations(info.name) if r.payload == {"pk": unique}]
+    logs = emulator.client("logs")
+    events = logs.filter_log_events(logGroupName=group, filterPattern=record.request_id)["events"]
+    assert f"END RequestId: {record.request_id}" in [e["message"] for e in events]
+    (described,) = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert described["retentionInDays"] == 7
+    implicit = f"/aws/lambda/{info.name}"
+    assert not logs.describe_log_groups(logGroupNamePrefix=implicit)["logGroups"]
+    assert result["pk"] == unique
+
+
 def test_a_crashed_worker_is_an_error_and_is_replaced(emulator: Emulator, stack: Stack) -> None:
     worker = stack.functions["WorkerFunction"].name
     _, before = invoke(emulator, worker, {})

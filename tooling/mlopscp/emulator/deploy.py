@@ -373,6 +373,8 @@ class Deployer:
                 continue
             config = lam.get_function_configuration(FunctionName=resources[logical_id])
             dead_letter = resolve(props.get("DeadLetterConfig") or {}).get("TargetArn")
+            # moto's Lambda ignores LoggingConfig: the router writes where it points.
+            log_group = resolve(props.get("LoggingConfig") or {}).get("LogGroup") or ""
             functions[logical_id] = FunctionInfo(
                 name=config["FunctionName"],
                 arn=config["FunctionArn"],
@@ -384,6 +386,7 @@ class Deployer:
                 timeout=int(config.get("Timeout", 3)),
                 memory_size=int(config.get("MemorySize", 128)),
                 dead_letter_target=dead_letter,
+                log_group=str(log_group),
             )
         return functions
 

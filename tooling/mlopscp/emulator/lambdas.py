@@ -15,7 +15,8 @@ environment; any other function keeps moto's behaviour.
   OnSuccess/OnFailure destination (SQS, SNS, Lambda, EventBridge) with AWS's record shape, and on
   failure the function's DeadLetterConfig queue or topic.
 - Each invocation's log lines (everything the worker printed on stdout and stderr) go to the
-  trace and to CloudWatch Logs ``/aws/lambda/<name>``, one stream per worker.
+  trace and to CloudWatch Logs, one stream per worker: into the function's
+  ``LoggingConfig.LogGroup`` when it names one, else ``/aws/lambda/<name>``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ class FunctionInfo:
     timeout: int = 3
     memory_size: int = 128
     dead_letter_target: str | None = None  # the function's DeadLetterConfig.TargetArn
+    log_group: str = ""  # the function's LoggingConfig.LogGroup, if it names one
+
+    @property
+    def log_group_name(self) -> str:
+        """Where Lambda sends the function's logs (and what it creates when it is missing)."""
+        return self.log_group or f"/aws/lambda/{self.name}"
 
     @property
     def account(self) -> str:
@@ -236,7 +243,7 @@ class LambdaRouter:
             "invoked_function_arn": info.arn,
             "memory_limit_in_mb": settings.memory_size,
             "aws_request_id": request_id,
-            "log_group_name": f"/aws/lambda/{info.name}",
+            "log_group_name": info.log_group_name,
             "log_stream_name": worker.log_stream_name,
         }
 
@@ -266,7 +273,7 @@ class LambdaRouter:
             "AWS_LAMBDA_FUNCTION_NAME": info.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{info.name}",
+            "AWS_LAMBDA_LOG_GROUP_NAME": info.log_group_name,
             "AWS_REGION": info.region,
             "AWS_DEFAULT_REGION": info.region,
             "AWS_ENDPOINT_URL": self._endpoint_url,
@@ -390,7 +397,7 @@ def _write_logs(
 ) -> None:
     """Lambda's log stream shape: START, the handler's lines, END, REPORT."""
     backend = logs_backends[info.account][info.region]
-    group = f"/aws/lambda/{info.name}"
+    group = info.log_group_name
     backend.ensure_log_group(group)
     backend.ensure_log_stream(group, stream)
     messages = [
