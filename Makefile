@@ -34,7 +34,8 @@ SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
 REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
 
 .PHONY: help install demo test lint typecheck template-checks cfn-lint sam-validate asl checkov \
-	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser
+	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser \
+	monitor-venv
 
 help:
 	@echo "make demo      run the demo scenarios on the embedded AWS emulator"
@@ -46,6 +47,7 @@ help:
 	@echo "  typecheck        mypy"
 	@echo "  template-checks  cfn-lint (source + translated), sam validate, ASL, checkov, contract"
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
+	@echo "  monitor-venv     .venv-monitor: the monitor job's Evidently environment"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
 	@echo "make bench     import time, package sizes, triage speed, promotion cost -> docs/benchmarks.md"
 
@@ -90,11 +92,27 @@ $(SDK_STAMP): pipelines/requirements-sdk.txt pyproject.toml
 
 sdk: $(SDK_STAMP)
 
-# Re-render the committed definition after changing tooling/mlopscp/pipelines/retrain.py.
+# Re-render the committed definitions after changing tooling/mlopscp/pipelines/retrain.py or
+# monitor.py.
 pipeline-render: $(SDK_STAMP)
 	$(SDK_VENV)/bin/mlopscp pipeline render
+	$(SDK_VENV)/bin/mlopscp monitor render
 
-demo: install
+# The monitor job's environment (Evidently, pandas, scipy: ~1 GB) for local runs, the demo and
+# its tests, from the same pins as the job's image. Never in .venv, a Lambda or a layer.
+MONITOR_VENV := .venv-monitor
+MONITOR_STAMP := $(MONITOR_VENV)/.installed
+$(MONITOR_STAMP): pipelines/monitor/requirements.txt
+	$(REQUIRE_PYTHON)
+	rm -rf $(MONITOR_VENV)
+	$(PYTHON) -m venv $(MONITOR_VENV)
+	$(MONITOR_VENV)/bin/pip install --quiet --upgrade pip
+	$(MONITOR_VENV)/bin/pip install --quiet -r $<
+	touch $@
+
+monitor-venv: $(MONITOR_STAMP)
+
+demo: install $(MONITOR_STAMP)
 	$(BIN)/mlopscp demo
 
 # ---------------------------------------------------------------- make test
@@ -165,12 +183,15 @@ endef
 unit: $(STAMP)
 	$(call run_tier,unit,--disable-socket --allow-unix-socket)
 
-RENDER_TEST := tests/contract/test_retrain_pipeline_render.py
+RENDER_TESTS := tests/contract/test_retrain_pipeline_render.py \
+	tests/contract/test_monitor_pipeline_render.py
 contract: $(STAMP) $(SDK_STAMP)
-	$(call run_tier,contract,--ignore=$(RENDER_TEST))
-	MLOPSCP_REQUIRE_SDK=1 $(SDK_VENV)/bin/python -m pytest $(RENDER_TEST)
+	$(call run_tier,contract,$(addprefix --ignore=,$(RENDER_TESTS)))
+	MLOPSCP_REQUIRE_SDK=1 $(SDK_VENV)/bin/python -m pytest $(RENDER_TESTS)
 
-integration: $(STAMP)
+# The monitor job's test runs the real script under .venv-monitor: a missing venv fails it.
+integration: export MLOPSCP_REQUIRE_MONITOR := 1
+integration: $(STAMP) $(MONITOR_STAMP)
 	$(call run_tier,integration,)
 
 # tests/e2e/test_approval_browser.py drives Debian's Chromium through Debian's chromedriver
@@ -187,7 +208,7 @@ $(CHROMIUM_STAMP):
 
 browser: $(CHROMIUM_STAMP)
 
-e2e: $(STAMP) $(CHROMIUM_STAMP)
+e2e: $(STAMP) $(CHROMIUM_STAMP) $(MONITOR_STAMP)
 	$(call run_tier,e2e,)
 
 # ---------------------------------------------------------------- make bench (not in make test)

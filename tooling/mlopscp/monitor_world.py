@@ -162,7 +162,9 @@ def _hour(
                     }
                 )
             )
-    return ("\n".join(lines) + "\n").encode(), ("\n".join(labels) + "\n").encode() if labels else b""
+    return ("\n".join(lines) + "\n").encode(), (
+        "\n".join(labels) + "\n"
+    ).encode() if labels else b""
 
 
 def _record(

@@ -179,9 +179,7 @@ def join(location: str, *parts: str) -> str:
     return os.path.join(location, *parts)
 
 
-def capture_files(
-    capture: str, endpoint: str, variant: str, span: list[Window]
-) -> list[str]:
+def capture_files(capture: str, endpoint: str, variant: str, span: list[Window]) -> list[str]:
     """The capture files that can hold the span's requests. Data capture files a request under
     the hour its file was opened, which can be the hour before the request's own: one hour on
     either side is listed, and each record's ``inferenceTime`` decides its window."""
@@ -200,8 +198,8 @@ def capture_files(
 def _children(location: str) -> list[str]:
     bucket, key = split_s3(location)
     prefix = key.rstrip("/") + "/"
-    pages = _s3().get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=prefix, Delimiter="/"
+    pages = (
+        _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
     )
     return [
         p["Prefix"][len(prefix) :].rstrip("/")
@@ -212,11 +210,10 @@ def _children(location: str) -> list[str]:
 
 def hour_of(path: str) -> datetime | None:
     """The ``yyyy/mm/dd/hh`` hour a capture file's path names, if it names one."""
-    match = None
-    for match in _HOUR_PATH.finditer(path):
-        pass  # the last one: a prefix above may hold digits too
-    if match is None:
+    matches = list(_HOUR_PATH.finditer(path))  # the last: a prefix above may hold dates too
+    if not matches:
         return None
+    match = matches[-1]
     try:
         return datetime(*(int(part) for part in match.groups()), tzinfo=UTC)  # type: ignore[misc]
     except ValueError:

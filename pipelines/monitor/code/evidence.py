@@ -60,15 +60,15 @@ def evidently_report(
     ]
     if target in extras and not labelled:
         extras.remove(target)
-    drifting = [c for c in present + extras if current[c].notna().any() and reference[c].notna().any()]
+    drifting = [
+        c for c in present + extras if current[c].notna().any() and reference[c].notna().any()
+    ]
     quality_inside = labelled and {prediction, target} <= set(extras)
     for column in (prediction, target):
         if column in extras:
             current[column] = pd.to_numeric(current[column], errors="coerce")
             reference[column] = pd.to_numeric(reference[column], errors="coerce")
-    definition = _definition(
-        present, numeric, extras, current, args, quality=quality_inside
-    )
+    definition = _definition(present, numeric, extras, current, args, quality=quality_inside)
     metrics: list[Any] = [DataDriftPreset(columns=drifting), DataSummaryPreset()]
     if quality_inside:
         metrics.append(_quality_preset(args))
@@ -110,7 +110,7 @@ def _definition(
 ) -> DataDefinition:
     numerical = [c for c in present if c in numeric]
     categorical = [c for c in present if c not in numeric]
-    target, prediction = args.target_column, args.prediction_column
+    target = args.target_column
     for column in extras:
         is_label = column == target or not _probabilities(current[column])
         if args.problem_type == "classification" and is_label:
@@ -118,9 +118,7 @@ def _definition(
         else:
             numerical.append(column)
     tasks = _tasks(current, args) if quality else {}
-    return DataDefinition(
-        numerical_columns=numerical, categorical_columns=categorical, **tasks
-    )
+    return DataDefinition(numerical_columns=numerical, categorical_columns=categorical, **tasks)
 
 
 def _tasks(current: pd.DataFrame, args: Namespace) -> dict[str, Any]:
@@ -165,7 +163,11 @@ def _quality_only(current: pd.DataFrame, args: Namespace) -> dict[str, Any]:
     target, prediction = args.target_column, args.prediction_column
     rows = current.loc[current[target].notna() & current[prediction].notna(), [target, prediction]]
     rows = rows.apply(pd.to_numeric, errors="coerce")
-    numerical = [prediction] if args.problem_type == "regression" or _probabilities(rows[prediction]) else []
+    numerical = (
+        [prediction]
+        if args.problem_type == "regression" or _probabilities(rows[prediction])
+        else []
+    )
     categorical = [c for c in (target, prediction) if c not in numerical]
     if args.problem_type == "regression":
         numerical, categorical = [target, prediction], []

@@ -120,7 +120,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         settings = settings_from(args)
         files = capture.capture_files(args.capture, args.endpoint_name, args.variant, settings.span)
     baseline = read_baseline(args.baseline)
-    features = [c for c in baseline.columns if c not in (args.target_column, args.prediction_column)]
+    features = [
+        c for c in baseline.columns if c not in (args.target_column, args.prediction_column)
+    ]
     labels = read_labels(settings) if args.ground_truth else None
     found = capture.collect(
         files, settings.span, features, labels, args.prediction_column, args.target_column
@@ -187,7 +189,9 @@ def signal(settings: Settings, last: dict[str, Any], reports: int) -> dict[str, 
     """The Model Drift Signal (events/monitor-report-written.json shows one)."""
     args = settings.args
     drifted = last.get("drifted_columns")
-    reason = f"Evidently report for {last['window_start']}..{last['window_end']}: {last['rows']} rows"
+    reason = (
+        f"Evidently report for {last['window_start']}..{last['window_end']}: {last['rows']} rows"
+    )
     if args.ground_truth:
         reason += f", {last['labelled_rows']} with ground truth"
     if drifted:
@@ -216,11 +220,14 @@ def signal(settings: Settings, last: dict[str, Any], reports: int) -> dict[str, 
 def put_event(event: dict[str, Any], bus: str) -> None:
     import boto3
 
-    response = boto3.client("events").put_events(Entries=[{**event, "EventBusName": bus,
-                                                          "Detail": json.dumps(event["Detail"])}])
+    response = boto3.client("events").put_events(
+        Entries=[{**event, "EventBusName": bus, "Detail": json.dumps(event["Detail"])}]
+    )
     if response.get("FailedEntryCount"):
         failed = response["Entries"][0]
-        raise RuntimeError(f"put_events failed: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}")
+        raise RuntimeError(
+            f"put_events failed: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
