@@ -65,9 +65,9 @@ def evidently_report(
     ]
     quality_inside = labelled and {prediction, target} <= set(extras)
     for column in (prediction, target):
-        if column in extras:
-            current[column] = pd.to_numeric(current[column], errors="coerce")
-            reference[column] = pd.to_numeric(reference[column], errors="coerce")
+        for frame in (current, reference):
+            if column in frame.columns:
+                frame[column] = _outcome(frame[column], args, column == target)
     definition = _definition(present, numeric, extras, current, args, quality=quality_inside)
     metrics: list[Any] = [DataDriftPreset(columns=drifting), DataSummaryPreset()]
     if quality_inside:
@@ -93,6 +93,19 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _outcome(values: pd.Series, args: Namespace, is_target: bool) -> pd.Series:
+    """Numbers for regression and scores; for class labels, whole numbers as ints (Evidently
+    refuses float labels) and anything else as text."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if args.problem_type == "regression" or (not is_target and _probabilities(values)):
+        return numbers
+    if numbers.notna().sum() == values.notna().sum():
+        labels = [None if pd.isna(v) else int(v) if float(v).is_integer() else v for v in numbers]
+    else:
+        labels = [None if pd.isna(v) else _text(v) for v in values]
+    return pd.Series(labels, index=values.index, dtype=object)
 
 
 def _labelled(current: pd.DataFrame, target: str, prediction: str, minimum: int) -> bool:
@@ -162,7 +175,6 @@ def _quality_only(current: pd.DataFrame, args: Namespace) -> dict[str, Any]:
     labels or predictions to compare quality with)."""
     target, prediction = args.target_column, args.prediction_column
     rows = current.loc[current[target].notna() & current[prediction].notna(), [target, prediction]]
-    rows = rows.apply(pd.to_numeric, errors="coerce")
     numerical = (
         [prediction]
         if args.problem_type == "regression" or _probabilities(rows[prediction])
