@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
+    for noisy in ("botocore", "boto3", "urllib3"):  # one line per credential lookup otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Evidently's usage telemetry, if it ever runs
     args = build_parser().parse_args(argv)
     try:

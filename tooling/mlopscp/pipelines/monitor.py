@@ -54,9 +54,10 @@ class MonitorSettings:
     volume_size_gb: int = 30
 
 
-def declare_parameters() -> dict[str, Any]:
-    """The pipeline's parameters by the script's option they feed (None: not an option)."""
-    return {
+def declare_parameters() -> tuple[dict[str, Any], list[Any]]:
+    """The pipeline's parameters: those the script takes, by option, then the job's own (role,
+    code, image, instance type)."""
+    options = {
         "--model-id": ParameterString(MODEL_ID, default_value=UNBOUND),
         "--endpoint-name": ParameterString(ENDPOINT_NAME, default_value=UNBOUND),
         "--variant": ParameterString("VariantName", default_value="AllTraffic"),
@@ -78,23 +79,22 @@ def declare_parameters() -> dict[str, Any]:
         "--classification-threshold": ParameterFloat("ClassificationThreshold", default_value=0.5),
         "--min-rows": ParameterInteger("MinRows", default_value=30),
         "--event-bus": ParameterString("EventBusName", default_value="default"),
-        None: [
-            ParameterString(EXECUTION_ROLE_ARN, default_value=UNBOUND_ROLE_ARN),
-            ParameterString(CODE_PREFIX, default_value=f"{UNBOUND_BUCKET}/code"),
-            ParameterString(
-                MONITOR_IMAGE_URI,
-                default_value=f"000000000000.dkr.ecr.us-east-1.amazonaws.com/{UNBOUND.lower()}",
-            ),
-            ParameterString("InstanceType", default_value="ml.m5.large"),
-        ],
     }
+    job = [
+        ParameterString(EXECUTION_ROLE_ARN, default_value=UNBOUND_ROLE_ARN),
+        ParameterString(CODE_PREFIX, default_value=f"{UNBOUND_BUCKET}/code"),
+        ParameterString(
+            MONITOR_IMAGE_URI,
+            default_value=f"000000000000.dkr.ecr.us-east-1.amazonaws.com/{UNBOUND.lower()}",
+        ),
+        ParameterString("InstanceType", default_value="ml.m5.large"),
+    ]
+    return options, job
 
 
-def container_arguments(parameters: dict[str, Any]) -> list[Any]:
+def container_arguments(options: dict[str, Any]) -> list[Any]:
     arguments: list[Any] = []
-    for option, parameter in parameters.items():
-        if option is None:
-            continue
+    for option, parameter in options.items():
         kind = type(parameter).__name__
         arguments += [option, parameter if kind == "ParameterString" else parameter.to_string()]
     # The window follows the execution's start, so a retried step keeps its window.
@@ -104,8 +104,8 @@ def container_arguments(parameters: dict[str, Any]) -> list[Any]:
 def build_pipeline(settings: MonitorSettings | None = None) -> Pipeline:
     settings = settings or MonitorSettings()
     session = pipeline_session(RetrainSettings(region=settings.region))
-    parameters = declare_parameters()
-    role, code, image, instance_type = parameters[None]
+    options, job = declare_parameters()
+    role, code, image, instance_type = job
     processor = Processor(
         role=role,
         image_uri=image,
@@ -121,7 +121,7 @@ def build_pipeline(settings: MonitorSettings | None = None) -> Pipeline:
         # The scripts come from CodePrefix (content-addressed by upload-code); capture, ground
         # truth and baseline are read by the script itself, only for the hours it needs.
         inputs=[ProcessingInput(input_name="code", source=code, destination=CODE_DIR)],
-        arguments=container_arguments(parameters),
+        arguments=container_arguments(options),
     )
     step = ProcessingStep(
         name="Monitor",
@@ -134,10 +134,9 @@ def build_pipeline(settings: MonitorSettings | None = None) -> Pipeline:
             )
         ),
     )
-    declared = [p for option, p in parameters.items() if option is not None] + parameters[None]
     return Pipeline(
         name=settings.pipeline_name,
-        parameters=declared,
+        parameters=[*options.values(), *job],
         steps=[step],
         sagemaker_session=session,
     )
