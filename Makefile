@@ -49,7 +49,7 @@ help:
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
 	@echo "  monitor-venv     .venv-monitor: the monitor job's Evidently environment"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
-	@echo "make bench     import time, package sizes, triage speed, promotion cost -> docs/benchmarks.md"
+	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job -> docs/benchmarks.md"
 
 # ---------------------------------------------------------------- installs (stamp files)
 
@@ -223,12 +223,14 @@ $(BENCH_RUNTIME_STAMP): tooling/bench/runtime-requirements.txt | $(STAMP)
 	$(BIN)/pip install --quiet --target $(BENCH_RUNTIME) -r $<
 	touch $@
 
-bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP)
+bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP) $(MONITOR_STAMP)
 	mkdir -p $(TMP)/bench
 	$(PYTEST) tests/benchmarks --benchmark-only --benchmark-json=$(TMP)/bench/triage.json
 	$(BIN)/python tooling/bench/promotion_cost.py --out $(TMP)/bench/promotion.json
+	$(BIN)/python tooling/bench/monitor_job.py --out $(TMP)/bench/monitor.json
 	$(BIN)/python tooling/bench/report.py --triage-json $(TMP)/bench/triage.json \
-		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json
+		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json \
+		--monitor-json $(TMP)/bench/monitor.json
 
 clean:
 	rm -rf .aws-sam $(TMP)

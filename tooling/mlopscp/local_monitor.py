@@ -187,6 +187,8 @@ class MonitorWorld:
             definition, {p["Name"]: p["Value"] for p in sent["PipelineParameters"]}
         )
         arguments = step_command(definition, "Monitor", values, execution["CreationTime"])
+        if not MONITOR_PYTHON.exists():
+            raise RuntimeError(f"{MONITOR_PYTHON} is missing: run make monitor-venv")
         started = time.monotonic()
         done = subprocess.run(  # noqa: S603 - the repository's script under its own venv
             [str(MONITOR_PYTHON), str(MONITOR_SCRIPT), *arguments],
