@@ -295,3 +295,17 @@ def test_in_aws_reads_capture_from_s3_writes_the_report_and_puts_the_signal(
     assert detail["report_uri"] == f"s3://mlops-data/{keys[-1]}"
     assert detail["model_id"] == "eta"
     assert "(last of 2 reports)" in detail["reason"]
+
+
+def test_a_missing_baseline_is_the_callers_mistake_named_clearly(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            str(MONITOR_PYTHON), str(SCRIPT), "--model-id", "eta", "--capture", str(tmp_path),
+            "--baseline", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "out"),
+            "--window-end", "2026-07-27T11:00:00Z",
+        ],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "no baseline CSV at" in done.stderr
+    assert "Traceback" not in done.stderr

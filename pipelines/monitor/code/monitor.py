@@ -109,8 +109,17 @@ def latest_hour_end(files: list[str]) -> datetime:
 # ---------------------------------------------------------------- the job
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Read, report, signal; returns a summary of what was done."""
+@dataclass(frozen=True)
+class Inputs:
+    settings: Settings
+    baseline: Any
+    features: list[str]
+    found: dict[Window, Captured]
+
+
+def prepare(args: argparse.Namespace) -> Inputs:
+    """Settings and every input read; a ValueError or FileNotFoundError here is the caller's
+    mistake (exit 2), while an error after this is the job's own (a traceback, exit 1)."""
     if args.window_end == "latest":
         if capture.is_s3(args.capture):
             raise ValueError("--window-end latest reads a local capture folder; give a time")
@@ -127,9 +136,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     found = capture.collect(
         files, settings.span, features, labels, args.prediction_column, args.target_column
     )
+    return Inputs(settings, baseline, features, found)
+
+
+def run(inputs: Inputs) -> dict[str, Any]:
+    """Report on every window, then signal once; returns a summary of what was done."""
+    settings, args = inputs.settings, inputs.settings.args
     reports = []
     for window in settings.span:
-        summary = report_window(settings, window, found[window], baseline, features)
+        summary = report_window(
+            settings, window, inputs.found[window], inputs.baseline, inputs.features
+        )
         reports.append(summary)
         log.info("window %s: %s", window, json.dumps(summary))
     written = [r for r in reports if r.get("report_uri")]
@@ -239,11 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DO_NOT_TRACK", "1")  # Evidently's usage telemetry, if it ever runs
     args = build_parser().parse_args(argv)
     try:
-        result = run(args)
+        inputs = prepare(args)
     except (ValueError, FileNotFoundError) as error:
         log.error("%s", error)
         return 2
-    print(json.dumps(result, indent=2))
+    print(json.dumps(run(inputs), indent=2))
     return 0
 
 
