@@ -20,6 +20,7 @@ from cfnlint.decode import decode_str
 from mlopscp.pipelines.layout import MONITOR_ACCOUNT_PARAMETERS
 from mlopscp.pipelines.local_run import parameter_values, step_command
 
+from tests.contract.test_retrain_pipeline import references
 from tests.monitor_job import CODE, ROOT, monitor
 
 BLUEPRINT = ROOT / "pipelines" / "monitor"
@@ -28,15 +29,6 @@ DEFINITION = json.loads(DEFINITION_TEXT)
 PARAMETERS = {p["Name"]: p for p in DEFINITION["Parameters"]}
 (STEP,) = DEFINITION["Steps"]
 STARTED = datetime(2026, 7, 27, 11, 5, 7, 123000, tzinfo=UTC)
-
-
-def references(node: Any) -> set[str]:
-    if isinstance(node, dict):
-        found = {node["Get"]} if isinstance(node.get("Get"), str) else set()
-        return found.union(*(references(v) for v in node.values()))
-    if isinstance(node, list):
-        return set().union(*(references(v) for v in node))
-    return set()
 
 
 def schedule_template() -> dict[str, Any]:

@@ -115,9 +115,12 @@ class MonitorWorld:
             Body=world.baseline,
         )
         self._deploy_monitor(model, labelled=bool(world.ground_truth))
-        demo_model = DemoModel(model.model_id, model.endpoint, REPO_ROOT, model.summary)
-        self.plane._upsert_pipeline(demo_model)  # the retraining blueprint, for a retrain
-        self._configure(model)
+        # The retraining blueprint and the model's configuration, as for the demo's other
+        # models: monitoring_output_uri is the root above the monitor's reports.
+        as_demo_model = DemoModel(model.model_id, model.endpoint, REPO_ROOT, model.summary)
+        assert as_demo_model.output_uri == model.monitoring_root
+        self.plane._upsert_pipeline(as_demo_model)
+        self.plane._put_config(as_demo_model)
         return world
 
     def _deploy_monitor(self, model: MonitoredModel, labelled: bool) -> None:
@@ -148,25 +151,6 @@ class MonitorWorld:
                 "TargetColumn": "delivery_minutes",
             },
         )
-
-    def _configure(self, model: MonitoredModel) -> None:
-        from mlops_runtime.model_config import ModelConfig
-
-        config = ModelConfig.model_validate(
-            {
-                "model_id": model.model_id,
-                "endpoint_name": model.endpoint,
-                "monitoring_output_uri": model.monitoring_root,
-                "retrain": {"pipeline_name": model.retrain_pipeline},
-            }
-        )
-        table = self.plane.outputs["ModelConfigTableName"]
-        dynamodb = self.emu.client("dynamodb")
-        for key, value in (
-            (f"model#{model.model_id}", config.model_dump_json()),
-            (f"endpoint#{model.endpoint}", model.model_id),
-        ):
-            dynamodb.put_item(TableName=table, Item={"id": {"S": key}, "value": {"S": value}})
 
     # -- running the monitor ------------------------------------------------------------------
 
