@@ -144,23 +144,28 @@ def test_a_column_the_upstream_stops_sending_is_absent_from_the_latest_report(
     assert metrics(latest, "MAE") == {}  # no ground truth: no quality preset
 
 
-def test_classification_against_a_baseline_with_labels_and_scores(tmp_path: Path) -> None:
+def classifier_world(root: Path, baseline_outcomes: bool, output: str) -> Path:
+    """A binary classifier's baseline and one hour of capture and labels; ``output`` is
+    ``score`` (a probability) or ``label`` (the predicted class)."""
     rng = random.Random(5)
-    baseline = ["a,b,label,prediction"]
+    header = "a,b,label,prediction" if baseline_outcomes else "a,b"
+    baseline = [header]
     for _ in range(300):
         a, b = rng.gauss(0, 1), rng.gauss(0, 1)
         score = 1 / (1 + 2.718 ** -(a + b))
-        baseline.append(f"{a:.4f},{b:.4f},{int(rng.random() < score)},{score:.4f}")
-    (tmp_path / "baseline.csv").write_text("\n".join(baseline) + "\n")
+        outcome = f",{int(rng.random() < score)},{score:.4f}" if baseline_outcomes else ""
+        baseline.append(f"{a:.4f},{b:.4f}{outcome}")
+    (root / "baseline.csv").write_text("\n".join(baseline) + "\n")
     capture, truth = [], []
     for i in range(120):
         a, b = rng.gauss(0.5, 1), rng.gauss(0, 1)
         score = 1 / (1 + 2.718 ** -(a + b))
+        answer = f"{score:.4f}" if output == "score" else str(int(score >= 0.5))
         capture.append(
             {
                 "captureData": {
                     "endpointInput": {"data": f"{a:.4f},{b:.4f}", "encoding": "CSV"},
-                    "endpointOutput": {"data": f"{score:.4f}", "encoding": "CSV"},
+                    "endpointOutput": {"data": answer, "encoding": "CSV"},
                 },
                 "eventMetadata": {
                     "eventId": f"e{i}",
@@ -173,22 +178,33 @@ def test_classification_against_a_baseline_with_labels_and_scores(tmp_path: Path
         truth.append(
             {"groundTruthData": {"data": str(label)}, "eventMetadata": {"eventId": f"i{i}"}}
         )
-    (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "capture.jsonl").write_text("\n".join(map(json.dumps, capture)))
-    (tmp_path / "gt").mkdir()
-    (tmp_path / "gt" / "labels.jsonl").write_text("\n".join(map(json.dumps, truth)))
-    out = tmp_path / "out"
+    (root / "c").mkdir()
+    (root / "c" / "capture.jsonl").write_text("\n".join(map(json.dumps, capture)))
+    (root / "gt").mkdir()
+    (root / "gt" / "labels.jsonl").write_text("\n".join(map(json.dumps, truth)))
     run_job(
-        "--model-id", "churn", "--capture", str(tmp_path / "c"),
-        "--baseline", str(tmp_path / "baseline.csv"), "--ground-truth", str(tmp_path / "gt"),
-        "--out", str(out), "--window-end", "2026-07-27T11:00:00Z",
+        "--model-id", "churn", "--capture", str(root / "c"),
+        "--baseline", str(root / "baseline.csv"), "--ground-truth", str(root / "gt"),
+        "--out", str(root / "out"), "--window-end", "2026-07-27T11:00:00Z",
     )  # fmt: skip
+    return root / "out" / "2026/07/27/11/report.json"
 
-    report = out / "2026/07/27/11/report.json"
+
+def test_classification_against_a_baseline_with_labels_and_scores(tmp_path: Path) -> None:
+    report = classifier_world(tmp_path, baseline_outcomes=True, output="score")
     # The baseline holds scores and labels: they are drift-tested like the features.
     assert set(metrics(report, "ValueDrift")) == {"a", "b", "label", "prediction"}
     assert 0.5 < next(iter(metrics(report, "RocAuc").values())) <= 1
     assert len(metrics(report, "Accuracy")) == 1
+
+
+def test_classification_quality_without_outcomes_in_the_baseline(tmp_path: Path) -> None:
+    report = classifier_world(tmp_path, baseline_outcomes=False, output="label")
+    # Only the features can be compared with training; quality comes from the labelled rows.
+    assert set(metrics(report, "ValueDrift")) == {"a", "b"}
+    (accuracy,) = metrics(report, "Accuracy").values()
+    assert 0.5 < accuracy <= 1
+    assert len(metrics(report, "F1Score")) == 1
 
 
 def test_a_window_with_too_few_rows_writes_nothing_and_signals_nothing(tmp_path: Path) -> None:

@@ -48,8 +48,7 @@ def evidently_report(
     numeric = [c for c in present if pd.api.types.is_numeric_dtype(baseline[c])]
     reference = baseline.copy()
     for column in present:
-        frame_types = (current, reference)
-        for frame in frame_types:
+        for frame in (current, reference):
             if column in numeric:
                 frame[column] = pd.to_numeric(frame[column], errors="coerce")
             else:
@@ -71,7 +70,7 @@ def evidently_report(
     definition = _definition(present, numeric, extras, current, args, quality=quality_inside)
     metrics: list[Any] = [DataDriftPreset(columns=drifting), DataSummaryPreset()]
     if quality_inside:
-        metrics.append(_quality_preset(args))
+        metrics.append(_quality_preset(args, current[prediction]))
     snapshot = Report(metrics).run(
         Dataset.from_pandas(current[present + extras], data_definition=definition),
         Dataset.from_pandas(reference[present + extras], data_definition=definition),
@@ -145,7 +144,7 @@ def _tasks(current: pd.DataFrame, args: Namespace) -> dict[str, Any]:
             ]
         }
     labels = set(current[target].dropna()) | set(current[prediction].dropna())
-    if len(labels) <= 2:
+    if labels <= {0, 1}:
         return {
             "classification": [
                 BinaryClassification(target=target, prediction_labels=prediction, pos_label=1)
@@ -164,10 +163,12 @@ def _probabilities(values: pd.Series) -> bool:
     return bool(numbers.between(0, 1).all() and not numbers.isin([0, 1]).all())
 
 
-def _quality_preset(args: Namespace) -> Any:
+def _quality_preset(args: Namespace, predictions: pd.Series) -> Any:
     if args.problem_type == "regression":
         return RegressionPreset()
-    return ClassificationPreset(probas_threshold=args.classification_threshold)
+    if _probabilities(predictions):  # Evidently takes a threshold only with probabilities
+        return ClassificationPreset(probas_threshold=args.classification_threshold)
+    return ClassificationPreset()
 
 
 def _quality_only(current: pd.DataFrame, args: Namespace) -> dict[str, Any]:
@@ -175,18 +176,16 @@ def _quality_only(current: pd.DataFrame, args: Namespace) -> dict[str, Any]:
     labels or predictions to compare quality with)."""
     target, prediction = args.target_column, args.prediction_column
     rows = current.loc[current[target].notna() & current[prediction].notna(), [target, prediction]]
-    numerical = (
-        [prediction]
-        if args.problem_type == "regression" or _probabilities(rows[prediction])
-        else []
-    )
-    categorical = [c for c in (target, prediction) if c not in numerical]
     if args.problem_type == "regression":
         numerical, categorical = [target, prediction], []
+    elif _probabilities(rows[prediction]):
+        numerical, categorical = [prediction], [target]
+    else:
+        numerical, categorical = [], [target, prediction]
     definition = DataDefinition(
         numerical_columns=numerical, categorical_columns=categorical, **_tasks(rows, args)
     )
-    snapshot = Report([_quality_preset(args)]).run(
+    snapshot = Report([_quality_preset(args, rows[prediction])]).run(
         Dataset.from_pandas(rows, data_definition=definition), None
     )
     return dict(json.loads(snapshot.json()))
