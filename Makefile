@@ -34,7 +34,8 @@ SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
 REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
 
 .PHONY: help install demo test lint bandit audit typecheck template-checks cfn-lint sam-validate asl checkov \
-	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser
+	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser \
+	monitor-venv
 
 help:
 	@echo "make demo      run the demo scenarios on the embedded AWS emulator"
@@ -47,8 +48,9 @@ help:
 	@echo "  typecheck        mypy"
 	@echo "  template-checks  cfn-lint, sam validate, ASL, checkov (also accounts/*.yaml), contract"
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
+	@echo "  monitor-venv     .venv-monitor: the monitor job's Evidently environment"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
-	@echo "make bench     import time, package sizes, triage speed, promotion cost -> docs/benchmarks.md"
+	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job -> docs/benchmarks.md"
 	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
 	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
 
@@ -97,11 +99,26 @@ $(SDK_STAMP): pipelines/requirements-sdk.txt pyproject.toml
 
 sdk: $(SDK_STAMP)
 
-# Re-render the committed definition after changing tooling/mlopscp/pipelines/retrain.py.
+# Re-render the committed definitions after changing tooling/mlopscp/pipelines/retrain.py or
+# monitor.py.
 pipeline-render: $(SDK_STAMP)
 	$(SDK_VENV)/bin/mlopscp pipeline render
+	$(SDK_VENV)/bin/mlopscp monitor render
 
-demo: install
+# The monitor job's environment (Evidently, pandas, scipy: ~1 GB) for local runs, the demo and
+# its tests, from the same pins as the job's image. Never in .venv, a Lambda or a layer.
+MONITOR_VENV := .venv-monitor
+MONITOR_STAMP := $(MONITOR_VENV)/.installed
+$(MONITOR_STAMP): pipelines/monitor/requirements.txt
+	$(REQUIRE_PYTHON)
+	rm -rf $(MONITOR_VENV)
+	$(PYTHON) -m venv $(MONITOR_VENV)
+	$(MONITOR_VENV)/bin/$(PIP_LOCKED) -r $<
+	touch $@
+
+monitor-venv: $(MONITOR_STAMP)
+
+demo: install $(MONITOR_STAMP)
 	$(BIN)/mlopscp demo
 
 # ---------------------------------------------------------------- lock files
@@ -111,7 +128,8 @@ demo: install
 # keeping every pin that still satisfies its input; `make lock-upgrade` moves every pin to the
 # newest version allowed. Another venv: add its lock here (and install it with PIP_LOCKED).
 LOCKS := requirements-dev.txt layers/deps/requirements.txt pipelines/requirements-sdk.txt \
-	tooling/checks/checkov-requirements.txt tooling/bench/runtime-requirements.txt
+	tooling/checks/checkov-requirements.txt tooling/bench/runtime-requirements.txt \
+	pipelines/monitor/requirements.txt
 UV ?= $(BIN)/uv
 # Universal locks (every OS, python3.13 and later) unless a lock names its platform below.
 LOCK_FLAGS := --quiet --generate-hashes --python-version 3.13 --custom-compile-command "make lock"
@@ -163,11 +181,13 @@ template-checks: cfn-lint sam-validate asl checkov template-contract
 $(TRANSLATED): template.yaml $(ASL_FILES) tooling/checks/translate_template.py | $(STAMP)
 	$(BIN)/python tooling/checks/translate_template.py template.yaml $@
 
-# The account templates (accounts/*.yaml) are plain CloudFormation: checked as they are.
+# The account templates (accounts/*.yaml) and the monitor's schedule template are plain
+# CloudFormation: checked as they are.
 ACCOUNT_TEMPLATES := $(wildcard accounts/*.yaml)
+MONITOR_SCHEDULE := pipelines/monitor/schedule.yaml
 cfn-lint: $(STAMP) $(TRANSLATED)
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/cfn-lint $(TRANSLATED) $(ACCOUNT_TEMPLATES)
+	$(BIN)/cfn-lint $(TRANSLATED) $(ACCOUNT_TEMPLATES) $(MONITOR_SCHEDULE)
 
 # Plain validate runs the SAM translator (needs a region, not credentials); --lint is cfn-lint
 # only and skips the translator, so both run.
@@ -182,10 +202,10 @@ asl: $(NODE_STAMP)
 	for asl in $(ASL_FILES); do node_modules/.bin/asl-validator --json-path "$$asl"; done
 	node tooling/checks/asl_lint.mjs $(ASL_FILES)
 
-# On the translated template (checkov runs its IAM checks only there) and the account templates.
-# Skips: .checkov.yaml (global) and the resources' Metadata; checkov_skips.py fails for a skip
-# that is no longer needed or names no check.
-CHECKOV_TEMPLATES := $(TRANSLATED) $(ACCOUNT_TEMPLATES)
+# On the translated template (checkov runs its IAM checks only there), the account templates and
+# the monitor's schedule template. Skips: .checkov.yaml (global) and the resources' Metadata;
+# checkov_skips.py fails for a skip that is no longer needed or names no check.
+CHECKOV_TEMPLATES := $(TRANSLATED) $(ACCOUNT_TEMPLATES) $(MONITOR_SCHEDULE)
 checkov: $(CHECKOV_STAMP) $(TRANSLATED)
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $(addprefix --file ,$(CHECKOV_TEMPLATES))
 	$(CHECKOV_VENV)/bin/python tooling/checks/checkov_skips.py .checkov.yaml $(CHECKOV_TEMPLATES)
@@ -216,12 +236,15 @@ endef
 unit: $(STAMP)
 	$(call run_tier,unit,--disable-socket --allow-unix-socket)
 
+# Renders both blueprints (retrain and monitor) under the SDK.
 RENDER_TEST := tests/contract/test_retrain_pipeline_render.py
 contract: $(STAMP) $(SDK_STAMP)
 	$(call run_tier,contract,--ignore=$(RENDER_TEST))
 	MLOPSCP_REQUIRE_SDK=1 $(SDK_VENV)/bin/python -m pytest $(RENDER_TEST)
 
-integration: $(STAMP)
+# The monitor job's test runs the real script under .venv-monitor: a missing venv fails it.
+integration: export MLOPSCP_REQUIRE_MONITOR := 1
+integration: $(STAMP) $(MONITOR_STAMP)
 	$(call run_tier,integration,)
 
 # tests/e2e/test_approval_browser.py drives Debian's Chromium through Debian's chromedriver
@@ -238,7 +261,7 @@ $(CHROMIUM_STAMP):
 
 browser: $(CHROMIUM_STAMP)
 
-e2e: $(STAMP) $(CHROMIUM_STAMP)
+e2e: $(STAMP) $(CHROMIUM_STAMP) $(MONITOR_STAMP)
 	$(call run_tier,e2e,)
 
 # ---------------------------------------------------------------- make audit (not in make test)
@@ -259,12 +282,14 @@ $(BENCH_RUNTIME_STAMP): tooling/bench/runtime-requirements.txt | $(STAMP)
 	$(BIN)/$(PIP_LOCKED) --target $(BENCH_RUNTIME) -r $<
 	touch $@
 
-bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP)
+bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP) $(MONITOR_STAMP)
 	mkdir -p $(TMP)/bench
 	$(PYTEST) tests/benchmarks --benchmark-only --benchmark-json=$(TMP)/bench/triage.json
 	$(BIN)/python tooling/bench/promotion_cost.py --out $(TMP)/bench/promotion.json
+	$(BIN)/python tooling/bench/monitor_job.py --out $(TMP)/bench/monitor.json
 	$(BIN)/python tooling/bench/report.py --triage-json $(TMP)/bench/triage.json \
-		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json
+		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json \
+		--monitor-json $(TMP)/bench/monitor.json
 
 clean:
 	rm -rf .aws-sam $(TMP)

@@ -1,4 +1,5 @@
-"""The committed definition is exactly what the code renders, and rendering stays offline.
+"""The committed definitions (retrain and monitor blueprints) are exactly what the code renders,
+and rendering stays offline.
 
 Needs the SageMaker SDK, which lives in .venv-sdk. Skipped where the SDK is missing, unless
 MLOPSCP_REQUIRE_SDK=1 (CI sets it), where a missing SDK is a failure: a check that silently
@@ -77,5 +78,20 @@ def test_committed_definition_is_what_the_code_renders_offline(no_network: list[
     assert no_network == [], "rendering tried to reach the network"
     assert rendered == COMMITTED.read_text(encoding="utf-8"), (
         "pipelines/retrain/definition.json is stale: run .venv-sdk/bin/mlopscp pipeline render "
+        "and commit the result"
+    )
+
+
+@pytest.mark.usefixtures("hostile_environment")
+def test_committed_monitor_definition_is_what_the_code_renders_offline(
+    no_network: list[Any],
+) -> None:
+    from mlopscp.pipelines.monitor import render_definition  # needs the SDK
+
+    rendered = render_definition()
+
+    assert no_network == [], "rendering tried to reach the network"
+    assert rendered == (ROOT / "pipelines" / "monitor" / "definition.json").read_text(), (
+        "pipelines/monitor/definition.json is stale: run .venv-sdk/bin/mlopscp monitor render "
         "and commit the result"
     )

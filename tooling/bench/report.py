@@ -4,7 +4,8 @@ Run by ``make bench`` after ``sam build`` and the triage benchmarks (whose pytes
 this script reads). Usage:
 
     python tooling/bench/report.py --triage-json .tmp/bench/triage.json \
-        --runtime .tmp/bench/runtime [--runs 7] [--promotion-json .tmp/bench/promotion.json]
+        --runtime .tmp/bench/runtime [--runs 7] [--promotion-json .tmp/bench/promotion.json] \
+        [--monitor-json .tmp/bench/monitor.json]
 
 The promotion section (state transitions and cost per promotion) is written by
 tooling/bench/promotion_cost.py's ``section`` from the JSON that script measured.
@@ -343,6 +344,14 @@ def promotion_section(measured_json: Path | None) -> list[str]:
     return section(json.loads(measured_json.read_text()))
 
 
+def monitor_section(measured_json: Path | None) -> list[str]:
+    if measured_json is None:
+        return []
+    from monitor_job import section  # tooling/bench, this script's folder
+
+    return section(json.loads(measured_json.read_text()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triage-json", type=Path, required=True)
@@ -354,6 +363,9 @@ def main() -> int:
         type=Path,
         default=None,
         help="tooling/bench/promotion_cost.py's measurement",
+    )
+    parser.add_argument(
+        "--monitor-json", type=Path, default=None, help="tooling/bench/monitor_job.py's measurement"
     )
     args = parser.parse_args()
 
@@ -380,6 +392,7 @@ def main() -> int:
         *size_section(),
         *triage_section(args.triage_json),
         *promotion_section(args.promotion_json),
+        *monitor_section(args.monitor_json),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "triage": "mlopscp.commands.triage",
     "pipeline": "mlopscp.commands.pipeline",
+    "monitor": "mlopscp.commands.monitor",
     "models": "mlopscp.commands.models",
     "ledger": "mlopscp.commands.models",
     "demo": "mlopscp.commands.demo",

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlopscp import timeline
 from mlopscp.demo_approvals import ApprovalScenarios
+from mlopscp.demo_monitor import MonitorScenarios
 from mlopscp.demo_promotion import PromotionScenarios
 from mlopscp.demo_spot import SpotScenarios
 from mlopscp.local import MODELS, ROOT, STACK, LocalControlPlane
@@ -36,7 +37,7 @@ class Outcome:
         return all(ok for _, ok in self.checks)
 
 
-class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios):
+class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios, MonitorScenarios):
     def __init__(self, plane: LocalControlPlane) -> None:
         self.plane = plane
         self.emu = plane.emu
@@ -196,6 +197,9 @@ class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios):
         "promotion_rolled_back",
         "promotion_out_of_order",
         "promotion_first_deployment",  # issue 10: no production endpoint yet
+        # new customers: the Evidently monitor blueprint feeds the drift loop (issue 9)
+        "monitor_gradual_drift",
+        "monitor_broken_column",
     )
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:

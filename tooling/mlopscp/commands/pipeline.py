@@ -97,13 +97,17 @@ def _add_upsert(actions: argparse._SubParsersAction) -> None:
     upsert.set_defaults(func=run_upsert)
 
 
-def run_render(args: argparse.Namespace) -> int:
-    # SDK v2 warns, once per class, that it is deprecated and logs every field it drops from
-    # the definition: dozens of lines that say nothing about this pipeline. Both are known
-    # (docs/retrain-pipeline.md), so keep the output to what render did.
+def quiet_sdk() -> None:
+    """SDK v2 warns, once per class, that it is deprecated and logs every field it drops from
+    the definition: dozens of lines that say nothing about the pipeline. Both are known
+    (docs/retrain-pipeline.md), so keep render's output to what it did."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     logging.getLogger("sagemaker").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+
+
+def run_render(args: argparse.Namespace) -> int:
+    quiet_sdk()
     try:
         from mlopscp.pipelines.retrain import RetrainSettings, render_definition
     except ImportError as error:

@@ -1,4 +1,4 @@
-"""Where the retraining pipeline's files live and the names shared by render and upsert.
+"""Where the blueprints' files live and the names shared by render and upsert.
 
 Free of the SageMaker SDK, so ``upsert`` (plain boto3) and the contract tests can use it.
 """
@@ -37,3 +37,32 @@ def bucket_defaults(bucket: str) -> dict[str, str]:
         INPUT_DATA_URI: f"s3://{bucket}/{BUCKET_LAYOUT}/input",
         ARTIFACT_PREFIX: f"s3://{bucket}/{BUCKET_LAYOUT}/artifacts",
     }
+
+
+# ---------------------------------------------------------------- the monitor (docs/monitor.md)
+
+MONITOR_DIR = REPO_ROOT / "pipelines" / "monitor"
+MONITOR_DEFINITION_PATH = MONITOR_DIR / "definition.json"
+MONITOR_CODE_DIR = MONITOR_DIR / "code"
+MONITOR_SCRIPT = MONITOR_CODE_DIR / "monitor.py"
+MONITOR_SCHEDULE_TEMPLATE = MONITOR_DIR / "schedule.yaml"
+MONITOR_BUCKET_LAYOUT = "mlopscp/monitor"
+# The job's image (pipelines/monitor/Dockerfile), pushed to the account's ECR by its team.
+MONITOR_IMAGE_URI = "MonitorImageUri"
+# Per model: what the monitor watches and where it writes; bound by `mlopscp monitor upsert`.
+MODEL_ID = "ModelId"
+ENDPOINT_NAME = "EndpointName"
+CAPTURE_URI = "CaptureUri"
+BASELINE_URI = "BaselineUri"
+OUTPUT_URI = "OutputUri"
+GROUND_TRUTH_URI = "GroundTruthUri"
+MONITOR_ACCOUNT_PARAMETERS = (
+    EXECUTION_ROLE_ARN,
+    CODE_PREFIX,
+    MONITOR_IMAGE_URI,
+    MODEL_ID,
+    ENDPOINT_NAME,
+    CAPTURE_URI,
+    BASELINE_URI,
+    OUTPUT_URI,
+)
