@@ -199,14 +199,14 @@ def _classify(
             return found.recovered(runs, hits[-1])
         # An unknown verdict (method not in the table, no drift test): only a leap can count.
         leap = _leap(sizes, len(runs) - 1, policy) if flags[-1] is None and drifts[-1] else None
-        return found.sudden(runs, leap, sizes) if leap is not None else None
+        return found.sudden(runs, leap, sizes) if leap is not None and sizes is not None else None
     onset = len(flags) - 1
     while onset > 0 and flags[onset - 1]:
         onset -= 1
     run = len(flags) - onset
     evidence.update(run_length=run, onset=runs[onset].at)
     leap = _leap(sizes, onset, policy)
-    if leap is not None:
+    if leap is not None and sizes is not None:  # a leap is only found on sized columns
         return found.sudden(runs, leap, sizes)
     if run >= policy.drift_run_length:
         return found.sustained(runs, onset, run, sizes)
@@ -287,8 +287,7 @@ class _Builder:
             "run(s) since",
         )
 
-    def sudden(self, runs: list[_Run], at: int, sizes: _Sizes | None) -> Finding:
-        assert sizes is not None  # a leap is only found on sized columns
+    def sudden(self, runs: list[_Run], at: int, sizes: _Sizes) -> Finding:
         step, level = sizes.steps[at] or 0.0, sizes.levels[at]
         before = [s for s in sizes.steps[1:at] if s is not None]
         pace = statistics.median(before) if len(before) >= 2 else None
