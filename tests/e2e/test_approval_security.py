@@ -19,9 +19,10 @@ from mlops_core.approvals import Action, link_signature
 from mlops_runtime import aws
 from mlopscp.cli import main as mlopscp
 from mlopscp.emulator import Emulator
-from mlopscp.local import LocalControlPlane
+from mlopscp.local import MODELS, LocalControlPlane
 
 from tests.e2e.approval_world import ApprovalWorld, Asked, counting_task_answers, form_of
+from tests.untrusted_text import HOSTILE, assert_email_inert, assert_slack_inert
 
 pytestmark = pytest.mark.e2e
 APPROVE, REJECT = "approval.approve", "approval.reject"
@@ -224,6 +225,44 @@ def test_a_reused_link_is_refused(world: ApprovalWorld) -> None:
     world.emu.wait_idle(timeout=60)
     assert len(world.task_answers) == answers + 1, "a reused link must not resolve anything"
     assert world.refusals("already approved")
+
+
+# ---------------------------------------------------------------- untrusted text
+
+
+def test_hostile_monitoring_text_arrives_inert_in_slack_and_email(world: ApprovalWorld) -> None:
+    """A label name in the monitoring files carries Slack markup and a forged email line; the
+    approval request it ends up in (as triage evidence) must show it as written and inert."""
+    model = MODELS["credit"]
+    files = model.files()
+    hostile = {
+        name: body.replace(b'"label0"', json.dumps(HOSTILE).encode())
+        for name, body in files.items()
+    }
+    assert hostile != files, "the history names the label"
+    bucket, prefix = model.output_uri.removeprefix("s3://").split("/", 1)
+    s3 = world.emu.client("s3")
+    for name, body in hostile.items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+    try:
+        asked = world.ask("credit")
+    finally:
+        for name, body in files.items():
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+    (posted,) = [
+        call.args
+        for call in world.plane.slack.api_calls("chat.postMessage")
+        if asked.approval_id in json.dumps(call.args)
+    ]
+    assert "evil.example" in json.dumps(posted), "the hostile text reached Slack"
+    assert_slack_inert(posted, allowed_mentions={"<@U0ADA>"})
+    (email,) = [e for e in world.emails_read if e["attributes"]["approval_id"] == asked.approval_id]
+    lines = email["body"].splitlines()
+    last_link = max(i for i, line in enumerate(lines) if "/approvals/" in line)
+    hostile_lines = [i for i, line in enumerate(lines) if "evil.example" in line]
+    assert hostile_lines, "the hostile text reached the email"
+    assert min(hostile_lines) > last_link, "untrusted text must come below the real links"
+    assert_email_inert(email["body"])
 
 
 # ---------------------------------------------------------------- operators

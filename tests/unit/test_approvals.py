@@ -65,7 +65,7 @@ def approval(**extra: object) -> Approval:
         "status": "pending",
         "model_id": "churn",
         "request": request(evidence=TRIAGE_SUMMARY).described(),
-        "approvers": Approvers(slack_channel="C1", slack_users=["U1"], emails=["a@example.com"]),
+        "approvers": Approvers(slack_channel="C1", slack_users=["U0ADA"], emails=["a@example.com"]),
         "deadline": NOW + timedelta(hours=24),
         "created_at": NOW,
     } | extra
@@ -301,11 +301,14 @@ def test_slack_message_has_evidence_diff_trend_and_confirmed_buttons() -> None:
 
 def test_decided_message_replaces_the_buttons_with_who_and_when() -> None:
     decided = approval(
-        status="approved", decided_by="U1", decided_channel="slack", decided_at="2026-07-01T13:00Z"
+        status="approved",
+        decided_by="U0ADA",
+        decided_channel="slack",
+        decided_at="2026-07-01T13:00Z",
     )
     blocks = [block.to_dict() for block in request_blocks(decided, decided=True)]
     assert not [b for b in blocks if b["type"] == "actions"]
-    assert "Approved by <@U1> via slack at 2026-07-01T13:00Z" in json.dumps(
+    assert "Approved by <@U0ADA> via slack at 2026-07-01T13:00Z" in json.dumps(
         blocks, ensure_ascii=False
     )
 
@@ -337,9 +340,9 @@ def test_confirmation_page_is_accessible_and_script_free() -> None:
 
 def test_email_text_names_what_is_approved() -> None:
     text = request_text(approval())
-    assert "Approve retrain of churn?" in text
-    assert "For: inc-churn-1" in text
-    assert "- auc: 0.91 → 0.84" in text
+    assert 'Title: "Approve retrain of churn?"' in text
+    assert 'For: "inc-churn-1"' in text
+    assert '- "auc: 0.91 → 0.84 (-7.7%, worse)"' in text
 
 
 # ---------------------------------------------------------------- configuration

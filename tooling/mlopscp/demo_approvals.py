@@ -101,7 +101,7 @@ class ApprovalScenarios:
             "the Slack message now says who approved and when, without buttons",
             shown is not None
             and shown.button(APPROVE) is None
-            and "Approved by <@U0ADA> via slack" in shown.text,
+            and "Approved by <@U0ADA> via slack" in json.dumps(shown.blocks),
         )
         out.check(
             "approval_recorded (ada, slack) and retrain_started in the ledger",
