@@ -14,6 +14,7 @@ decider can, after its own checks. Every refused request is recorded as
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -77,7 +78,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 @app.post("/slack/interactions")
 def slack_interaction() -> Response:
-    body = app.current_event.decoded_body or ""
+    body = _text_body()
+    if body is None:
+        return _refuse_slack("", "the body is not valid UTF-8", status=400)
     headers = app.current_event.headers
     problem = slack_timestamp_problem(headers.get("x-slack-request-timestamp"), time.time())
     if not problem and not SETTINGS.slack_signing_secret_arn:
@@ -154,7 +157,10 @@ def link_page(approval_id: str, action: str) -> Response:
 
 @app.post("/approvals/<approval_id>/<action>")
 def link_confirm(approval_id: str, action: str) -> Response:
-    form = {k: v[0] for k, v in parse_qs(app.current_event.decoded_body or "").items()}
+    body = _text_body()
+    if body is None:
+        return _refuse_link(_claim(approval_id, action, {}), "the body is not valid UTF-8", 400)
+    form = {k: v[0] for k, v in parse_qs(body).items()}
     claim = _claim(approval_id, action, form)
     if refused := _check_link(claim):
         return refused
@@ -192,13 +198,26 @@ def _check_link(claim: LinkClaim) -> Response | None:
     why = "emailed links are not configured" if not SETTINGS.approval_link_key_secret_arn else None
     key = b"" if why else secret_text(SETTINGS.approval_link_key_secret_arn).encode()
     why = why or link_refusal(key, claim, datetime.now(UTC))
-    if not why:
-        return None
+    return _refuse_link(claim, why) if why else None
+
+
+def _refuse_link(claim: LinkClaim, why: str, status: int = 403) -> Response:
     approval = store.get(claim.approval_id)
     record_refusal(ledger, approval, claim.approval_id, "email", why, claim.approver, _request_id())
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
     logger.warning("link refused", extra={"why": why})
-    return _page(403, pages.result_page("This link cannot be used", f"{why.capitalize()}."))
+    return _page(status, pages.result_page("This link cannot be used", f"{why.capitalize()}."))
+
+
+def _text_body() -> str | None:
+    """The request body as text; None when it is not UTF-8 (a refusal, never a crash)."""
+    event = app.current_event
+    raw = event.get("body") or ""
+    try:
+        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
+        return data.decode("utf-8")
+    except (ValueError, UnicodeError):
+        return None
 
 
 def _request_id() -> str:

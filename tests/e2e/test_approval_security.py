@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from mlops_core.approvals import Action, link_signature
@@ -225,6 +228,39 @@ def test_a_reused_link_is_refused(world: ApprovalWorld) -> None:
     world.emu.wait_idle(timeout=60)
     assert len(world.task_answers) == answers + 1, "a reused link must not resolve anything"
     assert world.refusals("already approved")
+
+
+def test_malformed_requests_get_a_4xx_and_a_record_never_a_502(
+    world: ApprovalWorld, credit: Asked
+) -> None:
+    """Unicode digits, 5,000 digits and a body that is not UTF-8, through the real URL."""
+    answers, slack = len(world.task_answers), world.plane.slack
+    assert credit.message is not None
+    body = slack.interaction_body(credit.message, "U0ADA", APPROVE)
+    for stamp in ("\u00b2", "9" * 5000):
+        headers = slack.signed_headers(body) | {"X-Slack-Request-Timestamp": stamp}
+        assert slack.post(world.interactivity_url, body, headers).status == 401
+    genuine = credit.links["approve"]
+    for expires in ("\u00b2", "9" * 5000):
+        tampered = re.sub(r"expires=\d+", f"expires={quote(expires)}", genuine)
+        assert world.get(tampered)[0] == 403
+    request = urllib.request.Request(
+        genuine.split("?")[0],
+        data=b"approver=\xff\xfe&confirm=approve",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    try:
+        urllib.request.urlopen(request, timeout=60)
+        status = 200
+    except urllib.error.HTTPError as error:
+        status = error.code
+    assert status == 400
+    world.emu.wait_idle(timeout=60)
+    untouched(world, credit, answers)
+    assert world.refusals("malformed X-Slack-Request-Timestamp")
+    assert world.refusals("malformed link")
+    assert world.refusals("the body is not valid UTF-8")
 
 
 # ---------------------------------------------------------------- untrusted text

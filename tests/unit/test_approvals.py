@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mlops_core import approval_pages as pages
 from mlops_core.approvals import (
     CONTROL_PLANE,
@@ -371,3 +373,58 @@ def test_a_gated_retrain_needs_approvers() -> None:
 def test_bad_approvals_sections_are_refused(approvals: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         ModelConfig.model_validate({"model_id": "m", "endpoint_name": "e", "approvals": approvals})
+
+
+# ---------------------------------------------------------------- whatever the public door gets
+
+
+@given(
+    body=st.text(max_size=400)
+    | st.builds(lambda p: urlencode({"payload": p}), st.text())
+    | st.just("payload=" + "[" * 100_000)
+    | st.builds(
+        lambda user: urlencode(
+            {
+                "payload": json.dumps(
+                    {
+                        "type": "block_actions",
+                        "user": user,
+                        "actions": [
+                            {"action_id": SLACK_APPROVE_ACTION, "value": "apv_" + "a" * 22}
+                        ],
+                    }
+                )
+            }
+        ),
+        st.none() | st.text() | st.lists(st.integers()) | st.fixed_dictionaries({"id": st.text()}),
+    )
+)
+def test_parsing_any_body_either_finds_a_click_or_says_why_not(body: str) -> None:
+    try:
+        click = parse_slack_click(body)
+    except InteractionError:
+        return  # the one exception it may raise: "not ours", with the reason
+    assert is_approval_id(click.approval_id)
+
+
+@given(stamp=st.text(max_size=30) | st.just("9" * 5000))
+def test_any_timestamp_header_is_judged_without_raising(stamp: str) -> None:
+    problem = slack_timestamp_problem(stamp, NOW.timestamp())
+    assert problem is None or isinstance(problem, str)
+    if problem is None:
+        assert stamp.isascii()
+        assert stamp.isdigit()
+
+
+@given(
+    approval_id=st.text(max_size=30),
+    action=st.text(max_size=10) | st.sampled_from(["approve", "reject"]),
+    approver=st.text(max_size=30),
+    expires=st.text(max_size=20) | st.just("9" * 5000) | st.just("²"),
+    signature=st.text(max_size=70) | st.just("0" * 64),
+)
+def test_any_link_claim_is_judged_without_raising(
+    approval_id: str, action: str, approver: str, expires: str, signature: str
+) -> None:
+    why = link_refusal(KEY, LinkClaim(approval_id, action, approver, expires, signature), NOW)
+    assert why is not None, "only a genuinely signed link is honoured"

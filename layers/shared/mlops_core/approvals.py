@@ -34,6 +34,9 @@ from mlops_core.sparkline import sparkline
 
 APPROVAL_ID_PREFIX = "apv_"
 APPROVAL_ID_PATTERN = re.compile(r"^apv_[A-Za-z0-9_-]{22}$")
+# Epoch seconds as sent in headers and links: ASCII digits only (str.isdigit() also accepts
+# "²" and other scripts' digits, which int() then refuses), and never thousands of them.
+EPOCH_PATTERN = re.compile(r"^[0-9]{1,12}$")
 SLACK_WINDOW_SECONDS = 300  # Slack's documented replay window for signed requests
 SLACK_APPROVE_ACTION = "approval.approve"
 SLACK_REJECT_ACTION = "approval.reject"
@@ -310,7 +313,7 @@ def link_refusal(key: bytes, claim: LinkClaim, now: datetime) -> str | None:
     The signature is checked before anything else the link says, so a tampered id, action,
     recipient or expiry reads as what it is: a forgery.
     """
-    if claim.action not in set(Action) or not claim.expires.isdigit():
+    if claim.action not in set(Action) or not EPOCH_PATTERN.match(claim.expires):
         return "malformed link"
     if not claim.approver or not re.fullmatch(r"[0-9a-f]{64}", claim.signature):
         return "malformed link"
@@ -353,7 +356,7 @@ def slack_timestamp_problem(timestamp: str | None, now: float) -> str | None:
     """Why an X-Slack-Request-Timestamp is unacceptable (None: within the window)."""
     if not timestamp:
         return "missing X-Slack-Request-Timestamp"
-    if not timestamp.isdigit():
+    if not EPOCH_PATTERN.match(timestamp):
         return "malformed X-Slack-Request-Timestamp"
     age = now - int(timestamp)
     if abs(age) > SLACK_WINDOW_SECONDS:
@@ -362,40 +365,49 @@ def slack_timestamp_problem(timestamp: str | None, now: float) -> str | None:
 
 
 def parse_slack_click(form_body: str) -> SlackClick:
-    """A block_actions payload (``payload=<json>``, form-encoded) clicking one of our buttons."""
+    """A block_actions payload (``payload=<json>``, form-encoded) clicking one of our buttons.
+
+    Any other body raises :class:`InteractionError` (and nothing else: the public callback
+    parses what anyone sends, and a crash there would be a 502 instead of a refusal).
+    """
     fields = parse_qs(form_body, keep_blank_values=True)
     try:
         payload = json.loads(fields["payload"][0])
-    except (KeyError, IndexError, ValueError) as error:
+    except (KeyError, IndexError, ValueError, RecursionError) as error:
         raise InteractionError("the body holds no JSON payload field") from error
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
-        raise InteractionError(f"unsupported interaction type {_get(payload, 'type')!r}")
-    actions = payload.get("actions") or []
-    action = actions[0] if actions and isinstance(actions[0], dict) else {}
-    action_id = action.get("action_id")
+        raise InteractionError(f"unsupported interaction type {_text(_get(payload, 'type'))!r}")
+    actions = payload.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else {}
+    action_id = _get(action, "action_id")
     if action_id not in (SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION):
-        raise InteractionError(f"not an approval button: {action_id!r}")
-    approval_id = action.get("value")
+        raise InteractionError(f"not an approval button: {_text(action_id)!r}")
+    approval_id = _get(action, "value")
     if not is_approval_id(approval_id):
         raise InteractionError("the button carries no valid approval id")
-    user = payload.get("user") or {}
-    container = payload.get("container") or {}
-    if not user.get("id"):
+    user, container = payload.get("user"), payload.get("container")
+    user_id = _get(user, "id")
+    if not isinstance(user_id, str) or not user_id:
         raise InteractionError("the payload names no user")
     return SlackClick(
         approval_id=str(approval_id),
         action=Action.APPROVE if action_id == SLACK_APPROVE_ACTION else Action.REJECT,
-        user_id=str(user["id"]),
-        user_name=str(user.get("username") or user.get("name") or ""),
-        team_id=str(user.get("team_id") or _get(payload.get("team"), "id") or ""),
-        action_ts=str(action.get("action_ts") or ""),
-        channel_id=str(container.get("channel_id") or _get(payload.get("channel"), "id") or ""),
-        message_ts=str(container.get("message_ts") or ""),
+        user_id=user_id,
+        user_name=_text(_get(user, "username") or _get(user, "name")),
+        team_id=_text(_get(payload.get("team"), "id") or _get(user, "team_id")),
+        action_ts=_text(_get(action, "action_ts")),
+        channel_id=_text(_get(container, "channel_id") or _get(payload.get("channel"), "id")),
+        message_ts=_text(_get(container, "message_ts")),
     )
 
 
 def _get(value: object, key: str) -> object:
     return value.get(key) if isinstance(value, dict) else None
+
+
+def _text(value: object, limit: int = 200) -> str:
+    """A claimed field as a short string (whatever JSON type it arrived as)."""
+    return str(value)[:limit] if isinstance(value, str | int | float) else ""
 
 
 def fingerprint(*parts: str) -> str:

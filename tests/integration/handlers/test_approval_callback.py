@@ -1,0 +1,204 @@
+"""The approvals' public door, before and around authentication: whatever arrives, it answers
+with a status below 500 and records what it refused (moto in-process, no decider needed)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.aws_fixtures import LambdaContext, load_handler
+from tests.integration.handlers.approval_callback_world import (
+    APPROVAL_ID,
+    APPROVER,
+    refusals,
+    setup,
+    slack_headers,
+    store_pending,
+    url_event,
+)
+
+pytestmark = pytest.mark.integration
+
+
+class FakeDecider:
+    """Stands in for the decider function: records what the callback hands over."""
+
+    def __init__(self) -> None:
+        self.handed: list[dict[str, Any]] = []
+
+    def invoke(self, **request: Any) -> dict[str, Any]:
+        self.handed.append(json.loads(request["Payload"]))
+        answer = json.dumps({"status": "refused", "why": "a stand-in decider decides nothing"})
+        return {"StatusCode": 202, "Payload": io.BytesIO(answer.encode())}
+
+
+@pytest.fixture
+def callback(cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    setup(monkeypatch)
+    store_pending()
+    module = load_handler("approval_callback")
+    decider = FakeDecider()
+    real_client = module.client
+    monkeypatch.setattr(
+        module, "client", lambda service: decider if service == "lambda" else real_client(service)
+    )
+    return lambda event: module.handler(event, LambdaContext())
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["²", "\u0661\u0667" + "\u0660" * 8, "9" * 5000, "1700000000.5", "-1", " 1700000000"],
+    ids=["superscript", "arabic-indic", "5000-digits", "fraction", "negative", "space"],
+)
+def test_a_malformed_slack_timestamp_is_a_recorded_refusal(callback: Any, timestamp: str) -> None:
+    body = b"payload=%7B%7D"
+    headers = slack_headers(body, timestamp)
+    answer = callback(url_event("POST", "/slack/interactions", body, headers))
+    assert answer["statusCode"] == 401
+    assert [r["evidence"]["why"] for r in refusals()] == ["malformed X-Slack-Request-Timestamp"]
+
+
+@pytest.mark.parametrize("expires", ["²", "9" * 5000, "1e10"], ids=["superscript", "5000", "exp"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_malformed_link_expiry_is_a_recorded_refusal(
+    callback: Any, expires: str, method: str
+) -> None:
+    fields = {"approver": APPROVER, "expires": expires, "sig": "0" * 64}
+    path = f"/approvals/{APPROVAL_ID}/approve"
+    if method == "GET":
+        event = url_event("GET", path, query=fields)
+    else:
+        form = urlencode(fields | {"confirm": "approve"}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        event = url_event("POST", path, form, headers)
+    answer = callback(event)
+    assert answer["statusCode"] == 403
+    assert "malformed link" in answer["body"].lower()
+    assert [r["evidence"]["why"] for r in refusals()] == ["malformed link"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/slack/interactions", f"/approvals/{APPROVAL_ID}/approve"], ids=["slack", "link"]
+)
+def test_a_body_that_is_not_utf8_is_a_recorded_refusal(callback: Any, path: str) -> None:
+    body = b"payload=\xff\xfe\xfa&confirm=approve"
+    headers = slack_headers(body) if path.startswith("/slack") else {}
+    answer = callback(url_event("POST", path, body, headers))
+    assert answer["statusCode"] == 400
+    assert [r["evidence"]["why"] for r in refusals()] == ["the body is not valid UTF-8"]
+
+
+# ---------------------------------------------------------------- fuzzing the door
+
+_texts = st.text(max_size=60) | st.sampled_from(["²", "9" * 5000, "", "1700000000", "apv_"])
+_query = st.dictionaries(
+    st.sampled_from(["approver", "expires", "sig", "kid", "confirm", "x"]), _texts, max_size=5
+)
+_bodies = (
+    st.binary(max_size=300)
+    | st.builds(lambda q: urlencode(q).encode(), _query)
+    | st.builds(
+        lambda payload: urlencode({"payload": payload}).encode(),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(
+                        ["type", "actions", "user", "team", "container", "value", "id"]
+                    ),
+                    inner,
+                    max_size=4,
+                )
+            ),
+            max_leaves=12,
+        ).map(json.dumps),
+    )
+    | st.just(b"payload=" + b"[" * 100_000)
+)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _click(user: object, container: object, team: object, action_ts: object) -> bytes:
+    """Our button's block_actions payload, with fields of any JSON type."""
+    payload = {
+        "type": "block_actions",
+        "user": user,
+        "container": container,
+        "team": team,
+        "actions": [
+            {"action_id": "approval.approve", "value": APPROVAL_ID, "action_ts": action_ts}
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+_ids = st.text(min_size=1, max_size=12) | _json
+_clicks = st.builds(
+    _click,
+    st.fixed_dictionaries({"id": _ids}, optional={"team_id": _json, "name": _json}) | _json,
+    st.fixed_dictionaries({}, optional={"channel_id": _ids, "message_ts": _ids}) | _json,
+    st.fixed_dictionaries({"id": _ids}) | _json,
+    _ids,
+)
+_paths = st.sampled_from(
+    [
+        "/slack/interactions",
+        f"/approvals/{APPROVAL_ID}/approve",
+        f"/approvals/{APPROVAL_ID}/reject",
+        "/approvals/apv_x/approve",
+        "/approvals/%ff/approve",
+    ]
+) | st.builds(lambda a, b: f"/approvals/{a}/{b}", _texts, _texts)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT"]),
+    path=_paths,
+    query=_query,
+    body=_bodies,
+    timestamp=_texts,
+    signed=st.booleans(),
+)
+def test_no_request_makes_the_door_fail(
+    callback: Any,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    body: bytes,
+    timestamp: str,
+    signed: bool,
+) -> None:
+    headers = slack_headers(body) if signed else {"X-Slack-Request-Timestamp": timestamp}
+    headers |= {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = callback(url_event(method, path, body, headers, query))
+    assert 200 <= answer["statusCode"] < 500, answer
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=_clicks)
+def test_no_genuine_click_with_odd_fields_makes_the_door_fail(callback: Any, body: bytes) -> None:
+    """Correctly signed clicks on our button whose other fields have any JSON type."""
+    answer = callback(url_event("POST", "/slack/interactions", body, slack_headers(body)))
+    assert 200 <= answer["statusCode"] < 500, answer
