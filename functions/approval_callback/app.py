@@ -132,9 +132,9 @@ def _refuse_slack(body: str, why: str, status: int = 200) -> Response:
     except InteractionError:
         claimed_id, claimed_by = "", ""
     approval = store.get(claimed_id) if claimed_id else None
-    record_refusal(ledger, approval, claimed_id, "slack", why, claimed_by, _request_id())
+    record_refusal(ledger, approval, claimed_id, "slack", why, claimed_by)
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
-    logger.warning("Slack request refused", extra={"why": why, "claimed_by": claimed_by})
+    logger.warning("Slack request refused", extra={"why": why, "claimed_by": claimed_by[:100]})
     return Response(status, "text/plain", "" if status == 200 else "refused")
 
 
@@ -203,7 +203,7 @@ def _check_link(claim: LinkClaim) -> Response | None:
 
 def _refuse_link(claim: LinkClaim, why: str, status: int = 403) -> Response:
     approval = store.get(claim.approval_id)
-    record_refusal(ledger, approval, claim.approval_id, "email", why, claim.approver, _request_id())
+    record_refusal(ledger, approval, claim.approval_id, "email", why, claim.approver)
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
     logger.warning("link refused", extra={"why": why})
     return _page(status, pages.result_page("This link cannot be used", f"{why.capitalize()}."))
@@ -218,11 +218,6 @@ def _text_body() -> str | None:
         return data.decode("utf-8")
     except (ValueError, UnicodeError):
         return None
-
-
-def _request_id() -> str:
-    """Each refused request gets its own ledger entry, replays of one request included."""
-    return str(app.current_event.request_context.request_id)
 
 
 def _decide(request: dict[str, Any]) -> dict[str, Any]:

@@ -185,7 +185,11 @@ def test_a_tampered_link_is_refused(world: ApprovalWorld, credit: Asked) -> None
     world.emu.wait_idle(timeout=60)
     untouched(world, credit, answers)
     untouched(world, other, answers)
-    assert len(world.refusals("signature does not match")) >= 2 * len(forgeries)
+    # Recorded once per approval and reason within the hour, however many forgeries arrive.
+    forged = world.refusals("link signature does not match")
+    assert sorted(r["approval_id"] for r in forged) == sorted(
+        [credit.approval_id, other.approval_id]
+    )
 
 
 def test_an_expired_link_is_refused(world: ApprovalWorld, credit: Asked) -> None:
@@ -207,7 +211,7 @@ def test_an_expired_link_is_refused(world: ApprovalWorld, credit: Asked) -> None
     assert world.post_form(f"{base}/approve", form)[0] == 403
     world.emu.wait_idle(timeout=60)
     untouched(world, credit, answers)
-    assert len(world.refusals("link expired")) >= 2
+    assert [r["approval_id"] for r in world.refusals("link expired")] == [credit.approval_id]
 
 
 def test_a_reused_link_is_refused(world: ApprovalWorld) -> None:

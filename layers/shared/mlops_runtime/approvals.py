@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -474,7 +475,8 @@ class ApprovalService:
             str(attempt.channel),
             why,
             claimed_by=attempt.actor,
-            digest=attempt.attempt_id or iso(self.clock()),
+            verified=True,
+            now=self.clock(),
         )
         return Resolution(False, why, approval)
 
@@ -486,24 +488,43 @@ def record_refusal(
     channel: str,
     why: str,
     claimed_by: str = "",
-    digest: str = "",
-) -> None:
-    """``approval_rejected_request``: a forged, stale, replayed or unauthorised answer."""
-    from mlops_core.approvals import fingerprint
+    verified: bool = False,
+    now: datetime | None = None,
+) -> bool:
+    """``approval_rejected_request``: a forged, stale, replayed or unauthorised answer.
 
-    shown_id = claimed_id if is_approval_id(claimed_id) else "invalid-id"
-    ledger.record(
+    Anyone can send the public callback requests, so what they write is bounded: one entry per
+    approval (all approvals that do not exist count as one), channel, reason and hour, the
+    first of its kind; repeats are counted by the ApprovalRequestsRefused metric only. An
+    identity that was not verified is kept as a claim, marked so and reduced to one printable
+    line; a verified person's refusals are kept per person. Returns whether it wrote an entry.
+    """
+    from mlops_core.approvals import fingerprint
+    from mlops_core.untrusted import single_line
+
+    moment = now or datetime.now(UTC)
+    shown_id = approval.approval_id if approval else "unknown"
+    claimed = single_line(claimed_by, 100)
+    reason = single_line(why, 300)
+    kind = re.sub(r"[-+]?\d+(\.\d+)?", "#", reason)  # "stale by 301 s" and "by 302 s" alike
+    window = moment.strftime("%Y-%m-%dT%H")
+    key = fingerprint(channel, kind, window, claimed if verified else "")
+    return ledger.record(
         LedgerEntry(
             action=Action.APPROVAL_REJECTED_REQUEST,
             model_id=approval.model_id if approval else UNKNOWN_MODEL,
-            subject=f"approval:{shown_id}#refused#{fingerprint(channel, why, digest)}",
-            summary=f"refused a {channel} answer: {why}",
-            actor=claimed_by[:200] or "unknown",
+            subject=f"approval:{shown_id}#refused#{key}",
+            summary=f"refused a {channel} answer: {reason}",
+            actor=(claimed or "unknown") if verified else "unverified",
+            at=moment,
             evidence={
                 "approval_id": shown_id,
+                "claimed_approval_id": single_line(claimed_id, 64) if not approval else None,
                 "channel": channel,
-                "why": why,
-                "claimed_by": claimed_by[:200],
+                "why": reason,
+                "claimed_by": claimed,
+                "identity": "verified" if verified else "unverified",
+                "window": f"{window}:00Z, first refusal of this kind in the hour",
                 "status": approval.status if approval else None,
             },
         )

@@ -202,3 +202,45 @@ def test_no_genuine_click_with_odd_fields_makes_the_door_fail(callback: Any, bod
     """Correctly signed clicks on our button whose other fields have any JSON type."""
     answer = callback(url_event("POST", "/slack/interactions", body, slack_headers(body)))
     assert 200 <= answer["statusCode"] < 500, answer
+
+
+# ---------------------------------------------------------------- what a flood leaves behind
+
+
+def forged_click(user: str, approval_id: str = APPROVAL_ID) -> tuple[bytes, dict[str, str]]:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "team_id": "T0MLOPSCP"},
+        "actions": [{"action_id": "approval.approve", "value": approval_id, "action_ts": "1.2"}],
+        "container": {"channel_id": "C0APPROVALS", "message_ts": "1700000000.000100"},
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = slack_headers(body) | {"X-Slack-Signature": "v0=" + "0" * 64}
+    return body, headers
+
+
+def test_forged_requests_leave_one_record_per_approval_and_reason(callback: Any) -> None:
+    """40 forged clicks, each claiming another user, on a real approval: one ledger entry,
+    the claimed identity marked unverified and stripped of control characters."""
+    for n in range(40):
+        body, headers = forged_click(f"U0ADA\x1b[31m\n{n}")
+        assert (
+            callback(url_event("POST", "/slack/interactions", body, headers))["statusCode"] == 401
+        )
+    (entry,) = refusals()
+    assert entry["actor"] == "unverified"
+    evidence = entry["evidence"]
+    assert evidence["approval_id"] == APPROVAL_ID
+    assert evidence["identity"] == "unverified"
+    assert evidence["claimed_by"].startswith("U0ADA")
+    assert not any(c in evidence["claimed_by"] for c in "\x1b\n")
+
+
+def test_forged_requests_naming_approvals_that_do_not_exist_share_one_record(
+    callback: Any,
+) -> None:
+    for n in range(20):
+        body, headers = forged_click("U0ADA", approval_id=f"apv_{n:022d}")
+        callback(url_event("POST", "/slack/interactions", body, headers))
+    (entry,) = refusals()
+    assert entry["model_id"] == "_unknown"
