@@ -428,3 +428,35 @@ def test_any_link_claim_is_judged_without_raising(
 ) -> None:
     why = link_refusal(KEY, LinkClaim(approval_id, action, approver, expires, signature), NOW)
     assert why is not None, "only a genuinely signed link is honoured"
+
+
+# ---------------------------------------------------------------- Slack group membership
+
+
+def test_group_membership_is_cached_for_minutes_not_for_the_environments_life(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from mlops_runtime.approval_channels import Slack
+
+    members = {"S0ONCALL": ["U0GRACE"]}
+    calls: list[str] = []
+
+    class FakeWebClient:
+        def usergroups_users_list(self, usergroup: str) -> dict[str, list[str]]:
+            calls.append(usergroup)
+            return {"users": list(members[usergroup])}
+
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    slack = Slack("arn:aws:secretsmanager:us-east-1:1:secret:bot", "https://slack.test/api/")
+    monkeypatch.setattr(slack, "_client", FakeWebClient)
+    assert slack.group_members("S0ONCALL") == ["U0GRACE"]
+    members["S0ONCALL"] = []  # grace leaves the on-call group
+    now[0] += 60
+    assert slack.group_members("S0ONCALL") == ["U0GRACE"], "cached within the minutes"
+    assert calls == ["S0ONCALL"]
+    now[0] += 300
+    assert slack.group_members("S0ONCALL") == [], "a removed member loses the right"
+    assert calls == ["S0ONCALL", "S0ONCALL"]

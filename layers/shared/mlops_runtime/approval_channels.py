@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,8 +32,10 @@ from mlops_core.approvals import (
 
 from mlops_runtime.approvals import Approval
 from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.cache import TtlCache
 
 logger = Logger(child=True)
+GROUP_MEMBERS_TTL_SECONDS = 300
 OUTCOME_ICONS = {
     Outcome.APPROVED: ":white_check_mark:",
     Outcome.REJECTED: ":x:",
@@ -64,6 +65,7 @@ class Slack:
     def __init__(self, token_secret_arn: str, api_url: str) -> None:
         self._secret_arn = token_secret_arn
         self._api_url = api_url
+        self._groups: TtlCache[tuple[str, ...]] = TtlCache(GROUP_MEMBERS_TTL_SECONDS)
 
     @property
     def enabled(self) -> bool:
@@ -121,16 +123,15 @@ class Slack:
         )
 
     def group_members(self, group: str) -> list[str]:
-        """Members of a user group (nobody when Slack is not configured)."""
-        return list(_members(self, group)) if self.enabled else []
+        """Members of a user group (nobody when Slack is not configured), read again after
+        GROUP_MEMBERS_TTL_SECONDS: a removed member can still answer within that window."""
+        if not self.enabled:
+            return []
+        return list(self._groups.get(group, lambda: self._fetch_members(group)))
 
-
-@cache
-def _members(slack: Slack, group: str) -> tuple[str, ...]:
-    # Cached per execution environment for its lifetime (minutes): membership changes apply to
-    # the next environment; a removed member can still answer within that window.
-    response = slack._client().usergroups_users_list(usergroup=group)
-    return tuple(str(user) for user in response.get("users", []))
+    def _fetch_members(self, group: str) -> tuple[str, ...]:
+        response = self._client().usergroups_users_list(usergroup=group)
+        return tuple(str(user) for user in response.get("users", []))
 
 
 def mentions(approval: Approval) -> str:
