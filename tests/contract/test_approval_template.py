@@ -4,6 +4,7 @@ CloudFormation gets it (translated offline by samtranslator, as `make template-c
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,4 +42,55 @@ def test_the_public_callback_has_reserved_concurrency(translated: dict[str, Any]
             {"Ref": "ApprovalCallbackConcurrency"},
             {"Ref": "AWS::NoValue"},
         ]
+    }
+
+
+CRYPTO_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt", "kms:GenerateDataKey")
+
+
+def _statements(translated: dict[str, Any]) -> list[dict[str, Any]]:
+    policy = translated["Resources"]["ApprovalTokenKey"]["Properties"]["KeyPolicy"]
+    return list(policy["Statement"])
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def _uses(actions: list[str], wanted: str) -> bool:
+    """Does an action list (with wildcards) allow ``wanted``?"""
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(wanted.lower(), a.lower()) for a in actions)
+
+
+def test_the_token_key_has_no_blanket_grant(translated: dict[str, Any]) -> None:
+    for statement in _statements(translated):
+        assert statement["Effect"] == "Allow"
+        actions = _actions(statement)
+        assert "kms:*" not in actions
+        assert "*" not in actions
+
+
+def test_only_the_approval_roles_use_the_token_key(translated: dict[str, Any]) -> None:
+    """Encrypt for RequestApproval, Decrypt for the decider, each bound to the approval's
+    encryption context; the account (root) administers the key but cannot use it, nor grant
+    itself use (no CreateGrant)."""
+    users: dict[str, set[str]] = {}
+    for statement in _statements(translated):
+        actions = _actions(statement)
+        for action in (*CRYPTO_ACTIONS, "kms:CreateGrant"):
+            if _uses(actions, action):
+                principal = statement["Principal"]["AWS"]
+                users.setdefault(action, set()).add(json.dumps(principal, sort_keys=True))
+                conditions = statement.get("Condition", {})
+                assert conditions["StringEquals"]["kms:EncryptionContext:purpose"] == (
+                    "mlopscp-approval-task-token"
+                )
+                assert conditions["Null"]["kms:EncryptionContext:approval_id"] == "false"
+    role = lambda name: json.dumps({"Fn::GetAtt": [name, "Arn"]}, sort_keys=True)  # noqa: E731
+    assert users == {
+        "kms:Encrypt": {role("RequestApprovalFunctionRole")},
+        "kms:Decrypt": {role("ApprovalDeciderFunctionRole")},
     }
