@@ -41,6 +41,7 @@ from mlops_runtime import settings
 from mlops_runtime.approval_channels import secret_text
 from mlops_runtime.approvals import ApprovalStore, record_refusal, silence_sdk_debug_logs
 from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.store import Ledger
 from pydantic import Field
 
@@ -58,6 +59,7 @@ logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 store = ApprovalStore(SETTINGS.approval_table)
+link_keys = LinkKeys(SETTINGS.approval_link_key_secret_arn)
 app = LambdaFunctionUrlResolver()
 # Pages carry signed links in their URL: never leak them in a Referer, never cache or frame them.
 PAGE_HEADERS = {
@@ -152,6 +154,8 @@ def link_page(approval_id: str, action: str) -> Response:
     if approval.status != Status.PENDING:
         return _page(200, pages.status_page(view))
     hidden = {"approver": claim.approver, "expires": claim.expires, "sig": claim.signature}
+    if claim.key_id:
+        hidden["kid"] = claim.key_id
     return _page(200, pages.confirmation_page(view, Action(action), claim.approver, hidden))
 
 
@@ -191,13 +195,15 @@ def _claim(approval_id: str, action: str, fields: dict[str, str]) -> LinkClaim:
         approver=fields.get("approver", ""),
         expires=fields.get("expires", ""),
         signature=fields.get("sig", ""),
+        key_id=fields.get("kid", ""),
     )
 
 
 def _check_link(claim: LinkClaim) -> Response | None:
-    why = "emailed links are not configured" if not SETTINGS.approval_link_key_secret_arn else None
-    key = b"" if why else secret_text(SETTINGS.approval_link_key_secret_arn).encode()
-    why = why or link_refusal(key, claim, datetime.now(UTC))
+    if not link_keys.configured:
+        return _refuse_link(claim, "emailed links are not configured")
+    now = datetime.now(UTC)
+    why = link_refusal(link_keys.accepted(now, claim.key_id), claim, now)
     return _refuse_link(claim, why) if why else None
 
 

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -214,6 +215,35 @@ def test_an_expired_link_is_refused(world: ApprovalWorld, credit: Asked) -> None
     assert [r["approval_id"] for r in world.refusals("link expired")] == [credit.approval_id]
 
 
+def test_rotating_the_link_key_keeps_links_in_flight_working(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mlopscp approvals rotate-link-key` while a link is in someone's inbox: the link still
+    opens and decides; --revoke-previous drops the previous version from Secrets Manager."""
+    answers = len(world.task_answers)
+    asked = world.ask("ranking")
+    manager = world.emu.client("secretsmanager")
+    arn = world.plane.outputs["ApprovalLinkKeySecretArn"]
+    before = manager.get_secret_value(SecretId=arn)["VersionId"]
+    with operator_credentials(world, monkeypatch) as stack:
+        assert mlopscp(["approvals", "rotate-link-key", *stack]) == 0
+    assert manager.get_secret_value(SecretId=arn)["VersionId"] != before
+    status, page = world.get(asked.links["approve"])
+    assert status == 200, page
+    status, done = world.post_form(asked.links["approve"], form_of(page, confirm="approve"))
+    assert status == 200, done
+    world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "approved"
+    assert len(world.task_answers) == answers + 1
+    fresh = world.ask("ranking")  # asked after the rotation: signed with the new key
+    assert world.get(fresh.links["reject"])[0] == 200
+    with operator_credentials(world, monkeypatch) as stack:
+        assert mlopscp(["approvals", "rotate-link-key", "--revoke-previous", *stack]) == 0
+    assert "revoked" in capsys.readouterr().out
+    stages = manager.list_secret_version_ids(SecretId=arn)["Versions"]
+    assert [v for v in stages if "AWSPREVIOUS" in v.get("VersionStages", [])] == []
+
+
 def test_a_reused_link_is_refused(world: ApprovalWorld) -> None:
     answers = len(world.task_answers)
     asked = world.ask("ranking")
@@ -308,9 +338,11 @@ def test_hostile_monitoring_text_arrives_inert_in_slack_and_email(world: Approva
 # ---------------------------------------------------------------- operators
 
 
-def test_operators_list_and_answer_from_the_cli(
-    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@contextmanager
+def operator_credentials(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[str]]:
+    """An operator's environment for the CLI (the emulator's credentials); the stack args."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -320,9 +352,17 @@ def test_operators_list_and_answer_from_the_cli(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     aws.client.cache_clear()
-    stack = ["--stack", "mlopscp-local", "--endpoint-url", world.emu.endpoint_url]
-    asked = world.ask("ranking")
     try:
+        yield ["--stack", "mlopscp-local", "--endpoint-url", world.emu.endpoint_url]
+    finally:
+        aws.client.cache_clear()
+
+
+def test_operators_list_and_answer_from_the_cli(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked = world.ask("ranking")
+    with operator_credentials(world, monkeypatch) as stack:
         assert mlopscp(["approvals", "list", "--model", "ranking", "--json", *stack]) == 0
         listed = json.loads(capsys.readouterr().out.splitlines()[-1])
         assert asked.approval_id in [a["approval_id"] for a in listed]
@@ -331,8 +371,6 @@ def test_operators_list_and_answer_from_the_cli(
         assert "approved by arn:aws:sts::123456789012:user/moto" in capsys.readouterr().out
         world.emu.wait_idle(timeout=60)
         assert mlopscp(answer) == 1, "a decided approval cannot be answered again"
-    finally:
-        aws.client.cache_clear()
     (approval,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
     assert (approval["status"], approval["decided_channel"], approval["reason"]) == (
         "approved",

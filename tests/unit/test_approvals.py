@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -14,6 +15,8 @@ from hypothesis import strategies as st
 from mlops_core import approval_pages as pages
 from mlops_core.approvals import (
     CONTROL_PLANE,
+    LINK_KEY_GRACE,
+    MAX_DEADLINE_HOURS,
     SLACK_APPROVE_ACTION,
     SLACK_REJECT_ACTION,
     Action,
@@ -22,7 +25,9 @@ from mlops_core.approvals import (
     Channel,
     InteractionError,
     LinkClaim,
+    LinkKey,
     Outcome,
+    accepted_link_keys,
     backstop_seconds,
     due,
     is_approval_id,
@@ -195,18 +200,72 @@ def test_malformed_links_are_refused(change: dict[str, str]) -> None:
     assert link_refusal(KEY, claim(**change), NOW) == "malformed link"
 
 
-def test_links_carry_id_expiry_and_signature_never_more() -> None:
-    links = approval_links(KEY, "https://x.lambda-url.us-east-1.on.aws/", approval(), "a@b.co")
+def test_links_carry_id_expiry_key_id_and_signature_never_more() -> None:
+    key = LinkKey("v-current", KEY, NOW - timedelta(days=1))
+    links = approval_links(key, "https://x.lambda-url.us-east-1.on.aws/", approval(), "a@b.co")
     for action, url in links.items():
         parts = urlsplit(url)
         assert parts.path == f"/approvals/apv_{'a' * 22}/{action}"
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        assert set(query) == {"approver", "expires", "sig"}
+        assert set(query) == {"approver", "expires", "kid", "sig"}
         assert query["expires"] == str(int(approval().deadline.timestamp()))
+        assert query["kid"] == "v-current"
         genuine = LinkClaim(
-            f"apv_{'a' * 22}", str(action), "a@b.co", query["expires"], query["sig"]
+            f"apv_{'a' * 22}", str(action), "a@b.co", query["expires"], query["sig"], query["kid"]
         )
-        assert link_refusal(KEY, genuine, NOW) is None
+        assert link_refusal({"v-current": KEY}, genuine, NOW) is None
+        assert "does not match" in str(
+            link_refusal({"v-current": KEY}, replace(genuine, key_id=""), NOW)
+        ), "the key id is signed: dropping it breaks the link"
+
+
+# ---------------------------------------------------------------- rotating the link key
+
+OLD, NEW = LinkKey("v-old", b"o" * 64, NOW - timedelta(days=90)), LinkKey("v-new", KEY, NOW)
+
+
+def signed_claim(key: LinkKey, key_id: str | None = None) -> LinkClaim:
+    expires = int((NOW + timedelta(hours=1)).timestamp())
+    kid = key.key_id if key_id is None else key_id
+    signature = link_signature(
+        key.secret, "apv_" + "a" * 22, Action.APPROVE, "a@b.co", expires, kid
+    )
+    return LinkClaim("apv_" + "a" * 22, "approve", "a@b.co", str(expires), signature, kid)
+
+
+def test_a_link_signed_before_a_rotation_works_through_the_grace_period() -> None:
+    keys = accepted_link_keys(NEW, OLD, NOW + timedelta(days=29))
+    assert link_refusal(keys, signed_claim(OLD), NOW) is None
+    assert link_refusal(keys, signed_claim(NEW), NOW) is None
+
+
+def test_after_the_grace_period_the_previous_key_forges_nothing() -> None:
+    """Every link the old key signed has expired by then; a leaked old key is useless."""
+    keys = accepted_link_keys(NEW, OLD, NOW + LINK_KEY_GRACE)
+    assert "no longer accepted" in str(link_refusal(keys, signed_claim(OLD), NOW))
+
+
+def test_a_link_naming_a_key_it_was_not_signed_with_is_a_forgery() -> None:
+    keys = accepted_link_keys(NEW, OLD, NOW)
+    assert "does not match" in str(link_refusal(keys, signed_claim(OLD, key_id="v-new"), NOW))
+    assert "no longer accepted" in str(link_refusal(keys, signed_claim(OLD, "v-older"), NOW))
+
+
+def test_links_sent_before_key_ids_existed_still_verify() -> None:
+    """v1 links (no key id) from before the upgrade: checked against every accepted key."""
+    expires = int((NOW + timedelta(hours=1)).timestamp())
+    v1 = link_signature(OLD.secret, "apv_" + "a" * 22, Action.APPROVE, "a@b.co", expires)
+    legacy = LinkClaim("apv_" + "a" * 22, "approve", "a@b.co", str(expires), v1)
+    assert link_refusal(accepted_link_keys(NEW, OLD, NOW), legacy, NOW) is None
+    assert "does not match" in str(link_refusal(accepted_link_keys(NEW, None, NOW), legacy, NOW))
+
+
+def test_the_grace_period_covers_the_longest_deadline() -> None:
+    from mlops_runtime.model_config import ApprovalsConfig
+
+    longest = ApprovalsConfig.model_fields["deadline_hours"].metadata
+    assert any(getattr(m, "le", None) == MAX_DEADLINE_HOURS for m in longest)
+    assert timedelta(hours=MAX_DEADLINE_HOURS) == LINK_KEY_GRACE
 
 
 # ---------------------------------------------------------------- Slack

@@ -40,7 +40,12 @@ EPOCH_PATTERN = re.compile(r"^[0-9]{1,12}$")
 SLACK_WINDOW_SECONDS = 300  # Slack's documented replay window for signed requests
 SLACK_APPROVE_ACTION = "approval.approve"
 SLACK_REJECT_ACTION = "approval.reject"
-LINK_SIGNATURE_VERSION = "v1"
+LINK_SIGNATURE_VERSION = "v2"
+KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")  # a Secrets Manager version id
+# The previous link key is accepted this long after a rotation: the longest deadline (every
+# link it signed has expired by then).
+MAX_DEADLINE_HOURS = 720
+LINK_KEY_GRACE = timedelta(hours=MAX_DEADLINE_HOURS)
 CONTROL_PLANE = "control-plane"
 
 
@@ -288,12 +293,36 @@ def iso(moment: datetime) -> str:
 
 
 def link_signature(
-    key: bytes, approval_id: str, action: Action, approver: str, expires: int
+    key: bytes, approval_id: str, action: Action, approver: str, expires: int, key_id: str = ""
 ) -> str:
-    message = "\n".join(
-        (LINK_SIGNATURE_VERSION, approval_id, str(action), approver.lower(), str(expires))
-    )
+    """HMAC-SHA256 over what a link says. With ``key_id`` (v2, every link since key rotation)
+    the key's id is signed too; without it, the v1 form of links sent before rotation."""
+    parts = (approval_id, str(action), approver.lower(), str(expires))
+    head = (LINK_SIGNATURE_VERSION, key_id) if key_id else ("v1",)
+    message = "\n".join((*head, *parts))
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class LinkKey:
+    """One version of the links' HMAC key: its id (the secret's version id), its bytes and
+    when it became the current key."""
+
+    key_id: str
+    secret: bytes
+    since: datetime
+
+
+def accepted_link_keys(
+    current: LinkKey, previous: LinkKey | None, now: datetime
+) -> dict[str, bytes]:
+    """The keys a link may be signed with: the current one, and the previous one for
+    LINK_KEY_GRACE after the rotation (every link it signed has expired by then, so this
+    only bounds what a leaked old key could still forge)."""
+    keys = {current.key_id: current.secret}
+    if previous is not None and now < current.since + LINK_KEY_GRACE:
+        keys[previous.key_id] = previous.secret
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,24 +334,40 @@ class LinkClaim:
     approver: str
     expires: str
     signature: str
+    key_id: str = ""
 
 
-def link_refusal(key: bytes, claim: LinkClaim, now: datetime) -> str | None:
+def link_refusal(
+    keys: bytes | Mapping[str, bytes], claim: LinkClaim, now: datetime
+) -> str | None:
     """Why a link is not honoured (None: it is genuine and unexpired).
 
-    The signature is checked before anything else the link says, so a tampered id, action,
-    recipient or expiry reads as what it is: a forgery.
+    ``keys`` are the accepted keys by id (:func:`accepted_link_keys`). The signature is checked
+    before anything else the link says, so a tampered id, action, recipient, expiry or key id
+    reads as what it is: a forgery. A link without a key id (sent before rotation existed) is
+    checked against every accepted key.
     """
+    accepted = {"": keys} if isinstance(keys, bytes) else dict(keys)
     if claim.action not in set(Action) or not EPOCH_PATTERN.match(claim.expires):
         return "malformed link"
     if not claim.approver or not re.fullmatch(r"[0-9a-f]{64}", claim.signature):
         return "malformed link"
-    expected = link_signature(
-        key, claim.approval_id, Action(claim.action), claim.approver, int(claim.expires)
+    if claim.key_id and not KEY_ID_PATTERN.match(claim.key_id):
+        return "malformed link"
+    if claim.key_id and claim.key_id not in accepted:
+        return "link signed with a key that is no longer accepted (rotated out)"
+    candidates = [accepted[claim.key_id]] if claim.key_id else list(accepted.values())
+    action, expires = Action(claim.action), int(claim.expires)
+    genuine = any(
+        hmac.compare_digest(
+            link_signature(key, claim.approval_id, action, claim.approver, expires, claim.key_id),
+            claim.signature,
+        )
+        for key in candidates
     )
-    if not hmac.compare_digest(expected, claim.signature):
+    if not genuine:
         return "link signature does not match (forged or altered link)"
-    if now.timestamp() >= int(claim.expires):
+    if now.timestamp() >= expires:
         return "link expired"
     return None
 

@@ -25,6 +25,7 @@ from mlops_core.approvals import (
     SLACK_APPROVE_ACTION,
     SLACK_REJECT_ACTION,
     Action,
+    LinkKey,
     Outcome,
     iso,
     link_signature,
@@ -33,6 +34,7 @@ from mlops_core.approvals import (
 from mlops_runtime.approvals import Approval
 from mlops_runtime.aws import client, translated_errors
 from mlops_runtime.cache import TtlCache
+from mlops_runtime.link_keys import LinkKeys, plain_secret
 
 logger = Logger(child=True)
 GROUP_MEMBERS_TTL_SECONDS = 300
@@ -48,12 +50,7 @@ def secret_text(arn: str) -> str:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     value = get_secret(arn, max_age=300)
-    text = value.decode() if isinstance(value, bytes) else str(value)
-    if text.lstrip().startswith("{"):
-        document = json.loads(text)
-        if isinstance(document, dict) and len(document) == 1:
-            return str(next(iter(document.values())))
-    return text.strip()
+    return plain_secret(value.decode() if isinstance(value, bytes) else str(value))
 
 
 # ---------------------------------------------------------------- Slack
@@ -257,18 +254,19 @@ def _facts(approval: Approval) -> list[tuple[str, object]]:
 class Email:
     """Approval emails through the approvals SNS topic."""
 
-    def __init__(self, topic_arn: str, link_key_secret_arn: str = "", callback_url: str = ""):
+    def __init__(self, topic_arn: str, link_keys: LinkKeys | None = None, callback_url: str = ""):
         self._topic_arn = topic_arn
-        self._key_arn = link_key_secret_arn
+        self._keys = link_keys
         self._callback_url = callback_url
 
     @property
     def can_link(self) -> bool:
-        return bool(self._key_arn and self._callback_url)
+        return bool(self._keys and self._keys.configured and self._callback_url)
 
     def send_requests(self, approval: Approval) -> list[str]:
         """One message per email approver, with links signed for them; returns who got one."""
-        key = secret_text(self._key_arn).encode()
+        assert self._keys, "links need the link keys"
+        key = self._keys.signing()
         sent = []
         for recipient in approval.approvers.emails:
             links = approval_links(key, self._callback_url, approval, recipient)
@@ -312,18 +310,18 @@ class Email:
 
 
 def approval_links(
-    key: bytes, base_url: str, approval: Approval, recipient: str
+    key: LinkKey, base_url: str, approval: Approval, recipient: str
 ) -> dict[Action, str]:
-    """The approve and reject links of one recipient: id, expiry (the deadline) and HMAC."""
+    """The approve and reject links of one recipient: id, expiry (the deadline), the signing
+    key's id and the HMAC over all of them."""
     expires = int(approval.deadline.timestamp())
     links = {}
     for action in Action:
+        signature = link_signature(
+            key.secret, approval.approval_id, action, recipient, expires, key.key_id
+        )
         query = urlencode(
-            {
-                "approver": recipient,
-                "expires": expires,
-                "sig": link_signature(key, approval.approval_id, action, recipient, expires),
-            }
+            {"approver": recipient, "expires": expires, "kid": key.key_id, "sig": signature}
         )
         links[action] = f"{base_url.rstrip('/')}/approvals/{approval.approval_id}/{action}?{query}"
     return links

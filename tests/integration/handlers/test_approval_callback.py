@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
+import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mlops_core.approvals import Action, link_signature
 
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.approval_callback_world import (
     APPROVAL_ID,
     APPROVER,
+    LINK_KEY,
     refusals,
     setup,
     slack_headers,
@@ -244,3 +248,40 @@ def test_forged_requests_naming_approvals_that_do_not_exist_share_one_record(
         callback(url_event("POST", "/slack/interactions", body, headers))
     (entry,) = refusals()
     assert entry["model_id"] == "_unknown"
+
+
+# ---------------------------------------------------------------- rotating the link key
+
+
+def signed_link(key_id: str, key: str) -> dict[str, str]:
+    expires = int(time.time()) + 3600
+    sig = link_signature(key.encode(), APPROVAL_ID, Action.APPROVE, APPROVER, expires, key_id)
+    return {"approver": APPROVER, "expires": str(expires), "kid": key_id, "sig": sig}
+
+
+def test_a_link_works_after_one_rotation_and_not_after_two(
+    cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = setup(monkeypatch)
+    store_pending()
+    secrets = boto3.client("secretsmanager")
+    arn = env["APPROVAL_LINK_KEY_SECRET_ARN"]
+    first = secrets.get_secret_value(SecretId=arn)["VersionId"]
+    link = signed_link(first, LINK_KEY)
+    path = f"/approvals/{APPROVAL_ID}/approve"
+
+    def get() -> dict[str, Any]:
+        # A fresh execution environment each time: nothing cached from before the rotation.
+        return load_handler("approval_callback").handler(
+            url_event("GET", path, query=link), LambdaContext()
+        )
+
+    assert get()["statusCode"] == 200
+    secrets.put_secret_value(SecretId=arn, SecretString="n" * 64)
+    page = get()
+    assert page["statusCode"] == 200, "the previous key is accepted through the grace period"
+    assert f'name="kid" value="{first}"' in page["body"], "the form keeps the key id"
+    secrets.put_secret_value(SecretId=arn, SecretString="m" * 64)
+    refused = get()
+    assert refused["statusCode"] == 403
+    assert "no longer accepted" in refused["body"]

@@ -1,4 +1,5 @@
-"""`mlopscp approvals`: list approvals, and answer one as an operator with IAM access.
+"""`mlopscp approvals`: list approvals, answer one as an operator with IAM access, and rotate
+the emailed links' key.
 
 ``approve`` / ``reject`` invoke the stack's decider function (IAM ``lambda:InvokeFunction`` on it
 is the operators' allow-list) with channel ``cli`` and, as the actor, the caller's identity from
@@ -34,6 +35,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         add_stack_arguments(answer)
         outcome = "approved" if verb == "approve" else "rejected"
         answer.set_defaults(func=run_answer, outcome=outcome)
+    rotate = actions.add_parser(
+        "rotate-link-key",
+        help="new HMAC key for emailed links; links already sent keep working (30-day grace)",
+    )
+    rotate.add_argument(
+        "--revoke-previous",
+        action="store_true",
+        help="also stop accepting the previous key at once (after a leak): every link "
+        "already sent stops working; approvers answer in Slack or the approval expires",
+    )
+    add_stack_arguments(rotate)
+    rotate.set_defaults(func=run_rotate)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -83,4 +96,25 @@ def run_answer(args: argparse.Namespace) -> int:
         print(f"not recorded: {result.get('why', result)}", file=sys.stderr)
         return 1
     print(f"{args.approval_id}: {result['outcome']} by {identity['Arn']} (channel cli)")
+    return 0
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    """Put a new version of the link key secret; Secrets Manager makes it AWSCURRENT and the
+    old one AWSPREVIOUS, which the control plane accepts for LINK_KEY_GRACE."""
+    import secrets
+
+    stack = StackArgs.from_args(args)
+    manager = stack.client("secretsmanager")
+    arn = stack.outputs["ApprovalLinkKeySecretArn"]
+    old = manager.get_secret_value(SecretId=arn)["VersionId"]
+    new = manager.put_secret_value(SecretId=arn, SecretString=secrets.token_urlsafe(48))
+    print(f"link key rotated: version {new['VersionId']} signs new links")
+    if args.revoke_previous:
+        manager.update_secret_version_stage(
+            SecretId=arn, VersionStage="AWSPREVIOUS", RemoveFromVersionId=old
+        )
+        print(f"version {old} revoked: links signed with it are refused (within a minute)")
+    else:
+        print(f"version {old} still verifies the links it signed for 30 days")
     return 0
