@@ -103,15 +103,13 @@ def slack_interaction() -> Response:
         client("lambda").invoke(
             FunctionName=SETTINGS.approval_decider_function,
             InvocationType="Event",  # Slack wants its answer within 3 s; the decider may take more
+            # The request as Slack signed it: the decider checks the signature itself.
             Payload=json.dumps(
                 {
-                    "approval_id": click.approval_id,
-                    "outcome": str(click.action.outcome),
                     "channel": "slack",
-                    "actor": click.user_id,
-                    "actor_name": click.user_name,
-                    "attempt_id": click.key,
-                    "reply_to": {"channel": click.channel_id, "user": click.user_id},
+                    "body": body,
+                    "timestamp": headers.get("x-slack-request-timestamp", ""),
+                    "signature": headers.get("x-slack-signature", ""),
                 }
             ).encode(),
         )
@@ -172,10 +170,13 @@ def link_confirm(approval_id: str, action: str) -> Response:
         return _page(400, pages.result_page("Not confirmed", "Use the button on the page."))
     result = _decide(
         {
+            "channel": "email",  # the link itself: the decider checks its HMAC again
             "approval_id": approval_id,
-            "outcome": str(Action(action).outcome),
-            "channel": "email",
-            "actor": claim.approver,
+            "action": action,
+            "approver": claim.approver,
+            "expires": claim.expires,
+            "sig": claim.signature,
+            "kid": claim.key_id,
             "reason": form.get("reason", "").strip()[:500],
             "attempt_id": f"email:{uuid.uuid4()}",  # each POST is a new attempt: reuse is refused
         }

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core.approvals import CONTROL_PLANE, Status, due, iso
+from mlops_core.approvals import Status, due, iso
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_runtime import settings
 from mlops_runtime.approval_channels import Email, Slack, request_text
@@ -67,13 +67,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _expire(approval: Approval) -> bool:
-    request = {
-        "approval_id": approval.approval_id,
-        "outcome": "expired",
-        "channel": "deadline",
-        "actor": CONTROL_PLANE,
-        "attempt_id": f"expire:{approval.approval_id}",
-    }
+    request = {"channel": "deadline", "approval_id": approval.approval_id}
     with translated_errors():
         response = client("lambda").invoke(
             FunctionName=SETTINGS.approval_decider_function, Payload=json.dumps(request).encode()

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -378,6 +379,87 @@ def test_operators_list_and_answer_from_the_cli(
         "on call",
     )
     assert "StartRetraining" in world.emu.execution_states(asked.execution_arn)
+
+
+# ---------------------------------------------------------------- who decided, and how
+
+
+def invoke_decider(world: ApprovalWorld, request: dict[str, Any]) -> dict[str, Any]:
+    """What anyone with lambda:InvokeFunction on the decider can send it."""
+    response = world.emu.client("lambda").invoke(
+        FunctionName=world.plane.outputs["ApprovalDeciderFunctionName"],
+        Payload=json.dumps(request).encode(),
+    )
+    return dict(json.loads(response["Payload"].read()))
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    [
+        {"channel": "slack", "actor": "U0ADA"},
+        {"channel": "email", "actor": "risk-lead@example.com"},
+        {"channel": "cli", "actor": "arn:aws:iam::123456789012:role/release-manager"},
+    ],
+    ids=["slack", "email", "cli"],
+)
+def test_a_direct_invoke_cannot_choose_who_decided_or_how(
+    world: ApprovalWorld, claimed: dict[str, str]
+) -> None:
+    """The decider takes who and how only from proof it checks itself (a Slack signature, a
+    link's HMAC, STS's answer for the caller's own signature), never from its input."""
+    answers, asked = len(world.task_answers), world.ask("credit")
+    request = {"approval_id": asked.approval_id, "outcome": "approved", "attempt_id": "x"}
+    result = invoke_decider(world, request | claimed)
+    assert result["status"] == "refused"
+    world.emu.wait_idle(timeout=60)
+    untouched(world, asked, answers)
+    refused = [r for r in world.refusals() if r["approval_id"] == asked.approval_id]
+    assert refused
+    assert all(r["identity"] == "unverified" for r in refused)
+
+
+def test_a_cli_identity_proof_decides_only_what_it_was_signed_for(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proof the operator's credentials signed for one approval, replayed for another (or
+    with the other outcome), is refused by STS itself: the decision is in the signature."""
+    from mlopscp.commands.approvals import identity_proof
+    from mlopscp.stack import StackArgs
+
+    answers = len(world.task_answers)
+    one, other = world.ask("ranking"), world.ask("ranking")
+    with operator_credentials(world, monkeypatch):
+        stack = StackArgs("mlopscp-local", "us-east-1", world.emu.endpoint_url)
+        proof = identity_proof(stack, one.approval_id, "approved", "cli:attempt-1")
+    base = {"channel": "cli", "reason": "replayed", "attempt_id": "cli:attempt-1"}
+    for approval_id, outcome in ((other.approval_id, "approved"), (one.approval_id, "rejected")):
+        request = base | {"approval_id": approval_id, "outcome": outcome, "identity": proof}
+        result = invoke_decider(world, request)
+        assert result["status"] == "refused", result
+        assert "SignatureDoesNotMatch" in result["why"]
+    world.emu.wait_idle(timeout=60)
+    untouched(world, one, answers)
+    untouched(world, other, answers)
+
+
+def test_a_cli_decision_is_recorded_under_the_callers_own_identity(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Credentials of an assumed role: STS, not the CLI, names who decided."""
+    asked = world.ask("ranking")
+    sts = world.emu.client("sts")
+    role = "arn:aws:iam::123456789012:role/release-manager"
+    credentials = sts.assume_role(RoleArn=role, RoleSessionName="ada")["Credentials"]
+    with operator_credentials(world, monkeypatch) as stack:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+        monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+        answer = ["approvals", "reject", asked.approval_id, "--reason", "not yet", *stack]
+        assert mlopscp(answer) == 0
+    world.emu.wait_idle(timeout=60)
+    (approval,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
+    assert approval["decided_by"] == "arn:aws:sts::123456789012:assumed-role/release-manager/ada"
+    assert approval["decided_channel"] == "cli"
 
 
 # ---------------------------------------------------------------- the token itself

@@ -47,6 +47,10 @@ KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")  # a Secrets Manager versio
 MAX_DEADLINE_HOURS = 720
 LINK_KEY_GRACE = timedelta(hours=MAX_DEADLINE_HOURS)
 CONTROL_PLANE = "control-plane"
+# An operator's identity proof is a signed STS GetCallerIdentity request; this signed header
+# names the one decision it was made for (mlops_runtime.approval_proofs).
+IDENTITY_BINDING_HEADER = "X-Mlopscp-Decision"
+STS_IDENTITY_BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 
 
 class Outcome(StrEnum):
@@ -259,6 +263,12 @@ def due(
     return None
 
 
+def identity_binding(approval_id: str, outcome: str, attempt_id: str) -> str:
+    """The IDENTITY_BINDING_HEADER value for one decision: an identity proof signed over it
+    decides that approval, that way, once (the attempt), and nothing else."""
+    return f"{approval_id} {outcome} {attempt_id}"
+
+
 def backstop_seconds(deadline_hours: float) -> int:
     """TimeoutSeconds of a waiting state: the deadline plus an hour for the sweeper to expire it
     (it runs every 5 minutes). Reached only if the sweeper is broken: the state fails with
@@ -337,9 +347,7 @@ class LinkClaim:
     key_id: str = ""
 
 
-def link_refusal(
-    keys: bytes | Mapping[str, bytes], claim: LinkClaim, now: datetime
-) -> str | None:
+def link_refusal(keys: bytes | Mapping[str, bytes], claim: LinkClaim, now: datetime) -> str | None:
     """Why a link is not honoured (None: it is genuine and unexpired).
 
     ``keys`` are the accepted keys by id (:func:`accepted_link_keys`). The signature is checked

@@ -361,6 +361,11 @@ class Resolution:
             result["why"] = self.why
         if self.approval:
             result |= {"approval_id": self.approval.approval_id, "outcome": self.approval.status}
+        if self.recorded and self.approval:
+            result |= {
+                "decided_by": self.approval.decided_by,
+                "channel": self.approval.decided_channel,
+            }
         return result
 
 

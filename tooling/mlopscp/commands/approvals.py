@@ -2,8 +2,9 @@
 the emailed links' key.
 
 ``approve`` / ``reject`` invoke the stack's decider function (IAM ``lambda:InvokeFunction`` on it
-is the operators' allow-list) with channel ``cli`` and, as the actor, the caller's identity from
-STS GetCallerIdentity; the decider records and resolves it exactly like a Slack or email answer.
+is the operators' allow-list) with channel ``cli`` and a proof of who the caller is: an STS
+GetCallerIdentity request the caller's credentials sign for this one decision, which the decider
+has STS verify. It records and resolves the answer exactly like a Slack or email one.
 """
 
 from __future__ import annotations
@@ -74,15 +75,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_answer(args: argparse.Namespace) -> int:
     stack = StackArgs.from_args(args)
-    identity = stack.client("sts").get_caller_identity()
+    attempt_id = f"cli:{uuid.uuid4()}"
     request = {
+        "channel": "cli",
         "approval_id": args.approval_id,
         "outcome": args.outcome,
-        "channel": "cli",
-        "actor": identity["Arn"],
-        "actor_name": identity["Arn"].rsplit("/", 1)[-1],
         "reason": args.reason,
-        "attempt_id": f"cli:{uuid.uuid4()}",
+        "attempt_id": attempt_id,
+        "identity": identity_proof(stack, args.approval_id, args.outcome, attempt_id),
     }
     response = stack.client("lambda").invoke(
         FunctionName=stack.outputs["ApprovalDeciderFunctionName"],
@@ -95,8 +95,34 @@ def run_answer(args: argparse.Namespace) -> int:
     if result.get("status") != "recorded":
         print(f"not recorded: {result.get('why', result)}", file=sys.stderr)
         return 1
-    print(f"{args.approval_id}: {result['outcome']} by {identity['Arn']} (channel cli)")
+    print(f"{args.approval_id}: {result['outcome']} by {result['decided_by']} (channel cli)")
     return 0
+
+
+def identity_proof(stack: StackArgs, approval_id: str, outcome: str, attempt_id: str) -> dict:
+    """Who you are, for this one decision: an STS GetCallerIdentity request your credentials
+    sign (SigV4) over a header naming the decision. The decider sends it to STS unchanged and
+    records the ARN STS answers with; it is good for minutes, for this decision only."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from mlops_core.approvals import IDENTITY_BINDING_HEADER, STS_IDENTITY_BODY, identity_binding
+
+    sts = stack.client("sts")
+    url = sts.meta.endpoint_url.rstrip("/") + "/"
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=STS_IDENTITY_BODY,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            IDENTITY_BINDING_HEADER: identity_binding(approval_id, outcome, attempt_id),
+        },
+    )
+    credentials = stack.session().get_credentials()
+    if credentials is None:
+        raise SystemExit("no AWS credentials: the decider records who you are from them")
+    SigV4Auth(credentials.get_frozen_credentials(), "sts", sts.meta.region_name).add_auth(request)
+    return {"url": url, "headers": dict(request.headers.items()), "body": STS_IDENTITY_BODY}
 
 
 def run_rotate(args: argparse.Namespace) -> int:
