@@ -119,7 +119,7 @@ def _open(request: ApprovalRequest, config: ApprovalsConfig, token: str) -> Appr
     return approval
 
 
-def _announce(approval: Approval) -> tuple[list[str], tuple[str, str] | None]:
+def _announce(approval: Approval) -> tuple[list[str], tuple[str, str, str] | None]:
     """Ask over every configured channel; one that fails does not stop the others."""
     delivered: list[str] = []
     slack_ref = None

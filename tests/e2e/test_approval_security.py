@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from mlops_core.approvals import Action, link_signature
@@ -25,6 +25,7 @@ from mlops_runtime import aws
 from mlopscp.cli import main as mlopscp
 from mlopscp.emulator import Emulator
 from mlopscp.local import MODELS, LocalControlPlane
+from mlopscp.slack_standin import Message
 
 from tests.e2e.approval_world import ApprovalWorld, Asked, counting_task_answers, form_of
 from tests.untrusted_text import HOSTILE, assert_email_inert, assert_slack_inert
@@ -139,6 +140,39 @@ def test_replayed_slack_request_is_refused(world: ApprovalWorld) -> None:
     sfn = world.emu.client("stepfunctions")
     assert sfn.describe_execution(executionArn=asked.execution_arn)["status"] == "SUCCEEDED"
     assert "RetrainNotApproved" in world.emu.execution_states(asked.execution_arn)
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [{"channel": "C0ELSEWHERE"}, {"ts": "1700000000.000001"}, {"team": "T0OTHERORG"}],
+    ids=["other-channel", "other-message", "other-workspace"],
+)
+def test_a_click_must_come_from_the_approvals_own_message(
+    world: ApprovalWorld, elsewhere: dict[str, str]
+) -> None:
+    """Genuinely signed by Slack, by an approver, on a button carrying the approval's id, but
+    from another message, channel or workspace than the one the request was posted in."""
+    slack, answers = world.plane.slack, len(world.task_answers)
+    asked = world.ask("credit")
+    assert asked.message is not None
+    where = Message(
+        elsewhere.get("channel", asked.message.channel),
+        elsewhere.get("ts", asked.message.ts),
+        asked.message.text,
+        asked.message.blocks,
+    )
+    body = slack.interaction_body(where, "U0ADA", APPROVE)
+    if "team" in elsewhere:
+        fields = parse_qs(body)
+        payload = json.loads(fields["payload"][0])
+        payload["team"]["id"] = payload["user"]["team_id"] = elsewhere["team"]
+        body = urlencode({"payload": json.dumps(payload)})
+    assert slack.post(world.interactivity_url, body, slack.signed_headers(body)).status == 200
+    world.emu.wait_idle(timeout=60)
+    untouched(world, asked, answers)
+    refused = [r for r in world.refusals() if r["approval_id"] == asked.approval_id]
+    assert [r["identity"] for r in refused] == ["verified"]
+    assert "approval's message" in refused[0]["why"] or "workspace" in refused[0]["why"]
 
 
 def test_a_member_of_an_approver_group_may_answer(world: ApprovalWorld) -> None:

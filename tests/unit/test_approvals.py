@@ -36,6 +36,7 @@ from mlops_core.approvals import (
     new_approval_id,
     parse_slack_click,
     refusal,
+    slack_origin_refusal,
     slack_timestamp_problem,
     state_refusal,
     task_output,
@@ -519,3 +520,20 @@ def test_group_membership_is_cached_for_minutes_not_for_the_environments_life(
     now[0] += 300
     assert slack.group_members("S0ONCALL") == [], "a removed member loses the right"
     assert calls == ["S0ONCALL", "S0ONCALL"]
+
+
+@pytest.mark.parametrize(
+    ("click", "why"),
+    [
+        (("T1", "C1", "1.1"), None),
+        (("T1", "C2", "1.1"), "did not come from the approval's message"),
+        (("T1", "C1", "1.2"), "did not come from the approval's message"),
+        (("T2", "C1", "1.1"), "another Slack workspace"),
+    ],
+)
+def test_a_click_counts_only_from_the_message_the_request_was_posted_as(
+    click: tuple[str, str, str], why: str | None
+) -> None:
+    found = slack_origin_refusal(click, ("T1", "C1", "1.1"))
+    assert found is None if why is None else why in str(found)
+    assert "not posted in Slack" in str(slack_origin_refusal(click, (None, None, None)))

@@ -222,6 +222,21 @@ def refusal(
     return f"Slack user {actor} is not an approver of this request"
 
 
+def slack_origin_refusal(
+    click: tuple[str, str, str], posted: tuple[str | None, str | None, str | None]
+) -> str | None:
+    """Why a Slack click (team, channel, message ts) does not count for an approval posted at
+    ``posted`` (its team, channel and message ts as stored; None: not answerable there)."""
+    team, channel, message_ts = posted
+    if not (channel and message_ts):
+        return "the approval was not posted in Slack"
+    if (click[1], click[2]) != (channel, message_ts):
+        return "the click did not come from the approval's message"
+    if team and click[0] != team:
+        return "the click came from another Slack workspace"
+    return None
+
+
 def state_refusal(status: str, deadline: datetime, outcome: Outcome, now: datetime) -> str | None:
     """Why the approval cannot take ``outcome`` now (None: it can)."""
     if status != Status.PENDING:

@@ -73,8 +73,10 @@ class Slack:
 
         return WebClient(token=secret_text(self._secret_arn), base_url=self._api_url, timeout=5)
 
-    def post_request(self, approval: Approval) -> tuple[str, str]:
-        response = self._client().chat_postMessage(
+    def post_request(self, approval: Approval) -> tuple[str, str, str]:
+        """Post the request; returns the channel, message ts and team it was posted in."""
+        web = self._client()
+        response = web.chat_postMessage(
             channel=approval.approvers.slack_channel,
             text=slack_text.fallback(f"Approval needed: {approval.request.headline}"),
             mrkdwn=False,
@@ -82,7 +84,8 @@ class Slack:
             unfurl_links=False,
             unfurl_media=False,
         )
-        return str(response["channel"]), str(response["ts"])
+        team = (response.get("message") or {}).get("team") or web.auth_test().get("team_id")
+        return str(response["channel"]), str(response["ts"]), str(team or "")
 
     def show_decision(self, approval: Approval) -> None:
         if not (approval.slack_channel and approval.slack_ts):

@@ -173,6 +173,7 @@ class Verifier:
             actor=click.user_id,
             actor_name=click.user_name,
             attempt_id=click.key,
+            slack_origin=(click.team_id, click.channel_id, click.message_ts),
         )
         return attempt, click
 

@@ -34,6 +34,7 @@ from mlops_core.approvals import (
     is_approval_id,
     iso,
     refusal,
+    slack_origin_refusal,
     state_refusal,
     task_output,
 )
@@ -80,6 +81,7 @@ class Approval:
     reminded_at: str | None = None
     slack_channel: str | None = None
     slack_ts: str | None = None
+    slack_team: str | None = None
     decided_by: str | None = None
     decided_channel: str | None = None
     decided_at: str | None = None
@@ -101,6 +103,7 @@ class Approval:
             reminded_at=item.get("reminded_at"),
             slack_channel=item.get("slack_channel"),
             slack_ts=item.get("slack_ts"),
+            slack_team=item.get("slack_team"),
             decided_by=item.get("decided_by"),
             decided_channel=item.get("decided_channel"),
             decided_at=item.get("decided_at"),
@@ -176,11 +179,13 @@ class ApprovalStore:
             )
 
     def announced_operation(
-        self, approval_id: str, delivered: list[str], slack: tuple[str, str] | None
+        self, approval_id: str, delivered: list[str], slack: tuple[str, str, str] | None
     ) -> dict[str, Any]:
+        """Where the request went; for Slack the channel, message ts and team it was posted in
+        (a click counts only from that message)."""
         changes: dict[str, Any] = {"delivered": delivered}
         if slack:
-            changes |= {"slack_channel": slack[0], "slack_ts": slack[1]}
+            changes |= {"slack_channel": slack[0], "slack_ts": slack[1], "slack_team": slack[2]}
         return self._update(approval_id, changes, "attribute_exists(pk)")
 
     def decide_operation(
@@ -347,6 +352,7 @@ class Attempt:
     actor_name: str = ""
     reason: str = ""
     attempt_id: str = ""  # the same for retries of one attempt: they are not a second decision
+    slack_origin: tuple[str, str, str] | None = None  # a click's team, channel, message ts
 
 
 @dataclass(frozen=True)
@@ -390,7 +396,11 @@ class ApprovalService:
             return self.refuse(attempt, None, "no such approval")
         ours = approval.decision_id is not None and approval.decision_id == attempt.attempt_id
         if not ours:
-            why = state_refusal(approval.status, approval.deadline, attempt.outcome, now)
+            why = None
+            if attempt.channel is Channel.SLACK:
+                posted = (approval.slack_team, approval.slack_channel, approval.slack_ts)
+                why = slack_origin_refusal(attempt.slack_origin or ("", "", ""), posted)
+            why = why or state_refusal(approval.status, approval.deadline, attempt.outcome, now)
             why = why or refusal(
                 approval.approvers, attempt.channel, attempt.actor, self.group_members
             )
