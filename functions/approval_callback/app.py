@@ -97,22 +97,29 @@ def slack_interaction() -> Response:
         logger.info("interaction ignored", extra={"reason": str(error)})
         metrics.add_metric(name="SlackInteractionsIgnored", unit=MetricUnit.Count, value=1)
         return Response(200, "text/plain", "")
-    if not store.first_sight(click.key, datetime.now(UTC)):
+    if store.seen(click.key):
         return _refuse_slack(body, "replayed: this interaction was already received")
-    with translated_errors():
-        client("lambda").invoke(
-            FunctionName=SETTINGS.approval_decider_function,
-            InvocationType="Event",  # Slack wants its answer within 3 s; the decider may take more
-            # The request as Slack signed it: the decider checks the signature itself.
-            Payload=json.dumps(
-                {
-                    "channel": "slack",
-                    "body": body,
-                    "timestamp": headers.get("x-slack-request-timestamp", ""),
-                    "signature": headers.get("x-slack-signature", ""),
-                }
-            ).encode(),
-        )
+    try:
+        with translated_errors():
+            client("lambda").invoke(
+                FunctionName=SETTINGS.approval_decider_function,
+                InvocationType="Event",  # Slack wants its answer in 3 s; the decider may take more
+                # The request as Slack signed it: the decider checks the signature itself.
+                Payload=json.dumps(
+                    {
+                        "channel": "slack",
+                        "body": body,
+                        "timestamp": headers.get("x-slack-request-timestamp", ""),
+                        "signature": headers.get("x-slack-signature", ""),
+                    }
+                ).encode(),
+            )
+    except Exception as error:
+        # Not handed over, not marked as seen: Slack shows the error, and its retry (or the
+        # person's next click) is processed rather than refused as a replay.
+        logger.error("hand-off to the decider failed", extra={"error": type(error).__name__})
+        return Response(503, "text/plain", "the answer could not be handed over; try again")
+    store.remember(click.key, datetime.now(UTC))
     metrics.add_metric(name="SlackAnswersAccepted", unit=MetricUnit.Count, value=1)
     return Response(200, "text/plain", "")
 
@@ -168,6 +175,7 @@ def link_confirm(approval_id: str, action: str) -> Response:
         return refused
     if form.get("confirm") != action:
         return _page(400, pages.result_page("Not confirmed", "Use the button on the page."))
+    attempt_id = f"email:{uuid.uuid4()}"  # each POST is a new attempt: reuse is refused
     result = _decide(
         {
             "channel": "email",  # the link itself: the decider checks its HMAC again
@@ -178,12 +186,18 @@ def link_confirm(approval_id: str, action: str) -> Response:
             "sig": claim.signature,
             "kid": claim.key_id,
             "reason": form.get("reason", "").strip()[:500],
-            "attempt_id": f"email:{uuid.uuid4()}",  # each POST is a new attempt: reuse is refused
-        }
+            "attempt_id": attempt_id,
+        },
+        attempt_id,
     )
     if result.get("status") == "recorded":
         verb = str(Action(action).outcome)
         message = f"Recorded: {verb} by {claim.approver} at {iso(datetime.now(UTC))}."
+        if result.get("delivery") == "pending":
+            message += (
+                " The workflow has not received it yet; the control plane delivers it, retrying"
+                " every 5 minutes. There is nothing more to do."
+            )
         return _page(200, pages.result_page(f"Thank you: {verb}", message))
     why = str(result.get("why", "not recorded"))
     return _page(409, pages.result_page("Not recorded", f"Nothing was changed: {why}."))
@@ -227,16 +241,24 @@ def _text_body() -> str | None:
         return None
 
 
-def _decide(request: dict[str, Any]) -> dict[str, Any]:
-    with translated_errors():
-        response = client("lambda").invoke(
-            FunctionName=SETTINGS.approval_decider_function, Payload=json.dumps(request).encode()
-        )
-    payload = json.loads(response["Payload"].read() or b"{}")
-    if response.get("FunctionError"):
+def _decide(request: dict[str, Any], attempt_id: str) -> dict[str, Any]:
+    """The decider's answer; if it failed, what the approval says happened to this attempt."""
+    try:
+        with translated_errors():
+            response = client("lambda").invoke(
+                FunctionName=SETTINGS.approval_decider_function,
+                Payload=json.dumps(request).encode(),
+            )
+        payload = json.loads(response["Payload"].read() or b"{}")
+        if not response.get("FunctionError"):
+            return dict(payload)
         logger.error("decider failed", extra={"error": payload.get("errorType")})
-        return {"status": "refused", "why": "the decision could not be recorded; try again"}
-    return dict(payload)
+    except Exception as error:
+        logger.error("decider unreachable", extra={"error": type(error).__name__})
+    approval = store.get(str(request["approval_id"]))
+    if approval is not None and approval.decision_id == attempt_id:
+        return {"status": "recorded", "delivery": "pending" if approval.delivery else "delivered"}
+    return {"status": "refused", "why": "the decision could not be recorded; try again"}
 
 
 def _view(approval: Any) -> pages.ApprovalView:

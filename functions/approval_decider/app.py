@@ -62,6 +62,11 @@ ANSWERS: TypeAdapter[Any] = TypeAdapter(Answer)
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, dict) and list(event) == ["redeliver"]:  # the sweeper's retry
+        resolution = service.redeliver(str(event["redeliver"]))
+        if resolution.delivered and resolution.approval:
+            _show(resolution.approval)
+        return resolution.to_dict()
     try:
         attempt, click = verifier.attempt(ANSWERS.validate_python(event))
     except ValidationError as error:
@@ -69,7 +74,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _refuse_unverified(event, f"not an answer the decider accepts ({fields})")
     except ProofError as error:
         return _refuse_unverified(event, str(error))
-    resolution = service.resolve(attempt)
+    try:
+        resolution = service.resolve(attempt)
+    except Exception as error:  # not recorded: Lambda retries the event; say so meanwhile
+        if click is not None and slack.enabled:
+            note = f"Your answer could not be recorded yet ({type(error).__name__}); it is retried"
+            _quietly(slack.tell, click.channel_id, click.user_id, f"{note} automatically.")
+        raise
     logger.info(
         "approval answer",
         extra={"approval_id": attempt.approval_id, "channel": attempt.channel}
@@ -77,7 +88,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     if resolution.recorded and resolution.approval:
         metrics.add_metric(name="ApprovalsDecided", unit=MetricUnit.Count, value=1)
-        _show(resolution.approval)
+        _show(resolution.approval)  # pending delivery included: everyone is told the truth
         return resolution.to_dict()
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
     if click is not None and slack.enabled:
@@ -99,7 +110,7 @@ def _show(approval: Approval) -> None:
     """Replace the buttons with the decision; tell email approvers when it expired."""
     if slack.enabled:
         _quietly(slack.show_decision, approval)
-    if approval.status == Outcome.EXPIRED:
+    if approval.status == Outcome.EXPIRED and not approval.delivery:
         text = f"{decision_line(approval)}\nNothing was done.\n\n{request_text(approval)}"
         _quietly(
             email.send_notice,

@@ -27,7 +27,14 @@ from mlopscp.emulator import Emulator
 from mlopscp.local import MODELS, LocalControlPlane
 from mlopscp.slack_standin import Message
 
-from tests.e2e.approval_world import ApprovalWorld, Asked, counting_task_answers, form_of
+from tests.e2e.approval_world import (
+    ApprovalWorld,
+    Asked,
+    counting_task_answers,
+    failing_hand_off,
+    failing_task_answers,
+    form_of,
+)
 from tests.untrusted_text import HOSTILE, assert_email_inert, assert_slack_inert
 
 pytestmark = pytest.mark.e2e
@@ -368,6 +375,80 @@ def test_hostile_monitoring_text_arrives_inert_in_slack_and_email(world: Approva
     assert hostile_lines, "the hostile text reached the email"
     assert min(hostile_lines) > last_link, "untrusted text must come below the real links"
     assert_email_inert(email["body"])
+
+
+# ---------------------------------------------------------------- recorded, then delivered
+
+
+def test_an_emailed_decision_whose_delivery_fails_is_kept_and_delivered_later(
+    world: ApprovalWorld,
+) -> None:
+    """SendTaskSuccess fails after the decision is stored: the approver is told it is
+    recorded and on its way, the delivery stays pending, and the sweeper delivers it."""
+    asked = world.ask("ranking")
+    status, page = world.get(asked.links["approve"])
+    with failing_task_answers():
+        status, done = world.post_form(asked.links["approve"], form_of(page, confirm="approve"))
+        world.emu.wait_idle(timeout=60)
+    assert status == 200, done
+    assert "Recorded: approved by ranking-owner@example.com" in done
+    assert "has not received it yet" in done
+    (stored,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
+    assert (stored["status"], stored["delivery"]) == ("approved", "pending")
+    assert world.waiting(asked), "the workflow still waits: the delivery is pending"
+    status, again = world.post_form(asked.links["approve"], form_of(page, confirm="approve"))
+    assert status == 409
+    assert "already approved" in again
+    swept = world.plane.sweep()
+    world.emu.wait_idle(timeout=60)
+    assert swept["delivered"] == [asked.approval_id]
+    (stored,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
+    assert (stored["task_result"], stored.get("delivery")) == ("delivered", None)
+    assert "StartRetraining" in world.emu.execution_states(asked.execution_arn)
+
+
+def test_a_slack_decision_whose_delivery_fails_is_shown_pending_then_delivered(
+    world: ApprovalWorld,
+) -> None:
+    slack = world.plane.slack
+    asked = world.ask("credit")
+    assert asked.message is not None
+    with failing_task_answers():
+        slack.click(asked.message, "U0ADA", APPROVE, world.interactivity_url)
+        world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "approved"
+    assert world.waiting(asked)
+    shown = json.dumps(shown_message(world, asked).blocks)
+    assert "Approved by <@U0ADA>" in shown
+    assert "not reached the workflow yet" in shown, "everyone in the channel is told"
+    world.plane.sweep()
+    world.emu.wait_idle(timeout=60)
+    assert "not reached the workflow yet" not in json.dumps(shown_message(world, asked).blocks)
+    assert "StartRetraining" in world.emu.execution_states(asked.execution_arn)
+
+
+def test_slacks_retry_after_a_failed_hand_off_is_not_a_replay(world: ApprovalWorld) -> None:
+    """The callback could not hand the click to the decider: it answers with an error (Slack
+    shows it and retries), and the retry of that same request is processed, not refused."""
+    slack = world.plane.slack
+    asked = world.ask("credit")
+    assert asked.message is not None
+    body = slack.interaction_body(asked.message, "U0ADA", APPROVE)
+    headers = slack.signed_headers(body)
+    decider = world.plane.stack.functions["ApprovalDeciderFunction"].name
+    with failing_hand_off(decider):
+        assert slack.post(world.interactivity_url, body, headers).status >= 500
+    retry = headers | {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+    assert slack.post(world.interactivity_url, body, retry).status == 200
+    world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "approved"
+    assert not [r for r in world.refusals("replayed") if r["approval_id"] == asked.approval_id]
+
+
+def shown_message(world: ApprovalWorld, asked: Asked) -> Any:
+    assert asked.message is not None
+    (message,) = [m for m in world.plane.slack.messages() if m.ts == asked.message.ts]
+    return message
 
 
 # ---------------------------------------------------------------- operators

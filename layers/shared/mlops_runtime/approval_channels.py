@@ -38,6 +38,10 @@ from mlops_runtime.link_keys import LinkKeys, plain_secret
 
 logger = Logger(child=True)
 GROUP_MEMBERS_TTL_SECONDS = 300
+PENDING_NOTE = (
+    "Recorded, but it has not reached the workflow yet: the control plane retries every "
+    "5 minutes until it does. Nothing more to do."
+)
 OUTCOME_ICONS = {
     Outcome.APPROVED: ":white_check_mark:",
     Outcome.REJECTED: ":x:",
@@ -153,7 +157,7 @@ def decision_line(approval: Approval) -> str:
 def _decision_blocks(approval: Approval) -> list[Any]:
     """The decision in place of the buttons: a verified Slack decider as a mention (an id the
     decider checked against Slack's signature), everything else as plain text."""
-    from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+    from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
     from mlops_runtime import slack_blocks
 
@@ -167,11 +171,13 @@ def _decision_blocks(approval: Approval) -> list[Any]:
         shown: Any = MarkdownTextObject(text=text, verbatim=True)
     else:
         shown = slack_blocks.plain(f"{icon} {decision_line(approval)}")
-    blocks = [SectionBlock(block_id="decision", text=shown)]
+    blocks: list[Any] = [SectionBlock(block_id="decision", text=shown)]
     if approval.reason:
         blocks.append(
             SectionBlock(fields=[slack_blocks.label("Reason"), slack_blocks.plain(approval.reason)])
         )
+    if approval.delivery:
+        blocks.append(ContextBlock(elements=[slack_blocks.plain(PENDING_NOTE)]))
     return blocks
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from mlops_core.approvals import (
     CONTROL_PLANE,
@@ -49,6 +50,8 @@ RETAIN_AFTER_DEADLINE = timedelta(days=400)
 # Step Functions answers these when the task is no longer waiting (timed out, execution ended,
 # already answered): the decision stands, the flow has moved on without it.
 TASK_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+PENDING_DELIVERY = "pending"
+logger = Logger(child=True)
 
 
 def silence_sdk_debug_logs() -> None:
@@ -88,6 +91,8 @@ class Approval:
     reason: str | None = None
     decision_id: str | None = None
     delivered: list[str] = field(default_factory=list)
+    delivery: str | None = None  # "pending" while the decision has not reached the workflow
+    task_result: str | None = None  # delivered, pending (why), or why the task was gone
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Approval:
@@ -110,6 +115,8 @@ class Approval:
             reason=item.get("reason"),
             decision_id=item.get("decision_id"),
             delivered=list(item.get("delivered") or []),
+            delivery=item.get("delivery"),
+            task_result=item.get("task_result"),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -128,6 +135,8 @@ class Approval:
             "channel": self.decided_channel,
             "decided_at": self.decided_at,
             "reason": self.reason,
+            "delivery": self.delivery,
+            "task_result": self.task_result,
         }
 
 
@@ -198,7 +207,8 @@ class ApprovalStore:
         decided_at: datetime,
         decision_id: str,
     ) -> dict[str, Any]:
-        """Pending -> outcome, once: the condition makes a second decision fail."""
+        """Pending -> outcome, once: the condition makes a second decision fail. The decision
+        starts as a pending delivery (index by-delivery) until SendTaskSuccess has taken it."""
         changes = {
             "status": outcome.value,
             "decided_by": decided_by,
@@ -206,6 +216,8 @@ class ApprovalStore:
             "reason": reason,
             "decided_at": iso(decided_at),
             "decision_id": decision_id,
+            "delivery": PENDING_DELIVERY,
+            "task_result": "pending: not sent yet",
         }
         return self._update(
             approval_id, changes, "#status = :pending", **{":pending": Status.PENDING.value}
@@ -231,11 +243,42 @@ class ApprovalStore:
         )
         return self._apply(operation)
 
-    def note_task_result(self, approval_id: str, result: str) -> None:
-        self._apply(self._update(approval_id, {"task_result": result}, "attribute_exists(pk)"))
+    def note_delivery(self, approval_id: str, result: str, done: bool) -> None:
+        """The task took the decision (or is gone): out of the pending deliveries. Not done:
+        still pending, with why, for the sweeper's next attempt."""
+        update = self._update(approval_id, {"task_result": result}, "attribute_exists(pk)")
+        if done:
+            update["Update"]["UpdateExpression"] += " REMOVE delivery"
+        self._apply(update)
 
-    def first_sight(self, digest: str, now: datetime) -> bool:
-        """True the first time a Slack interaction is seen; False for a redelivery or replay."""
+    def undelivered(self) -> list[str]:
+        """Ids of decided approvals whose decision has not reached their task yet."""
+        pages = (
+            client("dynamodb")
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table_name,
+                IndexName="by-delivery",
+                KeyConditionExpression="delivery = :p",
+                ExpressionAttributeValues={":p": {"S": PENDING_DELIVERY}},
+            )
+        )
+        keys = [item["pk"]["S"] for page in pages for item in page.get("Items", [])]
+        return [key.removeprefix("APPROVAL#") for key in keys]
+
+    def seen(self, digest: str) -> bool:
+        """Was this Slack interaction handed over already (a redelivery or a replay)?"""
+        with translated_errors():
+            item = client("dynamodb").get_item(
+                TableName=self.table_name,
+                Key=to_attributes({"pk": f"SEEN#{digest}"}),
+                ConsistentRead=True,
+            )
+        return "Item" in item
+
+    def remember(self, digest: str, now: datetime) -> None:
+        """Mark a Slack interaction as handed over (after the hand-off: a failed one stays
+        unmarked, so Slack's retry of it is not mistaken for a replay)."""
         item = {"pk": f"SEEN#{digest}", "seen_at": iso(now)}
         item["expires_at"] = int((now + SEEN_TTL).timestamp())
         operation = {
@@ -245,7 +288,7 @@ class ApprovalStore:
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
-        return self._apply(operation)
+        self._apply(operation)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -361,6 +404,11 @@ class Resolution:
     why: str = ""
     approval: Approval | None = None
 
+    @property
+    def delivered(self) -> bool:
+        """The decision reached its task (or the task is gone): nothing left to deliver."""
+        return self.approval is not None and self.approval.delivery is None
+
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {"status": "recorded" if self.recorded else "refused"}
         if self.why:
@@ -371,6 +419,8 @@ class Resolution:
             result |= {
                 "decided_by": self.approval.decided_by,
                 "channel": self.approval.decided_channel,
+                "delivery": "delivered" if self.delivered else "pending",
+                "task_result": self.approval.task_result,
             }
         return result
 
@@ -413,8 +463,34 @@ class ApprovalService:
                         attempt, approval, f"the approval is already {approval.status}"
                     )
         decided = self.store.get(attempt.approval_id) or approval
-        self._send_task_result(decided)
-        return Resolution(True, approval=decided)
+        return Resolution(True, approval=self.deliver(decided))
+
+    def redeliver(self, approval_id: str) -> Resolution:
+        """Try again to hand a recorded decision to its task (the sweeper asks, every run)."""
+        approval = self.store.get(approval_id)
+        if approval is None or approval.status == Status.PENDING:
+            return Resolution(False, "no decision to deliver", approval)
+        return Resolution(True, approval=self.deliver(approval))
+
+    def deliver(self, approval: Approval) -> Approval:
+        """SendTaskSuccess for a recorded decision still pending delivery. It never raises: a
+        failure leaves the delivery pending, with why, and the sweeper retries it until it
+        lands or the task is gone (the state's backstop timeout)."""
+        if approval.delivery != PENDING_DELIVERY:
+            return approval  # delivered already (or decided before pending deliveries existed)
+        try:
+            result, done = self._send_task_result(approval), True
+        except Exception as error:
+            code = error_code(error) if isinstance(error, ClientError) else type(error).__name__
+            if isinstance(error.__cause__, ClientError):
+                code = error_code(error.__cause__)
+            result, done = f"pending: {code}", False
+            logger.warning(
+                "decision not delivered yet",
+                extra={"approval_id": approval.approval_id, "error": code},
+            )
+        self.store.note_delivery(approval.approval_id, result, done)
+        return self.store.get(approval.approval_id) or approval
 
     def _record_decision(self, approval: Approval, attempt: Attempt, now: datetime) -> bool:
         expired = attempt.outcome is Outcome.EXPIRED
@@ -458,7 +534,7 @@ class ApprovalService:
         )
         return self.ledger.record(entry, operation)
 
-    def _send_task_result(self, approval: Approval) -> None:
+    def _send_task_result(self, approval: Approval) -> str:
         output = task_output(
             approval.approval_id,
             Outcome(approval.status),
@@ -477,10 +553,10 @@ class ApprovalService:
             code = error_code(error)
             if code not in TASK_GONE:
                 raise
-            # Only the code: Step Functions' messages may quote the token.
-            self.store.note_task_result(approval.approval_id, f"task no longer waiting: {code}")
-            return
-        self.store.note_task_result(approval.approval_id, "delivered")
+            # Only the code: Step Functions' messages may quote the token. Closed also means
+            # an earlier attempt delivered it and failed to note that.
+            return f"task no longer waiting: {code}"
+        return "delivered"
 
     def refuse(self, attempt: Attempt, approval: Approval | None, why: str) -> Resolution:
         record_refusal(
