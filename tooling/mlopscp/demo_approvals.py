@@ -209,7 +209,7 @@ class ApprovalScenarios:
         out.check(
             "the sweeper expires it",
             any(
-                call["result"] == {"reminded": [], "expired": [approval_id]}
+                call["result"] == {"reminded": [], "expired": [approval_id], "delivered": []}
                 for call in swept.invocations
                 if call["function"] == "ApprovalSweeperFunction"
             ),
