@@ -17,12 +17,16 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core.approvals import Outcome
 from mlops_runtime import settings
-from mlops_runtime.approval_channels import Email, Slack, decision_line, request_text, secret_text
+from mlops_runtime.approval_channels import (
+    Email,
+    Slack,
+    announce_decision,
+    best_effort,
+    secret_text,
+)
 from mlops_runtime.approval_proofs import Answer, ProofError, Verifier, claims_of
 from mlops_runtime.approvals import (
-    Approval,
     ApprovalService,
     ApprovalStore,
     record_refusal,
@@ -65,7 +69,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and list(event) == ["redeliver"]:  # the sweeper's retry
         resolution = service.redeliver(str(event["redeliver"]))
         if resolution.delivered and resolution.approval:
-            _show(resolution.approval)
+            announce_decision(slack, email, resolution.approval)
         return resolution.to_dict()
     try:
         attempt, click = verifier.attempt(ANSWERS.validate_python(event))
@@ -79,7 +83,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except Exception as error:  # not recorded: Lambda retries the event; say so meanwhile
         if click is not None and slack.enabled:
             note = f"Your answer could not be recorded yet ({type(error).__name__}); it is retried"
-            _quietly(slack.tell, click.channel_id, click.user_id, f"{note} automatically.")
+            best_effort(slack.tell, click.channel_id, click.user_id, f"{note} automatically.")
         raise
     logger.info(
         "approval answer",
@@ -88,12 +92,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     if resolution.recorded and resolution.approval:
         metrics.add_metric(name="ApprovalsDecided", unit=MetricUnit.Count, value=1)
-        _show(resolution.approval)  # pending delivery included: everyone is told the truth
+        # A pending delivery is shown too: everyone is told the truth.
+        announce_decision(slack, email, resolution.approval)
         return resolution.to_dict()
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
     if click is not None and slack.enabled:
         note = f"Your answer was not recorded: {resolution.why}."
-        _quietly(slack.tell, click.channel_id, click.user_id, note)
+        best_effort(slack.tell, click.channel_id, click.user_id, note)
     return resolution.to_dict()
 
 
@@ -104,29 +109,3 @@ def _refuse_unverified(event: Any, why: str) -> dict[str, Any]:
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
     logger.warning("unverified answer refused", extra={"why": why})
     return {"status": "refused", "why": why}
-
-
-def _show(approval: Approval) -> None:
-    """Replace the buttons with the decision; tell email approvers when it expired."""
-    if slack.enabled:
-        _quietly(slack.show_decision, approval)
-    if approval.status == Outcome.EXPIRED and not approval.delivery:
-        text = f"{decision_line(approval)}\nNothing was done.\n\n{request_text(approval)}"
-        _quietly(
-            email.send_notice,
-            approval,
-            f"[approval expired] {approval.request.headline}",
-            text,
-            "approval_expired",
-        )
-
-
-def _quietly(call: Any, *args: Any) -> None:
-    """Showing the decision is best effort: the decision itself is already recorded."""
-    try:
-        call(*args)
-    except Exception as error:
-        logger.warning(
-            "could not show the decision",
-            extra={"error": type(error).__name__, "step": call.__name__},
-        )

@@ -138,6 +138,29 @@ class Slack:
         return tuple(str(user) for user in response.get("users", []))
 
 
+def announce_decision(slack: Slack, email: Email, approval: Approval) -> None:
+    """Show a recorded decision: Slack replaces the buttons with it (a pending delivery
+    included), email approvers hear of an expiry once it is delivered. Best effort: the
+    decision itself is recorded already."""
+    if slack.enabled:
+        best_effort(slack.show_decision, approval)
+    if approval.status == Outcome.EXPIRED and not approval.delivery:
+        text = f"{decision_line(approval)}\nNothing was done.\n\n{request_text(approval)}"
+        subject = f"[approval expired] {approval.request.headline}"
+        best_effort(email.send_notice, approval, subject, text, "approval_expired")
+
+
+def best_effort(call: Any, *args: Any) -> None:
+    """Telling people is best effort: a failure is logged, never raised."""
+    try:
+        call(*args)
+    except Exception as error:
+        logger.warning(
+            "could not tell about the decision",
+            extra={"error": type(error).__name__, "step": call.__name__},
+        )
+
+
 def mentions(approval: Approval) -> str:
     people = [slack_text.mention(user) for user in approval.approvers.slack_users]
     people += [slack_text.group_mention(group) for group in approval.approvers.slack_groups]

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from mlops_core.approvals import (
     CONTROL_PLANE,
+    EPOCH_PATTERN,
     IDENTITY_BINDING_HEADER,
     STS_IDENTITY_BODY,
     Action,
@@ -35,6 +37,7 @@ from mlops_core.approvals import (
     InteractionError,
     LinkClaim,
     Outcome,
+    SlackClick,
     identity_binding,
     link_refusal,
     parse_slack_click,
@@ -125,12 +128,14 @@ def claims_of(event: Any) -> tuple[str, str, str]:
 
 
 class Verifier:
-    def __init__(self, slack_signing_secret: Any, link_keys: LinkKeys) -> None:
-        """``slack_signing_secret``: a callable returning the secret (read when needed)."""
+    def __init__(self, slack_signing_secret: Callable[[], str], link_keys: LinkKeys) -> None:
+        """``slack_signing_secret`` returns the secret ("" when Slack is not configured)."""
         self._slack_secret = slack_signing_secret
         self._link_keys = link_keys
 
-    def attempt(self, answer: Any, now: datetime | None = None) -> tuple[Attempt, Any]:
+    def attempt(
+        self, answer: Any, now: datetime | None = None
+    ) -> tuple[Attempt, SlackClick | None]:
         """The verified attempt, and the Slack click it came from (None for other channels)."""
         moment = now or datetime.now(UTC)
         if isinstance(answer, SlackAnswer):
@@ -147,13 +152,13 @@ class Verifier:
             attempt_id=f"expire:{answer.approval_id}",
         ), None
 
-    def _slack(self, answer: SlackAnswer, now: datetime) -> tuple[Attempt, Any]:
+    def _slack(self, answer: SlackAnswer, now: datetime) -> tuple[Attempt, SlackClick]:
         from slack_sdk.signature import SignatureVerifier
 
         secret = self._slack_secret()
         if not secret:
             raise ProofError("Slack interactivity is not configured (no signing secret)")
-        if not re.fullmatch(r"[0-9]{1,12}", answer.timestamp):
+        if not EPOCH_PATTERN.match(answer.timestamp):
             raise ProofError("malformed X-Slack-Request-Timestamp")
         if abs(now.timestamp() - int(answer.timestamp)) > SLACK_RELAY_WINDOW_SECONDS:
             raise ProofError("the Slack request is too old to act on")

@@ -41,7 +41,7 @@ from mlops_core.approvals import (
 )
 from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 
-from mlops_runtime.aws import client, error_code, translated_errors
+from mlops_runtime.aws import client, error_code, paginate, translated_errors
 from mlops_runtime.store import Ledger, from_attributes, to_attributes
 
 ENCRYPTION_PURPOSE = "mlopscp-approval-task-token"
@@ -253,18 +253,16 @@ class ApprovalStore:
 
     def undelivered(self) -> list[str]:
         """Ids of decided approvals whose decision has not reached their task yet."""
-        pages = (
-            client("dynamodb")
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table_name,
-                IndexName="by-delivery",
-                KeyConditionExpression="delivery = :p",
-                ExpressionAttributeValues={":p": {"S": PENDING_DELIVERY}},
-            )
+        items = paginate(
+            "dynamodb",
+            "query",
+            "Items",
+            TableName=self.table_name,
+            IndexName="by-delivery",
+            KeyConditionExpression="delivery = :p",
+            ExpressionAttributeValues={":p": {"S": PENDING_DELIVERY}},
         )
-        keys = [item["pk"]["S"] for page in pages for item in page.get("Items", [])]
-        return [key.removeprefix("APPROVAL#") for key in keys]
+        return [item["pk"]["S"].removeprefix("APPROVAL#") for item in items]
 
     def seen(self, digest: str) -> bool:
         """Was this Slack interaction handed over already (a redelivery or a replay)?"""
