@@ -537,3 +537,40 @@ def test_a_click_counts_only_from_the_message_the_request_was_posted_as(
     found = slack_origin_refusal(click, ("T1", "C1", "1.1"))
     assert found is None if why is None else why in str(found)
     assert "not posted in Slack" in str(slack_origin_refusal(click, (None, None, None)))
+
+
+# ---------------------------------------------------------------- delivering a recorded decision
+
+
+class _Store:
+    def __init__(self, approval: Approval) -> None:
+        self.approval = approval
+        self.notes: list[tuple[str, bool]] = []
+
+    def note_delivery(self, approval_id: str, result: str, done: bool) -> None:
+        self.notes.append((result, done))
+
+    def get(self, approval_id: str) -> Approval:
+        return self.approval
+
+
+@pytest.mark.parametrize(("hours_after_deadline", "given_up"), [(-1, False), (1, False), (3, True)])
+def test_a_failed_delivery_stays_pending_until_no_task_can_be_waiting(
+    monkeypatch: pytest.MonkeyPatch, hours_after_deadline: int, given_up: bool
+) -> None:
+    from mlops_runtime.approvals import ApprovalService
+
+    decided = approval(status="approved", delivery="pending", decided_by="U0ADA")
+    store = _Store(decided)
+    now = decided.deadline + timedelta(hours=hours_after_deadline)
+    service = ApprovalService(store, ledger=None, clock=lambda: now)  # type: ignore[arg-type]
+
+    def unavailable(_: Approval) -> str:
+        raise TimeoutError("Step Functions did not answer")
+
+    monkeypatch.setattr(service, "_send_task_result", unavailable)
+    service.deliver(decided)
+    ((result, done),) = store.notes
+    assert done is given_up
+    assert "TimeoutError" in result
+    assert result.startswith("not delivered" if given_up else "pending")

@@ -51,6 +51,9 @@ RETAIN_AFTER_DEADLINE = timedelta(days=400)
 # already answered): the decision stands, the flow has moved on without it.
 TASK_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 PENDING_DELIVERY = "pending"
+# Waiting states time out at the deadline plus an hour (backstop_seconds): past this, a pending
+# delivery has no task left to reach.
+DELIVERY_GIVE_UP_AFTER_DEADLINE = timedelta(hours=2)
 logger = Logger(child=True)
 
 
@@ -483,9 +486,12 @@ class ApprovalService:
             if isinstance(error.__cause__, ClientError):
                 code = error_code(error.__cause__)
             result, done = f"pending: {code}", False
+            if self.clock() >= approval.deadline + DELIVERY_GIVE_UP_AFTER_DEADLINE:
+                # The waiting state's backstop (deadline + 1 h) has failed it by now.
+                result, done = f"not delivered ({code}) before the task's backstop timeout", True
             logger.warning(
-                "decision not delivered yet",
-                extra={"approval_id": approval.approval_id, "error": code},
+                "decision not delivered",
+                extra={"approval_id": approval.approval_id, "error": code, "given_up": done},
             )
         self.store.note_delivery(approval.approval_id, result, done)
         return self.store.get(approval.approval_id) or approval
