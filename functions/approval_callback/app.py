@@ -14,6 +14,7 @@ decider can, after its own checks. Every refused request is recorded as
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -40,6 +41,7 @@ from mlops_runtime import settings
 from mlops_runtime.approval_channels import secret_text
 from mlops_runtime.approvals import ApprovalStore, record_refusal, silence_sdk_debug_logs
 from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.store import Ledger
 from pydantic import Field
 
@@ -57,6 +59,7 @@ logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 store = ApprovalStore(SETTINGS.approval_table)
+link_keys = LinkKeys(SETTINGS.approval_link_key_secret_arn)
 app = LambdaFunctionUrlResolver()
 # Pages carry signed links in their URL: never leak them in a Referer, never cache or frame them.
 PAGE_HEADERS = {
@@ -77,7 +80,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 @app.post("/slack/interactions")
 def slack_interaction() -> Response:
-    body = app.current_event.decoded_body or ""
+    body = _text_body()
+    if body is None:
+        return _refuse_slack("", "the body is not valid UTF-8", status=400)
     headers = app.current_event.headers
     problem = slack_timestamp_problem(headers.get("x-slack-request-timestamp"), time.time())
     if not problem and not SETTINGS.slack_signing_secret_arn:
@@ -92,24 +97,29 @@ def slack_interaction() -> Response:
         logger.info("interaction ignored", extra={"reason": str(error)})
         metrics.add_metric(name="SlackInteractionsIgnored", unit=MetricUnit.Count, value=1)
         return Response(200, "text/plain", "")
-    if not store.first_sight(click.key, datetime.now(UTC)):
+    if store.seen(click.key):
         return _refuse_slack(body, "replayed: this interaction was already received")
-    with translated_errors():
-        client("lambda").invoke(
-            FunctionName=SETTINGS.approval_decider_function,
-            InvocationType="Event",  # Slack wants its answer within 3 s; the decider may take more
-            Payload=json.dumps(
-                {
-                    "approval_id": click.approval_id,
-                    "outcome": str(click.action.outcome),
-                    "channel": "slack",
-                    "actor": click.user_id,
-                    "actor_name": click.user_name,
-                    "attempt_id": click.key,
-                    "reply_to": {"channel": click.channel_id, "user": click.user_id},
-                }
-            ).encode(),
-        )
+    try:
+        with translated_errors():
+            client("lambda").invoke(
+                FunctionName=SETTINGS.approval_decider_function,
+                InvocationType="Event",  # Slack wants its answer in 3 s; the decider may take more
+                # The request as Slack signed it: the decider checks the signature itself.
+                Payload=json.dumps(
+                    {
+                        "channel": "slack",
+                        "body": body,
+                        "timestamp": headers.get("x-slack-request-timestamp", ""),
+                        "signature": headers.get("x-slack-signature", ""),
+                    }
+                ).encode(),
+            )
+    except Exception as error:
+        # Not handed over, not marked as seen: Slack shows the error, and its retry (or the
+        # person's next click) is processed rather than refused as a replay.
+        logger.error("hand-off to the decider failed", extra={"error": type(error).__name__})
+        return Response(503, "text/plain", "the answer could not be handed over; try again")
+    store.remember(click.key, datetime.now(UTC))
     metrics.add_metric(name="SlackAnswersAccepted", unit=MetricUnit.Count, value=1)
     return Response(200, "text/plain", "")
 
@@ -129,9 +139,9 @@ def _refuse_slack(body: str, why: str, status: int = 200) -> Response:
     except InteractionError:
         claimed_id, claimed_by = "", ""
     approval = store.get(claimed_id) if claimed_id else None
-    record_refusal(ledger, approval, claimed_id, "slack", why, claimed_by, _request_id())
+    record_refusal(ledger, approval, claimed_id, "slack", why, claimed_by)
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
-    logger.warning("Slack request refused", extra={"why": why, "claimed_by": claimed_by})
+    logger.warning("Slack request refused", extra={"why": why, "claimed_by": claimed_by[:100]})
     return Response(status, "text/plain", "" if status == 200 else "refused")
 
 
@@ -149,30 +159,45 @@ def link_page(approval_id: str, action: str) -> Response:
     if approval.status != Status.PENDING:
         return _page(200, pages.status_page(view))
     hidden = {"approver": claim.approver, "expires": claim.expires, "sig": claim.signature}
+    if claim.key_id:
+        hidden["kid"] = claim.key_id
     return _page(200, pages.confirmation_page(view, Action(action), claim.approver, hidden))
 
 
 @app.post("/approvals/<approval_id>/<action>")
 def link_confirm(approval_id: str, action: str) -> Response:
-    form = {k: v[0] for k, v in parse_qs(app.current_event.decoded_body or "").items()}
+    body = _text_body()
+    if body is None:
+        return _refuse_link(_claim(approval_id, action, {}), "the body is not valid UTF-8", 400)
+    form = {k: v[0] for k, v in parse_qs(body).items()}
     claim = _claim(approval_id, action, form)
     if refused := _check_link(claim):
         return refused
     if form.get("confirm") != action:
         return _page(400, pages.result_page("Not confirmed", "Use the button on the page."))
+    attempt_id = f"email:{uuid.uuid4()}"  # each POST is a new attempt: reuse is refused
     result = _decide(
         {
+            "channel": "email",  # the link itself: the decider checks its HMAC again
             "approval_id": approval_id,
-            "outcome": str(Action(action).outcome),
-            "channel": "email",
-            "actor": claim.approver,
+            "action": action,
+            "approver": claim.approver,
+            "expires": claim.expires,
+            "sig": claim.signature,
+            "kid": claim.key_id,
             "reason": form.get("reason", "").strip()[:500],
-            "attempt_id": f"email:{uuid.uuid4()}",  # each POST is a new attempt: reuse is refused
-        }
+            "attempt_id": attempt_id,
+        },
+        attempt_id,
     )
     if result.get("status") == "recorded":
         verb = str(Action(action).outcome)
         message = f"Recorded: {verb} by {claim.approver} at {iso(datetime.now(UTC))}."
+        if result.get("delivery") == "pending":
+            message += (
+                " The workflow has not received it yet; the control plane delivers it, retrying"
+                " every 5 minutes. There is nothing more to do."
+            )
         return _page(200, pages.result_page(f"Thank you: {verb}", message))
     why = str(result.get("why", "not recorded"))
     return _page(409, pages.result_page("Not recorded", f"Nothing was changed: {why}."))
@@ -185,37 +210,55 @@ def _claim(approval_id: str, action: str, fields: dict[str, str]) -> LinkClaim:
         approver=fields.get("approver", ""),
         expires=fields.get("expires", ""),
         signature=fields.get("sig", ""),
+        key_id=fields.get("kid", ""),
     )
 
 
 def _check_link(claim: LinkClaim) -> Response | None:
-    why = "emailed links are not configured" if not SETTINGS.approval_link_key_secret_arn else None
-    key = b"" if why else secret_text(SETTINGS.approval_link_key_secret_arn).encode()
-    why = why or link_refusal(key, claim, datetime.now(UTC))
-    if not why:
-        return None
+    if not link_keys.configured:
+        return _refuse_link(claim, "emailed links are not configured")
+    now = datetime.now(UTC)
+    why = link_refusal(link_keys.accepted(now, claim.key_id), claim, now)
+    return _refuse_link(claim, why) if why else None
+
+
+def _refuse_link(claim: LinkClaim, why: str, status: int = 403) -> Response:
     approval = store.get(claim.approval_id)
-    record_refusal(ledger, approval, claim.approval_id, "email", why, claim.approver, _request_id())
+    record_refusal(ledger, approval, claim.approval_id, "email", why, claim.approver)
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
     logger.warning("link refused", extra={"why": why})
-    return _page(403, pages.result_page("This link cannot be used", f"{why.capitalize()}."))
+    return _page(status, pages.result_page("This link cannot be used", f"{why.capitalize()}."))
 
 
-def _request_id() -> str:
-    """Each refused request gets its own ledger entry, replays of one request included."""
-    return str(app.current_event.request_context.request_id)
+def _text_body() -> str | None:
+    """The request body as text; None when it is not UTF-8 (a refusal, never a crash)."""
+    event = app.current_event
+    raw = event.get("body") or ""
+    try:
+        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
+        return data.decode("utf-8")
+    except (ValueError, UnicodeError):
+        return None
 
 
-def _decide(request: dict[str, Any]) -> dict[str, Any]:
-    with translated_errors():
-        response = client("lambda").invoke(
-            FunctionName=SETTINGS.approval_decider_function, Payload=json.dumps(request).encode()
-        )
-    payload = json.loads(response["Payload"].read() or b"{}")
-    if response.get("FunctionError"):
+def _decide(request: dict[str, Any], attempt_id: str) -> dict[str, Any]:
+    """The decider's answer; if it failed, what the approval says happened to this attempt."""
+    try:
+        with translated_errors():
+            response = client("lambda").invoke(
+                FunctionName=SETTINGS.approval_decider_function,
+                Payload=json.dumps(request).encode(),
+            )
+        payload = json.loads(response["Payload"].read() or b"{}")
+        if not response.get("FunctionError"):
+            return dict(payload)
         logger.error("decider failed", extra={"error": payload.get("errorType")})
-        return {"status": "refused", "why": "the decision could not be recorded; try again"}
-    return dict(payload)
+    except Exception as error:
+        logger.error("decider unreachable", extra={"error": type(error).__name__})
+    approval = store.get(str(request["approval_id"]))
+    if approval is not None and approval.decision_id == attempt_id:
+        return {"status": "recorded", "delivery": "pending" if approval.delivery else "delivered"}
+    return {"status": "refused", "why": "the decision could not be recorded; try again"}
 
 
 def _view(approval: Any) -> pages.ApprovalView:

@@ -1,8 +1,10 @@
 """ApprovalDecider: the only function that resolves an approval's task.
 
 Invoked by the callback function (Slack, asynchronously; emailed links, synchronously), by the
-sweeper (expiry) and by operators through ``mlopscp approvals`` (IAM is their allow-list). It
-checks the approval is pending and in time and that the person may answer, records the decision
+sweeper (expiry) and by operators through ``mlopscp approvals``. Who answered and how come only
+from proof it verifies itself (mlops_runtime.approval_proofs): Slack's signature, the link's
+HMAC, STS's answer for the operator's own signed request; its input names no actor. It checks
+the approval is pending and in time and that the person may answer, records the decision
 (``approval_recorded`` / ``approval_expired``) atomically with the approval's new status,
 decrypts the task token and calls SendTaskSuccess; then shows the decision in Slack. A refused
 answer is recorded as ``approval_rejected_request`` and changes nothing.
@@ -15,39 +17,34 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core.approvals import Channel, Outcome
 from mlops_runtime import settings
-from mlops_runtime.approval_channels import Email, Slack, decision_line, request_text
+from mlops_runtime.approval_channels import (
+    Email,
+    Slack,
+    announce_decision,
+    best_effort,
+    secret_text,
+)
+from mlops_runtime.approval_proofs import Answer, ProofError, Verifier, claims_of
 from mlops_runtime.approvals import (
-    Approval,
     ApprovalService,
     ApprovalStore,
-    Attempt,
+    record_refusal,
     silence_sdk_debug_logs,
 )
+from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.store import Ledger
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, TypeAdapter, ValidationError
 
 
 class Settings(settings.FunctionSettings):
     approval_table: str = Field(min_length=3)
     approval_key_id: str = Field(pattern=r"^arn:aws[\w-]*:kms:")
     approval_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:")
+    approval_link_key_secret_arn: str = Field("", description="HMAC key of emailed links")
+    slack_signing_secret_arn: str = Field("", description="empty: Slack answers refused")
     slack_bot_token_secret_arn: str = Field("", description="empty: no Slack")
     slack_api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
-
-
-class DecisionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    approval_id: str = Field(max_length=64)
-    outcome: Outcome
-    channel: Channel
-    actor: str = Field(min_length=1, max_length=2048)
-    actor_name: str = Field("", max_length=200)
-    reason: str = Field("", max_length=500)
-    attempt_id: str = Field("", max_length=200)
-    reply_to: dict[str, str] | None = None  # Slack channel and user to tell about a refusal
 
 
 SETTINGS = settings.load(Settings)
@@ -56,62 +53,59 @@ logger = Logger()
 metrics = Metrics()
 slack = Slack(SETTINGS.slack_bot_token_secret_arn, SETTINGS.slack_api_url)
 email = Email(SETTINGS.approval_topic_arn)
-service = ApprovalService(
-    ApprovalStore(SETTINGS.approval_table, SETTINGS.approval_key_id),
-    Ledger(SETTINGS.ledger_table),
-    group_members=slack.group_members,
+ledger = Ledger(SETTINGS.ledger_table)
+store = ApprovalStore(SETTINGS.approval_table, SETTINGS.approval_key_id)
+service = ApprovalService(store, ledger, group_members=slack.group_members)
+verifier = Verifier(
+    lambda: secret_text(s) if (s := SETTINGS.slack_signing_secret_arn) else "",
+    LinkKeys(SETTINGS.approval_link_key_secret_arn),
 )
+ANSWERS: TypeAdapter[Any] = TypeAdapter(Answer)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = DecisionRequest.model_validate(event)
-    resolution = service.resolve(Attempt(**request.model_dump(exclude={"reply_to"})))
+    if isinstance(event, dict) and list(event) == ["redeliver"]:  # the sweeper's retry
+        resolution = service.redeliver(str(event["redeliver"]))
+        if resolution.delivered and resolution.approval:
+            announce_decision(slack, email, resolution.approval)
+        return resolution.to_dict()
+    try:
+        attempt, click = verifier.attempt(ANSWERS.validate_python(event))
+    except ValidationError as error:
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors()[:5])
+        return _refuse_unverified(event, f"not an answer the decider accepts ({fields})")
+    except ProofError as error:
+        return _refuse_unverified(event, str(error))
+    try:
+        resolution = service.resolve(attempt)
+    except Exception as error:  # not recorded: Lambda retries the event; say so meanwhile
+        if click is not None and slack.enabled:
+            note = f"Your answer could not be recorded yet ({type(error).__name__}); it is retried"
+            best_effort(slack.tell, click.channel_id, click.user_id, f"{note} automatically.")
+        raise
     logger.info(
         "approval answer",
-        extra={
-            "approval_id": request.approval_id,
-            "channel": request.channel,
-            **resolution.to_dict(),
-        },
+        extra={"approval_id": attempt.approval_id, "channel": attempt.channel}
+        | resolution.to_dict(),
     )
     if resolution.recorded and resolution.approval:
         metrics.add_metric(name="ApprovalsDecided", unit=MetricUnit.Count, value=1)
-        _show(resolution.approval)
+        # A pending delivery is shown too: everyone is told the truth.
+        announce_decision(slack, email, resolution.approval)
         return resolution.to_dict()
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
-    if request.reply_to and slack.enabled:
-        _quietly(
-            slack.tell,
-            request.reply_to.get("channel", ""),
-            request.reply_to.get("user", ""),
-            f"Your answer was not recorded: {resolution.why}.",
-        )
+    if click is not None and slack.enabled:
+        note = f"Your answer was not recorded: {resolution.why}."
+        best_effort(slack.tell, click.channel_id, click.user_id, note)
     return resolution.to_dict()
 
 
-def _show(approval: Approval) -> None:
-    """Replace the buttons with the decision; tell email approvers when it expired."""
-    if slack.enabled:
-        _quietly(slack.show_decision, approval)
-    if approval.status == Outcome.EXPIRED:
-        text = f"{decision_line(approval)}\nNothing was done.\n\n{request_text(approval)}"
-        _quietly(
-            email.send_notice,
-            approval,
-            f"[approval expired] {approval.request.headline}",
-            text,
-            "approval_expired",
-        )
-
-
-def _quietly(call: Any, *args: Any) -> None:
-    """Showing the decision is best effort: the decision itself is already recorded."""
-    try:
-        call(*args)
-    except Exception as error:
-        logger.warning(
-            "could not show the decision",
-            extra={"error": type(error).__name__, "step": call.__name__},
-        )
+def _refuse_unverified(event: Any, why: str) -> dict[str, Any]:
+    """Record what the request claimed (never trusted: nothing verified it) and refuse."""
+    approval_id, channel, actor = claims_of(event)
+    record_refusal(ledger, store.get(approval_id), approval_id, channel, why, actor)
+    metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
+    logger.warning("unverified answer refused", extra={"why": why})
+    return {"status": "refused", "why": why}

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core.approvals import CONTROL_PLANE, Status, due, iso
+from mlops_core.approvals import Status, due, iso
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_runtime import settings
 from mlops_runtime.approval_channels import Email, Slack, request_text
@@ -61,19 +61,23 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         elif owed == "remind" and store.claim_reminder(approval.approval_id, now):
             _remind(approval)
             reminded.append(approval.approval_id)
+    delivered = [i for i in store.undelivered() if _ask_decider({"redeliver": i}, i)]
     metrics.add_metric(name="ApprovalsExpired", unit=MetricUnit.Count, value=len(expired))
     metrics.add_metric(name="ApprovalRemindersSent", unit=MetricUnit.Count, value=len(reminded))
-    return {"reminded": reminded, "expired": expired}
+    metrics.add_metric(
+        name="ApprovalDeliveriesRetried", unit=MetricUnit.Count, value=len(delivered)
+    )
+    return {"reminded": reminded, "expired": expired, "delivered": delivered}
 
 
 def _expire(approval: Approval) -> bool:
-    request = {
-        "approval_id": approval.approval_id,
-        "outcome": "expired",
-        "channel": "deadline",
-        "actor": CONTROL_PLANE,
-        "attempt_id": f"expire:{approval.approval_id}",
-    }
+    request = {"channel": "deadline", "approval_id": approval.approval_id}
+    return _ask_decider(request, approval.approval_id)
+
+
+def _ask_decider(request: dict[str, Any], approval_id: str) -> bool:
+    """Expire, or deliver a recorded decision again; True once it is recorded and delivered
+    (an expiry whose delivery is pending counts as done: the delivery is retried next run)."""
     with translated_errors():
         response = client("lambda").invoke(
             FunctionName=SETTINGS.approval_decider_function, Payload=json.dumps(request).encode()
@@ -81,10 +85,11 @@ def _expire(approval: Approval) -> bool:
     result = json.loads(response["Payload"].read() or b"{}")
     if response.get("FunctionError"):
         logger.error(
-            "expiry failed",
-            extra={"approval_id": approval.approval_id, "error": result.get("errorType")},
+            "decider failed", extra={"approval_id": approval_id, "error": result.get("errorType")}
         )
         return False
+    if "redeliver" in request:
+        return bool(result.get("delivery") == "delivered")
     return result.get("status") == "recorded"
 
 

@@ -13,10 +13,16 @@ from mlops_core.errors import EventRejectedError
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_runtime import notify, settings
 from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import PipelineExecutionStatusChange, parse_event
 from mlops_runtime.store import Ledger, StateStore
 
-SETTINGS = settings.load(settings.NotifySettings)
+
+class Settings(settings.NotifySettings, settings.DeadLetterSettings):
+    pass
+
+
+SETTINGS = settings.load(Settings)
 logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
@@ -36,8 +42,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         parsed: PipelineExecutionStatusChange = parse_event(event, PipelineExecutionStatusChange)
     except EventRejectedError as error:
         # The rule only matches SageMaker's own events: a malformed one is a bug to look at.
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         logger.error("malformed pipeline status event", extra={"reason": error.reason})
-        raise
+        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "pipeline-status")
     detail = parsed.detail
     outcome = _OUTCOMES.get(detail.currentPipelineExecutionStatus)
     link = state.get(f"PIPELINE_EXECUTION#{detail.pipelineExecutionArn}", "INCIDENT")

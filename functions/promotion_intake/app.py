@@ -19,10 +19,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from mlops_core import promotion
 from mlops_core.errors import EventRejectedError
-from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
+from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.messages import Notification
 from mlops_runtime import notify, settings
 from mlops_runtime.aws import client, error_code, idempotency_store, translated_errors
+from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import ModelPackageStateChange, parse_event
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.promotions import PromotionStore, now_iso
@@ -30,7 +31,7 @@ from mlops_runtime.store import Ledger
 from pydantic import Field
 
 
-class Settings(settings.IdempotentSettings, settings.NotifySettings):
+class Settings(settings.IdempotentSettings, settings.NotifySettings, settings.DeadLetterSettings):
     promotion_state_machine_arn: str = Field(pattern=r"^arn:aws[\w-]*:states:")
 
 
@@ -51,17 +52,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         change = parse_event(event, ModelPackageStateChange)
     except EventRejectedError as error:
-        # A malformed event from SageMaker itself: fail so it reaches the dead-letter queue.
-        ledger.record(
-            LedgerEntry(
-                Action.EVENT_REJECTED,
-                UNKNOWN_MODEL,
-                f"event:{event.get('id')}",
-                error.reason,
-                {"errors": error.errors},
-            )
-        )
-        raise
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        logger.warning("event rejected", extra={"reason": error.reason})
+        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "promotion-intake")
     detail = change.detail
     model = models.by_package_group(detail.ModelPackageGroupName)
     if model is None or model.promotion is None:

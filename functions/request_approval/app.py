@@ -20,6 +20,7 @@ from mlops_core.ledger import Action, LedgerEntry
 from mlops_runtime import settings
 from mlops_runtime.approval_channels import Email, Slack
 from mlops_runtime.approvals import Approval, ApprovalStore, silence_sdk_debug_logs
+from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.model_config import ApprovalsConfig, ModelConfigStore
 from mlops_runtime.store import Ledger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -54,7 +55,7 @@ models = ModelConfigStore(SETTINGS.model_config_table)
 slack = Slack(SETTINGS.slack_bot_token_secret_arn, SETTINGS.slack_api_url)
 email = Email(
     SETTINGS.approval_topic_arn,
-    SETTINGS.approval_link_key_secret_arn,
+    LinkKeys(SETTINGS.approval_link_key_secret_arn),
     SETTINGS.approval_callback_url,
 )
 
@@ -118,7 +119,7 @@ def _open(request: ApprovalRequest, config: ApprovalsConfig, token: str) -> Appr
     return approval
 
 
-def _announce(approval: Approval) -> tuple[list[str], tuple[str, str] | None]:
+def _announce(approval: Approval) -> tuple[list[str], tuple[str, str, str] | None]:
     """Ask over every configured channel; one that fails does not stop the others."""
     delivered: list[str] = []
     slack_ref = None

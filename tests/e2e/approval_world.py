@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from mlopscp.local import MODELS, LocalControlPlane
 from mlopscp.slack_standin import Message
+from moto.core.exceptions import ServiceException
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 LINK = re.compile(r"https?://\S+/approvals/(apv_[A-Za-z0-9_-]{22})/(approve|reject)\?\S+")
@@ -160,6 +161,55 @@ def counting_task_answers(world: ApprovalWorld) -> Iterator[None]:
     finally:
         for name, original in originals.items():
             setattr(StepFunctionsParserBackend, name, original)
+
+
+class StepFunctionsDown(ServiceException):
+    code = "ServiceUnavailable"
+    message = "Step Functions is unavailable (injected by the test)"
+
+
+class Throttled(ServiceException):
+    code = "TooManyRequestsException"
+    message = "Rate exceeded (injected by the test)"
+
+
+@contextmanager
+def failing_task_answers() -> Iterator[None]:
+    """Step Functions refuses every SendTaskSuccess / SendTaskFailure until the block ends."""
+    originals = {
+        name: getattr(StepFunctionsParserBackend, name)
+        for name in ("send_task_success", "send_task_failure")
+    }
+
+    def refuse(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        raise StepFunctionsDown()
+
+    for name in originals:
+        setattr(StepFunctionsParserBackend, name, refuse)
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(StepFunctionsParserBackend, name, original)
+
+
+@contextmanager
+def failing_hand_off(function_name: str) -> Iterator[None]:
+    """Lambda throttles every asynchronous invoke of ``function_name`` until the block ends."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(backend: Any, name: str, qualifier: Any, body: Any, headers: Any, out: Any) -> Any:
+        if function_name in name and headers.get("X-Amz-Invocation-Type") == "Event":
+            raise Throttled()
+        return original(backend, name, qualifier, body, headers, out)
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
 
 
 def form_of(page: str, **extra: str) -> dict[str, str]:

@@ -9,19 +9,33 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from mlops_core.approvals import Action, link_signature
 from mlops_runtime import aws
 from mlopscp.cli import main as mlopscp
 from mlopscp.emulator import Emulator
-from mlopscp.local import LocalControlPlane
+from mlopscp.local import MODELS, LocalControlPlane
+from mlopscp.slack_standin import Message
 
-from tests.e2e.approval_world import ApprovalWorld, Asked, counting_task_answers, form_of
+from tests.e2e.approval_world import (
+    ApprovalWorld,
+    Asked,
+    counting_task_answers,
+    failing_hand_off,
+    failing_task_answers,
+    form_of,
+)
+from tests.untrusted_text import HOSTILE, assert_email_inert, assert_slack_inert
 
 pytestmark = pytest.mark.e2e
 APPROVE, REJECT = "approval.approve", "approval.reject"
@@ -135,6 +149,39 @@ def test_replayed_slack_request_is_refused(world: ApprovalWorld) -> None:
     assert "RetrainNotApproved" in world.emu.execution_states(asked.execution_arn)
 
 
+@pytest.mark.parametrize(
+    "elsewhere",
+    [{"channel": "C0ELSEWHERE"}, {"ts": "1700000000.000001"}, {"team": "T0OTHERORG"}],
+    ids=["other-channel", "other-message", "other-workspace"],
+)
+def test_a_click_must_come_from_the_approvals_own_message(
+    world: ApprovalWorld, elsewhere: dict[str, str]
+) -> None:
+    """Genuinely signed by Slack, by an approver, on a button carrying the approval's id, but
+    from another message, channel or workspace than the one the request was posted in."""
+    slack, answers = world.plane.slack, len(world.task_answers)
+    asked = world.ask("credit")
+    assert asked.message is not None
+    where = Message(
+        elsewhere.get("channel", asked.message.channel),
+        elsewhere.get("ts", asked.message.ts),
+        asked.message.text,
+        asked.message.blocks,
+    )
+    body = slack.interaction_body(where, "U0ADA", APPROVE)
+    if "team" in elsewhere:
+        fields = parse_qs(body)
+        payload = json.loads(fields["payload"][0])
+        payload["team"]["id"] = payload["user"]["team_id"] = elsewhere["team"]
+        body = urlencode({"payload": json.dumps(payload)})
+    assert slack.post(world.interactivity_url, body, slack.signed_headers(body)).status == 200
+    world.emu.wait_idle(timeout=60)
+    untouched(world, asked, answers)
+    refused = [r for r in world.refusals() if r["approval_id"] == asked.approval_id]
+    assert [r["identity"] for r in refused] == ["verified"]
+    assert "approval's message" in refused[0]["why"] or "workspace" in refused[0]["why"]
+
+
 def test_a_member_of_an_approver_group_may_answer(world: ApprovalWorld) -> None:
     slack = world.plane.slack
     asked = world.ask("search")
@@ -181,7 +228,11 @@ def test_a_tampered_link_is_refused(world: ApprovalWorld, credit: Asked) -> None
     world.emu.wait_idle(timeout=60)
     untouched(world, credit, answers)
     untouched(world, other, answers)
-    assert len(world.refusals("signature does not match")) >= 2 * len(forgeries)
+    # Recorded once per approval and reason within the hour, however many forgeries arrive.
+    forged = world.refusals("link signature does not match")
+    assert sorted(r["approval_id"] for r in forged) == sorted(
+        [credit.approval_id, other.approval_id]
+    )
 
 
 def test_an_expired_link_is_refused(world: ApprovalWorld, credit: Asked) -> None:
@@ -203,7 +254,36 @@ def test_an_expired_link_is_refused(world: ApprovalWorld, credit: Asked) -> None
     assert world.post_form(f"{base}/approve", form)[0] == 403
     world.emu.wait_idle(timeout=60)
     untouched(world, credit, answers)
-    assert len(world.refusals("link expired")) >= 2
+    assert [r["approval_id"] for r in world.refusals("link expired")] == [credit.approval_id]
+
+
+def test_rotating_the_link_key_keeps_links_in_flight_working(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mlopscp approvals rotate-link-key` while a link is in someone's inbox: the link still
+    opens and decides; --revoke-previous drops the previous version from Secrets Manager."""
+    answers = len(world.task_answers)
+    asked = world.ask("ranking")
+    manager = world.emu.client("secretsmanager")
+    arn = world.plane.outputs["ApprovalLinkKeySecretArn"]
+    before = manager.get_secret_value(SecretId=arn)["VersionId"]
+    with operator_credentials(world, monkeypatch) as stack:
+        assert mlopscp(["approvals", "rotate-link-key", *stack]) == 0
+    assert manager.get_secret_value(SecretId=arn)["VersionId"] != before
+    status, page = world.get(asked.links["approve"])
+    assert status == 200, page
+    status, done = world.post_form(asked.links["approve"], form_of(page, confirm="approve"))
+    assert status == 200, done
+    world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "approved"
+    assert len(world.task_answers) == answers + 1
+    fresh = world.ask("ranking")  # asked after the rotation: signed with the new key
+    assert world.get(fresh.links["reject"])[0] == 200
+    with operator_credentials(world, monkeypatch) as stack:
+        assert mlopscp(["approvals", "rotate-link-key", "--revoke-previous", *stack]) == 0
+    assert "revoked" in capsys.readouterr().out
+    stages = manager.list_secret_version_ids(SecretId=arn)["Versions"]
+    assert [v for v in stages if "AWSPREVIOUS" in v.get("VersionStages", [])] == []
 
 
 def test_a_reused_link_is_refused(world: ApprovalWorld) -> None:
@@ -226,12 +306,159 @@ def test_a_reused_link_is_refused(world: ApprovalWorld) -> None:
     assert world.refusals("already approved")
 
 
+def test_malformed_requests_get_a_4xx_and_a_record_never_a_502(
+    world: ApprovalWorld, credit: Asked
+) -> None:
+    """Unicode digits, 5,000 digits and a body that is not UTF-8, through the real URL."""
+    answers, slack = len(world.task_answers), world.plane.slack
+    assert credit.message is not None
+    body = slack.interaction_body(credit.message, "U0ADA", APPROVE)
+    for stamp in ("\u00b2", "9" * 5000):
+        headers = slack.signed_headers(body) | {"X-Slack-Request-Timestamp": stamp}
+        assert slack.post(world.interactivity_url, body, headers).status == 401
+    genuine = credit.links["approve"]
+    for expires in ("\u00b2", "9" * 5000):
+        tampered = re.sub(r"expires=\d+", f"expires={quote(expires)}", genuine)
+        assert world.get(tampered)[0] == 403
+    request = urllib.request.Request(
+        genuine.split("?")[0],
+        data=b"approver=\xff\xfe&confirm=approve",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    try:
+        urllib.request.urlopen(request, timeout=60)
+        status = 200
+    except urllib.error.HTTPError as error:
+        status = error.code
+    assert status == 400
+    world.emu.wait_idle(timeout=60)
+    untouched(world, credit, answers)
+    assert world.refusals("malformed X-Slack-Request-Timestamp")
+    assert world.refusals("malformed link")
+    assert world.refusals("the body is not valid UTF-8")
+
+
+# ---------------------------------------------------------------- untrusted text
+
+
+def test_hostile_monitoring_text_arrives_inert_in_slack_and_email(world: ApprovalWorld) -> None:
+    """A label name in the monitoring files carries Slack markup and a forged email line; the
+    approval request it ends up in (as triage evidence) must show it as written and inert."""
+    model = MODELS["credit"]
+    files = model.files()
+    hostile = {
+        name: body.replace(b'"label0"', json.dumps(HOSTILE).encode())
+        for name, body in files.items()
+    }
+    assert hostile != files, "the history names the label"
+    bucket, prefix = model.output_uri.removeprefix("s3://").split("/", 1)
+    s3 = world.emu.client("s3")
+    for name, body in hostile.items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+    try:
+        asked = world.ask("credit")
+    finally:
+        for name, body in files.items():
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+    (posted,) = [
+        call.args
+        for call in world.plane.slack.api_calls("chat.postMessage")
+        if asked.approval_id in json.dumps(call.args)
+    ]
+    assert "evil.example" in json.dumps(posted), "the hostile text reached Slack"
+    assert_slack_inert(posted, allowed_mentions={"<@U0ADA>"})
+    (email,) = [e for e in world.emails_read if e["attributes"]["approval_id"] == asked.approval_id]
+    lines = email["body"].splitlines()
+    last_link = max(i for i, line in enumerate(lines) if "/approvals/" in line)
+    hostile_lines = [i for i, line in enumerate(lines) if "evil.example" in line]
+    assert hostile_lines, "the hostile text reached the email"
+    assert min(hostile_lines) > last_link, "untrusted text must come below the real links"
+    assert_email_inert(email["body"])
+
+
+# ---------------------------------------------------------------- recorded, then delivered
+
+
+def test_an_emailed_decision_whose_delivery_fails_is_kept_and_delivered_later(
+    world: ApprovalWorld,
+) -> None:
+    """SendTaskSuccess fails after the decision is stored: the approver is told it is
+    recorded and on its way, the delivery stays pending, and the sweeper delivers it."""
+    asked = world.ask("ranking")
+    status, page = world.get(asked.links["approve"])
+    with failing_task_answers():
+        status, done = world.post_form(asked.links["approve"], form_of(page, confirm="approve"))
+        world.emu.wait_idle(timeout=60)
+    assert status == 200, done
+    assert "Recorded: approved by ranking-owner@example.com" in done
+    assert "has not received it yet" in done
+    (stored,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
+    assert (stored["status"], stored["delivery"]) == ("approved", "pending")
+    assert world.waiting(asked), "the workflow still waits: the delivery is pending"
+    status, again = world.post_form(asked.links["approve"], form_of(page, confirm="approve"))
+    assert status == 409
+    assert "already approved" in again
+    swept = world.plane.sweep()
+    world.emu.wait_idle(timeout=60)
+    assert swept["delivered"] == [asked.approval_id]
+    (stored,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
+    assert (stored["task_result"], stored.get("delivery")) == ("delivered", None)
+    assert "StartRetraining" in world.emu.execution_states(asked.execution_arn)
+
+
+def test_a_slack_decision_whose_delivery_fails_is_shown_pending_then_delivered(
+    world: ApprovalWorld,
+) -> None:
+    slack = world.plane.slack
+    asked = world.ask("credit")
+    assert asked.message is not None
+    with failing_task_answers():
+        slack.click(asked.message, "U0ADA", APPROVE, world.interactivity_url)
+        world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "approved"
+    assert world.waiting(asked)
+    shown = json.dumps(shown_message(world, asked).blocks)
+    assert "Approved by <@U0ADA>" in shown
+    assert "not reached the workflow yet" in shown, "everyone in the channel is told"
+    world.plane.sweep()
+    world.emu.wait_idle(timeout=60)
+    assert "not reached the workflow yet" not in json.dumps(shown_message(world, asked).blocks)
+    assert "StartRetraining" in world.emu.execution_states(asked.execution_arn)
+
+
+def test_slacks_retry_after_a_failed_hand_off_is_not_a_replay(world: ApprovalWorld) -> None:
+    """The callback could not hand the click to the decider: it answers with an error (Slack
+    shows it and retries), and the retry of that same request is processed, not refused."""
+    slack = world.plane.slack
+    asked = world.ask("credit")
+    assert asked.message is not None
+    body = slack.interaction_body(asked.message, "U0ADA", APPROVE)
+    headers = slack.signed_headers(body)
+    decider = world.plane.stack.functions["ApprovalDeciderFunction"].name
+    with failing_hand_off(decider):
+        assert slack.post(world.interactivity_url, body, headers).status >= 500
+    retry = headers | {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+    assert slack.post(world.interactivity_url, body, retry).status == 200
+    world.emu.wait_idle(timeout=60)
+    assert world.status(asked.approval_id) == "approved"
+    assert not [r for r in world.refusals("replayed") if r["approval_id"] == asked.approval_id]
+
+
+def shown_message(world: ApprovalWorld, asked: Asked) -> Any:
+    assert asked.message is not None
+    (message,) = [m for m in world.plane.slack.messages() if m.ts == asked.message.ts]
+    return message
+
+
 # ---------------------------------------------------------------- operators
 
 
-def test_operators_list_and_answer_from_the_cli(
-    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@contextmanager
+def operator_credentials(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[str]]:
+    """An operator's environment for the CLI (the emulator's credentials); the stack args."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -241,9 +468,17 @@ def test_operators_list_and_answer_from_the_cli(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     aws.client.cache_clear()
-    stack = ["--stack", "mlopscp-local", "--endpoint-url", world.emu.endpoint_url]
-    asked = world.ask("ranking")
     try:
+        yield ["--stack", "mlopscp-local", "--endpoint-url", world.emu.endpoint_url]
+    finally:
+        aws.client.cache_clear()
+
+
+def test_operators_list_and_answer_from_the_cli(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked = world.ask("ranking")
+    with operator_credentials(world, monkeypatch) as stack:
         assert mlopscp(["approvals", "list", "--model", "ranking", "--json", *stack]) == 0
         listed = json.loads(capsys.readouterr().out.splitlines()[-1])
         assert asked.approval_id in [a["approval_id"] for a in listed]
@@ -252,8 +487,6 @@ def test_operators_list_and_answer_from_the_cli(
         assert "approved by arn:aws:sts::123456789012:user/moto" in capsys.readouterr().out
         world.emu.wait_idle(timeout=60)
         assert mlopscp(answer) == 1, "a decided approval cannot be answered again"
-    finally:
-        aws.client.cache_clear()
     (approval,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
     assert (approval["status"], approval["decided_channel"], approval["reason"]) == (
         "approved",
@@ -261,6 +494,87 @@ def test_operators_list_and_answer_from_the_cli(
         "on call",
     )
     assert "StartRetraining" in world.emu.execution_states(asked.execution_arn)
+
+
+# ---------------------------------------------------------------- who decided, and how
+
+
+def invoke_decider(world: ApprovalWorld, request: dict[str, Any]) -> dict[str, Any]:
+    """What anyone with lambda:InvokeFunction on the decider can send it."""
+    response = world.emu.client("lambda").invoke(
+        FunctionName=world.plane.outputs["ApprovalDeciderFunctionName"],
+        Payload=json.dumps(request).encode(),
+    )
+    return dict(json.loads(response["Payload"].read()))
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    [
+        {"channel": "slack", "actor": "U0ADA"},
+        {"channel": "email", "actor": "risk-lead@example.com"},
+        {"channel": "cli", "actor": "arn:aws:iam::123456789012:role/release-manager"},
+    ],
+    ids=["slack", "email", "cli"],
+)
+def test_a_direct_invoke_cannot_choose_who_decided_or_how(
+    world: ApprovalWorld, claimed: dict[str, str]
+) -> None:
+    """The decider takes who and how only from proof it checks itself (a Slack signature, a
+    link's HMAC, STS's answer for the caller's own signature), never from its input."""
+    answers, asked = len(world.task_answers), world.ask("credit")
+    request = {"approval_id": asked.approval_id, "outcome": "approved", "attempt_id": "x"}
+    result = invoke_decider(world, request | claimed)
+    assert result["status"] == "refused"
+    world.emu.wait_idle(timeout=60)
+    untouched(world, asked, answers)
+    refused = [r for r in world.refusals() if r["approval_id"] == asked.approval_id]
+    assert refused
+    assert all(r["identity"] == "unverified" for r in refused)
+
+
+def test_a_cli_identity_proof_decides_only_what_it_was_signed_for(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proof the operator's credentials signed for one approval, replayed for another (or
+    with the other outcome), is refused by STS itself: the decision is in the signature."""
+    from mlopscp.commands.approvals import identity_proof
+    from mlopscp.stack import StackArgs
+
+    answers = len(world.task_answers)
+    one, other = world.ask("ranking"), world.ask("ranking")
+    with operator_credentials(world, monkeypatch):
+        stack = StackArgs("mlopscp-local", "us-east-1", world.emu.endpoint_url)
+        proof = identity_proof(stack, one.approval_id, "approved", "cli:attempt-1")
+    base = {"channel": "cli", "reason": "replayed", "attempt_id": "cli:attempt-1"}
+    for approval_id, outcome in ((other.approval_id, "approved"), (one.approval_id, "rejected")):
+        request = base | {"approval_id": approval_id, "outcome": outcome, "identity": proof}
+        result = invoke_decider(world, request)
+        assert result["status"] == "refused", result
+        assert "SignatureDoesNotMatch" in result["why"]
+    world.emu.wait_idle(timeout=60)
+    untouched(world, one, answers)
+    untouched(world, other, answers)
+
+
+def test_a_cli_decision_is_recorded_under_the_callers_own_identity(
+    world: ApprovalWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Credentials of an assumed role: STS, not the CLI, names who decided."""
+    asked = world.ask("ranking")
+    sts = world.emu.client("sts")
+    role = "arn:aws:iam::123456789012:role/release-manager"
+    credentials = sts.assume_role(RoleArn=role, RoleSessionName="ada")["Credentials"]
+    with operator_credentials(world, monkeypatch) as stack:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+        monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+        answer = ["approvals", "reject", asked.approval_id, "--reason", "not yet", *stack]
+        assert mlopscp(answer) == 0
+    world.emu.wait_idle(timeout=60)
+    (approval,) = [a for a in world.plane.approvals() if a["approval_id"] == asked.approval_id]
+    assert approval["decided_by"] == "arn:aws:sts::123456789012:assumed-role/release-manager/ada"
+    assert approval["decided_channel"] == "cli"
 
 
 # ---------------------------------------------------------------- the token itself

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mlops_core import approval_pages as pages
 from mlops_core.approvals import (
     CONTROL_PLANE,
+    LINK_KEY_GRACE,
+    MAX_DEADLINE_HOURS,
     SLACK_APPROVE_ACTION,
     SLACK_REJECT_ACTION,
     Action,
@@ -20,7 +25,9 @@ from mlops_core.approvals import (
     Channel,
     InteractionError,
     LinkClaim,
+    LinkKey,
     Outcome,
+    accepted_link_keys,
     backstop_seconds,
     due,
     is_approval_id,
@@ -29,6 +36,7 @@ from mlops_core.approvals import (
     new_approval_id,
     parse_slack_click,
     refusal,
+    slack_origin_refusal,
     slack_timestamp_problem,
     state_refusal,
     task_output,
@@ -65,7 +73,7 @@ def approval(**extra: object) -> Approval:
         "status": "pending",
         "model_id": "churn",
         "request": request(evidence=TRIAGE_SUMMARY).described(),
-        "approvers": Approvers(slack_channel="C1", slack_users=["U1"], emails=["a@example.com"]),
+        "approvers": Approvers(slack_channel="C1", slack_users=["U0ADA"], emails=["a@example.com"]),
         "deadline": NOW + timedelta(hours=24),
         "created_at": NOW,
     } | extra
@@ -193,18 +201,72 @@ def test_malformed_links_are_refused(change: dict[str, str]) -> None:
     assert link_refusal(KEY, claim(**change), NOW) == "malformed link"
 
 
-def test_links_carry_id_expiry_and_signature_never_more() -> None:
-    links = approval_links(KEY, "https://x.lambda-url.us-east-1.on.aws/", approval(), "a@b.co")
+def test_links_carry_id_expiry_key_id_and_signature_never_more() -> None:
+    key = LinkKey("v-current", KEY, NOW - timedelta(days=1))
+    links = approval_links(key, "https://x.lambda-url.us-east-1.on.aws/", approval(), "a@b.co")
     for action, url in links.items():
         parts = urlsplit(url)
         assert parts.path == f"/approvals/apv_{'a' * 22}/{action}"
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        assert set(query) == {"approver", "expires", "sig"}
+        assert set(query) == {"approver", "expires", "kid", "sig"}
         assert query["expires"] == str(int(approval().deadline.timestamp()))
+        assert query["kid"] == "v-current"
         genuine = LinkClaim(
-            f"apv_{'a' * 22}", str(action), "a@b.co", query["expires"], query["sig"]
+            f"apv_{'a' * 22}", str(action), "a@b.co", query["expires"], query["sig"], query["kid"]
         )
-        assert link_refusal(KEY, genuine, NOW) is None
+        assert link_refusal({"v-current": KEY}, genuine, NOW) is None
+        assert "does not match" in str(
+            link_refusal({"v-current": KEY}, replace(genuine, key_id=""), NOW)
+        ), "the key id is signed: dropping it breaks the link"
+
+
+# ---------------------------------------------------------------- rotating the link key
+
+OLD, NEW = LinkKey("v-old", b"o" * 64, NOW - timedelta(days=90)), LinkKey("v-new", KEY, NOW)
+
+
+def signed_claim(key: LinkKey, key_id: str | None = None) -> LinkClaim:
+    expires = int((NOW + timedelta(hours=1)).timestamp())
+    kid = key.key_id if key_id is None else key_id
+    signature = link_signature(
+        key.secret, "apv_" + "a" * 22, Action.APPROVE, "a@b.co", expires, kid
+    )
+    return LinkClaim("apv_" + "a" * 22, "approve", "a@b.co", str(expires), signature, kid)
+
+
+def test_a_link_signed_before_a_rotation_works_through_the_grace_period() -> None:
+    keys = accepted_link_keys(NEW, OLD, NOW + timedelta(days=29))
+    assert link_refusal(keys, signed_claim(OLD), NOW) is None
+    assert link_refusal(keys, signed_claim(NEW), NOW) is None
+
+
+def test_after_the_grace_period_the_previous_key_forges_nothing() -> None:
+    """Every link the old key signed has expired by then; a leaked old key is useless."""
+    keys = accepted_link_keys(NEW, OLD, NOW + LINK_KEY_GRACE)
+    assert "no longer accepted" in str(link_refusal(keys, signed_claim(OLD), NOW))
+
+
+def test_a_link_naming_a_key_it_was_not_signed_with_is_a_forgery() -> None:
+    keys = accepted_link_keys(NEW, OLD, NOW)
+    assert "does not match" in str(link_refusal(keys, signed_claim(OLD, key_id="v-new"), NOW))
+    assert "no longer accepted" in str(link_refusal(keys, signed_claim(OLD, "v-older"), NOW))
+
+
+def test_links_sent_before_key_ids_existed_still_verify() -> None:
+    """v1 links (no key id) from before the upgrade: checked against every accepted key."""
+    expires = int((NOW + timedelta(hours=1)).timestamp())
+    v1 = link_signature(OLD.secret, "apv_" + "a" * 22, Action.APPROVE, "a@b.co", expires)
+    legacy = LinkClaim("apv_" + "a" * 22, "approve", "a@b.co", str(expires), v1)
+    assert link_refusal(accepted_link_keys(NEW, OLD, NOW), legacy, NOW) is None
+    assert "does not match" in str(link_refusal(accepted_link_keys(NEW, None, NOW), legacy, NOW))
+
+
+def test_the_grace_period_covers_the_longest_deadline() -> None:
+    from mlops_runtime.model_config import ApprovalsConfig
+
+    longest = ApprovalsConfig.model_fields["deadline_hours"].metadata
+    assert any(getattr(m, "le", None) == MAX_DEADLINE_HOURS for m in longest)
+    assert timedelta(hours=MAX_DEADLINE_HOURS) == LINK_KEY_GRACE
 
 
 # ---------------------------------------------------------------- Slack
@@ -301,11 +363,14 @@ def test_slack_message_has_evidence_diff_trend_and_confirmed_buttons() -> None:
 
 def test_decided_message_replaces_the_buttons_with_who_and_when() -> None:
     decided = approval(
-        status="approved", decided_by="U1", decided_channel="slack", decided_at="2026-07-01T13:00Z"
+        status="approved",
+        decided_by="U0ADA",
+        decided_channel="slack",
+        decided_at="2026-07-01T13:00Z",
     )
     blocks = [block.to_dict() for block in request_blocks(decided, decided=True)]
     assert not [b for b in blocks if b["type"] == "actions"]
-    assert "Approved by <@U1> via slack at 2026-07-01T13:00Z" in json.dumps(
+    assert "Approved by <@U0ADA> via slack at 2026-07-01T13:00Z" in json.dumps(
         blocks, ensure_ascii=False
     )
 
@@ -337,9 +402,9 @@ def test_confirmation_page_is_accessible_and_script_free() -> None:
 
 def test_email_text_names_what_is_approved() -> None:
     text = request_text(approval())
-    assert "Approve retrain of churn?" in text
-    assert "For: inc-churn-1" in text
-    assert "- auc: 0.91 → 0.84" in text
+    assert 'Title: "Approve retrain of churn?"' in text
+    assert 'For: "inc-churn-1"' in text
+    assert '- "auc: 0.91 → 0.84 (-7.7%, worse)"' in text
 
 
 # ---------------------------------------------------------------- configuration
@@ -368,3 +433,144 @@ def test_a_gated_retrain_needs_approvers() -> None:
 def test_bad_approvals_sections_are_refused(approvals: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         ModelConfig.model_validate({"model_id": "m", "endpoint_name": "e", "approvals": approvals})
+
+
+# ---------------------------------------------------------------- whatever the public door gets
+
+
+@given(
+    body=st.text(max_size=400)
+    | st.builds(lambda p: urlencode({"payload": p}), st.text())
+    | st.just("payload=" + "[" * 100_000)
+    | st.builds(
+        lambda user: urlencode(
+            {
+                "payload": json.dumps(
+                    {
+                        "type": "block_actions",
+                        "user": user,
+                        "actions": [
+                            {"action_id": SLACK_APPROVE_ACTION, "value": "apv_" + "a" * 22}
+                        ],
+                    }
+                )
+            }
+        ),
+        st.none() | st.text() | st.lists(st.integers()) | st.fixed_dictionaries({"id": st.text()}),
+    )
+)
+def test_parsing_any_body_either_finds_a_click_or_says_why_not(body: str) -> None:
+    try:
+        click = parse_slack_click(body)
+    except InteractionError:
+        return  # the one exception it may raise: "not ours", with the reason
+    assert is_approval_id(click.approval_id)
+
+
+@given(stamp=st.text(max_size=30) | st.just("9" * 5000))
+def test_any_timestamp_header_is_judged_without_raising(stamp: str) -> None:
+    problem = slack_timestamp_problem(stamp, NOW.timestamp())
+    assert problem is None or isinstance(problem, str)
+    if problem is None:
+        assert stamp.isascii()
+        assert stamp.isdigit()
+
+
+@given(
+    approval_id=st.text(max_size=30),
+    action=st.text(max_size=10) | st.sampled_from(["approve", "reject"]),
+    approver=st.text(max_size=30),
+    expires=st.text(max_size=20) | st.just("9" * 5000) | st.just("²"),
+    signature=st.text(max_size=70) | st.just("0" * 64),
+)
+def test_any_link_claim_is_judged_without_raising(
+    approval_id: str, action: str, approver: str, expires: str, signature: str
+) -> None:
+    why = link_refusal(KEY, LinkClaim(approval_id, action, approver, expires, signature), NOW)
+    assert why is not None, "only a genuinely signed link is honoured"
+
+
+# ---------------------------------------------------------------- Slack group membership
+
+
+def test_group_membership_is_cached_for_minutes_not_for_the_environments_life(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from mlops_runtime.approval_channels import Slack
+
+    members = {"S0ONCALL": ["U0GRACE"]}
+    calls: list[str] = []
+
+    class FakeWebClient:
+        def usergroups_users_list(self, usergroup: str) -> dict[str, list[str]]:
+            calls.append(usergroup)
+            return {"users": list(members[usergroup])}
+
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    slack = Slack("arn:aws:secretsmanager:us-east-1:1:secret:bot", "https://slack.test/api/")
+    monkeypatch.setattr(slack, "_client", FakeWebClient)
+    assert slack.group_members("S0ONCALL") == ["U0GRACE"]
+    members["S0ONCALL"] = []  # grace leaves the on-call group
+    now[0] += 60
+    assert slack.group_members("S0ONCALL") == ["U0GRACE"], "cached within the minutes"
+    assert calls == ["S0ONCALL"]
+    now[0] += 300
+    assert slack.group_members("S0ONCALL") == [], "a removed member loses the right"
+    assert calls == ["S0ONCALL", "S0ONCALL"]
+
+
+@pytest.mark.parametrize(
+    ("click", "why"),
+    [
+        (("T1", "C1", "1.1"), None),
+        (("T1", "C2", "1.1"), "did not come from the approval's message"),
+        (("T1", "C1", "1.2"), "did not come from the approval's message"),
+        (("T2", "C1", "1.1"), "another Slack workspace"),
+    ],
+)
+def test_a_click_counts_only_from_the_message_the_request_was_posted_as(
+    click: tuple[str, str, str], why: str | None
+) -> None:
+    found = slack_origin_refusal(click, ("T1", "C1", "1.1"))
+    assert found is None if why is None else why in str(found)
+    assert "not posted in Slack" in str(slack_origin_refusal(click, (None, None, None)))
+
+
+# ---------------------------------------------------------------- delivering a recorded decision
+
+
+class _Store:
+    def __init__(self, approval: Approval) -> None:
+        self.approval = approval
+        self.notes: list[tuple[str, bool]] = []
+
+    def note_delivery(self, approval_id: str, result: str, done: bool) -> None:
+        self.notes.append((result, done))
+
+    def get(self, approval_id: str) -> Approval:
+        return self.approval
+
+
+@pytest.mark.parametrize(("hours_after_deadline", "given_up"), [(-1, False), (1, False), (3, True)])
+def test_a_failed_delivery_stays_pending_until_no_task_can_be_waiting(
+    monkeypatch: pytest.MonkeyPatch, hours_after_deadline: int, given_up: bool
+) -> None:
+    from mlops_runtime.approvals import ApprovalService
+
+    decided = approval(status="approved", delivery="pending", decided_by="U0ADA")
+    store = _Store(decided)
+    now = decided.deadline + timedelta(hours=hours_after_deadline)
+    service = ApprovalService(store, ledger=None, clock=lambda: now)  # type: ignore[arg-type]
+
+    def unavailable(_: Approval) -> str:
+        raise TimeoutError("Step Functions did not answer")
+
+    monkeypatch.setattr(service, "_send_task_result", unavailable)
+    service.deliver(decided)
+    ((result, done),) = store.notes
+    assert done is given_up
+    assert "TimeoutError" in result
+    assert result.startswith("not delivered" if given_up else "pending")

@@ -101,7 +101,7 @@ class ApprovalScenarios:
             "the Slack message now says who approved and when, without buttons",
             shown is not None
             and shown.button(APPROVE) is None
-            and "Approved by <@U0ADA> via slack" in shown.text,
+            and "Approved by <@U0ADA> via slack" in json.dumps(shown.blocks),
         )
         out.check(
             "approval_recorded (ada, slack) and retrain_started in the ledger",
@@ -209,7 +209,7 @@ class ApprovalScenarios:
         out.check(
             "the sweeper expires it",
             any(
-                call["result"] == {"reminded": [], "expired": [approval_id]}
+                call["result"] == {"reminded": [], "expired": [approval_id], "delivered": []}
                 for call in swept.invocations
                 if call["function"] == "ApprovalSweeperFunction"
             ),

@@ -21,13 +21,24 @@ message it holds, after the confirm dialog: a POST of ``application/x-www-form-u
 ``block_actions`` payload built from the recorded message (its blocks, the button's action_id,
 block_id, value, text, style and confirm). Tests use the lower-level :meth:`interaction_body`
 and :meth:`signed_headers` to forge, age or replay requests.
+
+Rendering (:func:`live_markup`, :func:`displayed`): what a Slack client makes of a message's
+text, per Slack's formatting reference. ``mrkdwn`` text objects (and the top-level ``text``,
+unless the message says ``mrkdwn: false``) parse control sequences ``<...>`` (links, mentions,
+``<!channel>``-style broadcasts), formatting (``*bold*``, ``_italic_``, ``~strike~``,
+`` `code` ``, a line-leading ``>`` quote) and, unless ``verbatim``, auto-link bare URLs. With
+``mrkdwn: false`` the top-level text still parses control sequences. ``plain_text`` objects
+parse nothing. Everywhere, ``&amp;``, ``&lt;`` and ``&gt;`` are shown as ``&``, ``<``, ``>``.
+Tests use these to check that untrusted text arrives as written and inert.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -359,3 +370,87 @@ def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
     """Blocks arrive as a list (JSON body) or a JSON string (form body)."""
     blocks = args.get("blocks") or []
     return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+
+# ---------------------------------------------------------------- how Slack renders text
+
+
+@dataclass(frozen=True)
+class Markup:
+    """One piece of text Slack would act on rather than show as written."""
+
+    kind: str  # link, mention, broadcast, channel, usergroup, date, autolink, bold, italic, ...
+    source: str  # the raw text that produced it
+
+
+_CONTROL = re.compile(r"<([^<>]*)>")
+_FORMATTING = {
+    "code_block": re.compile(r"```(.+?)```", re.DOTALL),
+    "code": re.compile(r"`([^`\n]+)`"),
+    "bold": re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"),
+    "italic": re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"),
+    "strike": re.compile(r"(?<![\w~])~(?=\S)([^~\n]+?)(?<=\S)~(?![\w~])"),
+    "quote": re.compile(r"^>(.*)$", re.MULTILINE),
+}
+_AUTOLINK = re.compile(r"\b(?:https?://|www\.)[^\s<>|]+")
+
+
+def text_objects(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every text Slack renders in a message (``text`` and ``blocks``), as text objects; the
+    top-level text counts as mrkdwn unless the message says ``mrkdwn: false``."""
+    found: list[dict[str, Any]] = []
+    if message.get("text"):
+        kind = "mrkdwn" if message.get("mrkdwn", True) else "top_level_plain"
+        found.append({"type": kind, "text": message["text"]})
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+                found.append(node)
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.get("blocks") or [])
+    return found
+
+
+def live_markup(message: dict[str, Any]) -> list[Markup]:
+    """What Slack would turn into links, mentions, broadcasts or formatting in `message`."""
+    found: list[Markup] = []
+    for obj in text_objects(message):
+        if obj["type"] == "plain_text":
+            continue
+        text = obj["text"]
+        for match in _CONTROL.finditer(text):
+            found.append(Markup(_control_kind(match.group(1)), match.group(0)))
+        if obj["type"] == "top_level_plain":
+            continue
+        bare = _CONTROL.sub(" ", text)
+        for kind, pattern in _FORMATTING.items():
+            found += [Markup(kind, m.group(0)) for m in pattern.finditer(bare)]
+        if not obj.get("verbatim"):
+            found += [Markup("autolink", m.group(0)) for m in _AUTOLINK.finditer(bare)]
+    return found
+
+
+def _control_kind(inner: str) -> str:
+    if inner.startswith("@"):
+        return "mention"
+    if inner.startswith("#"):
+        return "channel"
+    if inner.startswith("!subteam^"):
+        return "usergroup"
+    if inner.startswith("!date^"):
+        return "date"
+    if inner.split("|")[0] in ("!channel", "!here", "!everyone"):
+        return "broadcast"
+    return "link"
+
+
+def displayed(message: dict[str, Any]) -> str:
+    """The text a reader sees (entities decoded), every text object on its own line."""
+    return "\n".join(html.unescape(obj["text"]) for obj in text_objects(message))

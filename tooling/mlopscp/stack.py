@@ -29,11 +29,13 @@ class StackArgs:
     def from_args(cls, args: argparse.Namespace) -> StackArgs:
         return cls(args.stack, args.region, args.endpoint_url)
 
-    def client(self, service: str) -> Any:
+    def session(self) -> Any:
         import boto3
 
-        session = boto3.session.Session(region_name=self.region)
-        return session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        return boto3.session.Session(region_name=self.region)
+
+    def client(self, service: str) -> Any:
+        return self.session().client(service, endpoint_url=self.endpoint_url)
 
     @cached_property
     def outputs(self) -> dict[str, str]:

@@ -34,11 +34,23 @@ from mlops_core.sparkline import sparkline
 
 APPROVAL_ID_PREFIX = "apv_"
 APPROVAL_ID_PATTERN = re.compile(r"^apv_[A-Za-z0-9_-]{22}$")
+# Epoch seconds as sent in headers and links: ASCII digits only (str.isdigit() also accepts
+# "²" and other scripts' digits, which int() then refuses), and never thousands of them.
+EPOCH_PATTERN = re.compile(r"^[0-9]{1,12}$")
 SLACK_WINDOW_SECONDS = 300  # Slack's documented replay window for signed requests
 SLACK_APPROVE_ACTION = "approval.approve"
 SLACK_REJECT_ACTION = "approval.reject"
-LINK_SIGNATURE_VERSION = "v1"
+LINK_SIGNATURE_VERSION = "v2"
+KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")  # a Secrets Manager version id
+# The previous link key is accepted this long after a rotation: the longest deadline (every
+# link it signed has expired by then).
+MAX_DEADLINE_HOURS = 720
+LINK_KEY_GRACE = timedelta(hours=MAX_DEADLINE_HOURS)
 CONTROL_PLANE = "control-plane"
+# An operator's identity proof is a signed STS GetCallerIdentity request; this signed header
+# names the one decision it was made for (mlops_runtime.approval_proofs).
+IDENTITY_BINDING_HEADER = "X-Mlopscp-Decision"
+STS_IDENTITY_BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 
 
 class Outcome(StrEnum):
@@ -209,6 +221,21 @@ def refusal(
     return f"Slack user {actor} is not an approver of this request"
 
 
+def slack_origin_refusal(
+    click: tuple[str, str, str], posted: tuple[str | None, str | None, str | None]
+) -> str | None:
+    """Why a Slack click (team, channel, message ts) does not count for an approval posted at
+    ``posted`` (its team, channel and message ts as stored; None: not answerable there)."""
+    team, channel, message_ts = posted
+    if not (channel and message_ts):
+        return "the approval was not posted in Slack"
+    if (click[1], click[2]) != (channel, message_ts):
+        return "the click did not come from the approval's message"
+    if team and click[0] != team:
+        return "the click came from another Slack workspace"
+    return None
+
+
 def state_refusal(status: str, deadline: datetime, outcome: Outcome, now: datetime) -> str | None:
     """Why the approval cannot take ``outcome`` now (None: it can)."""
     if status != Status.PENDING:
@@ -250,6 +277,12 @@ def due(
     return None
 
 
+def identity_binding(approval_id: str, outcome: str, attempt_id: str) -> str:
+    """The IDENTITY_BINDING_HEADER value for one decision: an identity proof signed over it
+    decides that approval, that way, once (the attempt), and nothing else."""
+    return f"{approval_id} {outcome} {attempt_id}"
+
+
 def backstop_seconds(deadline_hours: float) -> int:
     """TimeoutSeconds of a waiting state: the deadline plus an hour for the sweeper to expire it
     (it runs every 5 minutes). Reached only if the sweeper is broken: the state fails with
@@ -284,12 +317,36 @@ def iso(moment: datetime) -> str:
 
 
 def link_signature(
-    key: bytes, approval_id: str, action: Action, approver: str, expires: int
+    key: bytes, approval_id: str, action: Action, approver: str, expires: int, key_id: str = ""
 ) -> str:
-    message = "\n".join(
-        (LINK_SIGNATURE_VERSION, approval_id, str(action), approver.lower(), str(expires))
-    )
+    """HMAC-SHA256 over what a link says. With ``key_id`` (v2, every link since key rotation)
+    the key's id is signed too; without it, the v1 form of links sent before rotation."""
+    parts = (approval_id, str(action), approver.lower(), str(expires))
+    head = (LINK_SIGNATURE_VERSION, key_id) if key_id else ("v1",)
+    message = "\n".join((*head, *parts))
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class LinkKey:
+    """One version of the links' HMAC key: its id (the secret's version id), its bytes and
+    when it became the current key."""
+
+    key_id: str
+    secret: bytes
+    since: datetime
+
+
+def accepted_link_keys(
+    current: LinkKey, previous: LinkKey | None, now: datetime
+) -> dict[str, bytes]:
+    """The keys a link may be signed with: the current one, and the previous one for
+    LINK_KEY_GRACE after the rotation (every link it signed has expired by then, so this
+    only bounds what a leaked old key could still forge)."""
+    keys = {current.key_id: current.secret}
+    if previous is not None and now < current.since + LINK_KEY_GRACE:
+        keys[previous.key_id] = previous.secret
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,24 +358,38 @@ class LinkClaim:
     approver: str
     expires: str
     signature: str
+    key_id: str = ""
 
 
-def link_refusal(key: bytes, claim: LinkClaim, now: datetime) -> str | None:
+def link_refusal(keys: bytes | Mapping[str, bytes], claim: LinkClaim, now: datetime) -> str | None:
     """Why a link is not honoured (None: it is genuine and unexpired).
 
-    The signature is checked before anything else the link says, so a tampered id, action,
-    recipient or expiry reads as what it is: a forgery.
+    ``keys`` are the accepted keys by id (:func:`accepted_link_keys`). The signature is checked
+    before anything else the link says, so a tampered id, action, recipient, expiry or key id
+    reads as what it is: a forgery. A link without a key id (sent before rotation existed) is
+    checked against every accepted key.
     """
-    if claim.action not in set(Action) or not claim.expires.isdigit():
+    accepted = {"": keys} if isinstance(keys, bytes) else dict(keys)
+    if claim.action not in set(Action) or not EPOCH_PATTERN.match(claim.expires):
         return "malformed link"
     if not claim.approver or not re.fullmatch(r"[0-9a-f]{64}", claim.signature):
         return "malformed link"
-    expected = link_signature(
-        key, claim.approval_id, Action(claim.action), claim.approver, int(claim.expires)
+    if claim.key_id and not KEY_ID_PATTERN.match(claim.key_id):
+        return "malformed link"
+    if claim.key_id and claim.key_id not in accepted:
+        return "link signed with a key that is no longer accepted (rotated out)"
+    candidates = [accepted[claim.key_id]] if claim.key_id else list(accepted.values())
+    action, expires = Action(claim.action), int(claim.expires)
+    genuine = any(
+        hmac.compare_digest(
+            link_signature(key, claim.approval_id, action, claim.approver, expires, claim.key_id),
+            claim.signature,
+        )
+        for key in candidates
     )
-    if not hmac.compare_digest(expected, claim.signature):
+    if not genuine:
         return "link signature does not match (forged or altered link)"
-    if now.timestamp() >= int(claim.expires):
+    if now.timestamp() >= expires:
         return "link expired"
     return None
 
@@ -352,7 +423,7 @@ def slack_timestamp_problem(timestamp: str | None, now: float) -> str | None:
     """Why an X-Slack-Request-Timestamp is unacceptable (None: within the window)."""
     if not timestamp:
         return "missing X-Slack-Request-Timestamp"
-    if not timestamp.isdigit():
+    if not EPOCH_PATTERN.match(timestamp):
         return "malformed X-Slack-Request-Timestamp"
     age = now - int(timestamp)
     if abs(age) > SLACK_WINDOW_SECONDS:
@@ -361,40 +432,49 @@ def slack_timestamp_problem(timestamp: str | None, now: float) -> str | None:
 
 
 def parse_slack_click(form_body: str) -> SlackClick:
-    """A block_actions payload (``payload=<json>``, form-encoded) clicking one of our buttons."""
+    """A block_actions payload (``payload=<json>``, form-encoded) clicking one of our buttons.
+
+    Any other body raises :class:`InteractionError` (and nothing else: the public callback
+    parses what anyone sends, and a crash there would be a 502 instead of a refusal).
+    """
     fields = parse_qs(form_body, keep_blank_values=True)
     try:
         payload = json.loads(fields["payload"][0])
-    except (KeyError, IndexError, ValueError) as error:
+    except (KeyError, IndexError, ValueError, RecursionError) as error:
         raise InteractionError("the body holds no JSON payload field") from error
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
-        raise InteractionError(f"unsupported interaction type {_get(payload, 'type')!r}")
-    actions = payload.get("actions") or []
-    action = actions[0] if actions and isinstance(actions[0], dict) else {}
-    action_id = action.get("action_id")
+        raise InteractionError(f"unsupported interaction type {_text(_get(payload, 'type'))!r}")
+    actions = payload.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else {}
+    action_id = _get(action, "action_id")
     if action_id not in (SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION):
-        raise InteractionError(f"not an approval button: {action_id!r}")
-    approval_id = action.get("value")
+        raise InteractionError(f"not an approval button: {_text(action_id)!r}")
+    approval_id = _get(action, "value")
     if not is_approval_id(approval_id):
         raise InteractionError("the button carries no valid approval id")
-    user = payload.get("user") or {}
-    container = payload.get("container") or {}
-    if not user.get("id"):
+    user, container = payload.get("user"), payload.get("container")
+    user_id = _get(user, "id")
+    if not isinstance(user_id, str) or not user_id:
         raise InteractionError("the payload names no user")
     return SlackClick(
         approval_id=str(approval_id),
         action=Action.APPROVE if action_id == SLACK_APPROVE_ACTION else Action.REJECT,
-        user_id=str(user["id"]),
-        user_name=str(user.get("username") or user.get("name") or ""),
-        team_id=str(user.get("team_id") or _get(payload.get("team"), "id") or ""),
-        action_ts=str(action.get("action_ts") or ""),
-        channel_id=str(container.get("channel_id") or _get(payload.get("channel"), "id") or ""),
-        message_ts=str(container.get("message_ts") or ""),
+        user_id=user_id,
+        user_name=_text(_get(user, "username") or _get(user, "name")),
+        team_id=_text(_get(payload.get("team"), "id") or _get(user, "team_id")),
+        action_ts=_text(_get(action, "action_ts")),
+        channel_id=_text(_get(container, "channel_id") or _get(payload.get("channel"), "id")),
+        message_ts=_text(_get(container, "message_ts")),
     )
 
 
 def _get(value: object, key: str) -> object:
     return value.get(key) if isinstance(value, dict) else None
+
+
+def _text(value: object, limit: int = 200) -> str:
+    """A claimed field as a short string (whatever JSON type it arrived as)."""
+    return str(value)[:limit] if isinstance(value, str | int | float) else ""
 
 
 def fingerprint(*parts: str) -> str:

@@ -1,9 +1,17 @@
-"""What a notification says, independent of the channel that carries it."""
+"""What a notification says, independent of the channel that carries it.
+
+Everything in a notification may hold untrusted text (names, reasons from monitoring files,
+failure reasons): the email rendering (:meth:`Notification.as_text`) quotes it through
+:mod:`mlops_core.email_text`, the Slack rendering (``mlops_runtime.notify``) through
+:mod:`mlops_core.slack_text`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from mlops_core import email_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,19 +26,23 @@ class Notification:
     trend: str = ""
 
     def as_text(self) -> str:
-        parts = [self.title, ""]
-        parts += [f"{k}: {v}" for k, v in self.facts.items()]
+        """The email body: the title on one line, then every value as a quoted field."""
+        parts = [
+            email_text.single_line(self.title, 300),
+            "",
+            f"severity: {email_text.label_of(self.severity)}",
+            email_text.field("model", self.model_id),
+            *(email_text.field(k, v) for k, v in self.facts.items()),
+        ]
         if self.trend:
-            parts.append(f"trend: {self.trend}")
-        parts.append("")
-        parts += [f"- {line}" for line in self.lines]
-        return "\n".join(parts).strip() + "\n"
+            parts.append(email_text.field("trend", self.trend))
+        if self.lines:
+            parts += ["", "details:", *(email_text.bullet(line) for line in self.lines)]
+        return "\n".join(parts) + "\n"
 
     @property
     def short_title(self) -> str:
-        """SNS subjects are at most 100 printable ASCII characters."""
-        ascii_title = self.title.encode("ascii", "replace").decode().replace("?", "-")
-        return ascii_title[:100]
+        return email_text.subject(self.title)
 
 
 def investigation(model_id: str, incident_id: str, summary: dict[str, Any]) -> Notification:

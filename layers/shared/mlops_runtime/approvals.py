@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from mlops_core.approvals import (
     CONTROL_PLANE,
@@ -33,12 +35,13 @@ from mlops_core.approvals import (
     is_approval_id,
     iso,
     refusal,
+    slack_origin_refusal,
     state_refusal,
     task_output,
 )
 from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 
-from mlops_runtime.aws import client, error_code, translated_errors
+from mlops_runtime.aws import client, error_code, paginate, translated_errors
 from mlops_runtime.store import Ledger, from_attributes, to_attributes
 
 ENCRYPTION_PURPOSE = "mlopscp-approval-task-token"
@@ -47,6 +50,11 @@ RETAIN_AFTER_DEADLINE = timedelta(days=400)
 # Step Functions answers these when the task is no longer waiting (timed out, execution ended,
 # already answered): the decision stands, the flow has moved on without it.
 TASK_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+PENDING_DELIVERY = "pending"
+# Waiting states time out at the deadline plus an hour (backstop_seconds): past this, a pending
+# delivery has no task left to reach.
+DELIVERY_GIVE_UP_AFTER_DEADLINE = timedelta(hours=2)
+logger = Logger(child=True)
 
 
 def silence_sdk_debug_logs() -> None:
@@ -79,12 +87,15 @@ class Approval:
     reminded_at: str | None = None
     slack_channel: str | None = None
     slack_ts: str | None = None
+    slack_team: str | None = None
     decided_by: str | None = None
     decided_channel: str | None = None
     decided_at: str | None = None
     reason: str | None = None
     decision_id: str | None = None
     delivered: list[str] = field(default_factory=list)
+    delivery: str | None = None  # "pending" while the decision has not reached the workflow
+    task_result: str | None = None  # delivered, pending (why), or why the task was gone
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Approval:
@@ -100,12 +111,15 @@ class Approval:
             reminded_at=item.get("reminded_at"),
             slack_channel=item.get("slack_channel"),
             slack_ts=item.get("slack_ts"),
+            slack_team=item.get("slack_team"),
             decided_by=item.get("decided_by"),
             decided_channel=item.get("decided_channel"),
             decided_at=item.get("decided_at"),
             reason=item.get("reason"),
             decision_id=item.get("decision_id"),
             delivered=list(item.get("delivered") or []),
+            delivery=item.get("delivery"),
+            task_result=item.get("task_result"),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -124,6 +138,8 @@ class Approval:
             "channel": self.decided_channel,
             "decided_at": self.decided_at,
             "reason": self.reason,
+            "delivery": self.delivery,
+            "task_result": self.task_result,
         }
 
 
@@ -176,11 +192,13 @@ class ApprovalStore:
             )
 
     def announced_operation(
-        self, approval_id: str, delivered: list[str], slack: tuple[str, str] | None
+        self, approval_id: str, delivered: list[str], slack: tuple[str, str, str] | None
     ) -> dict[str, Any]:
+        """Where the request went; for Slack the channel, message ts and team it was posted in
+        (a click counts only from that message)."""
         changes: dict[str, Any] = {"delivered": delivered}
         if slack:
-            changes |= {"slack_channel": slack[0], "slack_ts": slack[1]}
+            changes |= {"slack_channel": slack[0], "slack_ts": slack[1], "slack_team": slack[2]}
         return self._update(approval_id, changes, "attribute_exists(pk)")
 
     def decide_operation(
@@ -193,7 +211,8 @@ class ApprovalStore:
         decided_at: datetime,
         decision_id: str,
     ) -> dict[str, Any]:
-        """Pending -> outcome, once: the condition makes a second decision fail."""
+        """Pending -> outcome, once: the condition makes a second decision fail. The decision
+        starts as a pending delivery (index by-delivery) until SendTaskSuccess has taken it."""
         changes = {
             "status": outcome.value,
             "decided_by": decided_by,
@@ -201,6 +220,8 @@ class ApprovalStore:
             "reason": reason,
             "decided_at": iso(decided_at),
             "decision_id": decision_id,
+            "delivery": PENDING_DELIVERY,
+            "task_result": "pending: not sent yet",
         }
         return self._update(
             approval_id, changes, "#status = :pending", **{":pending": Status.PENDING.value}
@@ -226,11 +247,40 @@ class ApprovalStore:
         )
         return self._apply(operation)
 
-    def note_task_result(self, approval_id: str, result: str) -> None:
-        self._apply(self._update(approval_id, {"task_result": result}, "attribute_exists(pk)"))
+    def note_delivery(self, approval_id: str, result: str, done: bool) -> None:
+        """The task took the decision (or is gone): out of the pending deliveries. Not done:
+        still pending, with why, for the sweeper's next attempt."""
+        update = self._update(approval_id, {"task_result": result}, "attribute_exists(pk)")
+        if done:
+            update["Update"]["UpdateExpression"] += " REMOVE delivery"
+        self._apply(update)
 
-    def first_sight(self, digest: str, now: datetime) -> bool:
-        """True the first time a Slack interaction is seen; False for a redelivery or replay."""
+    def undelivered(self) -> list[str]:
+        """Ids of decided approvals whose decision has not reached their task yet."""
+        items = paginate(
+            "dynamodb",
+            "query",
+            "Items",
+            TableName=self.table_name,
+            IndexName="by-delivery",
+            KeyConditionExpression="delivery = :p",
+            ExpressionAttributeValues={":p": {"S": PENDING_DELIVERY}},
+        )
+        return [item["pk"]["S"].removeprefix("APPROVAL#") for item in items]
+
+    def seen(self, digest: str) -> bool:
+        """Was this Slack interaction handed over already (a redelivery or a replay)?"""
+        with translated_errors():
+            item = client("dynamodb").get_item(
+                TableName=self.table_name,
+                Key=to_attributes({"pk": f"SEEN#{digest}"}),
+                ConsistentRead=True,
+            )
+        return "Item" in item
+
+    def remember(self, digest: str, now: datetime) -> None:
+        """Mark a Slack interaction as handed over (after the hand-off: a failed one stays
+        unmarked, so Slack's retry of it is not mistaken for a replay)."""
         item = {"pk": f"SEEN#{digest}", "seen_at": iso(now)}
         item["expires_at"] = int((now + SEEN_TTL).timestamp())
         operation = {
@@ -240,7 +290,7 @@ class ApprovalStore:
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
-        return self._apply(operation)
+        self._apply(operation)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -347,6 +397,7 @@ class Attempt:
     actor_name: str = ""
     reason: str = ""
     attempt_id: str = ""  # the same for retries of one attempt: they are not a second decision
+    slack_origin: tuple[str, str, str] | None = None  # a click's team, channel, message ts
 
 
 @dataclass(frozen=True)
@@ -355,12 +406,24 @@ class Resolution:
     why: str = ""
     approval: Approval | None = None
 
+    @property
+    def delivered(self) -> bool:
+        """The decision reached its task (or the task is gone): nothing left to deliver."""
+        return self.approval is not None and self.approval.delivery is None
+
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {"status": "recorded" if self.recorded else "refused"}
         if self.why:
             result["why"] = self.why
         if self.approval:
             result |= {"approval_id": self.approval.approval_id, "outcome": self.approval.status}
+        if self.recorded and self.approval:
+            result |= {
+                "decided_by": self.approval.decided_by,
+                "channel": self.approval.decided_channel,
+                "delivery": "delivered" if self.delivered else "pending",
+                "task_result": self.approval.task_result,
+            }
         return result
 
 
@@ -385,7 +448,11 @@ class ApprovalService:
             return self.refuse(attempt, None, "no such approval")
         ours = approval.decision_id is not None and approval.decision_id == attempt.attempt_id
         if not ours:
-            why = state_refusal(approval.status, approval.deadline, attempt.outcome, now)
+            why = None
+            if attempt.channel is Channel.SLACK:
+                posted = (approval.slack_team, approval.slack_channel, approval.slack_ts)
+                why = slack_origin_refusal(attempt.slack_origin or ("", "", ""), posted)
+            why = why or state_refusal(approval.status, approval.deadline, attempt.outcome, now)
             why = why or refusal(
                 approval.approvers, attempt.channel, attempt.actor, self.group_members
             )
@@ -398,8 +465,37 @@ class ApprovalService:
                         attempt, approval, f"the approval is already {approval.status}"
                     )
         decided = self.store.get(attempt.approval_id) or approval
-        self._send_task_result(decided)
-        return Resolution(True, approval=decided)
+        return Resolution(True, approval=self.deliver(decided))
+
+    def redeliver(self, approval_id: str) -> Resolution:
+        """Try again to hand a recorded decision to its task (the sweeper asks, every run)."""
+        approval = self.store.get(approval_id)
+        if approval is None or approval.status == Status.PENDING:
+            return Resolution(False, "no decision to deliver", approval)
+        return Resolution(True, approval=self.deliver(approval))
+
+    def deliver(self, approval: Approval) -> Approval:
+        """SendTaskSuccess for a recorded decision still pending delivery. It never raises: a
+        failure leaves the delivery pending, with why, and the sweeper retries it until it
+        lands or the task is gone (the state's backstop timeout)."""
+        if approval.delivery != PENDING_DELIVERY:
+            return approval  # delivered already (or decided before pending deliveries existed)
+        try:
+            result, done = self._send_task_result(approval), True
+        except Exception as error:
+            code = error_code(error) if isinstance(error, ClientError) else type(error).__name__
+            if isinstance(error.__cause__, ClientError):
+                code = error_code(error.__cause__)
+            result, done = f"pending: {code}", False
+            if self.clock() >= approval.deadline + DELIVERY_GIVE_UP_AFTER_DEADLINE:
+                # The waiting state's backstop (deadline + 1 h) has failed it by now.
+                result, done = f"not delivered ({code}) before the task's backstop timeout", True
+            logger.warning(
+                "decision not delivered",
+                extra={"approval_id": approval.approval_id, "error": code, "given_up": done},
+            )
+        self.store.note_delivery(approval.approval_id, result, done)
+        return self.store.get(approval.approval_id) or approval
 
     def _record_decision(self, approval: Approval, attempt: Attempt, now: datetime) -> bool:
         expired = attempt.outcome is Outcome.EXPIRED
@@ -443,7 +539,7 @@ class ApprovalService:
         )
         return self.ledger.record(entry, operation)
 
-    def _send_task_result(self, approval: Approval) -> None:
+    def _send_task_result(self, approval: Approval) -> str:
         output = task_output(
             approval.approval_id,
             Outcome(approval.status),
@@ -462,10 +558,10 @@ class ApprovalService:
             code = error_code(error)
             if code not in TASK_GONE:
                 raise
-            # Only the code: Step Functions' messages may quote the token.
-            self.store.note_task_result(approval.approval_id, f"task no longer waiting: {code}")
-            return
-        self.store.note_task_result(approval.approval_id, "delivered")
+            # Only the code: Step Functions' messages may quote the token. Closed also means
+            # an earlier attempt delivered it and failed to note that.
+            return f"task no longer waiting: {code}"
+        return "delivered"
 
     def refuse(self, attempt: Attempt, approval: Approval | None, why: str) -> Resolution:
         record_refusal(
@@ -475,7 +571,8 @@ class ApprovalService:
             str(attempt.channel),
             why,
             claimed_by=attempt.actor,
-            digest=attempt.attempt_id or iso(self.clock()),
+            verified=True,
+            now=self.clock(),
         )
         return Resolution(False, why, approval)
 
@@ -487,24 +584,43 @@ def record_refusal(
     channel: str,
     why: str,
     claimed_by: str = "",
-    digest: str = "",
-) -> None:
-    """``approval_rejected_request``: a forged, stale, replayed or unauthorised answer."""
-    from mlops_core.approvals import fingerprint
+    verified: bool = False,
+    now: datetime | None = None,
+) -> bool:
+    """``approval_rejected_request``: a forged, stale, replayed or unauthorised answer.
 
-    shown_id = claimed_id if is_approval_id(claimed_id) else "invalid-id"
-    ledger.record(
+    Anyone can send the public callback requests, so what they write is bounded: one entry per
+    approval (all approvals that do not exist count as one), channel, reason and hour, the
+    first of its kind; repeats are counted by the ApprovalRequestsRefused metric only. An
+    identity that was not verified is kept as a claim, marked so and reduced to one printable
+    line; a verified person's refusals are kept per person. Returns whether it wrote an entry.
+    """
+    from mlops_core.approvals import fingerprint
+    from mlops_core.untrusted import single_line
+
+    moment = now or datetime.now(UTC)
+    shown_id = approval.approval_id if approval else "unknown"
+    claimed = single_line(claimed_by, 100)
+    reason = single_line(why, 300)
+    kind = re.sub(r"[-+]?\d+(\.\d+)?", "#", reason)  # "stale by 301 s" and "by 302 s" alike
+    window = moment.strftime("%Y-%m-%dT%H")
+    key = fingerprint(channel, kind, window, claimed if verified else "")
+    return ledger.record(
         LedgerEntry(
             action=Action.APPROVAL_REJECTED_REQUEST,
             model_id=approval.model_id if approval else UNKNOWN_MODEL,
-            subject=f"approval:{shown_id}#refused#{fingerprint(channel, why, digest)}",
-            summary=f"refused a {channel} answer: {why}",
-            actor=claimed_by[:200] or "unknown",
+            subject=f"approval:{shown_id}#refused#{key}",
+            summary=f"refused a {channel} answer: {reason}",
+            actor=(claimed or "unknown") if verified else "unverified",
+            at=moment,
             evidence={
                 "approval_id": shown_id,
+                "claimed_approval_id": single_line(claimed_id, 64) if not approval else None,
                 "channel": channel,
-                "why": why,
-                "claimed_by": claimed_by[:200],
+                "why": reason,
+                "claimed_by": claimed,
+                "identity": "verified" if verified else "unverified",
+                "window": f"{window}:00Z, first refusal of this kind in the hour",
                 "status": approval.status if approval else None,
             },
         )

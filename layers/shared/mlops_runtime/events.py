@@ -272,6 +272,8 @@ MonitoringEvent = Annotated[
 
 def parse_event(event: Any, model: Any) -> Any:
     """Validate an event; a malformed one raises EventRejectedError with a readable reason."""
+    if not isinstance(event, dict):
+        raise EventRejectedError("malformed event: not a JSON object")
     try:
         return parse(event=event, model=model)
     except ValidationError as error:

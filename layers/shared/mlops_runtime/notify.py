@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from mlops_core import slack_text
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.messages import Notification
 
@@ -83,9 +84,7 @@ def _post_to_slack(notification: Notification, secret_arn: str) -> None:
     from slack_sdk.webhook import WebhookClient
 
     url = _webhook_url(get_secret(secret_arn, max_age=300))
-    response = WebhookClient(url, timeout=5).send(
-        text=notification.title, blocks=slack_blocks(notification)
-    )
+    response = WebhookClient(url, timeout=5).send_dict(webhook_message(notification))
     if response.status_code != 200:
         raise RuntimeError(f"Slack answered {response.status_code}")
 
@@ -97,31 +96,30 @@ def _webhook_url(secret: str | bytes) -> str:
     return text.strip()
 
 
-def slack_blocks(notification: Notification) -> list[Any]:
-    from slack_sdk.models.blocks import (
-        ContextBlock,
-        DividerBlock,
-        HeaderBlock,
-        MarkdownTextObject,
-        SectionBlock,
-    )
+def webhook_message(notification: Notification) -> dict[str, Any]:
+    """The incoming-webhook payload: the fallback text is not mrkdwn, nothing unfurls."""
+    return {
+        "text": slack_text.fallback(notification.title),
+        "mrkdwn": False,
+        "blocks": [block.to_dict() for block in slack_blocks(notification)],
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
 
-    fields = [MarkdownTextObject(text=f"*{k}*\n{v}") for k, v in notification.facts.items()]
-    blocks: list[Any] = [HeaderBlock(text=notification.title[:150])]
-    if fields:
-        blocks.append(SectionBlock(fields=fields[:10]))
-    if notification.trend:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"trend `{notification.trend}`")))
+
+def slack_blocks(notification: Notification) -> list[Any]:
+    """Block Kit; every value a notification carries is plain_text (mlops_core.slack_text)."""
+    from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+
+    from mlops_runtime import slack_blocks as kit
+
+    facts: list[tuple[str, object]] = list(notification.facts.items())
+    facts.append(("trend", notification.trend))
+    blocks: list[Any] = [HeaderBlock(text=kit.plain(notification.title, 150))]
+    blocks += kit.facts(facts)
     blocks.append(DividerBlock())
-    text = "\n".join(f"• {line}" for line in notification.lines)[:2900]
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=text or "(no details)")))
-    blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"mlops-control-plane · {notification.kind} · {notification.subject_id}"
-                )
-            ]
-        )
-    )
+    details = kit.plain_lines(notification.lines) if notification.lines else kit.plain("-")
+    blocks.append(SectionBlock(text=details))
+    about = f"mlops-control-plane · {notification.kind} · {notification.subject_id}"
+    blocks.append(ContextBlock(elements=[kit.plain(about, 300)]))
     return blocks

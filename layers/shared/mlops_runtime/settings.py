@@ -31,6 +31,12 @@ class NotifySettings(FunctionSettings):
     )
 
 
+class DeadLetterSettings(FunctionSettings):
+    dead_letter_queue_url: str = Field(
+        pattern=r"^https?://", description="SQS queue of refused events, with the reason"
+    )
+
+
 class IdempotentSettings(FunctionSettings):
     idempotency_table: str = Field(min_length=3, description="Powertools idempotency table")
 

@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from botocore.httpsession import URLLib3Session
 from mlopscp.emulator import Emulator
 from mlopscp.emulator.cloudwatch_ext import percentile
 from mlopscp.emulator.sts_ext import refusal
@@ -69,6 +73,37 @@ def test_only_the_trusted_account_may_assume_the_deployer(
             RoleSessionName="promotion",
             ExternalId="the-external-id-of-this-test",
         )
+
+
+def _signed_identity_request(
+    url: str, credentials: Credentials, signed_value: str, sent_value: str
+) -> tuple[int, bytes]:
+    """A GetCallerIdentity signed over a header, sent with that header's value changed or not."""
+    body = "Action=GetCallerIdentity&Version=2011-06-15"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Bound": signed_value}
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    SigV4Auth(credentials, "sts", "us-east-1").add_auth(request)
+    sent = dict(request.headers.items()) | {"X-Bound": sent_value}
+    response = URLLib3Session().send(AWSRequest("POST", url, data=body, headers=sent).prepare())
+    return response.status_code, response.content
+
+
+def test_sts_answers_who_signed_only_for_a_genuine_signature(emulator: Emulator) -> None:
+    url = emulator.endpoint_url + "/"
+    assumed = emulator.client("sts").assume_role(
+        RoleArn="arn:aws:iam::123456789012:role/operator", RoleSessionName="ada"
+    )["Credentials"]
+    ada = Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
+    status, body = _signed_identity_request(url, ada, "decision-1", "decision-1")
+    assert status == 200
+    assert b"assumed-role/operator/ada" in body
+    assert b"SignatureDoesNotMatch" in _signed_identity_request(url, ada, "decision-1", "other")[1]
+    forged = Credentials(assumed["AccessKeyId"], "not-the-secret")
+    assert b"SignatureDoesNotMatch" in _signed_identity_request(url, forged, "a", "a")[1]
+    unknown = Credentials("AKIANOTISSUED0000000", "x")
+    assert b"InvalidClientTokenId" in _signed_identity_request(url, unknown, "a", "a")[1]
+    # The emulator's own clients still get their identity.
+    assert emulator.client("sts").get_caller_identity()["Account"] == emulator.account
 
 
 def test_roles_that_do_not_exist_keep_motos_behaviour(emulator: Emulator) -> None:

@@ -163,3 +163,25 @@ def test_a_spot_capacity_failure_is_recorded_but_left_to_spot_recovery(training_
     )
     assert result["outcome"] == "retrain_failed"
     assert messages(training_cloud["inbox"]) == [], "spot recovery pages if it gives up"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        ["not", "an", "object"],
+        "a string",
+        None,
+        {"id": "e-9", "detail-type": "SageMaker Model Building Pipeline Execution Status Change"},
+    ],
+    ids=["list", "string", "null", "no-detail"],
+)
+def test_pipeline_status_rejects_a_malformed_event_into_the_dlq(inbox, event: Any) -> None:
+    result = load_handler("pipeline_status").handler(event, LambdaContext())
+    assert result["status"] == "rejected"
+    (body,) = messages(inbox["dlq"])
+    dead = json.loads(body)
+    assert dead["event"] == event, "the event is kept whole"
+    assert dead["reason"].startswith("malformed event")
+    (entry,) = Ledger("ledger").entries("_unknown")
+    assert entry["action"] == "event_rejected"
+    assert entry["evidence"]["source"] == "pipeline-status"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from mlops_core.errors import EventRejectedError
 
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.conftest import drain
@@ -140,9 +140,26 @@ def test_a_group_no_model_promotes_is_ignored(intake) -> None:
     assert intake.handler(other, LambdaContext())["status"] == "ignored"
 
 
-def test_a_malformed_event_fails_for_the_dead_letter_queue_and_is_recorded(intake) -> None:
+def _missing_status() -> dict[str, Any]:
     broken = event()
     del broken["detail"]["ModelApprovalStatus"]
-    with pytest.raises(EventRejectedError, match="ModelApprovalStatus"):
-        intake.handler(broken, LambdaContext())
-    assert "event_rejected" in ledger_actions("_unknown")
+    return broken
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [_missing_status(), ["not", "an", "object"], "a string", None],
+    ids=["no-status", "list", "string", "null"],
+)
+def test_a_malformed_event_goes_to_the_dead_letter_queue_with_its_reason(
+    intake, malformed: Any
+) -> None:
+    result = intake.handler(malformed, LambdaContext())
+    assert result["status"] == "rejected"
+    (dead,) = drain(os.environ["DEAD_LETTER_QUEUE_URL"])
+    body = json.loads(dead["body"])
+    assert body["event"] == malformed, "the event is kept whole"
+    assert body["reason"].startswith("malformed event")
+    assert dead["attributes"]["source"] == "promotion-intake"
+    assert ledger_actions("_unknown") == ["event_rejected"]
+    assert executions() == []

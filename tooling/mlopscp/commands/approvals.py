@@ -1,8 +1,10 @@
-"""`mlopscp approvals`: list approvals, and answer one as an operator with IAM access.
+"""`mlopscp approvals`: list approvals, answer one as an operator with IAM access, and rotate
+the emailed links' key.
 
 ``approve`` / ``reject`` invoke the stack's decider function (IAM ``lambda:InvokeFunction`` on it
-is the operators' allow-list) with channel ``cli`` and, as the actor, the caller's identity from
-STS GetCallerIdentity; the decider records and resolves it exactly like a Slack or email answer.
+is the operators' allow-list) with channel ``cli`` and a proof of who the caller is: an STS
+GetCallerIdentity request the caller's credentials sign for this one decision, which the decider
+has STS verify. It records and resolves the answer exactly like a Slack or email one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         add_stack_arguments(answer)
         outcome = "approved" if verb == "approve" else "rejected"
         answer.set_defaults(func=run_answer, outcome=outcome)
+    rotate = actions.add_parser(
+        "rotate-link-key",
+        help="new HMAC key for emailed links; links already sent keep working (30-day grace)",
+    )
+    rotate.add_argument(
+        "--revoke-previous",
+        action="store_true",
+        help="also stop accepting the previous key at once (after a leak): every link "
+        "already sent stops working; approvers answer in Slack or the approval expires",
+    )
+    add_stack_arguments(rotate)
+    rotate.set_defaults(func=run_rotate)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -61,15 +75,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_answer(args: argparse.Namespace) -> int:
     stack = StackArgs.from_args(args)
-    identity = stack.client("sts").get_caller_identity()
+    attempt_id = f"cli:{uuid.uuid4()}"
     request = {
+        "channel": "cli",
         "approval_id": args.approval_id,
         "outcome": args.outcome,
-        "channel": "cli",
-        "actor": identity["Arn"],
-        "actor_name": identity["Arn"].rsplit("/", 1)[-1],
         "reason": args.reason,
-        "attempt_id": f"cli:{uuid.uuid4()}",
+        "attempt_id": attempt_id,
+        "identity": identity_proof(stack, args.approval_id, args.outcome, attempt_id),
     }
     response = stack.client("lambda").invoke(
         FunctionName=stack.outputs["ApprovalDeciderFunctionName"],
@@ -82,5 +95,52 @@ def run_answer(args: argparse.Namespace) -> int:
     if result.get("status") != "recorded":
         print(f"not recorded: {result.get('why', result)}", file=sys.stderr)
         return 1
-    print(f"{args.approval_id}: {result['outcome']} by {identity['Arn']} (channel cli)")
+    print(f"{args.approval_id}: {result['outcome']} by {result['decided_by']} (channel cli)")
+    return 0
+
+
+def identity_proof(stack: StackArgs, approval_id: str, outcome: str, attempt_id: str) -> dict:
+    """Who you are, for this one decision: an STS GetCallerIdentity request your credentials
+    sign (SigV4) over a header naming the decision. The decider sends it to STS unchanged and
+    records the ARN STS answers with; it is good for minutes, for this decision only."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from mlops_core.approvals import IDENTITY_BINDING_HEADER, STS_IDENTITY_BODY, identity_binding
+
+    sts = stack.client("sts")
+    url = sts.meta.endpoint_url.rstrip("/") + "/"
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=STS_IDENTITY_BODY,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            IDENTITY_BINDING_HEADER: identity_binding(approval_id, outcome, attempt_id),
+        },
+    )
+    credentials = stack.session().get_credentials()
+    if credentials is None:
+        raise SystemExit("no AWS credentials: the decider records who you are from them")
+    SigV4Auth(credentials.get_frozen_credentials(), "sts", sts.meta.region_name).add_auth(request)
+    return {"url": url, "headers": dict(request.headers.items()), "body": STS_IDENTITY_BODY}
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    """Put a new version of the link key secret; Secrets Manager makes it AWSCURRENT and the
+    old one AWSPREVIOUS, which the control plane accepts for LINK_KEY_GRACE."""
+    import secrets
+
+    stack = StackArgs.from_args(args)
+    manager = stack.client("secretsmanager")
+    arn = stack.outputs["ApprovalLinkKeySecretArn"]
+    old = manager.get_secret_value(SecretId=arn)["VersionId"]
+    new = manager.put_secret_value(SecretId=arn, SecretString=secrets.token_urlsafe(48))
+    print(f"link key rotated: version {new['VersionId']} signs new links")
+    if args.revoke_previous:
+        manager.update_secret_version_stage(
+            SecretId=arn, VersionStage="AWSPREVIOUS", RemoveFromVersionId=old
+        )
+        print(f"version {old} revoked: links signed with it are refused (within a minute)")
+    else:
+        print(f"version {old} still verifies the links it signed for 30 days")
     return 0
