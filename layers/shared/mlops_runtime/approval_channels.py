@@ -30,6 +30,7 @@ from mlops_core.approvals import (
     iso,
     link_signature,
 )
+from mlops_core.errors import ApprovalDeliveryError
 
 from mlops_runtime.approvals import Approval
 from mlops_runtime.aws import client, translated_errors
@@ -297,7 +298,8 @@ class Email:
 
     def send_requests(self, approval: Approval) -> list[str]:
         """One message per email approver, with links signed for them; returns who got one."""
-        assert self._keys, "links need the link keys"
+        if self._keys is None:
+            raise ApprovalDeliveryError("email approvals need the link keys")
         key = self._keys.signing()
         sent = []
         for recipient in approval.approvers.emails:

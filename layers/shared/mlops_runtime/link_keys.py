@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 from mlops_core.approvals import LinkKey, accepted_link_keys
+from mlops_core.errors import ApprovalDeliveryError
 
 from mlops_runtime.aws import client, error_code, translated_errors
 from mlops_runtime.cache import TtlCache
@@ -63,7 +64,8 @@ class LinkKeys:
 
     def _read(self) -> tuple[LinkKey, LinkKey | None]:
         current = self._version("AWSCURRENT")
-        assert current is not None, "the link key secret has a current version"
+        if current is None:  # Secrets Manager always labels one version AWSCURRENT
+            raise ApprovalDeliveryError(f"link key secret {self.secret_arn} has no current version")
         return current, self._version("AWSPREVIOUS")
 
     def _version(self, stage: str) -> LinkKey | None:
