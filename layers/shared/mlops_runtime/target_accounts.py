@@ -28,6 +28,7 @@ from mlops_core.promotion import (
     parse_package_arn,
 )
 
+from mlops_runtime.accounts import read_external_id
 from mlops_runtime.aws import assumed_client, client, error_code, translated_errors
 
 
@@ -59,21 +60,7 @@ class TargetAccount:
             ) from error
 
     def _external_id(self) -> str:
-        from aws_lambda_powertools.utilities.parameters import get_secret
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-        try:
-            raw = get_secret(self.secret_arn, max_age=300)
-        except GetParameterError as error:
-            raise TargetAccountAccessError(
-                f"cannot read the ExternalId secret {self.secret_arn}: {error}"
-            ) from error
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if text.lstrip().startswith("{"):
-            text = str(json.loads(text).get("external_id", ""))
-        if not text.strip():
-            raise TargetAccountAccessError(f"the ExternalId secret {self.secret_arn} is empty")
-        return text.strip()
+        return read_external_id(self.secret_arn, TargetAccountAccessError)
 
 
 def tags(promotion_id: str, model_id: str) -> list[dict[str, str]]:

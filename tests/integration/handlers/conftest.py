@@ -36,6 +36,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "MODEL_CONFIG_TABLE": "model-config",
         "IDEMPOTENCY_TABLE": "idempotency",
         "DEFAULT_RETRAIN_COOLDOWN_HOURS": "24",
+        "TOOLING_ACCOUNT_ID": "123456789012",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
