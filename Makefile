@@ -20,6 +20,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 TMP := .tmp
 TRANSLATED := $(TMP)/translated.json
 ASL_FILES := $(wildcard statemachines/*.asl.json)
+# Plain CloudFormation deployed into each workload account (or as a StackSet): no SAM transform.
+ACCOUNT_TEMPLATES := $(wildcard accounts/*.yaml)
 BUILD_STAMP := .aws-sam/build/template.yaml
 BUILD_INPUTS := template.yaml samconfig.toml \
 	$(shell find functions layers statemachines -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
@@ -44,7 +46,7 @@ help:
 	@echo "  install          .venv (python3.13) with the tooling, test and template tools"
 	@echo "  lint             ruff check + ruff format --check"
 	@echo "  typecheck        mypy"
-	@echo "  template-checks  cfn-lint (source + translated), sam validate, ASL, checkov, contract"
+	@echo "  template-checks  cfn-lint (source + translated + accounts/), sam validate, ASL, checkov, contract"
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
 	@echo "make bench     import time, package sizes, triage speed, promotion cost -> docs/benchmarks.md"
@@ -122,6 +124,7 @@ $(TRANSLATED): template.yaml $(ASL_FILES) tooling/checks/translate_template.py |
 cfn-lint: $(STAMP) $(TRANSLATED)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/cfn-lint $(TRANSLATED)
+	$(BIN)/cfn-lint $(ACCOUNT_TEMPLATES)
 
 # Plain validate runs the SAM translator (needs a region, not credentials); --lint is cfn-lint
 # only and skips the translator, so both run.
@@ -139,10 +142,12 @@ asl: $(NODE_STAMP)
 # On the translated template: checkov runs its IAM checks only there. Skips: .checkov.yaml.
 checkov: $(CHECKOV_STAMP) $(TRANSLATED)
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(TRANSLATED)
+	for template in $(ACCOUNT_TEMPLATES); do \
+		$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file "$$template"; done
 
 # What no tool checks: substitutions vs placeholders, error names, pattern lists, runtimes.
 template-contract: $(STAMP)
-	$(PYTEST) tests/contract/test_template_contract.py
+	$(PYTEST) tests/contract/test_template_contract.py tests/contract/test_accounts_contract.py
 
 $(BUILD_STAMP): $(BUILD_INPUTS) | $(STAMP)
 	$(REQUIRE_PYTHON)

@@ -21,8 +21,10 @@ from mlops_core import promotion
 from mlops_core.errors import EventRejectedError
 from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 from mlops_core.messages import Notification
+from mlops_core.trust import account_refusal, resource_refusal
 from mlops_runtime import notify, settings
 from mlops_runtime.aws import client, error_code, idempotency_store, translated_errors
+from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import ModelPackageStateChange, parse_event
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.promotions import PromotionStore, now_iso
@@ -30,8 +32,9 @@ from mlops_runtime.store import Ledger
 from pydantic import Field
 
 
-class Settings(settings.IdempotentSettings, settings.NotifySettings):
+class Settings(settings.IdempotentSettings, settings.NotifySettings, settings.AccountSettings):
     promotion_state_machine_arn: str = Field(pattern=r"^arn:aws[\w-]*:states:")
+    dead_letter_queue_url: str = Field(pattern=r"^https?://")
 
 
 SETTINGS = settings.load(Settings)
@@ -67,6 +70,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if model is None or model.promotion is None:
         logger.info("no model promotes this group", extra={"group": detail.ModelPackageGroupName})
         return {"status": "ignored", "reason": f"no model promotes {detail.ModelPackageGroupName}"}
+    # The registry is in this account: nobody else's event starts, records or refuses anything.
+    refusal = account_refusal(
+        change.account, model.model_id, SETTINGS.tooling_account_id, "the registry of model"
+    ) or resource_refusal(change.account, detail.ModelPackageArn, "model package")
+    if refusal:
+        rejected = EventRejectedError(refusal)
+        dead_letters = SETTINGS.dead_letter_queue_url
+        return reject(event, rejected, dead_letters, ledger, "promotion-intake", model.model_id)
     return intake(
         request={
             "event_id": change.id,

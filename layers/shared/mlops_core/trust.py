@@ -13,17 +13,35 @@ S3_SCHEME = "s3://"
 
 
 def account_refusal(
-    event_account: str | None, model_id: str, model_account: str, what: str = "model"
+    event_account: str | None, name: str, owner_account: str, what: str = "model"
 ) -> str | None:
-    """Why an event from ``event_account`` may not act on a model of ``model_account``."""
+    """Why an event from ``event_account`` may not act on ``what`` ``name``, which belongs to
+    ``owner_account`` (a model: the account it is configured in)."""
     if not event_account:
-        return f"the event names no source account: it may not act on {what} {model_id}"
-    if event_account != model_account:
+        return f"the event names no source account: it may not act on {what} {name}"
+    if event_account != owner_account:
         return (
-            f"an event from account {event_account} may not act on {what} {model_id}, which "
-            f"is configured in account {model_account}"
+            f"an event from account {event_account} may not act on {what} {name}, which "
+            f"belongs to account {owner_account}"
         )
     return None
+
+
+def arn_account(arn: str) -> str:
+    """The account field of an ARN ("" if it has none)."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) >= 6 and parts[0] == "arn" else ""
+
+
+def resource_refusal(event_account: str | None, arn: str, what: str) -> str | None:
+    """Why an event may not speak about a resource of another account than its own."""
+    owner = arn_account(arn)
+    if owner and owner == event_account:
+        return None
+    return (
+        f"an event from account {event_account} may not act on {what} {arn}, which belongs to "
+        f"account {owner or 'unknown'}"
+    )
 
 
 def normalised(uri: str) -> tuple[str, str] | None:

@@ -86,6 +86,15 @@ def assumed_client(service: str, role_arn: str, external_id: str, session_name: 
     return built
 
 
+def clear_cached_clients() -> None:
+    """Forget every client and assumed credential (tests start each fake AWS afresh)."""
+    client.cache_clear()
+    resource.cache_clear()
+    with _LOCK:
+        _ASSUMED.clear()
+        _ASSUMED_CLIENTS.clear()
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 

@@ -47,26 +47,26 @@ class NotRelevant(Exception):  # noqa: N818 - control flow, never leaves this pa
 
 
 def to_signal(
-    event: ProcessingJobStateChange | AlarmStateChange | DriftSignal, sagemaker: SageMakerIn
+    event: ProcessingJobStateChange | AlarmStateChange | DriftSignal, sagemaker_in: SageMakerIn
 ) -> MonitoringSignal:
     if isinstance(event, ProcessingJobStateChange):
-        return _from_processing_job(event, sagemaker)
+        return _from_processing_job(event, sagemaker_in)
     if isinstance(event, AlarmStateChange):
         return _from_alarm(event)
     return _from_drift_signal(event)
 
 
 def _from_processing_job(
-    event: ProcessingJobStateChange, sagemaker: SageMakerIn
+    event: ProcessingJobStateChange, sagemaker_in: SageMakerIn
 ) -> MonitoringSignal:
     detail = event.detail
     if detail.ProcessingJobStatus not in ("Completed", "Failed", "Stopped"):
         raise NotRelevant(
             f"processing job {detail.ProcessingJobName} is {detail.ProcessingJobStatus}"
         )
-    client = sagemaker()
+    sagemaker = sagemaker_in()
     job = _described(
-        lambda: client.describe_processing_job(ProcessingJobName=detail.ProcessingJobName),
+        lambda: sagemaker.describe_processing_job(ProcessingJobName=detail.ProcessingJobName),
         f"processing job {detail.ProcessingJobName} does not exist in account {event.account}",
     )
     schedule_arn = job.get("MonitoringScheduleArn")
@@ -74,7 +74,7 @@ def _from_processing_job(
         raise NotRelevant(f"processing job {detail.ProcessingJobName} is not a Model Monitor run")
     schedule_name = schedule_arn.rsplit("/", 1)[-1]
     schedule = retried(
-        lambda: client.describe_monitoring_schedule(MonitoringScheduleName=schedule_name)
+        lambda: sagemaker.describe_monitoring_schedule(MonitoringScheduleName=schedule_name)
     )
     outputs = [
         o["S3Output"]["S3Uri"]
@@ -191,10 +191,10 @@ def admit(
     event_account: str,
     model: ModelConfig,
     tooling_account: str,
-    sagemaker: SageMakerIn,
+    sagemaker_in: SageMakerIn,
 ) -> dict[str, Any]:
     """The drift response's request for ``model``, or EventRejectedError saying why not.
-    ``sagemaker`` reaches the model's account (for a location the configuration lacks)."""
+    ``sagemaker_in`` reaches the model's account (for a location the configuration lacks)."""
     refusal = account_refusal(event_account, model.model_id, model.account_id(tooling_account))
     if refusal:
         raise EventRejectedError(refusal)
@@ -202,12 +202,14 @@ def admit(
         "event_id": signal.event_id,
         "model_id": model.model_id,
         "endpoint_name": model.endpoint_name,
-        "output_uri": _location(signal, model, sagemaker),
+        "output_uri": _location(signal, model, sagemaker_in),
         "signal": signal.to_dict(),
     }
 
 
-def _location(signal: MonitoringSignal, model: ModelConfig, sagemaker: SageMakerIn) -> str | None:
+def _location(
+    signal: MonitoringSignal, model: ModelConfig, sagemaker_in: SageMakerIn
+) -> str | None:
     configured = model.monitoring_output_uri
     if signal.kind == SignalKind.CUSTOM and signal.output_uri:
         if refusal := location_refusal(signal.output_uri, configured, model.model_id):
@@ -215,7 +217,7 @@ def _location(signal: MonitoringSignal, model: ModelConfig, sagemaker: SageMaker
         return signal.output_uri
     execution = signal.output_uri if signal.kind == SignalKind.MONITORING_EXECUTION else None
     if execution is None and configured is None:
-        execution = latest_execution_output(sagemaker(), model.endpoint_name)
+        execution = latest_execution_output(sagemaker_in(), model.endpoint_name)
     if configured and execution and not is_under(execution, configured):
         raise EventRejectedError(
             f"the monitoring execution wrote to {execution}, outside model {model.model_id}'s "

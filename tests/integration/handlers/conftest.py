@@ -40,11 +40,11 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    aws.client.cache_clear()
+    aws.clear_cached_clients()
     with mock_aws():
         create_template_tables(boto3.client("dynamodb"), TABLES)
         yield env
-    aws.client.cache_clear()
+    aws.clear_cached_clients()
 
 
 def put_model(pipeline: str | None = "churn-retrain", **extra: Any) -> None:

@@ -32,7 +32,7 @@ def intake(cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[d
     )["stateMachineArn"]
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq)
     monkeypatch.setenv("DRIFT_STATE_MACHINE_ARN", machine)
-    yield {"dlq": dlq, "machine": machine}
+    return {"dlq": dlq, "machine": machine}
 
 
 def executions(machine: str) -> list[dict[str, Any]]:
@@ -53,7 +53,8 @@ def assert_rejected(result: dict[str, Any], dlq: str, machine: str, *words: str)
     for word in words:
         assert word in reason, reason
     rejected = [e for e in Ledger("ledger").entries("churn") if e["action"] == "event_rejected"]
-    assert rejected and rejected[0]["summary"] == reason
+    assert rejected
+    assert rejected[0]["summary"] == reason
     assert executions(machine) == [], "nothing may run for a rejected event"
     return reason
 
