@@ -18,6 +18,7 @@ from mlopscp import timeline
 from mlopscp.demo_approvals import ApprovalScenarios
 from mlopscp.demo_promotion import PromotionScenarios
 from mlopscp.demo_spot import SpotScenarios
+from mlopscp.demo_xaccount import CrossAccountScenarios
 from mlopscp.local import MODELS, ROOT, STACK, LocalControlPlane
 
 
@@ -36,7 +37,7 @@ class Outcome:
         return all(ok for _, ok in self.checks)
 
 
-class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios):
+class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios, CrossAccountScenarios):
     def __init__(self, plane: LocalControlPlane) -> None:
         self.plane = plane
         self.emu = plane.emu
@@ -195,6 +196,9 @@ class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios):
         "promotion_shadow_fails",
         "promotion_rolled_back",
         "promotion_out_of_order",
+        # the drift loop across accounts (issue 10)
+        "xaccount_loop",
+        "xaccount_refused",
     )
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:

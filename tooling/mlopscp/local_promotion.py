@@ -101,6 +101,13 @@ PROMOTION_MODELS = {
             {1: _regression(12.0, 0.70), 2: _regression(11.2, 0.73)},
             approve_by="email",
         ),
+        # issue 10: monitored in production, retrained in the tooling account, its version 2
+        # registered by the retrain (mlopscp.local_xaccount)
+        PromotionModel(
+            "forecast",
+            "a demand forecaster in production drifts, is retrained and promoted back",
+            {1: _regression(8.2, 0.78)},
+        ),
     )
 }
 
@@ -132,6 +139,8 @@ class PromotionWorld:
                     "ExternalId": self.external_id,
                     "ModelArtifactsBucket": MODELS_BUCKET,
                     "DataCaptureBucket": capture_bucket(account),
+                    # issue 10: forward the events the control plane consumes to its bus
+                    "ControlPlaneEventBusArn": self.plane.outputs["WorkloadEventBusArn"],
                 },
             )
             self.roles[account] = dict(stack.outputs)
@@ -142,7 +151,7 @@ class PromotionWorld:
         return self
 
     def _register(self, model: PromotionModel) -> None:
-        sagemaker, s3 = self.emu.client("sagemaker"), self.emu.client("s3")
+        sagemaker = self.emu.client("sagemaker")
         group = sagemaker.create_model_package_group(ModelPackageGroupName=model.model_id)
         # How version 1 reached production before the control plane: the team let the
         # production account read the group (the control plane adds its own statements).
@@ -167,31 +176,47 @@ class PromotionWorld:
             ),
         )
         for version, report in sorted(model.metrics.items()):
-            key = f"{model.model_id}/v{version}/evaluation.json"
-            s3.put_object(Bucket=MODELS_BUCKET, Key=key, Body=json.dumps(report).encode())
-            sagemaker.create_model_package(
-                ModelPackageGroupName=model.model_id,
-                ModelPackageDescription=f"{model.model_id} version {version}",
-                ModelApprovalStatus="Approved" if version == 1 else "PendingManualApproval",
-                InferenceSpecification={
-                    "Containers": [
-                        {
-                            "Image": IMAGE,
-                            "ModelDataUrl": f"s3://{MODELS_BUCKET}/{model.model_id}/v{version}/model.tar.gz",
-                        }
-                    ],
-                    "SupportedContentTypes": ["text/csv"],
-                    "SupportedResponseMIMETypes": ["text/csv"],
-                },
-                ModelMetrics={
-                    "ModelQuality": {
-                        "Statistics": {
-                            "ContentType": "application/json",
-                            "S3Uri": f"s3://{MODELS_BUCKET}/{key}",
-                        }
+            status = "Approved" if version == 1 else "PendingManualApproval"
+            self.register_version(model, version, report, status)
+
+    def register_version(
+        self,
+        model: PromotionModel,
+        version: int,
+        report: dict[str, Any],
+        status: str = "PendingManualApproval",
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """A version of the model in the registry, with its evaluation report in S3 (what a
+        pipeline's Register step does); returns its ARN."""
+        sagemaker, s3 = self.emu.client("sagemaker"), self.emu.client("s3")
+        key = f"{model.model_id}/v{version}/evaluation.json"
+        s3.put_object(Bucket=MODELS_BUCKET, Key=key, Body=json.dumps(report).encode())
+        created = sagemaker.create_model_package(
+            ModelPackageGroupName=model.model_id,
+            ModelPackageDescription=f"{model.model_id} version {version}",
+            ModelApprovalStatus=status,
+            InferenceSpecification={
+                "Containers": [
+                    {
+                        "Image": IMAGE,
+                        "ModelDataUrl": f"s3://{MODELS_BUCKET}/{model.model_id}/v{version}/model.tar.gz",
                     }
-                },
-            )
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelMetrics={
+                "ModelQuality": {
+                    "Statistics": {
+                        "ContentType": "application/json",
+                        "S3Uri": f"s3://{MODELS_BUCKET}/{key}",
+                    }
+                }
+            },
+            **({"CustomerMetadataProperties": metadata} if metadata else {}),
+        )
+        return str(created["ModelPackageArn"])
 
     def _serve_version_1(self, model: PromotionModel) -> None:
         """What a team had running before the control plane: version 1 in production."""

@@ -200,6 +200,7 @@ def admit(
         raise EventRejectedError(refusal)
     return {
         "event_id": signal.event_id,
+        "event_account": event_account,
         "model_id": model.model_id,
         "endpoint_name": model.endpoint_name,
         "output_uri": _location(signal, model, sagemaker_in),

@@ -222,7 +222,9 @@ def test_an_organization_wide_policy_admits_the_organizations_accounts(
     assert json.loads(received["Body"])["account"] == member
 
 
-def test_a_bus_policy_in_a_template_is_applied(emulator: Emulator, tmp_path: Path) -> None:
+def test_a_bus_and_its_policy_and_rules_deploy_from_a_template(
+    emulator: Emulator, tmp_path: Path
+) -> None:
     template = tmp_path / "bus.yaml"
     template.write_text(
         json.dumps(
@@ -246,7 +248,15 @@ def test_a_bus_policy_in_a_template_is_applied(emulator: Emulator, tmp_path: Pat
                                 ],
                             },
                         },
-                    }
+                    },
+                    "RuleOnIt": {
+                        "Type": "AWS::Events::Rule",
+                        "Properties": {
+                            "Name": "rule-on-templated-bus",
+                            "EventBusName": {"Ref": "Bus"},  # Ref of a bus: its name
+                            "EventPattern": {"source": ["mlopscp.monitoring"]},
+                        },
+                    },
                 },
             }
         )
@@ -255,6 +265,8 @@ def test_a_bus_policy_in_a_template_is_applied(emulator: Emulator, tmp_path: Pat
     described = emulator.client("events").describe_event_bus(Name="templated-bus")
     (statement,) = json.loads(described["Policy"])["Statement"]
     assert statement["Principal"] == {"AWS": [ADMITTED]}
+    matched = emulator.put_event(drift_signal(), event_bus_name="templated-bus")
+    assert matched == ["rule-on-templated-bus"]
 
 
 def test_s3_refuses_another_accounts_bucket_unless_its_policy_allows(emulator: Emulator) -> None:

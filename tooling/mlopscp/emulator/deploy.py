@@ -192,7 +192,7 @@ class Deployer:
             resources=resources,
             functions=self._functions(translated, resources, artifacts, resolve),
             state_machines=state_machines,
-            rules=self._rules(translated, resources),
+            rules=self._rules(translated, resources, resolve),
             template=translated,
             warnings=notes,
         )
@@ -407,7 +407,10 @@ class Deployer:
         return functions
 
     def _rules(
-        self, translated: dict[str, Any], resources: Mapping[str, str | None]
+        self,
+        translated: dict[str, Any],
+        resources: Mapping[str, str | None],
+        resolve: Callable[[Any], Any],
     ) -> dict[str, RuleInfo]:
         events = self._clients("events")
         rules = {}
@@ -415,8 +418,8 @@ class Deployer:
             name = resources.get(logical_id)
             if not name:
                 continue
-            bus = resource["Properties"].get("EventBusName") or "default"
-            bus = bus if isinstance(bus, str) else "default"
+            bus = str(resolve(resource["Properties"].get("EventBusName")) or "default")
+            bus = bus.rsplit("/", 1)[-1]  # a name or an ARN
             described = events.describe_rule(Name=name, EventBusName=bus)
             targets = events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
             pattern = described.get("EventPattern")

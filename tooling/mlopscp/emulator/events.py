@@ -365,10 +365,10 @@ class EventRouter:
             )
             return
         if arn.account != rule.account_id and not bus_admits(bus, rule.account_id):
+            who = target.get("RoleArn") or f"arn:aws:iam::{rule.account_id}:root"
             why = (
-                f"User: arn:aws:sts::{rule.account_id}:assumed-role is not authorized to "
-                f"perform: events:PutEvents on resource: {bus.arn} because no resource-based "
-                "policy allows the events:PutEvents action"
+                f"User: {who} is not authorized to perform: events:PutEvents on resource: "
+                f"{bus.arn} because no resource-based policy allows the events:PutEvents action"
             )
             self._dead_letter(rule, target, envelope, "AccessDeniedException", why, _NO_RETRY, 0)
             return
