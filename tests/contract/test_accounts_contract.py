@@ -53,16 +53,20 @@ def s3_reads(policies: Any) -> list[dict[str, Any]]:
     return [s for s in statements(policies) if actions_of(s) & {"s3:GetObject", "s3:ListBucket"}]
 
 
-def test_triage_reads_monitoring_output_only_from_buckets_of_its_own_account() -> None:
-    triage = TOOLING["Resources"]["DriftTriageFunction"]["Properties"]["Policies"]
-    reads = s3_reads(triage)
-    assert reads, "the triage function reads monitoring output from S3"
-    for statement in reads:
-        condition = statement.get("Condition", {}).get("StringEquals", {})
-        assert condition.get("s3:ResourceAccount") == {"Ref": "AWS::AccountId"}, statement
-    assert not any("S3ReadPolicy" in p for p in triage if isinstance(p, dict)), (
-        "SAM's S3ReadPolicy cannot carry the s3:ResourceAccount condition"
-    )
+def test_the_control_plane_reads_s3_only_from_buckets_of_its_own_account() -> None:
+    """Monitoring output (triage), evaluation reports (promotions): a bucket name proves
+    nothing about whose bucket it is. Other accounts' buckets are read through their roles."""
+    readers = set()
+    for name, resource in TOOLING["Resources"].items():
+        policies = resource.get("Properties", {}).get("Policies") or []
+        assert not any(isinstance(p, dict) and "S3ReadPolicy" in p for p in policies), (
+            f"{name}: SAM's S3ReadPolicy cannot carry the s3:ResourceAccount condition"
+        )
+        for statement in s3_reads(policies):
+            readers.add(name)
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            assert condition.get("s3:ResourceAccount") == {"Ref": "AWS::AccountId"}, name
+    assert {"DriftTriageFunction", "PromotionStepFunction"} <= readers
 
 
 def test_the_reader_role_reads_only_buckets_of_its_own_account() -> None:

@@ -53,16 +53,34 @@ class AccountReader:
     def client(self, service: str) -> Any:
         if self.access is None:
             return client(service)
-        external_id = read_external_id(self.access.external_id_secret_arn, ReaderRoleAccessError)
-        try:
-            with translated_errors():
-                return assumed_client(
-                    service, self.access.reader_role_arn, external_id, self.session_name
-                )
-        except ClientError as failure:
-            message = failure.response.get("Error", {}).get("Message", "")
-            raise ReaderRoleAccessError(
-                f"cannot assume the reader role of {self.label}: {error_code(failure)}: "
-                f"{message} (is accounts/target-account.yaml deployed there, trusting this "
-                "account with the same ExternalId?)"
-            ) from failure
+        return role_client(
+            service,
+            self.access.reader_role_arn,
+            self.access.external_id_secret_arn,
+            self.session_name,
+            ReaderRoleAccessError,
+            f"the reader role of {self.label}",
+        )
+
+
+def role_client(
+    service: str,
+    role_arn: str,
+    secret_arn: str,
+    session_name: str,
+    error: type[Exception],
+    role_label: str,
+) -> Any:
+    """A client acting through a role of a workload account, assumed with the ExternalId in
+    ``secret_arn``; every failure to get in is an ``error`` naming ``role_label``."""
+    external_id = read_external_id(secret_arn, error)
+    try:
+        with translated_errors():
+            return assumed_client(service, role_arn, external_id, session_name)
+    except ClientError as failure:
+        message = failure.response.get("Error", {}).get("Message", "")
+        raise error(
+            f"cannot assume {role_label}: {error_code(failure)}: {message} (is "
+            "accounts/target-account.yaml deployed there, trusting this account with the same "
+            "ExternalId?)"
+        ) from failure

@@ -28,8 +28,8 @@ from mlops_core.promotion import (
     parse_package_arn,
 )
 
-from mlops_runtime.accounts import read_external_id
-from mlops_runtime.aws import assumed_client, client, error_code, translated_errors
+from mlops_runtime.accounts import role_client
+from mlops_runtime.aws import client, error_code, translated_errors
 
 
 class TargetAccount:
@@ -45,22 +45,14 @@ class TargetAccount:
         return f"account {self.target.account_id} (role {self.target.deployer_role_arn})"
 
     def client(self, service: str) -> Any:
-        external_id = self._external_id()
-        try:
-            with translated_errors():
-                return assumed_client(
-                    service, self.target.deployer_role_arn, external_id, self.session_name
-                )
-        except ClientError as error:
-            message = error.response.get("Error", {}).get("Message", "")
-            raise TargetAccountAccessError(
-                f"cannot assume the deployer role of {self.label}: {error_code(error)}: "
-                f"{message} (is accounts/target-account.yaml deployed there, trusting this "
-                "account with the same ExternalId?)"
-            ) from error
-
-    def _external_id(self) -> str:
-        return read_external_id(self.secret_arn, TargetAccountAccessError)
+        return role_client(
+            service,
+            self.target.deployer_role_arn,
+            self.secret_arn,
+            self.session_name,
+            TargetAccountAccessError,
+            f"the deployer role of {self.label}",
+        )
 
 
 def tags(promotion_id: str, model_id: str) -> list[dict[str, str]]:

@@ -40,6 +40,18 @@ def messages(emulator: Emulator, url: str, account: str | None = None) -> list[d
     return found
 
 
+def bus_policy(arn: str, principal: Any, condition: dict[str, Any] | None = None) -> str:
+    """A bus policy with one statement letting `principal` put events on the bus."""
+    statement = {"Sid": "Senders", "Effect": "Allow", "Principal": principal}
+    statement |= {"Action": "events:PutEvents", "Resource": arn}
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [statement | ({"Condition": condition} if condition else {})],
+        }
+    )
+
+
 def listen(emulator: Emulator, bus: str, name: str) -> str:
     """A rule on a tooling bus catching drift signals into a queue; returns the queue URL."""
     url, arn = queue(emulator, name)
@@ -59,23 +71,7 @@ def control_bus(emulator: Emulator) -> dict[str, str]:
     accounts forwarding to it, and a queue reading what the bus receives."""
     events = emulator.client("events")
     arn = events.create_event_bus(Name=BUS)["EventBusArn"]
-    events.put_permission(
-        EventBusName=BUS,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "Workloads",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": [ADMITTED]},
-                        "Action": "events:PutEvents",
-                        "Resource": arn,
-                    }
-                ],
-            }
-        ),
-    )
+    events.put_permission(EventBusName=BUS, Policy=bus_policy(arn, {"AWS": [ADMITTED]}))
     url = listen(emulator, BUS, "control-bus-inbox")
     for account in (ADMITTED, REFUSED):
         with warnings.catch_warnings():
@@ -191,24 +187,8 @@ def test_an_organization_wide_policy_admits_the_organizations_accounts(
     member = created["AccountId"]
     events = emulator.client("events")
     arn = events.create_event_bus(Name="org-bus")["EventBusArn"]
-    events.put_permission(
-        EventBusName="org-bus",
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "Organization",
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "events:PutEvents",
-                        "Resource": arn,
-                        "Condition": {"StringEquals": {"aws:PrincipalOrgID": org["Id"]}},
-                    }
-                ],
-            }
-        ),
-    )
+    organization = {"StringEquals": {"aws:PrincipalOrgID": org["Id"]}}
+    events.put_permission(EventBusName="org-bus", Policy=bus_policy(arn, "*", organization))
     inbox = listen(emulator, "org-bus", "org-bus-inbox")
     for account in (member, "737373737373"):  # a member, then an account outside it
         sender = emulator.client("events", account=account)

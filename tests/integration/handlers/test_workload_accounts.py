@@ -17,6 +17,7 @@ from mlops_runtime.store import Ledger
 
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.conftest import create_pipeline, drain, put_model
+from tests.integration.handlers.promotion_world import account_client
 from tests.integration.handlers.test_trust_boundary import executions, intake  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -26,19 +27,6 @@ BUCKET = f"mlopscp-monitoring-{PRODUCTION}"
 ROOT = f"s3://{BUCKET}/monitoring/churn-prod"
 READER = f"arn:aws:iam::{PRODUCTION}:role/mlopscp-reader"
 EXTERNAL_ID = "reader-external-id-of-this-test"
-
-
-def client(service: str, account: str) -> Any:
-    """A client acting in `account` (moto's assumed-role credentials land there)."""
-    assumed = boto3.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/test-setup", RoleSessionName="test-setup"
-    )["Credentials"]
-    return boto3.client(
-        service,
-        aws_access_key_id=assumed["AccessKeyId"],
-        aws_secret_access_key=assumed["SecretAccessKey"],
-        aws_session_token=assumed["SessionToken"],
-    )
 
 
 @pytest.fixture
@@ -55,7 +43,7 @@ def production(intake: dict[str, str]) -> Iterator[dict[str, Any]]:  # noqa: F81
         secret = boto3.client("secretsmanager").create_secret(
             Name="mlopscp/promotion/external-id", SecretString=EXTERNAL_ID
         )["ARN"]
-        client("iam", PRODUCTION).create_role(
+        account_client("iam", PRODUCTION).create_role(
             RoleName="mlopscp-reader",
             AssumeRolePolicyDocument=json.dumps(
                 {
@@ -70,12 +58,12 @@ def production(intake: dict[str, str]) -> Iterator[dict[str, Any]]:  # noqa: F81
                 }
             ),
         )
-        s3 = client("s3", PRODUCTION)
+        s3 = account_client("s3", PRODUCTION)
         s3.create_bucket(Bucket=BUCKET)
         files = MODELS["churn"].files()
         for relative, body in files.items():
             s3.put_object(Bucket=BUCKET, Key=f"monitoring/churn-prod/{relative}", Body=body)
-        sagemaker = client("sagemaker", PRODUCTION)
+        sagemaker = account_client("sagemaker", PRODUCTION)
         schedule = "churn-data-quality"
         sagemaker.create_monitoring_schedule(
             MonitoringScheduleName=schedule,
@@ -335,7 +323,7 @@ def test_a_workload_endpoint_is_checked_in_its_account_and_only_from_there(
 ) -> None:
     from mlopscp.local import serve
 
-    sagemaker = client("sagemaker", PRODUCTION)
+    sagemaker = account_client("sagemaker", PRODUCTION)
     sagemaker.create_model(
         ModelName="churn-v1",
         ExecutionRoleArn=f"arn:aws:iam::{PRODUCTION}:role/mlopscp-sagemaker-execution",
