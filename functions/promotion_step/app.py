@@ -2,8 +2,9 @@
 
 The workflow (statemachines/promotion.asl.json) passes its whole state; the step returns the
 part it owns. What each step does is in mlops_runtime.promotion_workflow (prepare, quality
-gate, staging, shadow test, verdict) and mlops_runtime.promotion_release (production deploy,
-verify, restore, finish, abort).
+gate, staging, shadow test, verdict), mlops_runtime.promotion_first (a first deployment: shadow
+skipped, endpoint created) and mlops_runtime.promotion_release (production deploy, verify,
+restore, finish, abort).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mlops_runtime import promotion_first as first
 from mlops_runtime import promotion_release as release
 from mlops_runtime import promotion_workflow as workflow
 from mlops_runtime import settings
@@ -41,6 +43,8 @@ STEPS: dict[str, Callable[[workflow.Promotion], dict[str, Any]]] = {
     "start_shadow": workflow.start_shadow,
     "check_shadow": workflow.check_shadow,
     "verdict": workflow.verdict,
+    "skip_shadow": first.skip_shadow,
+    "create_production": first.create_production,
     "deploy_production": release.deploy_production,
     "check_deployment": release.check_deployment,
     "verify_production": release.verify_production,

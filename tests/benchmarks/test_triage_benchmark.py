@@ -10,14 +10,14 @@ Two payloads: "analyzer" carries the KLL sketches and categorical buckets Model 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from mlops_core.monitoring import MonitoringHistory, MonitorType, load_history
-from mlops_core.triage import Decision, TriageResult, triage
+from mlops_core.triage import Decision, TriageResult
 
 from tests.benchmarks.synthetic import endpoint_history
+from tests.benchmarks.timing import decide_only, describe, json_floor, parse_and_decide
 
 FEATURES, EXECUTIONS, MONITORS = 200, 30, 4
 
@@ -38,39 +38,17 @@ def _check_workload(history: MonitoringHistory, result: TriageResult) -> None:
     assert result.decision == Decision.RETRAIN, result.reasons
 
 
-def _describe(benchmark: Any, files: dict[str, bytes], mode: str) -> None:
-    benchmark.group = f"triage, {mode}"
-    benchmark.extra_info.update(
-        files=len(files), megabytes=round(sum(map(len, files.values())) / 1e6, 2)
-    )
-
-
 def test_parse_and_decide(benchmark: Any, files: dict[str, bytes]) -> None:
-    """What the triage function does after reading S3: parse every file, then decide."""
-    _describe(benchmark, files, "parse bytes + decide")
-
-    def parse_and_decide() -> tuple[MonitoringHistory, TriageResult]:
-        history = load_history(files)
-        return history, triage(history)
-
-    history, result = benchmark.pedantic(parse_and_decide, rounds=15, warmup_rounds=2)
-    _check_workload(history, result)
+    describe(benchmark, files, "triage, parse bytes + decide")
+    _check_workload(*parse_and_decide(benchmark, files))
 
 
 def test_decide_only(benchmark: Any, files: dict[str, bytes]) -> None:
-    """The decision on an already parsed history."""
-    _describe(benchmark, files, "decide only")
+    describe(benchmark, files, "triage, decide only")
     history = load_history(files)
-    result = benchmark.pedantic(triage, args=(history,), rounds=50, warmup_rounds=3)
-    _check_workload(history, result)
+    _check_workload(history, decide_only(benchmark, history, rounds=50))
 
 
 def test_json_decode_floor(benchmark: Any, files: dict[str, bytes]) -> None:
-    """Only json.loads of every file: the part of parsing no change to mlops_core can remove."""
-    _describe(benchmark, files, "json.loads only (floor)")
-
-    def decode() -> list[object]:
-        return [json.loads(content) for content in files.values()]
-
-    documents = benchmark.pedantic(decode, rounds=15, warmup_rounds=2)
-    assert len(documents) == MONITORS * EXECUTIONS * 2
+    describe(benchmark, files, "triage, json.loads only (floor)")
+    assert len(json_floor(benchmark, files)) == MONITORS * EXECUTIONS * 2

@@ -30,7 +30,13 @@ TARGET = yaml_parse((ROOT / "accounts" / "target-account.yaml").read_text())
 # Modules whose calls on these client variables go to a staging or production account.
 TARGET_CALLERS = [
     ROOT / "layers" / "shared" / "mlops_runtime" / name
-    for name in ("promotion_workflow.py", "promotion_release.py", "target_accounts.py")
+    for name in (
+        "promotion_workflow.py",
+        "promotion_first.py",
+        "promotion_release.py",
+        "target_accounts.py",
+        "variant_scaling.py",
+    )
 ]
 CLIENT_VARIABLES = {
     "sagemaker": "sagemaker",
@@ -127,8 +133,12 @@ def test_the_deployer_role_allows_every_call_made_in_a_target_account() -> None:
     assert {
         "sagemaker:CreateInferenceExperiment",
         "sagemaker:UpdateEndpoint",
+        "sagemaker:CreateEndpoint",  # staging, and production on a first deployment
         "cloudwatch:GetMetricData",
+        "cloudwatch:DeleteAlarms",  # a failed first deployment removes its alarms
         "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DescribeScalableTargets",  # the live variant's, before
+        "application-autoscaling:DescribeScalingPolicies",
     } <= called
     missing = called - deployer_actions()
     assert not missing, f"the promotion calls what the deployer role does not allow: {missing}"

@@ -165,3 +165,41 @@ def _reject_by_email(world: PromotionWorld, approval_id: str, reason: str) -> in
     request = urllib.request.Request(link.split("?")[0], data=body, method="POST")
     with urllib.request.urlopen(request, timeout=30) as answer:
         return int(answer.status)
+
+
+def test_a_first_deployment_whose_endpoint_fails_leaves_production_empty(
+    plane: LocalControlPlane,
+) -> None:
+    from mlopscp.emulator import sagemaker_ext
+
+    world, returns = plane.promotion, PROMOTION_MODELS["returns"]
+    plane.emu.put_event(world.approve_in_registry(returns, 1))
+    plane.emu.wait_idle(timeout=120)
+    approval = world.pending_approval(returns)
+    sagemaker_ext.fail_next_create(
+        returns.endpoint, "The primary container did not pass the ping health check", PRODUCTION
+    )
+    world.approve_in_slack(approval["approval_id"])
+    plane.emu.wait_idle(timeout=120)
+    status, state = ended(plane, "returns")
+    assert (status, state) == ("FAILED", "PromotionFailed")
+    (execution,) = world.executions(returns)
+    states = plane.emu.execution_states(execution["executionArn"])
+    assert "SkipShadowTest" in states
+    assert "StartShadowTest" not in states
+    assert states[states.index("Approved") + 1] == "CreateProduction"
+    failure = last(plane, "returns", "promotion_failed")
+    assert failure["stage"] == "deploy"
+    assert "ping health check" in failure["reason"]
+    removed = "no endpoint returns-prod (first deployment: removed)"
+    assert failure["cleanup"]["production"] == removed
+    assert world.production_endpoints(returns) == []
+    cloudwatch = plane.emu.client("cloudwatch", account=PRODUCTION)
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix="mlopscp-returns")["MetricAlarms"]
+    assert alarms == []
+    sagemaker = plane.emu.client("sagemaker", account=PRODUCTION)
+    models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
+    assert [m for m in models if m.startswith("returns")] == []
+    assert world.staging_endpoints(returns) == []
+    pages = [p for p in plane.notifications() if p["attributes"].get("model_id") == "returns"]
+    assert [p["body"].splitlines()[0] for p in pages] == ["[promotion failed] returns v1"]

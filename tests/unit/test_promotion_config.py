@@ -54,6 +54,14 @@ def test_the_example_is_valid_and_reads_its_policies() -> None:
         (lambda d: d["promotion"]["shadow"].update(duration_minutes=50000), "duration_minutes"),
         (lambda d: d["promotion"]["quality"].update(metrics={"mse": "smaller"}), "metrics.mse"),
         (lambda d: d["promotion"].update(typo_key=1), "typo_key"),
+        (
+            lambda d: d["promotion"]["production"].update(instance_count=9),
+            r"production.instance_count \(9\) is above autoscaling.max_instances \(8\)",
+        ),
+        (
+            lambda d: d["promotion"]["quality"].update(thresholds={"ndcg": 0.7}),
+            "thresholds ndcg: name their direction under metrics",
+        ),
     ],
 )
 def test_an_impossible_promotion_section_is_refused(change: Any, message: str) -> None:

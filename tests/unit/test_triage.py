@@ -210,6 +210,42 @@ def test_quality_cliff_on_an_error_metric_is_investigate() -> None:
     assert decide(History().regression_quality(rmse).files).decision == Decision.INVESTIGATE
 
 
+def test_a_cliff_quotes_the_two_values_at_its_step() -> None:
+    auc = flat(0.86, 10)
+    auc[-2:] = [0.55, 0.56]
+    result = decide(History().model_quality(auc).files)
+    cliff = next(f for f in result.findings if f.kind == FindingKind.QUALITY_CLIFF)
+    assert "auc went from 0.862 to 0.55 in one execution (2026-07-09T00:00Z)" in cliff.summary
+    assert (cliff.evidence["cliff_from"], cliff.evidence["cliff_to"]) == (0.862, 0.55)
+
+
+def test_a_steady_decline_of_five_percent_a_run_is_gradual_not_a_cliff() -> None:
+    # Each run compared with the median of the five before it used to read this as a cliff.
+    mae = [0.8] * 4 + [0.8 * 1.05**i for i in range(1, 7)]
+    history = (
+        History()
+        .data_quality([None] * 4 + [0.11, 0.125, 0.14, 0.16, 0.18, 0.2])
+        .regression_quality([m / 0.7 for m in mae])
+    )
+    result = decide(history.files)
+    assert FindingKind.QUALITY_CLIFF not in kinds(result)
+    assert result.decision == Decision.RETRAIN
+    assert FindingKind.QUALITY_DECLINE in kinds(result)
+
+
+def test_a_steep_but_steady_quality_decline_is_not_a_cliff_either() -> None:
+    auc = [0.9] * 4 + [0.9 * 0.83**i for i in range(1, 7)]  # 17% worse every run
+    result = decide(History().model_quality(auc).files)
+    assert FindingKind.QUALITY_CLIFF not in kinds(result)
+    assert FindingKind.QUALITY_DECLINE in kinds(result)
+
+
+def test_one_step_that_carries_most_of_a_decline_is_a_cliff_even_after_a_slow_slide() -> None:
+    auc = [0.9 - 0.004 * i for i in range(8)] + [0.6, 0.6]
+    result = decide(History().model_quality(auc).files)
+    assert FindingKind.QUALITY_CLIFF in kinds(result)
+
+
 def test_a_cliff_that_recovered_is_not_investigated() -> None:
     auc = flat(0.86, 10)
     auc[6] = 0.55

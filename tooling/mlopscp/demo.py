@@ -196,6 +196,7 @@ class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios, CrossAccountSce
         "promotion_shadow_fails",
         "promotion_rolled_back",
         "promotion_out_of_order",
+        "promotion_first_deployment",  # issue 10: no production endpoint yet
         # the drift loop across accounts (issue 10)
         "xaccount_loop",
         "xaccount_refused",

@@ -1,5 +1,6 @@
 """`make demo`'s promotion scenarios (issue 3): registry approval -> shadow test -> approval ->
-blue/green production deployment, across three accounts.
+blue/green production deployment, across three accounts; and a model's first deployment (no
+production endpoint yet: staging test, approval, the endpoint created).
 
 Every claim is read back from the account it is about: the production account's endpoint,
 models, alarms and autoscaling (``emu.client(..., account="333333333333")``), the staging
@@ -23,6 +24,7 @@ from mlopscp.local_promotion import (
     PROMOTION_MODELS,
     STAGING,
     PromotionModel,
+    capture_bucket,
 )
 
 
@@ -42,6 +44,11 @@ class PromotionScenarios:
         out = Outcome(
             "An approved model version -> shadow pass -> approval in Slack -> production serves it",
             demand.story,
+        )
+        self.send(
+            out,
+            lambda: world.scale_production(demand, 4),
+            "demand-prod scaled out to 4 instances (UpdateEndpointWeightsAndCapacities)",
         )
         event = world.approve_in_registry(demand, 2)
         self._promo_demand_approval = event
@@ -108,6 +115,11 @@ class PromotionScenarios:
             "its model built from package demand/2",
             (serving["status"], serving["config"], serving["package"])
             == ("InService", "demand-prod-v2", demand.package_arn(2)),
+        )
+        out.check(
+            "the green fleet started at the live variant's 4 instances, not the configured 2 "
+            "(demand-prod-v2: InitialInstanceCount 4, 4 serving)",
+            serving["instances"] == (4, 4),
         )
         deployment = serving["deployment"] or {}
         routing = deployment.get("BlueGreenUpdatePolicy", {}).get("TrafficRoutingConfiguration")
@@ -309,6 +321,123 @@ class PromotionScenarios:
         )
         return out
 
+    def promotion_first_deployment(self) -> Any:
+        from mlopscp.demo import Outcome
+
+        returns, world = PROMOTION_MODELS["returns"], self.plane.promotion
+        out = Outcome(
+            "A model's first version -> staging test, no shadow, approval -> endpoint created",
+            returns.story,
+        )
+        event = world.approve_in_registry(returns, 1)
+        self.send(
+            out,
+            lambda: self.emu.put_event(event),
+            "returns v1 approved in the model registry; production has no returns-prod yet",
+        )
+        (execution,) = world.executions(returns)
+        out.check(
+            "one promotion execution, waiting for a human",
+            execution["executionArn"] in self.emu.waiting_executions(),
+        )
+        gate = self._promo_entry("returns", "quality_gate_checked")
+        out.check(
+            "quality gate on the absolute thresholds only: no production version to compare with",
+            gate.get("passed") is True
+            and "first deployment: no production version to compare with; meets the absolute "
+            "thresholds on accuracy, auc"
+            in gate.get("reasons", []),
+        )
+        out.check(
+            f"staging account {STAGING}: {returns.staging_endpoint} InService on package returns/1",
+            self._promo_staging_model(returns) == returns.package_arn(1),
+        )
+        skipped = self._promo_entry("returns", "shadow_test_skipped")
+        why = (
+            f"shadow test skipped: {returns.endpoint} does not exist yet in production account "
+            f"{PRODUCTION}, so there is no production traffic to copy"
+        )
+        experiments = self.emu.client("sagemaker", account=PRODUCTION).list_inference_experiments(
+            NameContains="returns"
+        )["InferenceExperiments"]
+        out.check(
+            "shadow_test_skipped in the ledger, saying why; no shadow test in production",
+            skipped.get("shadow_skipped") == why and experiments == [],
+        )
+        request = self._promo_slack_request(returns, 1)
+        message = json.dumps(request.blocks) if request is not None else ""
+        out.check(
+            f"the Slack request in {PROMOTION_CHANNEL} says first deployment, shadow skipped, "
+            "and what approving creates",
+            "(first deployment)" in message
+            and "shadow test skipped" in message
+            and "approving creates returns-prod" in message,
+        )
+        out.check(
+            f"production account {PRODUCTION}: still no endpoint before the approval",
+            world.production_endpoints(returns) == [],
+        )
+        approval = world.pending_approval(returns)
+        self.send(
+            out,
+            lambda: world.approve_in_slack(approval["approval_id"]),
+            f"{APPROVER} (ada) clicks Approve in Slack",
+        )
+        out.lines.append(
+            "  ⎇ after the approval: "
+            + " → ".join(self._promo_states_after(execution["executionArn"], "Approved"))
+        )
+        out.check(
+            "the execution ended in Promoted",
+            self._promo_status(execution) == ("SUCCEEDED", "Promoted"),
+        )
+        serving = world.serving(returns)
+        out.check(
+            f"production account {PRODUCTION}: returns-prod created, InService on "
+            "returns-prod-v1, its model built from package returns/1, tagged with the promotion",
+            (serving["status"], serving["config"], serving["package"])
+            == ("InService", "returns-prod-v1", returns.package_arn(1))
+            and {"Key": "mlopscp:promotion", "Value": "returns-v1"} in serving["tags"],
+        )
+        capture = serving["data_capture"] or {}
+        out.check(
+            f"data capture Started to s3://{capture_bucket(PRODUCTION)}/returns (Model Monitor's "
+            "input), on 2 instances",
+            (capture.get("CaptureStatus"), capture.get("DestinationS3Uri"), serving["instances"])
+            == ("Started", f"s3://{capture_bucket(PRODUCTION)}/returns", (2, 2)),
+        )
+        scaling = world.scalable_target(returns) or {}
+        tracking = (scaling.get("policies") or [{}])[0] or {}
+        out.check(
+            "rollback alarms for its next promotion, and target tracking at 1050 "
+            "invocations/min/instance, 2-6 instances",
+            self._promo_alarms(returns)
+            == ["mlopscp-returns-prod-5xx-rate", "mlopscp-returns-prod-p99-latency"]
+            and (scaling.get("min"), scaling.get("max"), tracking.get("TargetValue"))
+            == (2, 6, 1050.0),
+        )
+        out.check("staging cleaned up", world.staging_endpoints(returns) == [])
+        steps = [
+            "promotion_started",
+            "quality_gate_checked",
+            "staging_deployed",
+            "shadow_test_skipped",
+            "approval_requested",
+            "production_deploy_started",
+            "model_promoted",
+        ]
+        out.check(
+            "every step in the ledger: " + ", ".join(steps),
+            set(steps) <= set(self.actions("returns"))
+            and "shadow_verdict" not in self.actions("returns"),
+        )
+        pages = self._promo_pages("returns")
+        out.check(
+            "one notification: promoted",
+            [p["title"] for p in pages] == ["[promoted] returns v1 is in production"],
+        )
+        return out
+
     # -- helpers --------------------------------------------------------------------------------
 
     def _promo_approve_and_serve(
@@ -354,12 +483,12 @@ class PromotionScenarios:
         )
         return sorted(a["AlarmName"] for a in alarms["MetricAlarms"])
 
-    def _promo_slack_request(self, model: PromotionModel) -> Any:
+    def _promo_slack_request(self, model: PromotionModel, version: int = 2) -> Any:
         return next(
             (
                 m
                 for m in self.plane.slack.messages(PROMOTION_CHANNEL)
-                if f"Promote {model.model_id} v2" in json.dumps(m.blocks)
+                if f"{model.model_id} v{version}" in json.dumps(m.blocks)
             ),
             None,
         )

@@ -6,7 +6,8 @@
   Secrets Manager;
 - staging (222222222222) and production (333333333333): accounts/target-account.yaml deployed
   into each (the deployer role trusting the tooling account with that ExternalId, the SageMaker
-  execution role), a data-capture bucket, and in production the endpoint serving version 1.
+  execution role), a data-capture bucket, and in production the endpoint serving version 1 (but
+  for ``returns``, which has never been deployed: its version 1 awaits approval).
 
 Everything is created through the APIs, in the account it belongs to; the scenarios read it back
 the same way (``emu.client(service, account=...)``). :meth:`PromotionWorld.shadow_traffic`
@@ -51,6 +52,8 @@ class PromotionModel:
     story: str
     metrics: dict[int, dict[str, Any]]  # version -> its evaluation report
     approve_by: str = "slack"  # how the demo answers its promotion approval: slack | email
+    in_production: bool = True  # False: no endpoint yet, its first version awaits approval
+    thresholds: dict[str, float] | None = None  # quality.thresholds of its configuration
 
     @property
     def endpoint(self) -> str:
@@ -101,6 +104,13 @@ PROMOTION_MODELS = {
             {1: _regression(12.0, 0.70), 2: _regression(11.2, 0.73)},
             approve_by="email",
         ),
+        PromotionModel(
+            "returns",
+            "a returns-risk scorer that has never been in production (AUC 0.88, bar 0.85)",
+            {1: _binary(0.88, 0.84)},
+            in_production=False,
+            thresholds={"auc": 0.85, "accuracy": 0.8},
+        ),
         # issue 10: monitored in production, retrained in the tooling account, its version 2
         # registered by the retrain (mlopscp.local_xaccount)
         PromotionModel(
@@ -146,13 +156,18 @@ class PromotionWorld:
             self.roles[account] = dict(stack.outputs)
         for model in PROMOTION_MODELS.values():
             self._register(model)
-            self._serve_version_1(model)
+            if model.in_production:
+                self._serve_version_1(model)
             self._put_config(model)
         return self
 
     def _register(self, model: PromotionModel) -> None:
         sagemaker = self.emu.client("sagemaker")
         group = sagemaker.create_model_package_group(ModelPackageGroupName=model.model_id)
+        for version, report in sorted(model.metrics.items()):
+            self.register_version(model, version, report)
+        if not model.in_production:
+            return  # the control plane shares the group with both accounts itself
         # How version 1 reached production before the control plane: the team let the
         # production account read the group (the control plane adds its own statements).
         sagemaker.put_model_package_group_policy(
@@ -175,27 +190,25 @@ class PromotionWorld:
                 }
             ),
         )
-        for version, report in sorted(model.metrics.items()):
-            status = "Approved" if version == 1 else "PendingManualApproval"
-            self.register_version(model, version, report, status)
 
     def register_version(
         self,
         model: PromotionModel,
         version: int,
         report: dict[str, Any],
-        status: str = "PendingManualApproval",
         metadata: dict[str, str] | None = None,
     ) -> str:
-        """A version of the model in the registry, with its evaluation report in S3 (what a
-        pipeline's Register step does); returns its ARN."""
+        """A package version with its evaluation report (what a pipeline's Register step
+        does); version 1 of a model in production is Approved (it serves), the others await
+        approval. Returns its ARN."""
         sagemaker, s3 = self.emu.client("sagemaker"), self.emu.client("s3")
         key = f"{model.model_id}/v{version}/evaluation.json"
         s3.put_object(Bucket=MODELS_BUCKET, Key=key, Body=json.dumps(report).encode())
+        serves = version == 1 and model.in_production
         created = sagemaker.create_model_package(
             ModelPackageGroupName=model.model_id,
             ModelPackageDescription=f"{model.model_id} version {version}",
-            ModelApprovalStatus=status,
+            ModelApprovalStatus="Approved" if serves else "PendingManualApproval",
             InferenceSpecification={
                 "Containers": [
                     {
@@ -277,6 +290,7 @@ class PromotionWorld:
                     "bake_seconds": 600,
                 },
                 "autoscaling": {"benchmarked_max_rps": 25, "min_instances": 2, "max_instances": 6},
+                **({"quality": {"thresholds": model.thresholds}} if model.thresholds else {}),
             },
         }
 
@@ -477,6 +491,7 @@ class PromotionWorld:
         variant = config["ProductionVariants"][0]
         described = sagemaker.describe_model(ModelName=variant["ModelName"])
         containers = described.get("Containers") or [described.get("PrimaryContainer", {})]
+        live = endpoint["ProductionVariants"][0]
         return {
             "status": endpoint["EndpointStatus"],
             "config": endpoint["EndpointConfigName"],
@@ -485,7 +500,29 @@ class PromotionWorld:
             "shadow_variants": endpoint.get("ShadowProductionVariants") or [],
             "failure_reason": endpoint.get("FailureReason"),
             "deployment": endpoint.get("LastDeploymentConfig"),
+            "data_capture": endpoint.get("DataCaptureConfig"),
+            "instances": (variant["InitialInstanceCount"], live.get("CurrentInstanceCount")),
+            "tags": sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"],
         }
+
+    def production_endpoints(self, model: PromotionModel) -> list[str]:
+        listed = self.emu.client("sagemaker", account=PRODUCTION).list_endpoints(
+            NameContains=model.endpoint
+        )["Endpoints"]
+        return [e["EndpointName"] for e in listed]
+
+    def scale_production(self, model: PromotionModel, instances: int) -> None:
+        """The variant scaled out, as Application Auto Scaling (or a person) does it:
+        UpdateEndpointWeightsAndCapacities in the production account."""
+        sagemaker = self.emu.client("sagemaker", account=PRODUCTION)
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName=model.endpoint,
+            DesiredWeightsAndCapacities=[
+                {"VariantName": "AllTraffic", "DesiredInstanceCount": instances}
+            ],
+        )
+        waiter = sagemaker.get_waiter("endpoint_in_service")
+        waiter.wait(EndpointName=model.endpoint, WaiterConfig={"Delay": 0, "MaxAttempts": 10})
 
     def staging_endpoints(self, model: PromotionModel) -> list[str]:
         listed = self.emu.client("sagemaker", account=STAGING).list_endpoints(

@@ -1,37 +1,31 @@
-"""Read SageMaker Model Monitor output into typed executions.
+"""Read one endpoint's monitoring evidence into typed executions, whatever wrote it.
 
-Model Monitor writes one folder per execution: ``<schedule>/<yyyy>/<mm>/<dd>/<hh>/`` holding
-``constraint_violations.json`` and either ``statistics.json`` (data quality, model quality) or
-``analysis.json`` (Clarify bias drift, feature attribution drift). The monitor type is read from the
-files themselves, never from folder names. A file that is missing, empty or not JSON makes the
-execution *incomplete*: it is reported, and never used as evidence for a retrain.
+Every evidence stream writes one folder per execution, ``<stream>/<yyyy>/<mm>/<dd>/<hh>/``.
+SageMaker Model Monitor puts ``constraint_violations.json`` and either ``statistics.json`` (data
+quality, model quality) or ``analysis.json`` (Clarify bias drift, feature attribution drift)
+there; an Evidently monitor puts its report(s), any ``*.json`` name (mlops_core.evidently). The
+monitor type is read from the files themselves, never from folder or file names. A file that is
+missing, empty or unreadable makes the execution *incomplete*: it is reported, and never used as
+evidence for a retrain.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-import orjson
+from mlops_core.evidently import SOURCE as EVIDENTLY
+from mlops_core.evidently import EvidentlyReport, read_reports
+from mlops_core.reading import json_problem
+from mlops_core.reading import to_float as _to_float
 
 VIOLATIONS_FILE = "constraint_violations.json"
 STATISTICS_FILE = "statistics.json"
 ANALYSIS_FILE = "analysis.json"
 KNOWN_FILES = frozenset({VIOLATIONS_FILE, STATISTICS_FILE, ANALYSIS_FILE})
-
-
-def _loads(text: bytes | str) -> object:
-    """orjson parses analyzer output 3-4x faster; the stdlib also accepts the bare NaN and
-    Infinity some writers emit, so it is the fallback."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 _EXECUTION_PATH = re.compile(
@@ -44,6 +38,10 @@ class MonitorType(StrEnum):
     MODEL_QUALITY = "model_quality"
     BIAS_DRIFT = "bias_drift"
     FEATURE_ATTRIBUTION_DRIFT = "feature_attribution_drift"
+    EVIDENTLY_REPORT = "evidently_report"  # drift, data summary and quality in one report
+
+
+MODEL_MONITOR = "model_monitor"
 
 
 # Data-quality checks that mean the inputs no longer look like the baseline's schema or integrity.
@@ -73,17 +71,6 @@ _BIAS_DESC = re.compile(
 )
 _PERCENT_PRESENT = re.compile(rf"Only\s+({_NUMBER})%", re.I)
 _VALUE_COLON = re.compile(rf"Value:\s*({_NUMBER})", re.I)
-
-
-def _to_float(raw: object) -> float | None:
-    """Numbers as the analyzer writes them: floats, ints, and the strings "NaN"/"Infinity"."""
-    if isinstance(raw, bool) or raw is None:
-        return None
-    try:
-        value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +130,7 @@ class Execution:
     bias_metrics: dict[str, float] = field(default_factory=dict)
     attributions: dict[str, dict[str, float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    report: EvidentlyReport | None = None  # an Evidently run's reading
 
     def feature(self, name: str) -> FeatureStats | None:
         """A feature's statistics. Built on demand: an analyzer statistics.json holds hundreds
@@ -178,6 +166,11 @@ class Schedule:
         return self.executions[-1]
 
     @property
+    def source(self) -> str:
+        """Who wrote the stream: "model_monitor" or "evidently"."""
+        return EVIDENTLY if self.monitor_type == MonitorType.EVIDENTLY_REPORT else MODEL_MONITOR
+
+    @property
     def complete_executions(self) -> list[Execution]:
         return [e for e in self.executions if e.complete]
 
@@ -210,12 +203,17 @@ def execution_key(path: str) -> tuple[str, datetime, str] | None:
     return match["schedule"], at, match["file"]
 
 
+def is_evidence(name: str) -> bool:
+    """Whether a file in an execution folder may be monitoring output (every writer's is JSON)."""
+    return name.endswith(".json")
+
+
 def latest_executions(paths: Iterable[str], per_schedule: int) -> set[tuple[str, datetime]]:
     """The newest ``per_schedule`` executions of each schedule: lets callers fetch only those."""
     by_schedule: dict[str, set[datetime]] = {}
     for path in paths:
         key = execution_key(path)
-        if key and key[2] in KNOWN_FILES:
+        if key and is_evidence(key[2]):
             by_schedule.setdefault(key[0], set()).add(key[1])
     return {
         (name, at) for name, stamps in by_schedule.items() for at in sorted(stamps)[-per_schedule:]
@@ -229,7 +227,7 @@ def load_history(
     grouped: dict[tuple[str, datetime], dict[str, bytes | str]] = {}
     for path, content in files.items():
         key = execution_key(path)
-        if key and key[2] in KNOWN_FILES:
+        if key and is_evidence(key[2]):
             grouped.setdefault((key[0], key[1]), {})[key[2]] = content
     if per_schedule is not None:
         keep = latest_executions(
@@ -240,7 +238,7 @@ def load_history(
 
     by_schedule: dict[str, list[Execution]] = {}
     for (schedule, at), contents in sorted(grouped.items(), key=lambda kv: kv[0]):
-        by_schedule.setdefault(schedule, []).append(parse_execution(schedule, at, contents))
+        by_schedule.setdefault(schedule, []).append(_parse_any(schedule, at, contents))
     schedules = [
         Schedule(name, _schedule_type(executions), executions)
         for name, executions in sorted(by_schedule.items())
@@ -250,6 +248,34 @@ def load_history(
             if execution.monitor_type is None:
                 execution.monitor_type = each.monitor_type
     return MonitoringHistory(schedules)
+
+
+def _parse_any(schedule: str, at: datetime, contents: Mapping[str, bytes | str]) -> Execution:
+    """Model Monitor's files make a Model Monitor execution (other files beside them are not its
+    output); any other JSON is read as Evidently report(s)."""
+    if KNOWN_FILES & contents.keys():
+        return parse_execution(
+            schedule, at, {k: v for k, v in contents.items() if k in KNOWN_FILES}
+        )
+    return parse_evidently(schedule, at, contents)
+
+
+def parse_evidently(schedule: str, at: datetime, contents: Mapping[str, bytes | str]) -> Execution:
+    report = read_reports(contents)
+    stamp = report.timestamp
+    # A snapshot knows its time to the second; the folder's hour stays authoritative.
+    if stamp is not None and at <= stamp < at + timedelta(hours=1):
+        at = stamp
+    return Execution(
+        schedule=schedule,
+        at=at,
+        files=frozenset(contents),
+        monitor_type=MonitorType.EVIDENTLY_REPORT,
+        metrics=report.quality,
+        problem_type=report.task,
+        problems=report.problems,
+        report=report,
+    )
 
 
 def parse_execution(schedule: str, at: datetime, contents: Mapping[str, bytes | str]) -> Execution:
@@ -282,21 +308,9 @@ def _read_json(
         if required:
             execution.problems.append(f"{name} missing")
         return None
-    raw = contents[name]
-    if not raw.strip():
-        execution.problems.append(f"{name} is empty")
-        return None
-    try:
-        doc = _loads(raw)
-    except json.JSONDecodeError as error:
-        execution.problems.append(f"{name} is not valid JSON ({error.msg} at line {error.lineno})")
-        return None
-    except ValueError as error:  # not UTF-8, for instance
-        execution.problems.append(f"{name} is not valid JSON ({error})")
-        return None
-    if not isinstance(doc, dict):
-        execution.problems.append(f"{name} is not a JSON object")
-        return None
+    doc, problem = json_problem(name, contents[name])
+    if problem:
+        execution.problems.append(problem)
     return doc
 
 

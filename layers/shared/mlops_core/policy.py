@@ -32,6 +32,20 @@ class TriagePolicy(BaseModel):
         description="minimum rise, in threshold units, from one execution to the next "
         "for a sudden jump",
     )
+    jump_min_shift: float = Field(
+        1.0,
+        gt=0.0,
+        description="a column of an Evidently report moving at least this many baseline "
+        "standard deviations in one run (DataSummaryPreset's mean and quartiles), and 3x faster "
+        "than the history's own run-to-run movement, is a sudden jump",
+    )
+    missing_share_increase: float = Field(
+        0.1,
+        gt=0.0,
+        le=1.0,
+        description="rise of a column's share of missing values in the latest Evidently report "
+        "over its baseline share that counts as an integrity break",
+    )
     quality_cliff: float = Field(
         0.15,
         gt=0.0,

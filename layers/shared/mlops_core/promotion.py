@@ -5,8 +5,9 @@ Plain data in, decision values out; the promotion functions fetch and apply. The
 - **Version order**: a package version is promoted only if it is newer than the one production
   serves (:func:`order_refusal`).
 - **Quality gate**: the candidate's ModelQuality statistics (the JSON its registry entry points
-  to) against the production package's, metric by metric, with a per-model relative tolerance
-  (:func:`quality_gate`).
+  to) against the production package's, metric by metric, with a per-model relative tolerance,
+  and against the model's absolute thresholds, which are all a first deployment is checked
+  against (:func:`quality_gate`).
 - **Shadow verdict**: the candidate ran as a shadow of production; its CloudWatch numbers
   (invocations, 4xx/5xx rates, p99 ModelLatency) and its agreement with production's predictions
   in the data capture decide ``pass``, ``fail`` or ``inconclusive`` (:func:`shadow_verdict`). The
@@ -15,6 +16,8 @@ Plain data in, decision values out; the promotion functions fetch and apply. The
   ``inconclusive``, never a pass.
 - **Deployment**: the blue/green ``DeploymentConfig`` (canary or linear traffic shifting, auto
   rollback on the control plane's alarms) and the autoscaling target, from the model's policy.
+  The fleet's size and the autoscaling it keeps are :mod:`mlops_core.fleet`'s; a first
+  deployment (no production endpoint) is :mod:`mlops_core.first_deployment`'s.
 - **How it ended** (:func:`ending`): from what the workflow recorded, which terminal outcome and
   which reason to report.
 """
@@ -218,6 +221,22 @@ class QualityPolicy(BaseModel):
     require_metrics: bool = Field(
         True, description="refuse a candidate whose package points to no ModelQuality statistics"
     )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="absolute bars the candidate must meet (a floor for higher_is_better "
+        "metrics, a ceiling for lower_is_better ones), with or without a production version: "
+        "on a first deployment they are the whole gate",
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_have_a_direction(self) -> QualityPolicy:
+        unknown = sorted(set(self.thresholds) - set(self.metrics) - set(KNOWN_DIRECTIONS))
+        if unknown:
+            raise ValueError(f"thresholds {', '.join(unknown)}: name their direction under metrics")
+        return self
+
+    def direction(self, name: str) -> Direction:
+        return self.metrics.get(name) or KNOWN_DIRECTIONS[name]
 
 
 def flatten_quality(report: Any) -> dict[str, float]:
@@ -288,46 +307,87 @@ def quality_gate(
     candidate: Mapping[str, float] | None,
     production: Mapping[str, float] | None,
     policy: QualityPolicy,
+    first_deployment: bool = False,
 ) -> GateResult:
-    """Refuse a candidate that regresses beyond the tolerance on any compared metric."""
+    """Refuse a candidate that regresses beyond the tolerance on any compared metric, or misses
+    one of the absolute thresholds. Without production statistics (a first deployment, or a
+    production package that points to none) only the thresholds apply."""
     if candidate is None:
         if policy.require_metrics:
             return GateResult(False, ["the candidate package has no ModelQuality statistics"])
         return GateResult(True, ["the candidate package has no ModelQuality statistics (allowed)"])
+    absolute = [
+        _threshold_row(name, bound, candidate, policy)
+        for name, bound in sorted(policy.thresholds.items())
+    ]
     if production is None:
-        return GateResult(True, ["production has no ModelQuality statistics to compare against"])
+        why = (
+            "first deployment: no production version to compare with"
+            if first_deployment
+            else "production has no ModelQuality statistics to compare against"
+        )
+        if not absolute:
+            return GateResult(True, [f"{why}, and no absolute thresholds (quality.thresholds)"])
+        return _gate(absolute, policy, f"{why}; ")
     wanted = policy.metrics or {
         name: direction
         for name, direction in KNOWN_DIRECTIONS.items()
         if name in candidate and name in production
     }
-    rows, reasons = [], []
+    rows = []
     for name, direction in sorted(wanted.items()):
         before, after = production.get(name), candidate.get(name)
         higher = direction == "higher_is_better"
         if after is None or before is None:
-            missing = "candidate" if after is None else "production"
             rows.append(MetricRow(name, before, after, higher, ok=False))
-            reasons.append(f"{name}: the {missing} package does not report it")
             continue
-        allowed = policy.tolerance * abs(before)
         regression = (before - after) if higher else (after - before)
-        ok = regression <= allowed + 1e-12
+        ok = regression <= policy.tolerance * abs(before) + 1e-12
         rows.append(MetricRow(name, before, after, higher, ok))
-        if not ok:
-            reasons.append(
-                f"{name} regresses from {before:.4g} to {after:.4g} "
-                f"(more than the {policy.tolerance:.1%} tolerance)"
-            )
-    if not rows:
+    if not rows and not absolute:
         return GateResult(True, ["no metric both packages report to compare"])
-    failed = [row for row in rows if not row.ok]
-    if failed:
+    return _gate(rows + absolute, policy, "")
+
+
+THRESHOLD_SUFFIX = " (threshold)"
+
+
+def _threshold_row(
+    name: str, bound: float, candidate: Mapping[str, float], policy: QualityPolicy
+) -> MetricRow:
+    higher = policy.direction(name) == "higher_is_better"
+    value = candidate.get(name)
+    ok = value is not None and (value >= bound - 1e-12 if higher else value <= bound + 1e-12)
+    return MetricRow(name + THRESHOLD_SUFFIX, bound, value, higher, ok)
+
+
+def _gate(rows: list[MetricRow], policy: QualityPolicy, prefix: str) -> GateResult:
+    reasons = [_failure(row, policy) for row in rows if not row.ok]
+    if reasons:
         return GateResult(False, reasons, rows)
-    return GateResult(
-        True,
-        [f"no regression beyond {policy.tolerance:.1%} on {', '.join(r.name for r in rows)}"],
-        rows,
+    compared = [r.name for r in rows if not r.name.endswith(THRESHOLD_SUFFIX)]
+    met = [r.name.removesuffix(THRESHOLD_SUFFIX) for r in rows if r.name.endswith(THRESHOLD_SUFFIX)]
+    parts = []
+    if compared:
+        parts.append(f"no regression beyond {policy.tolerance:.1%} on {', '.join(compared)}")
+    if met:
+        parts.append(f"meets the absolute thresholds on {', '.join(met)}")
+    return GateResult(True, [prefix + "; ".join(parts)], rows)
+
+
+def _failure(row: MetricRow, policy: QualityPolicy) -> str:
+    if row.name.endswith(THRESHOLD_SUFFIX):
+        name = row.name.removesuffix(THRESHOLD_SUFFIX)
+        if row.after is None:
+            return f"{name}: the candidate package does not report it (it has a threshold)"
+        side = "below the floor" if row.higher_is_better else "above the ceiling"
+        return f"{name} {row.after:.4g} is {side} of {row.before:.4g} (quality.thresholds)"
+    if row.after is None or row.before is None:
+        missing = "candidate" if row.after is None else "production"
+        return f"{row.name}: the {missing} package does not report it"
+    return (
+        f"{row.name} regresses from {row.before:.4g} to {row.after:.4g} "
+        f"(more than the {policy.tolerance:.1%} tolerance)"
     )
 
 
@@ -869,15 +929,16 @@ class DeploymentState(StrEnum):
 
 
 def deployment_state(
-    status: str, current_config: str, new_config: str, old_config: str
+    status: str, current_config: str, new_config: str, old_config: str | None
 ) -> DeploymentState:
-    """Where an UpdateEndpoint stands, from DescribeEndpoint's status and config name."""
-    if status in ("Updating", "RollingBack", "SystemUpdating"):
+    """Where an UpdateEndpoint (or a first deployment's CreateEndpoint: no ``old_config``)
+    stands, from DescribeEndpoint's status and config name."""
+    if status in ("Creating", "Updating", "RollingBack", "SystemUpdating"):
         return DeploymentState.IN_PROGRESS
     if status == "InService":
         if current_config == new_config:
             return DeploymentState.DEPLOYED
-        if current_config == old_config:
+        if old_config is not None and current_config == old_config:
             return DeploymentState.ROLLED_BACK
     return DeploymentState.FAILED
 
@@ -966,7 +1027,13 @@ def ending(state: Mapping[str, Any]) -> Ending:
         return Ending(Outcome.ROLLED_BACK, "deploy", why)
     if error:
         stage = "verify" if deploy.get("deployed") else _stage_of(state)
-        prefix = "production may serve the candidate: " if deploy.get("deployed") else ""
+        prefix = ""
+        if deploy.get("deployed"):  # a first deployment's new endpoint is removed by the abort
+            prefix = (
+                "the new production endpoint failed verification: "
+                if promotion.get("first_deployment")
+                else "production may serve the candidate: "
+            )
         return Ending(Outcome.FAILED, stage, prefix + _error_text(error))
     if promotion.get("refusal"):
         return Ending(Outcome.NOT_PROMOTED, "prepare", str(promotion["refusal"]))

@@ -1,5 +1,10 @@
 """Triage of one endpoint's monitoring history: retrain, investigate or watch.
 
+The history holds evidence streams of two sources, read into the same executions: SageMaker
+Model Monitor schedules (the Model Monitor rules below) and Evidently report streams (the same
+rules on Evidently's evidence: mlops_core.evidently_triage); model quality from either is judged
+by mlops_core.quality. One decision covers all streams of the endpoint.
+
 The rules, in order of precedence (the README's decision policy table mirrors this):
 
 investigate
@@ -8,7 +13,8 @@ investigate
     - bias drift in the latest execution: fairness needs a human;
     - a sudden drift jump: a distance going from under its threshold to far over it in one
       execution (or leaping within a run), which is what an upstream bug looks like;
-    - a model-quality cliff: a metric falling by a large fraction in one execution, not recovered;
+    - a model-quality cliff: one step far larger than the metric's own step-to-step movement,
+      carrying most of its decline, not recovered;
     - a would-be retrain whose latest monitoring output is incomplete.
 retrain
     - gradual drift (data or feature attribution) sustained over several executions, ending with
@@ -21,11 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from mlops_core.evidently_triage import evidently_findings
 from mlops_core.monitoring import (
     ATTRIBUTION_CHECK,
     BIAS_CHECK,
@@ -37,74 +43,9 @@ from mlops_core.monitoring import (
     Schedule,
 )
 from mlops_core.policy import TriagePolicy
+from mlops_core.quality import QualityTrend, quality_findings, quality_trends
 from mlops_core.sparkline import sparkline
-
-
-class Decision(StrEnum):
-    RETRAIN = "retrain"
-    INVESTIGATE = "investigate"
-    WATCH = "watch"
-
-
-class FindingKind(StrEnum):
-    INTEGRITY_VIOLATION = "integrity_violation"
-    BIAS_DRIFT = "bias_drift"
-    SUDDEN_DRIFT = "sudden_drift"
-    QUALITY_CLIFF = "quality_cliff"
-    INCOMPLETE_OUTPUT = "incomplete_output"
-    SUSTAINED_DRIFT = "sustained_drift"
-    QUALITY_DECLINE = "quality_decline"
-    EMERGING_DRIFT = "emerging_drift"
-    RECOVERED_DRIFT = "recovered_drift"
-
-
-INVESTIGATE_KINDS = frozenset(
-    {
-        FindingKind.INTEGRITY_VIOLATION,
-        FindingKind.BIAS_DRIFT,
-        FindingKind.SUDDEN_DRIFT,
-        FindingKind.QUALITY_CLIFF,
-    }
-)
-
-# Headline metrics per problem type; Model Monitor writes many more (curves, best-constant
-# baselines) that are too noisy or not comparable over time.
-HEADLINE_METRICS = {
-    "binary_classification": ("auc", "accuracy", "f1", "precision", "recall"),
-    "multiclass_classification": (
-        "accuracy",
-        "weighted_f1",
-        "weighted_precision",
-        "weighted_recall",
-    ),
-    "regression": ("mae", "mse", "rmse", "r2"),
-}
-LOWER_IS_BETTER = frozenset({"mae", "mse", "rmse", "false_positive_rate", "false_negative_rate"})
-ABSOLUTE_SCALE = frozenset({"r2"})  # already normalised and crosses zero: compare absolutely
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    kind: FindingKind
-    schedule: str
-    monitor_type: str
-    subject: str
-    summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class QualityTrend:
-    schedule: str
-    metric: str
-    direction: str
-    series: list[dict[str, Any]]
-    baseline: float
-    latest: float
-    degradation: float
-    declining: bool
-    cliff_at: str | None
-    violated: bool
+from mlops_core.triage_findings import INVESTIGATE_KINDS, Decision, Finding, FindingKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +60,8 @@ class TriageResult:
     data_window: dict[str, str] | None
     signal_key: str
     sparkline: str
+    notes: list[str] = field(default_factory=list)  # how the evidence was read, for the ledger
+    sources: dict[str, str] = field(default_factory=dict)  # stream -> model_monitor / evidently
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,9 +77,13 @@ class TriageResult:
             "data_window": self.data_window,
             "signal_key": self.signal_key,
             "sparkline": self.sparkline,
+            "sources": self.sources,
+            "notes": self.notes[:5],
             # Headline quality metrics, baseline -> latest: the metric diff approvers see.
             "quality": [
                 {
+                    "source": q.source,
+                    "schedule": q.schedule,
                     "metric": q.metric,
                     "direction": q.direction,
                     "baseline": q.baseline,
@@ -147,6 +94,7 @@ class TriageResult:
             "findings": [
                 {
                     "kind": str(f.kind),
+                    "source": f.source,
                     "schedule": f.schedule,
                     "subject": f.subject,
                     "summary": f.summary,
@@ -167,21 +115,17 @@ def triage(
     failed = dict(failed_executions or {})
     findings: list[Finding] = []
     quality: list[QualityTrend] = []
+    notes: list[str] = []
     for schedule in history.schedules:
-        findings += _latest_violation_findings(schedule)
-        if schedule.monitor_type == MonitorType.DATA_QUALITY:
-            findings += _drift_findings(schedule, DRIFT_CHECK, policy)
-        elif schedule.monitor_type == MonitorType.FEATURE_ATTRIBUTION_DRIFT:
-            findings += _drift_findings(schedule, ATTRIBUTION_CHECK, policy)
-        elif schedule.monitor_type == MonitorType.MODEL_QUALITY:
-            trends = _quality_trends(schedule, policy)
-            quality += trends
-            findings += _quality_findings(schedule, trends)
+        found, trends, more = _stream_findings(schedule, policy)
+        findings += found
+        quality += trends
+        notes += more
 
     stale = [s for s in history.schedules if not s.latest.complete or s.name in failed]
     failures = [f"monitoring execution of {name} failed: {why}" for name, why in failed.items()]
     decision, reasons = _decide(findings, quality, stale, failures)
-    if decision == Decision.INVESTIGATE and stale and not _of(findings, INVESTIGATE_KINDS):
+    if stale:
         findings.append(_incomplete_finding(stale, failures))
     return TriageResult(
         decision=decision,
@@ -195,7 +139,30 @@ def triage(
         data_window=_data_window(findings, history),
         signal_key=_signal_key(history),
         sparkline=_headline_sparkline(findings, quality),
+        notes=notes,
+        sources={s.name: s.source for s in history.schedules},
     )
+
+
+def _stream_findings(
+    schedule: Schedule, policy: TriagePolicy
+) -> tuple[list[Finding], list[QualityTrend], list[str]]:
+    """Findings, quality trends and notes of one stream, by what wrote it."""
+    findings: list[Finding] = []
+    notes: list[str] = []
+    trends: list[QualityTrend] = []
+    if schedule.monitor_type == MonitorType.EVIDENTLY_REPORT:
+        findings, notes = evidently_findings(schedule, policy)
+        trends = quality_trends(schedule, policy)
+    else:
+        findings = _latest_violation_findings(schedule)
+        if schedule.monitor_type == MonitorType.DATA_QUALITY:
+            findings += _drift_findings(schedule, DRIFT_CHECK, policy)
+        elif schedule.monitor_type == MonitorType.FEATURE_ATTRIBUTION_DRIFT:
+            findings += _drift_findings(schedule, ATTRIBUTION_CHECK, policy)
+        elif schedule.monitor_type == MonitorType.MODEL_QUALITY:
+            trends = quality_trends(schedule, policy)
+    return findings + quality_findings(schedule, trends), trends, notes
 
 
 def _decide(
@@ -209,7 +176,10 @@ def _decide(
     declining = _of(findings, {FindingKind.QUALITY_DECLINE})
     context = [f.summary for f in findings if f not in urgent]
     incomplete = failures + [
-        f"latest output of schedule {s.name} is incomplete" for s in stale if s.latest.problems
+        f"latest output of {s.name} ({s.latest.stamp}) is incomplete: "
+        + "; ".join(s.latest.problems)
+        for s in stale
+        if s.latest.problems
     ]
 
     if urgent:
@@ -395,123 +365,21 @@ def _jump(ratios: list[float | None], policy: TriagePolicy) -> tuple[int, str, f
     return None
 
 
-def _quality_trends(schedule: Schedule, policy: TriagePolicy) -> list[QualityTrend]:
-    executions = schedule.complete_executions
-    if len(executions) < 2:
-        return []
-    problem_type = executions[-1].problem_type or ""
-    names = HEADLINE_METRICS.get(problem_type) or tuple(
-        m for m in executions[-1].metrics if m in LOWER_IS_BETTER or m in _HIGHER_IS_BETTER
-    )
-    latest_violations = {v.subject for v in schedule.latest.violations or ()}
-    trends = []
-    for name in names:
-        points = [(e, e.metrics[name]) for e in executions if name in e.metrics]
-        if len(points) < 2:
-            continue
-        values = [v for _, v in points]
-        degrade = _degradation(name)
-        baseline = statistics.median(values[: max(2, len(values) // 3)])
-        latest_deg = degrade(baseline, values[-1])
-        recent_deg = degrade(baseline, statistics.fmean(values[-3:]))
-        violated = name in latest_violations
-        declining = len(values) >= 4 and (
-            (latest_deg >= policy.quality_decline and recent_deg >= policy.quality_decline / 2)
-            or (violated and latest_deg > 0)
-        )
-        trends.append(
-            QualityTrend(
-                schedule=schedule.name,
-                metric=name,
-                direction="lower_is_better" if name in LOWER_IS_BETTER else "higher_is_better",
-                series=[{"at": e.stamp, "value": _round(v)} for e, v in points],
-                baseline=_round(baseline) or 0.0,
-                latest=_round(values[-1]) or 0.0,
-                degradation=_round(latest_deg) or 0.0,
-                declining=declining,
-                cliff_at=_cliff(points, degrade, policy),
-                violated=violated,
-            )
-        )
-    return trends
-
-
-_HIGHER_IS_BETTER = frozenset(
-    {m for metrics in HEADLINE_METRICS.values() for m in metrics} - LOWER_IS_BETTER
-)
-
-
-def _degradation(metric: str) -> Callable[[float, float], float]:
-    """How much worse ``value`` is than ``base``: a fraction of base, or absolute for r2."""
-    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
-
-    def degrade(base: float, value: float) -> float:
-        if metric in ABSOLUTE_SCALE:
-            return sign * (value - base)
-        return sign * (value - base) / abs(base) if abs(base) > 1e-12 else 0.0
-
-    return degrade
-
-
-def _cliff(
-    points: Sequence[tuple[Execution, float]],
-    degrade: Callable[[float, float], float],
-    policy: TriagePolicy,
-) -> str | None:
-    values = [v for _, v in points]
-    for i in range(max(1, len(values) - policy.cliff_lookback), len(values)):
-        before = statistics.median(values[max(0, i - 5) : i])
-        if (
-            degrade(before, values[i]) >= policy.quality_cliff
-            and degrade(before, values[-1]) >= policy.quality_cliff / 2
-        ):
-            return points[i][0].stamp
-    return None
-
-
-def _quality_findings(schedule: Schedule, trends: list[QualityTrend]) -> list[Finding]:
-    findings = []
-    for trend in trends:
-        spark = sparkline([p["value"] for p in trend.series])
-        evidence = asdict(trend)
-        change = _pct(trend.degradation, trend.metric)
-        if trend.cliff_at:
-            findings.append(
-                Finding(
-                    FindingKind.QUALITY_CLIFF,
-                    schedule.name,
-                    str(schedule.monitor_type),
-                    trend.metric,
-                    f"model quality cliff: {trend.metric} fell off at {trend.cliff_at} "
-                    f"({_fmt(trend.baseline)} -> {_fmt(trend.latest)}, {change} worse) {spark}",
-                    evidence,
-                )
-            )
-        elif trend.declining:
-            findings.append(
-                Finding(
-                    FindingKind.QUALITY_DECLINE,
-                    schedule.name,
-                    str(schedule.monitor_type),
-                    trend.metric,
-                    f"model quality declining: {trend.metric} {_fmt(trend.baseline)} -> "
-                    f"{_fmt(trend.latest)} ({change} worse"
-                    f"{', violating its constraint' if trend.violated else ''}) {spark}",
-                    evidence,
-                )
-            )
-    return findings
-
-
 def _incomplete_finding(stale: list[Schedule], failures: list[str]) -> Finding:
-    problems = failures + stale[0].latest.problems
+    """One finding for every stream whose latest output is incomplete, naming what is wrong
+    (the unreadable or missing file, or why the monitoring execution failed)."""
+    problems = failures + [
+        f"{s.name}@{s.latest.stamp}: {'; '.join(s.latest.problems)}"
+        for s in stale
+        if s.latest.problems
+    ]
     return Finding(
         FindingKind.INCOMPLETE_OUTPUT,
         stale[0].name,
         str(stale[0].monitor_type),
         "output",
         f"latest monitoring output incomplete: {'; '.join(problems)}",
-        {"schedules": [s.name for s in stale]},
+        {"schedules": [s.name for s in stale], "sources": sorted({s.source for s in stale})},
     )
 
 
@@ -521,7 +389,11 @@ _ORDER = {kind: i for i, kind in enumerate(FindingKind)}
 def _ordered(findings: list[Finding]) -> list[Finding]:
     """By precedence of kind, then the most severe first."""
     return sorted(
-        findings, key=lambda f: (_ORDER[f.kind], -(f.evidence.get("latest_ratio") or 0.0))
+        findings,
+        key=lambda f: (
+            _ORDER[f.kind],
+            -(f.evidence.get("latest_ratio") or f.evidence.get("latest_shift") or 0.0),
+        ),
     )
 
 
@@ -544,7 +416,7 @@ def _headline_sparkline(findings: list[Finding], quality: list[QualityTrend]) ->
     for finding in _ordered(findings):
         series = finding.evidence.get("series")
         if finding.kind in INVESTIGATE_KINDS | {FindingKind.SUSTAINED_DRIFT} and series:
-            values = [p.get("ratio", p.get("value")) for p in series]
+            values = [p.get("ratio", p.get("shift", p.get("value"))) for p in series]
             return sparkline([v if v is not None else 0.0 for v in values])
     return sparkline([p["value"] for p in quality[0].series]) if quality else ""
 
@@ -555,7 +427,3 @@ def _round(value: float | None, digits: int = 6) -> float | None:
 
 def _fmt(value: float | None, suffix: str = "") -> str:
     return "n/a" if value is None else f"{value:.4g}{suffix}"
-
-
-def _pct(degradation: float, metric: str) -> str:
-    return f"{degradation:.3f}" if metric in ABSOLUTE_SCALE else f"{degradation:.1%}"

@@ -7,9 +7,10 @@ What the intake takes from an event and what it looks up (the trust boundary, ml
   wrote are described through the API of the account the event came from, never read from the
   event's own fields;
 - an event acts only on a model configured in the account it came from;
-- triage reads the model's configured location, or, for a custom signal, a prefix under it;
-  when the model configures none, the location is the newest monitoring execution's output in
-  the model's account (the API again), never a location an event names.
+- triage reads the model's configured location; a custom signal may name it or a prefix
+  under it (a stream, a run, a report), nothing else; when the model configures none, the
+  location is the newest monitoring execution's output in the model's account (the API
+  again), never a location an event names.
 """
 
 from __future__ import annotations
@@ -213,9 +214,11 @@ def _location(
 ) -> str | None:
     configured = model.monitoring_output_uri
     if signal.kind == SignalKind.CUSTOM and signal.output_uri:
+        # A root, one stream, one run or one report of the model's: triage reads the whole
+        # configured root (every stream of the model), never more.
         if refusal := location_refusal(signal.output_uri, configured, model.model_id):
             raise EventRejectedError(refusal)
-        return signal.output_uri
+        return configured
     execution = signal.output_uri if signal.kind == SignalKind.MONITORING_EXECUTION else None
     if execution is None and configured is None:
         execution = latest_execution_output(sagemaker_in(), model.endpoint_name)

@@ -102,10 +102,17 @@ class PromotionTarget(BaseModel):
     endpoint_name: str = Field(pattern=ENDPOINT_PATTERN)
     variant_name: str = Field("AllTraffic", pattern=ENDPOINT_PATTERN)
     instance_type: str = Field("ml.m5.large", pattern=r"^ml\.[a-z0-9.-]+$")
-    instance_count: int = Field(1, ge=1, le=100)
+    instance_count: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="staging's fleet; production's on a first deployment, and the least a "
+        "production deployment starts with (it starts at the live variant's count)",
+    )
     data_capture_uri: str = Field(
         pattern=r"^s3://[^/]+(/.*)?$",
-        description="staging: the endpoint's data capture; production: the shadow test's",
+        description="staging: the endpoint's data capture; production: the shadow test's, and "
+        "the endpoint's when a first deployment creates it",
     )
 
     @model_validator(mode="after")
@@ -149,6 +156,12 @@ class PromotionConfig(BaseModel):
     def _distinct_accounts(self) -> PromotionConfig:
         if self.staging.account_id == self.production.account_id:
             raise ValueError("staging and production must be different accounts")
+        scaling = self.autoscaling
+        if scaling is not None and self.production.instance_count > scaling.max_instances:
+            raise ValueError(
+                f"production.instance_count ({self.production.instance_count}) is above "
+                f"autoscaling.max_instances ({scaling.max_instances})"
+            )
         return self
 
 
@@ -197,11 +210,11 @@ class ModelConfig(BaseModel):
     monitoring_output_uri: str | None = Field(
         None,
         pattern=r"^s3://[^/]+(/.*)?$",
-        description="prefix holding the endpoint's monitoring schedules; derived from the "
-        "monitoring execution's output when not set",
+        description="root of the endpoint's evidence streams (Model Monitor schedules, "
+        "Evidently report streams); derived from the monitoring execution's output when not set",
     )
     monitoring_schedules: list[str] = Field(
-        default_factory=list, description="only these schedules (all when empty)"
+        default_factory=list, description="only these streams (all under the root when empty)"
     )
     retrain: RetrainConfig | None = None
     triage: TriagePolicy = Field(default_factory=TriagePolicy)

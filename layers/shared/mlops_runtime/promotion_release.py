@@ -3,9 +3,11 @@ two ways a promotion ends (``finish``: promoted; ``abort``: anything else, clean
 
 Never half-promoted: SageMaker rolls a blue/green update back itself when a rollback alarm
 fires; after it succeeds, the endpoint must serve the candidate's package and autoscaling must
-be in place, or production is put back on the old endpoint config (``restore``). Every ending
-cleans what the promotion created (only resources tagged with its id), writes one terminal
-ledger entry and notifies.
+be in place, or production is put back on the old endpoint config (``restore``). The new fleet
+starts at the live variant's instance count and the variant's autoscaling is put back as it was
+(or as configured: mlops_core.fleet). A first deployment creates the endpoint instead
+(promotion_first) and, if it fails, removes it. Every ending cleans what the promotion created
+(only resources tagged with its id), writes one terminal ledger entry and notifies.
 """
 
 from __future__ import annotations
@@ -13,41 +15,41 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from mlops_core import fleet
 from mlops_core import promotion as rules
 from mlops_core.errors import DeploymentError, PromotionVerificationError
 from mlops_core.ledger import Action, LedgerEntry
 
+from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
+from mlops_runtime.promotion_first import clean_first_deployment
 from mlops_runtime.promotion_workflow import (
     Promotion,
     call_aws,
+    confirm_deployable,
     deadline,
+    deploy_part,
+    ensure_endpoint_config,
     notify_about,
     passed,
+    put_rollback_alarms,
     stop_experiment,
     variant_spec,
 )
 from mlops_runtime.promotions import now_iso
-from mlops_runtime.target_accounts import created_by, describe_or_none, describe_package
-
-DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-SCALING_POLICY = "mlopscp-target-tracking"
-
+from mlops_runtime.target_accounts import delete_if_created_by, describe_or_none
 
 # ---------------------------------------------------------------- deploy and watch
 
 
 def deploy_production(p: Promotion) -> dict[str, Any]:
-    """UpdateEndpoint with a blue/green DeploymentConfig that rolls back on our alarms."""
-    _confirm_approval(p)
-    package = describe_package(p.package_arn)
-    if package.get("ModelApprovalStatus") != "Approved":
-        raise DeploymentError(
-            f"v{p.version} is {package.get('ModelApprovalStatus')} in the "
-            "registry now: not deployed"
-        )
+    """UpdateEndpoint with a blue/green DeploymentConfig that rolls back on our alarms; the new
+    fleet starts at the live variant's instance count (mlops_core.fleet)."""
+    if p.first:
+        raise DeploymentError(f"{p.id} is a first deployment: it creates the endpoint instead")
+    confirm_deployable(p)
     target, account = p.config.production, p.account("production")
-    sagemaker = account.client("sagemaker")
+    sagemaker, variant = account.client("sagemaker"), p.variant
     with translated_errors():
         now = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)
     old = p.production["config"]
@@ -56,47 +58,28 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
             f"production changed since the promotion began: {target.endpoint_name} is "
             f"{now['EndpointStatus']} on {now['EndpointConfigName']}, expected InService on {old}"
         )
+    autoscaling = account.client("application-autoscaling")
+    saved = _scaling_before(p, autoscaling)
+    scaling = fleet.scaling_after(saved, p.config.autoscaling)
+    live = fleet.live_instance_count(now.get("ProductionVariants", []), variant)
+    size = fleet.fleet_size(live, target.instance_count, scaling)
     with translated_errors():
         source = sagemaker.describe_endpoint_config(EndpointConfigName=old)
-    if (
-        describe_or_none(
-            sagemaker.describe_endpoint_config, EndpointConfigName=p.names["prod_config"]
-        )
-        is None
-    ):
-        extra = (
-            {"DataCaptureConfig": source["DataCaptureConfig"]}
-            if source.get("DataCaptureConfig")
-            else {}
-        )  # keeps Model Monitor's capture as it was
-        call_aws(
-            f"CreateEndpointConfig {p.names['prod_config']}",
-            sagemaker.create_endpoint_config,
-            EndpointConfigName=p.names["prod_config"],
-            ProductionVariants=[
-                variant_spec(
-                    p.production["variant"],
-                    p.names["prod_model"],
-                    target.instance_type,
-                    target.instance_count,
-                )
-            ],
-            Tags=p.tags,
-            **extra,
-        )
-    alarms = rules.rollback_alarms(
-        target.endpoint_name, p.production["variant"], p.config.deployment
+    ensure_endpoint_config(
+        p,
+        sagemaker,
+        p.names["prod_config"],
+        variant_spec(variant, p.names["prod_model"], target.instance_type, size.count),
+        source.get("DataCaptureConfig"),  # keeps Model Monitor's capture as it was
     )
-    cloudwatch = account.client("cloudwatch")
-    for alarm in alarms:
-        call_aws(f"PutMetricAlarm {alarm['AlarmName']}", cloudwatch.put_metric_alarm, **alarm)
-    autoscaling = account.client("application-autoscaling")
-    saved = _saved_autoscaling(autoscaling, target.endpoint_name, p.production["variant"])
+    names = put_rollback_alarms(p, account, variant)
     # AWS refuses an update that changes the instance type of an autoscaled variant.
     deregistered = saved is not None and target.instance_type != p.production["instance_type"]
-    if saved is not None and deregistered:
-        _deregister(autoscaling, target.endpoint_name, p.production["variant"], saved)
-    names = [alarm["AlarmName"] for alarm in alarms]
+    current = variant_scaling.read(autoscaling, target.endpoint_name, variant)
+    if deregistered and current is not None:
+        # Kept first in the promotion's record: a retried step must not lose it.
+        p.step("production_deploy", saved_autoscaling=saved.to_dict() if saved else None)
+        variant_scaling.deregister(autoscaling, target.endpoint_name, variant, current)
     config = rules.deployment_config(p.config.deployment, names)
     call_aws(
         f"UpdateEndpoint {target.endpoint_name}",
@@ -108,44 +91,29 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
     p.record(
         Action.PRODUCTION_DEPLOY_STARTED,
         f"blue/green update of {target.endpoint_name} to v{p.version} "
-        f"({p.config.deployment.strategy}), rolls back on {', '.join(names)}",
+        f"({p.config.deployment.strategy}) on {size.reason}; rolls back on {', '.join(names)}",
         {
             "endpoint": target.endpoint_name,
             "from": old,
             "to": p.names["prod_config"],
             "deployment_config": config,
+            "fleet": size.to_dict(),
+            "autoscaling_before": saved.to_dict() if saved else None,
+            "autoscaling_after": scaling.to_dict() if scaling else None,
             "approval": p.part("approval"),
         },
     )
     p.step("production_deploy")
-    return {
-        "config": p.names["prod_config"],
-        "old_config": old,
-        "alarms": names,
-        "deadline": deadline(p.config.deployment_timeout_minutes),
-        "saved_autoscaling": saved,
-        "deregistered": deregistered,
-        "deployed": False,
-        "rolled_back": False,
-        "status": "Updating",
-        "failure_reason": None,
-    }
+    return deploy_part(p, old, names, size, scaling, saved, deregistered)
 
 
-def _confirm_approval(p: Promotion) -> None:
-    """The state's answer must say approved AND the approval record agree: a forged or
-    replayed state machine input deploys nothing."""
-    answer = p.part("approval")
-    record = p.deps.approvals.get(str(answer.get("approval_id", "")))
-    if (
-        answer.get("outcome") != "approved"
-        or record is None
-        or record.status != "approved"
-        or record.model_id != p.model_id
-        or record.request.kind != "promotion"
-        or record.request.subject != p.id
-    ):
-        raise DeploymentError(f"no approval record confirms the promotion {p.id}: not deployed")
+def _scaling_before(p: Promotion, autoscaling: Any) -> fleet.Scaling | None:
+    """The variant's autoscaling before this promotion: the promotion's record keeps it once
+    the step deregistered it (a retried step then finds none on the variant)."""
+    recorded = (p.deps.store.record(p.model_id, p.version) or {}).get("saved_autoscaling")
+    if recorded:
+        return fleet.Scaling.from_dict(recorded)
+    return variant_scaling.read(autoscaling, p.config.production.endpoint_name, p.variant)
 
 
 def check_deployment(p: Promotion) -> dict[str, Any]:
@@ -167,29 +135,30 @@ def check_deployment(p: Promotion) -> dict[str, Any]:
         return deploy | {"deployed": True}
     if state is rules.DeploymentState.ROLLED_BACK:
         return deploy | {"rolled_back": True}
+    what = "creation of the production endpoint" if p.first else "production update"
     if state is rules.DeploymentState.FAILED:
         raise DeploymentError(
-            f"the production update ended {described['EndpointStatus']} on "
+            f"the {what} ended {described['EndpointStatus']} on "
             f"{described['EndpointConfigName']}: {described.get('FailureReason')}"
         )
     if passed(deploy["deadline"]):
         raise DeploymentError(
-            f"the production update is still {described['EndpointStatus']} "
+            f"the {what} is still {described['EndpointStatus']} "
             f"after {p.config.deployment_timeout_minutes:g} minutes"
         )
     return deploy
 
 
 def verify_production(p: Promotion) -> dict[str, Any]:
-    """The endpoint serves the candidate's package on the production variant; autoscaling on."""
+    """The endpoint serves the candidate's package on the production variant (a new endpoint:
+    and captures to the configured data_capture_uri); then its autoscaling is applied."""
     target, account = p.config.production, p.account("production")
-    sagemaker = account.client("sagemaker")
+    sagemaker, variant = account.client("sagemaker"), p.variant
     with translated_errors():
         described = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)
         config = sagemaker.describe_endpoint_config(
             EndpointConfigName=described["EndpointConfigName"]
         )
-    variant = p.production["variant"]
     served = {v["VariantName"]: v["ModelName"] for v in config["ProductionVariants"]}
     live = {v["VariantName"] for v in described.get("ProductionVariants", [])}
     if described["EndpointStatus"] != "InService" or served.get(variant) != p.names["prod_model"]:
@@ -206,6 +175,8 @@ def verify_production(p: Promotion) -> dict[str, Any]:
         raise PromotionVerificationError(
             f"{p.names['prod_model']} is not built from {p.package_arn}"
         )
+    if p.first:
+        _verify_capture(described.get("DataCaptureConfig") or {}, target)
     scaling = _apply_autoscaling(p, account.client("application-autoscaling"))
     return {
         "verified": True,
@@ -214,36 +185,33 @@ def verify_production(p: Promotion) -> dict[str, Any]:
     }
 
 
+def _verify_capture(capture: dict[str, Any], target: Any) -> None:
+    """DescribeEndpoint's DataCaptureConfig summary of a new endpoint: capturing where the
+    production target says (Model Monitor reads it there)."""
+    wanted = target.data_capture_uri.rstrip("/")
+    if (
+        not capture.get("EnableCapture")
+        or str(capture.get("DestinationS3Uri", "")).rstrip("/") != wanted
+    ):
+        raise PromotionVerificationError(
+            f"{target.endpoint_name} does not capture to {wanted}: {capture or 'no data capture'}"
+        )
+
+
 def _apply_autoscaling(p: Promotion, autoscaling: Any) -> dict[str, Any] | None:
-    endpoint, variant = p.config.production.endpoint_name, p.production["variant"]
-    saved = p.part("deploy").get("saved_autoscaling")
-    policy = p.config.autoscaling
+    """The variant's autoscaling as planned at the deployment (mlops_core.fleet.scaling_after),
+    registered again on the new variant: the team's own, or the configured one."""
+    endpoint, variant = p.config.production.endpoint_name, p.variant
+    scaling = fleet.Scaling.from_dict(p.part("deploy").get("scaling"))
+    if scaling is None:
+        return None
     try:
-        if policy is not None:
-            request = rules.scaling_policy(policy, SCALING_POLICY)
-            _register(
-                autoscaling,
-                endpoint,
-                variant,
-                policy.min_instances,
-                policy.max_instances,
-                [request],
-            )
-            return {
-                "min": policy.min_instances,
-                "max": policy.max_instances,
-                "target_invocations_per_instance": rules.invocations_per_instance_target(policy),
-            }
-        if saved and p.part("deploy").get("deregistered"):
-            _register(
-                autoscaling, endpoint, variant, saved["min"], saved["max"], saved["policies"]
-            )  # the team's own settings, as they were
-            return saved
+        variant_scaling.register(autoscaling, endpoint, variant, scaling)
     except ClientError as error:
         raise PromotionVerificationError(
             f"autoscaling could not be applied to {endpoint}/{variant}: {error}"
         ) from error
-    return None
+    return scaling.to_dict()
 
 
 # ---------------------------------------------------------------- restore
@@ -256,9 +224,9 @@ def restore_production(p: Promotion) -> dict[str, Any]:
     autoscaling = account.client("application-autoscaling")
     with translated_errors():
         described = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)
-    ours = _saved_autoscaling(autoscaling, target.endpoint_name, p.production["variant"])
+    ours = variant_scaling.read(autoscaling, target.endpoint_name, p.variant)
     if ours and target.instance_type != p.production["instance_type"]:
-        _deregister(autoscaling, target.endpoint_name, p.production["variant"], ours)
+        variant_scaling.deregister(autoscaling, target.endpoint_name, p.variant, ours)
     if described["EndpointConfigName"] != deploy["old_config"]:
         call_aws(
             f"UpdateEndpoint {target.endpoint_name} back to {deploy['old_config']}",
@@ -292,16 +260,17 @@ def check_restore(p: Promotion) -> dict[str, Any]:
 
 def _restore_autoscaling(p: Promotion, autoscaling: Any) -> None:
     """Production is back on the old config: so is its autoscaling."""
-    endpoint, variant = p.config.production.endpoint_name, p.production["variant"]
-    saved = p.part("deploy").get("saved_autoscaling")
-    current = _saved_autoscaling(autoscaling, endpoint, variant)
+    endpoint, variant = p.config.production.endpoint_name, p.variant
+    saved = fleet.Scaling.from_dict(p.part("deploy").get("saved_autoscaling"))
+    current = variant_scaling.read(autoscaling, endpoint, variant)
     if saved:
         if current != saved:
             if current:
-                _deregister(autoscaling, endpoint, variant, current)
-            _register(autoscaling, endpoint, variant, saved["min"], saved["max"], saved["policies"])
+                variant_scaling.deregister(autoscaling, endpoint, variant, current)
+            variant_scaling.register(autoscaling, endpoint, variant, saved)
     elif current and (p.part("verified").get("autoscaling") is not None):
-        _deregister(autoscaling, endpoint, variant, current)  # ours, new with the candidate
+        # ours, new with the candidate
+        variant_scaling.deregister(autoscaling, endpoint, variant, current)
 
 
 # ---------------------------------------------------------------- endings
@@ -316,7 +285,9 @@ def finish(p: Promotion) -> dict[str, Any]:
         "endpoint": target.endpoint_name,
         "account": target.account_id,
         "endpoint_config": p.names["prod_config"],
-        "previous": p.production,
+        "previous": p.production or None,
+        "first_deployment": p.first,
+        "fleet": p.part("deploy").get("fleet"),
         "verdict": verdict.get("headline"),
         "approval": approval,
         "autoscaling": p.part("verified").get("autoscaling"),
@@ -328,7 +299,11 @@ def finish(p: Promotion) -> dict[str, Any]:
             p.model_id,
             p.id,
             f"v{p.version} serves {target.endpoint_name} in {target.account_id} "
-            f"(was v{p.production.get('version') or '?'})",
+            + (
+                "(first deployment: endpoint created)"
+                if p.first
+                else f"(was v{p.production.get('version') or '?'})"
+            ),
             evidence,
         ),
         p.deps.store.update_operation(
@@ -450,6 +425,9 @@ def _close_experiment(p: Promotion, report: dict[str, Any]) -> None:
 
 
 def _clean_production(p: Promotion, report: dict[str, Any]) -> None:
+    if p.first:
+        clean_first_deployment(p, report)
+        return
     _close_experiment(p, report)
     account = p.account("production")
     sagemaker = account.client("sagemaker")
@@ -468,106 +446,12 @@ def _clean_production(p: Promotion, report: dict[str, Any]) -> None:
     if deploy.get("deregistered") and current == deploy.get("old_config"):
         _restore_autoscaling(p, account.client("application-autoscaling"))
         report["cleaned"].append("restored the production variant's autoscaling")
-    _delete(sagemaker, "endpoint-config", p.names["prod_config"], p.id, report)
-    _delete(sagemaker, "model", p.names["prod_model"], p.id, report)
+    delete_if_created_by(sagemaker, "endpoint-config", p.names["prod_config"], p.id, report)
+    delete_if_created_by(sagemaker, "model", p.names["prod_model"], p.id, report)
 
 
 def _clean_staging(p: Promotion, report: dict[str, Any]) -> None:
     sagemaker = p.account("staging").client("sagemaker")
-    _delete(sagemaker, "endpoint", p.config.staging.endpoint_name, p.id, report)
-    _delete(sagemaker, "endpoint-config", p.names["staging_config"], p.id, report)
-    _delete(sagemaker, "model", p.names["staging_model"], p.id, report)
-
-
-_DESCRIBE = {
-    "endpoint": ("describe_endpoint", "EndpointName", "EndpointArn", "delete_endpoint"),
-    "endpoint-config": (
-        "describe_endpoint_config",
-        "EndpointConfigName",
-        "EndpointConfigArn",
-        "delete_endpoint_config",
-    ),
-    "model": ("describe_model", "ModelName", "ModelArn", "delete_model"),
-}
-
-
-def _delete(sagemaker: Any, kind: str, name: str, pid: str, report: dict[str, Any]) -> None:
-    describe, key, arn_key, delete = _DESCRIBE[kind]
-    described = describe_or_none(getattr(sagemaker, describe), **{key: name})
-    if described is None:
-        return
-    if not created_by(sagemaker, described[arn_key], pid):
-        report["left"].append(f"{kind} {name}: not created by {pid}, kept")
-        return
-    with translated_errors():
-        getattr(sagemaker, delete)(**{key: name})
-    report["cleaned"].append(f"deleted {kind} {name}")
-
-
-# ---------------------------------------------------------------- autoscaling
-
-
-def _saved_autoscaling(autoscaling: Any, endpoint: str, variant: str) -> dict[str, Any] | None:
-    """A variant's scalable target and policies, in the shape put back by :func:`_register`."""
-    resource = rules.scalable_resource_id(endpoint, variant)
-    with translated_errors():
-        targets = autoscaling.describe_scalable_targets(
-            ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=DIMENSION
-        )["ScalableTargets"]
-        if not targets:
-            return None
-        policies = autoscaling.describe_scaling_policies(
-            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
-        )["ScalingPolicies"]
-    kept = (
-        "PolicyName",
-        "PolicyType",
-        "TargetTrackingScalingPolicyConfiguration",
-        "StepScalingPolicyConfiguration",
-    )
-    return {
-        "min": targets[0]["MinCapacity"],
-        "max": targets[0]["MaxCapacity"],
-        "policies": [{k: policy[k] for k in kept if k in policy} for policy in policies],
-    }
-
-
-def _register(
-    autoscaling: Any,
-    endpoint: str,
-    variant: str,
-    low: int,
-    high: int,
-    policies: list[dict[str, Any]],
-) -> None:
-    resource = rules.scalable_resource_id(endpoint, variant)
-    with translated_errors():
-        autoscaling.register_scalable_target(
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension=DIMENSION,
-            MinCapacity=low,
-            MaxCapacity=high,
-        )
-        for policy in policies:
-            autoscaling.put_scaling_policy(
-                ServiceNamespace="sagemaker",
-                ResourceId=resource,
-                ScalableDimension=DIMENSION,
-                **policy,
-            )
-
-
-def _deregister(autoscaling: Any, endpoint: str, variant: str, saved: dict[str, Any]) -> None:
-    resource = rules.scalable_resource_id(endpoint, variant)
-    with translated_errors():
-        for policy in saved["policies"]:
-            autoscaling.delete_scaling_policy(
-                PolicyName=policy["PolicyName"],
-                ServiceNamespace="sagemaker",
-                ResourceId=resource,
-                ScalableDimension=DIMENSION,
-            )
-        autoscaling.deregister_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
-        )
+    delete_if_created_by(sagemaker, "endpoint", p.config.staging.endpoint_name, p.id, report)
+    delete_if_created_by(sagemaker, "endpoint-config", p.names["staging_config"], p.id, report)
+    delete_if_created_by(sagemaker, "model", p.names["staging_model"], p.id, report)

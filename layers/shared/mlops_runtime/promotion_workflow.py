@@ -25,6 +25,7 @@ from mlops_core.errors import (
     PromotionNotConfiguredError,
     ShadowTestError,
 )
+from mlops_core.fleet import FleetSize, Scaling
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.messages import Notification
 
@@ -79,6 +80,16 @@ class Promotion:
         self.config: PromotionConfig = model.promotion
         self.names: dict[str, str] = self.info.get("names") or {}
         self.production: dict[str, Any] = self.info.get("production") or {}
+
+    @property
+    def first(self) -> bool:
+        """A first deployment: production had no endpoint when the promotion began."""
+        return bool(self.info.get("first_deployment"))
+
+    @property
+    def variant(self) -> str:
+        """The production variant the promotion replaces (or creates)."""
+        return str(self.production.get("variant") or self.config.production.variant_name)
 
     def account(self, which: str) -> TargetAccount:
         target = self.config.staging if which == "staging" else self.config.production
@@ -145,6 +156,7 @@ def prepare(p: Promotion) -> dict[str, Any]:
             "approval_timeout_seconds": backstop_seconds(p.model.approvals.deadline_hours),
         },
         "production": None,
+        "first_deployment": False,
         "refusal": None,
     }
     package = describe_package(p.package_arn)
@@ -162,20 +174,19 @@ def prepare(p: Promotion) -> dict[str, Any]:
     except LookupError as error:
         info["refusal"] = str(error)
         return info
-    if now is None:
-        info["refusal"] = (
-            f"production endpoint {production.endpoint_name} does not exist in account "
-            f"{production.account_id}: a promotion replaces a running model (deploy the first "
-            "version with the endpoint's own tooling)"
-        )
-        return info
-    info["production"] = now.to_dict()
-    info["refusal"] = rules.order_refusal(p.version, now.version)
+    # No endpoint yet: a first deployment (staging test, approval, then CreateEndpoint).
+    info["first_deployment"] = now is None
+    info["production"] = now.to_dict() if now else None
+    info["refusal"] = rules.order_refusal(p.version, now.version if now else None)
     if info["refusal"] is None:
         ensure_group_policy(
             p.config.model_package_group, [staging.account_id, production.account_id]
         )
-    p.step("prepare", production_version=now.version, production_config=now.config)
+    known = {
+        "production_version": now.version if now else None,
+        "production_config": now.config if now else None,
+    }  # a None would be an empty attribute: left out
+    p.step("prepare", first_deployment=now is None, **{k: v for k, v in known.items() if v})
     return info
 
 
@@ -188,6 +199,7 @@ def quality_gate(p: Promotion) -> dict[str, Any]:
         rules.flatten_quality(candidate) if candidate is not None else None,
         rules.flatten_quality(baseline) if baseline is not None else None,
         p.config.quality,
+        first_deployment=p.first,
     )
     verb = "passed" if result.passed else "refused"
     p.record(
@@ -205,28 +217,19 @@ def quality_gate(p: Promotion) -> dict[str, Any]:
 def deploy_staging(p: Promotion) -> dict[str, Any]:
     target = p.config.staging
     sagemaker = p.account("staging").client("sagemaker")
-    _ensure_model(p, sagemaker, p.names["staging_model"], target.execution_role_arn)
-    if (
-        describe_or_none(
-            sagemaker.describe_endpoint_config, EndpointConfigName=p.names["staging_config"]
-        )
-        is None
-    ):
-        call_aws(
-            f"CreateEndpointConfig {p.names['staging_config']} in staging",
-            sagemaker.create_endpoint_config,
-            EndpointConfigName=p.names["staging_config"],
-            ProductionVariants=[
-                variant_spec(
-                    target.variant_name,
-                    p.names["staging_model"],
-                    target.instance_type,
-                    target.instance_count,
-                )
-            ],
-            DataCaptureConfig=_capture(target.data_capture_uri),
-            Tags=p.tags,
-        )
+    ensure_model(p, sagemaker, p.names["staging_model"], target.execution_role_arn)
+    ensure_endpoint_config(
+        p,
+        sagemaker,
+        p.names["staging_config"],
+        variant_spec(
+            target.variant_name,
+            p.names["staging_model"],
+            target.instance_type,
+            target.instance_count,
+        ),
+        capture_config(target.data_capture_uri),
+    )
     existing = describe_or_none(sagemaker.describe_endpoint, EndpointName=target.endpoint_name)
     if existing is None:
         call_aws(
@@ -283,7 +286,7 @@ def start_shadow(p: Promotion) -> dict[str, Any]:
     """The candidate as a shadow of the production variant (an inference experiment)."""
     target, shadow = p.config.production, p.config.shadow
     sagemaker = p.account("production").client("sagemaker")
-    _ensure_model(p, sagemaker, p.names["prod_model"], target.execution_role_arn)
+    ensure_model(p, sagemaker, p.names["prod_model"], target.execution_role_arn)
     name = p.names["experiment"]
     if describe_or_none(sagemaker.describe_inference_experiment, Name=name) is None:
         start = datetime.now(UTC)
@@ -460,7 +463,30 @@ def stop_experiment(sagemaker: Any, name: str, production: str, shadow: str, rea
 # ---------------------------------------------------------------- helpers
 
 
-def _ensure_model(p: Promotion, sagemaker: Any, name: str, role_arn: str) -> None:
+def confirm_deployable(p: Promotion) -> None:
+    """Before production changes: the state's answer must say approved AND the approval record
+    agree (a forged or replayed state machine input deploys nothing), and the package must still
+    be Approved in the registry."""
+    answer = p.part("approval")
+    record = p.deps.approvals.get(str(answer.get("approval_id", "")))
+    if (
+        answer.get("outcome") != "approved"
+        or record is None
+        or record.status != "approved"
+        or record.model_id != p.model_id
+        or record.request.kind != "promotion"
+        or record.request.subject != p.id
+    ):
+        raise DeploymentError(f"no approval record confirms the promotion {p.id}: not deployed")
+    package = describe_package(p.package_arn)
+    if package.get("ModelApprovalStatus") != "Approved":
+        raise DeploymentError(
+            f"v{p.version} is {package.get('ModelApprovalStatus')} in the "
+            "registry now: not deployed"
+        )
+
+
+def ensure_model(p: Promotion, sagemaker: Any, name: str, role_arn: str) -> None:
     """A model of the candidate package (from the registry in this account)."""
     if describe_or_none(sagemaker.describe_model, ModelName=name) is not None:
         return
@@ -472,6 +498,62 @@ def _ensure_model(p: Promotion, sagemaker: Any, name: str, role_arn: str) -> Non
         Containers=[{"ModelPackageName": p.package_arn}],
         Tags=p.tags,
     )
+
+
+def ensure_endpoint_config(
+    p: Promotion,
+    sagemaker: Any,
+    name: str,
+    variant: dict[str, Any],
+    capture: dict[str, Any] | None,
+) -> None:
+    """An endpoint config of one variant, tagged with the promotion (kept if it exists)."""
+    if describe_or_none(sagemaker.describe_endpoint_config, EndpointConfigName=name) is not None:
+        return
+    call_aws(
+        f"CreateEndpointConfig {name}",
+        sagemaker.create_endpoint_config,
+        EndpointConfigName=name,
+        ProductionVariants=[variant],
+        Tags=p.tags,
+        **({"DataCaptureConfig": capture} if capture else {}),
+    )
+
+
+def put_rollback_alarms(p: Promotion, account: TargetAccount, variant: str) -> list[str]:
+    """The production endpoint's two auto-rollback alarms (PutMetricAlarm updates them)."""
+    alarms = rules.rollback_alarms(p.config.production.endpoint_name, variant, p.config.deployment)
+    cloudwatch = account.client("cloudwatch")
+    for alarm in alarms:
+        call_aws(f"PutMetricAlarm {alarm['AlarmName']}", cloudwatch.put_metric_alarm, **alarm)
+    return [alarm["AlarmName"] for alarm in alarms]
+
+
+def deploy_part(
+    p: Promotion,
+    old_config: str | None,
+    alarms: list[str],
+    size: FleetSize,
+    scaling: Scaling | None,
+    saved: Scaling | None = None,
+    deregistered: bool = False,
+) -> dict[str, Any]:
+    """What DeployProduction and CreateProduction put at ``$.deploy`` (CheckDeployment keeps
+    it, adding the status)."""
+    return {
+        "config": p.names["prod_config"],
+        "old_config": old_config,
+        "alarms": alarms,
+        "deadline": deadline(p.config.deployment_timeout_minutes),
+        "saved_autoscaling": saved.to_dict() if saved else None,
+        "deregistered": deregistered,
+        "fleet": size.to_dict(),
+        "scaling": scaling.to_dict() if scaling else None,
+        "deployed": False,
+        "rolled_back": False,
+        "status": "Creating" if old_config is None else "Updating",
+        "failure_reason": None,
+    }
 
 
 def variant_spec(name: str, model: str, instance_type: str, count: int) -> dict[str, Any]:
@@ -495,7 +577,7 @@ def _experiment_variant(model: str, variant: str, instance_type: str, count: int
     }
 
 
-def _capture(uri: str) -> dict[str, Any]:
+def capture_config(uri: str) -> dict[str, Any]:
     return {
         "EnableCapture": True,
         "InitialSamplingPercentage": 100,

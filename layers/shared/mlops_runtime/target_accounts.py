@@ -5,7 +5,9 @@
   trust denied, wrong ExternalId, unreadable secret) is a :class:`TargetAccountAccessError`
   naming the account and the role, never a bare AccessDenied.
 - The registry (this account): a package, its ModelQuality statistics, the group's policy.
-- Production: which endpoint config, model and package the endpoint serves now.
+- Production: which endpoint config, model and package the endpoint serves now, on how many
+  instances.
+- Cleanup: deleting only what carries the promotion's tag.
 - Shadow evidence: CloudWatch numbers per variant and data-capture records per variant.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from mlops_core.errors import TargetAccountAccessError
+from mlops_core.fleet import live_instance_count
 from mlops_core.promotion import (
     PROMOTION_TAG,
     CapturedPrediction,
@@ -91,6 +94,35 @@ def describe_or_none(call: Any, **kwargs: Any) -> dict[str, Any] | None:
         raise
 
 
+_DESCRIBE = {
+    "endpoint": ("describe_endpoint", "EndpointName", "EndpointArn", "delete_endpoint"),
+    "endpoint-config": (
+        "describe_endpoint_config",
+        "EndpointConfigName",
+        "EndpointConfigArn",
+        "delete_endpoint_config",
+    ),
+    "model": ("describe_model", "ModelName", "ModelArn", "delete_model"),
+}
+
+
+def delete_if_created_by(
+    sagemaker: Any, kind: str, name: str, promotion_id: str, report: dict[str, Any]
+) -> None:
+    """Delete an endpoint, endpoint config or model if it carries the promotion's tag; say in
+    ``report`` (``cleaned`` / ``left``) what happened."""
+    describe, key, arn_key, delete = _DESCRIBE[kind]
+    described = describe_or_none(getattr(sagemaker, describe), **{key: name})
+    if described is None:
+        return
+    if not created_by(sagemaker, described[arn_key], promotion_id):
+        report["left"].append(f"{kind} {name}: not created by {promotion_id}, kept")
+        return
+    with translated_errors():
+        getattr(sagemaker, delete)(**{key: name})
+    report["cleaned"].append(f"deleted {kind} {name}")
+
+
 # ---------------------------------------------------------------- the registry
 
 
@@ -152,7 +184,7 @@ class Serving:
     package_arn: str | None
     version: int | None
     instance_type: str
-    instance_count: int
+    instance_count: int  # the live variant's current count (the shadow test keeps it)
     data_capture: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,7 +224,8 @@ def serving(sagemaker: Any, endpoint: str, variant: str, group: str) -> Serving 
         package_arn=package,
         version=version,
         instance_type=chosen.get("InstanceType", "ml.m5.large"),
-        instance_count=int(chosen.get("InitialInstanceCount", 1)),
+        instance_count=live_instance_count(described.get("ProductionVariants", []), variant)
+        or int(chosen.get("InitialInstanceCount", 1)),
         data_capture=config.get("DataCaptureConfig"),
     )
 

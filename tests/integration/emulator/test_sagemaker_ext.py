@@ -175,6 +175,126 @@ def test_endpoint_configs_keep_shadow_variants_and_data_capture(
     assert described["DataCaptureConfig"] == capture
 
 
+def test_a_create_can_fail_as_an_unhealthy_endpoint_does(
+    sagemaker: BaseClient, unique: str
+) -> None:
+    config = endpoint_config(sagemaker, f"c-{unique}", model(sagemaker, f"m-{unique}"))
+    sm_ext.fail_next_create(f"ep-{unique}", "The primary container did not pass the ping check")
+    sagemaker.create_endpoint(EndpointName=f"ep-{unique}", EndpointConfigName=config)
+    assert statuses(sagemaker, f"ep-{unique}", 2) == [("Creating", config), ("Failed", config)]
+    described = sagemaker.describe_endpoint(EndpointName=f"ep-{unique}")
+    assert described["FailureReason"] == "The primary container did not pass the ping check"
+    sagemaker.delete_endpoint(EndpointName=f"ep-{unique}")  # what AWS then asks for
+
+
+def test_describe_endpoint_summarises_the_data_capture_as_aws_does(
+    sagemaker: BaseClient, unique: str
+) -> None:
+    capture = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 100,
+        "DestinationS3Uri": "s3://capture/demand",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    }
+    config = endpoint_config(
+        sagemaker, f"c-{unique}", model(sagemaker, f"m-{unique}"), DataCaptureConfig=capture
+    )
+    sagemaker.create_endpoint(EndpointName=f"ep-{unique}", EndpointConfigName=config)
+    described = sagemaker.describe_endpoint(EndpointName=f"ep-{unique}")
+    assert described["DataCaptureConfig"] == {
+        "EnableCapture": True,
+        "CaptureStatus": "Started",
+        "CurrentSamplingPercentage": 100,
+        "DestinationS3Uri": "s3://capture/demand",
+    }
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+
+
+def test_scaling_a_variant_keeps_its_weight_and_a_new_config_sets_the_fleet(
+    sagemaker: BaseClient, unique: str
+) -> None:
+    endpoint = in_service_endpoint(sagemaker, unique)
+    # What Application Auto Scaling calls when a policy scales the variant out.
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=endpoint,
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 4}],
+    )
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating"
+    with pytest.raises(ClientError, match="Cannot update in-progress endpoint"):
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName=endpoint,
+            DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 5}],
+        )
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
+    (variant,) = sagemaker.describe_endpoint(EndpointName=endpoint)["ProductionVariants"]
+    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (4, 4)
+    assert (variant["CurrentWeight"], variant["DesiredWeight"]) == (1.0, 1.0)
+    # RetainAllVariantProperties keeps the 4 instances; a plain update takes the config's count.
+    retained = endpoint_config(sagemaker, f"r-{unique}", model(sagemaker, f"r-{unique}"))
+    sagemaker.update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=retained, RetainAllVariantProperties=True
+    )
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
+    live = sagemaker.describe_endpoint(EndpointName=endpoint)["ProductionVariants"][0]
+    assert live["CurrentInstanceCount"] == 4
+    green = endpoint_config(sagemaker, f"g-{unique}", model(sagemaker, f"g-{unique}"))
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=green)
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
+    live = sagemaker.describe_endpoint(EndpointName=endpoint)["ProductionVariants"][0]
+    assert live["CurrentInstanceCount"] == 1
+
+
+def test_application_auto_scaling_of_a_variant_round_trips_in_moto(
+    emulator: Emulator, unique: str
+) -> None:
+    autoscaling = emulator.client("application-autoscaling")
+    resource = f"endpoint/ep-{unique}/variant/AllTraffic"
+    dimension = "sagemaker:variant:DesiredInstanceCount"
+    autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=dimension,
+        MinCapacity=2,
+        MaxCapacity=8,
+    )
+    tracking = {
+        "TargetValue": 1050.0,
+        "PredefinedMetricSpecification": {
+            "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+        },
+        "ScaleInCooldown": 300,
+        "ScaleOutCooldown": 60,
+    }
+    autoscaling.put_scaling_policy(
+        PolicyName="tracking",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=dimension,
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration=tracking,
+    )
+    (target,) = autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=dimension
+    )["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 8)
+    (policy,) = autoscaling.describe_scaling_policies(
+        ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=dimension
+    )["ScalingPolicies"]
+    assert policy["TargetTrackingScalingPolicyConfiguration"] == tracking
+    autoscaling.delete_scaling_policy(
+        PolicyName="tracking",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=dimension,
+    )
+    autoscaling.deregister_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=dimension
+    )
+    assert not autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource]
+    )["ScalableTargets"]
+
+
 # -- pipelines ---------------------------------------------------------------------------------
 
 

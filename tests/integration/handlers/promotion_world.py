@@ -3,6 +3,7 @@
 tooling (moto's default account): registry, ExternalId secret, tables; staging and production:
 the deployer and execution roles with accounts/target-account.yaml's trust policy (checked by
 the emulator's STS extension), a capture bucket, and production's endpoint serving version 1.
+Below the fixture: the steps driven as the state machine would (``run``, ``until``, ...).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any
 
 import boto3
 import pytest
+from mlops_runtime import promotion_workflow as steps
+from mlops_runtime.promotion_workflow import Promotion
+from mlops_runtime.store import to_attributes
 
 from tests.aws_fixtures import create_template_tables
 
@@ -178,6 +182,28 @@ def serve_version_1(instance_type: str = "ml.m5.large") -> None:
     sagemaker.describe_endpoint(EndpointName=ENDPOINT)  # Creating -> InService
 
 
+def someone_elses_endpoint(account: str, endpoint: str) -> None:
+    """An endpoint (config and model "theirs") the control plane did not create."""
+    sagemaker = account_client("sagemaker", account)
+    sagemaker.create_model(
+        ModelName="theirs",
+        ExecutionRoleArn=f"arn:aws:iam::{account}:role/x",
+        PrimaryContainer={"Image": "img:1"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="theirs",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "theirs",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName="theirs")
+
+
 @pytest.fixture(name="world")
 def world_fixture(
     training_cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch
@@ -249,3 +275,131 @@ def ledger_entry(action: str, model_id: str = "demand") -> dict[str, Any]:
 
 def iso_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------- driving the steps
+
+
+def run(step: Any, state: dict[str, Any]) -> dict[str, Any]:
+    return step(Promotion(state, deps()))  # type: ignore[no-any-return]
+
+
+def until(step: Any, state: dict[str, Any], key: str, part: str, tries: int = 8) -> dict[str, Any]:
+    """Run a check step until it reports ``key`` (what the state machine's poll loop does)."""
+    for _ in range(tries):
+        state[part] = run(step, state)
+        if state[part].get(key):
+            return state
+    raise AssertionError(f"{part}.{key} never became true: {state[part]}")
+
+
+def prepared(world: World, version: int = 2) -> dict[str, Any]:
+    state = world.state(version)
+    state["promotion"] = run(steps.prepare, state)
+    return state
+
+
+def shadow_running(world: World) -> dict[str, Any]:
+    state = prepared(world)
+    state["gate"] = run(steps.quality_gate, state)
+    state["staging"] = run(steps.deploy_staging, state)
+    until(steps.check_staging, state, "ready", "staging")
+    state["shadow"] = run(steps.start_shadow, state)
+    return until(steps.check_shadow, state, "running", "shadow")
+
+
+def traffic(invocations: int, shadow_5xx: int = 0, pairs: int = 40) -> None:
+    cloudwatch = account_client("cloudwatch", PRODUCTION)
+    for variant, count, errors in (
+        ("AllTraffic", invocations * 2, 0),
+        ("shadow-v2", invocations, shadow_5xx),
+    ):
+        dims = [
+            {"Name": "EndpointName", "Value": ENDPOINT},
+            {"Name": "VariantName", "Value": variant},
+        ]
+        cloudwatch.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {"MetricName": "Invocations", "Dimensions": dims, "Value": count},
+                {"MetricName": "Invocation4XXErrors", "Dimensions": dims, "Value": 0},
+                {"MetricName": "Invocation5XXErrors", "Dimensions": dims, "Value": errors},
+                {
+                    "MetricName": "ModelLatency",
+                    "Dimensions": dims,
+                    "Values": [20000.0, 30000.0],
+                    "Counts": [90.0, 10.0],
+                    "Unit": "Microseconds",
+                },
+            ],
+        )
+        lines = [
+            json.dumps(
+                {
+                    "captureData": {
+                        "endpointInput": {
+                            "observedContentType": "text/csv",
+                            "data": f"{i},1",
+                            "encoding": "CSV",
+                        },
+                        "endpointOutput": {
+                            "observedContentType": "text/csv",
+                            "data": "0.5",
+                            "encoding": "CSV",
+                        },
+                    },
+                    "eventMetadata": {"eventId": f"{variant}-{i}"},
+                }
+            )
+            for i in range(pairs)
+        ]
+        account_client("s3", PRODUCTION).put_object(
+            Bucket=f"capture-{PRODUCTION}",
+            Key=f"demand/{ENDPOINT}/{variant}/2026/11/25/10/x.jsonl",
+            Body="\n".join(lines).encode(),
+        )
+
+
+def approve(state: dict[str, Any], subject: str = "demand-v2", kind: str = "promotion") -> None:
+    """An approval record as the decider leaves it, and the task output it sent."""
+    approval_id = "apv_" + "A" * 22
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    request = {"kind": kind, "model_id": "demand", "subject": subject}
+    boto3.client("dynamodb").put_item(
+        TableName="approvals",
+        Item=to_attributes(
+            {
+                "pk": f"APPROVAL#{approval_id}",
+                "approval_id": approval_id,
+                "status": "approved",
+                "model_id": "demand",
+                "request": json.dumps(request),
+                "approvers": json.dumps({}),
+                "deadline": now,
+                "created_at": now,
+            }
+        ),
+    )
+    state["approval"] = {
+        "approval_id": approval_id,
+        "outcome": "approved",
+        "decided_by": "ada",
+        "channel": "slack",
+        "reason": "",
+        "decided_at": now,
+    }
+
+
+def verdict_passed(world: World) -> dict[str, Any]:
+    state = shadow_running(world)
+    traffic(200)
+    state["verdict"] = run(steps.verdict, state)
+    assert state["verdict"]["outcome"] == "pass", state["verdict"]["reasons"]
+    until(steps.check_shadow, state, "ended", "shadow")
+    approve(state)
+    return state
+
+
+def serving(endpoint: str = ENDPOINT) -> tuple[str, str]:
+    described = account_client("sagemaker", PRODUCTION).describe_endpoint(EndpointName=endpoint)
+    return described["EndpointStatus"], described["EndpointConfigName"]

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import boto3
 import pytest
 from mlops_core.errors import DeploymentError, PromotionVerificationError, TargetAccountAccessError
 from mlops_runtime import promotion_release as release
 from mlops_runtime import promotion_workflow as steps
-from mlops_runtime.promotion_workflow import Promotion
-from mlops_runtime.store import to_attributes
 
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.conftest import drain
@@ -20,141 +17,22 @@ from tests.integration.handlers.promotion_world import (
     ENDPOINT,
     PRODUCTION,
     STAGING,
-    World,
     account_client,
-    deps,
+    approve,
     ledger_actions,
     ledger_entry,
+    prepared,
     put_config,
     register,
+    run,
+    serving,
+    shadow_running,
+    someone_elses_endpoint,
+    traffic,
+    until,
+    verdict_passed,
     world_fixture,  # noqa: F401 - provides the `world` fixture
 )
-
-
-def run(step: Any, state: dict[str, Any]) -> dict[str, Any]:
-    return step(Promotion(state, deps()))  # type: ignore[no-any-return]
-
-
-def until(step: Any, state: dict[str, Any], key: str, part: str, tries: int = 8) -> dict[str, Any]:
-    """Run a check step until it reports ``key`` (what the state machine's poll loop does)."""
-    for _ in range(tries):
-        state[part] = run(step, state)
-        if state[part].get(key):
-            return state
-    raise AssertionError(f"{part}.{key} never became true: {state[part]}")
-
-
-def prepared(world: World, version: int = 2) -> dict[str, Any]:
-    state = world.state(version)
-    state["promotion"] = run(steps.prepare, state)
-    return state
-
-
-def shadow_running(world: World) -> dict[str, Any]:
-    state = prepared(world)
-    state["gate"] = run(steps.quality_gate, state)
-    state["staging"] = run(steps.deploy_staging, state)
-    until(steps.check_staging, state, "ready", "staging")
-    state["shadow"] = run(steps.start_shadow, state)
-    return until(steps.check_shadow, state, "running", "shadow")
-
-
-def traffic(invocations: int, shadow_5xx: int = 0, pairs: int = 40) -> None:
-    cloudwatch = account_client("cloudwatch", PRODUCTION)
-    for variant, count, errors in (
-        ("AllTraffic", invocations * 2, 0),
-        ("shadow-v2", invocations, shadow_5xx),
-    ):
-        dims = [
-            {"Name": "EndpointName", "Value": ENDPOINT},
-            {"Name": "VariantName", "Value": variant},
-        ]
-        cloudwatch.put_metric_data(
-            Namespace="AWS/SageMaker",
-            MetricData=[
-                {"MetricName": "Invocations", "Dimensions": dims, "Value": count},
-                {"MetricName": "Invocation4XXErrors", "Dimensions": dims, "Value": 0},
-                {"MetricName": "Invocation5XXErrors", "Dimensions": dims, "Value": errors},
-                {
-                    "MetricName": "ModelLatency",
-                    "Dimensions": dims,
-                    "Values": [20000.0, 30000.0],
-                    "Counts": [90.0, 10.0],
-                    "Unit": "Microseconds",
-                },
-            ],
-        )
-        lines = [
-            json.dumps(
-                {
-                    "captureData": {
-                        "endpointInput": {
-                            "observedContentType": "text/csv",
-                            "data": f"{i},1",
-                            "encoding": "CSV",
-                        },
-                        "endpointOutput": {
-                            "observedContentType": "text/csv",
-                            "data": "0.5",
-                            "encoding": "CSV",
-                        },
-                    },
-                    "eventMetadata": {"eventId": f"{variant}-{i}"},
-                }
-            )
-            for i in range(pairs)
-        ]
-        account_client("s3", PRODUCTION).put_object(
-            Bucket=f"capture-{PRODUCTION}",
-            Key=f"demand/{ENDPOINT}/{variant}/2026/11/25/10/x.jsonl",
-            Body="\n".join(lines).encode(),
-        )
-
-
-def approve(state: dict[str, Any], subject: str = "demand-v2", kind: str = "promotion") -> None:
-    """An approval record as the decider leaves it, and the task output it sent."""
-    approval_id = "apv_" + "A" * 22
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    request = {"kind": kind, "model_id": "demand", "subject": subject}
-    boto3.client("dynamodb").put_item(
-        TableName="approvals",
-        Item=to_attributes(
-            {
-                "pk": f"APPROVAL#{approval_id}",
-                "approval_id": approval_id,
-                "status": "approved",
-                "model_id": "demand",
-                "request": json.dumps(request),
-                "approvers": json.dumps({}),
-                "deadline": now,
-                "created_at": now,
-            }
-        ),
-    )
-    state["approval"] = {
-        "approval_id": approval_id,
-        "outcome": "approved",
-        "decided_by": "ada",
-        "channel": "slack",
-        "reason": "",
-        "decided_at": now,
-    }
-
-
-def verdict_passed(world: World) -> dict[str, Any]:
-    state = shadow_running(world)
-    traffic(200)
-    state["verdict"] = run(steps.verdict, state)
-    assert state["verdict"]["outcome"] == "pass", state["verdict"]["reasons"]
-    until(steps.check_shadow, state, "ended", "shadow")
-    approve(state)
-    return state
-
-
-def serving(endpoint: str = ENDPOINT) -> tuple[str, str]:
-    described = account_client("sagemaker", PRODUCTION).describe_endpoint(EndpointName=endpoint)
-    return described["EndpointStatus"], described["EndpointConfigName"]
-
 
 # ---------------------------------------------------------------- prepare and quality gate
 
@@ -189,12 +67,6 @@ def test_prepare_reads_production_and_shares_the_group_keeping_other_statements(
 def test_prepare_refuses_the_version_production_already_serves(world) -> None:
     info = prepared(world, version=1)["promotion"]
     assert "already the version in production" in info["refusal"]
-
-
-def test_prepare_refuses_when_there_is_no_production_endpoint(world) -> None:
-    account_client("sagemaker", PRODUCTION).delete_endpoint(EndpointName=ENDPOINT)
-    info = prepared(world)["promotion"]
-    assert f"{ENDPOINT} does not exist in account {PRODUCTION}" in info["refusal"]
 
 
 def test_a_wrong_external_id_is_denied_naming_the_account_and_the_role(world) -> None:
@@ -242,23 +114,7 @@ def test_staging_gets_tagged_resources_built_from_the_package(world) -> None:
 
 def test_staging_refuses_an_endpoint_it_did_not_create(world) -> None:
     sagemaker = account_client("sagemaker", STAGING)
-    sagemaker.create_model(
-        ModelName="theirs",
-        ExecutionRoleArn=f"arn:aws:iam::{STAGING}:role/x",
-        PrimaryContainer={"Image": "img:1"},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="theirs",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "theirs",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName="demand-staging", EndpointConfigName="theirs")
+    someone_elses_endpoint(STAGING, "demand-staging")
     state = prepared(world)
     with pytest.raises(DeploymentError, match="was not created by demand-v2"):
         run(steps.deploy_staging, state)

@@ -89,16 +89,24 @@ def test_a_drift_signal_cannot_name_a_location_when_the_model_configures_none(in
     assert_rejected(result, intake["dlq"], intake["machine"], "configures no")
 
 
-def test_a_drift_signal_under_the_configured_location_starts_the_response(intake) -> None:
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "s3://monitoring/churn-prod",
+        "s3://monitoring/churn-prod/churn-data-quality",
+        "s3://monitoring/churn-prod/evidently/2026/07/27/02/report.json",
+    ],
+)
+def test_a_drift_signal_naming_the_location_or_below_starts_the_response(intake, uri) -> None:
+    """Triage then reads the configured root: every stream of the model, nothing else."""
     put_model()
-    event = drift_signal(monitoring_output_uri="s3://monitoring/churn-prod/churn-data-quality")
-    result = load_handler("drift_intake").handler(event, LambdaContext())
+    result = load_handler("drift_intake").handler(
+        drift_signal(monitoring_output_uri=uri), LambdaContext()
+    )
     assert result["status"] == "started"
     (execution,) = executions(intake["machine"])
     described = boto3.client("stepfunctions").describe_execution(
         executionArn=execution["executionArn"]
     )
-    assert json.loads(described["input"])["output_uri"] == (
-        "s3://monitoring/churn-prod/churn-data-quality"
-    )
+    assert json.loads(described["input"])["output_uri"] == "s3://monitoring/churn-prod"
     assert drain(intake["dlq"]) == []

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from mlops_core.monitoring import KNOWN_FILES, execution_key, latest_executions, load_history
+from mlops_core.monitoring import execution_key, is_evidence, latest_executions, load_history
 from mlops_core.policy import TriagePolicy
 from mlops_core.triage import TriageResult, triage
 
@@ -17,8 +17,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "triage",
         help="decide retrain / investigate / watch for one endpoint's monitoring history",
-        description="PATH is a folder or s3:// prefix holding one endpoint's Model Monitor "
-        "schedules as subfolders (<schedule>/<yyyy>/<mm>/<dd>/<hh>/...).",
+        description="PATH is a folder or s3:// prefix holding one endpoint's monitoring "
+        "evidence: each subfolder is a stream (a Model Monitor schedule or an Evidently report "
+        "stream, <stream>/<yyyy>/<mm>/<dd>/<hh>/*.json); a PATH that holds <yyyy>/ folders "
+        "itself is one stream.",
     )
     parser.add_argument("path", help="local folder or s3://bucket/prefix")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     history = load_history(files)
     if not history.schedules:
-        print(f"mlopscp triage: no Model Monitor output found under {args.path}", file=sys.stderr)
+        print(f"mlopscp triage: no monitoring output found under {args.path}", file=sys.stderr)
         return 2
     result = triage(history, policy)
     print(render(result))
@@ -54,23 +56,23 @@ def read_tree(path: str, per_schedule: int) -> Mapping[str, bytes]:
         raise FileNotFoundError(f"{path} does not exist")
     if not root.is_dir():
         raise NotADirectoryError(f"{path} is not a folder")
-    # A folder that is itself one schedule (its children are years) is read as that schedule.
-    base = root.parent if any(_is_year(p) for p in root.iterdir()) else root
+    # Year folders right under PATH are a stream of its own, named after PATH (as in S3).
+    name = root.resolve().name
     files = {
-        str(p.relative_to(base)): p
+        (f"{name}/{rel}" if _is_year(rel.parts[0]) else str(rel)): p
         for p in root.rglob("*")
-        if p.is_file() and p.name in KNOWN_FILES
+        if p.is_file() and is_evidence(p.name) and (rel := p.relative_to(root)).parts
     }
     keep = latest_executions(files, per_schedule)
     return {
-        rel: p.read_bytes()
-        for rel, p in files.items()
-        if (key := execution_key(rel)) and (key[0], key[1]) in keep
+        key: p.read_bytes()
+        for key, p in files.items()
+        if (found := execution_key(key)) and (found[0], found[1]) in keep
     }
 
 
-def _is_year(path: Path) -> bool:
-    return path.is_dir() and len(path.name) == 4 and path.name.isdigit()
+def _is_year(name: str) -> bool:
+    return len(name) == 4 and name.isdigit()
 
 
 def _read_s3(uri: str, per_schedule: int) -> Mapping[str, bytes]:
@@ -83,7 +85,13 @@ def render(result: TriageResult) -> str:
     lines = [f"decision: {result.decision}", "reasons:"]
     lines += [f"  - {reason}" for reason in result.reasons]
     lines.append("latest executions:")
-    lines += [f"  {name}: {stamp}" for name, stamp in sorted(result.latest.items())]
+    lines += [
+        f"  {name} ({result.sources.get(name, 'model_monitor')}): {stamp}"
+        for name, stamp in sorted(result.latest.items())
+    ]
+    if result.notes:
+        lines.append("notes:")
+        lines += [f"  - {note}" for note in result.notes]
     if result.quality:
         lines.append("model quality:")
         for trend in result.quality:

@@ -23,12 +23,18 @@ Operations added or changed, and why:
   RetryPipelineExecution (Failed -> Executing, same ARN, idempotent on ClientRequestToken),
   StopPipelineExecution (-> Stopping -> Stopped), ListPipelineExecutionSteps (steps set by the
   :func:`set_pipeline_execution_steps` hook). :func:`set_pipeline_execution_status` ends one.
-- Endpoints: CreateEndpoint goes Creating -> InService; UpdateEndpoint (moto has none) goes
-  Updating -> InService on the new EndpointConfigName, keeping ``DeploymentConfig`` as
-  ``LastDeploymentConfig`` and honouring RetainAllVariantProperties. If :func:`fail_next_update`
-  was called for the endpoint, or one of the ``AutoRollbackConfiguration`` alarms is in ALARM in
-  moto's CloudWatch when the update settles, it rolls back as AWS does: RollingBack, then
-  InService on the OLD config with ``FailureReason`` set.
+- Endpoints: CreateEndpoint goes Creating -> InService (or Failed with ``FailureReason`` after
+  :func:`fail_next_create`); UpdateEndpoint (moto has none) goes Updating -> InService on the new
+  EndpointConfigName, keeping ``DeploymentConfig`` as ``LastDeploymentConfig`` and honouring
+  RetainAllVariantProperties. If :func:`fail_next_update` was called for the endpoint, or one of
+  the ``AutoRollbackConfiguration`` alarms is in ALARM in moto's CloudWatch when the update
+  settles, it rolls back as AWS does: RollingBack, then InService on the OLD config with
+  ``FailureReason`` set. DescribeEndpoint's ``ProductionVariants`` carry Current/Desired
+  InstanceCount and weight (the config's initial values, moto's) and its ``DataCaptureConfig``
+  is AWS's summary (EnableCapture, CaptureStatus, CurrentSamplingPercentage, DestinationS3Uri).
+  UpdateEndpointWeightsAndCapacities (what Application Auto Scaling calls to scale a variant)
+  keeps what the request leaves out, refuses an endpoint that is not InService and goes
+  Updating -> InService.
 - Endpoint configs: CreateEndpointConfig keeps ``ShadowProductionVariants`` (moto drops them);
   DescribeEndpointConfig returns them and ``DataCaptureConfig``.
 - Shadow tests (moto has none): CreateInferenceExperiment, DescribeInferenceExperiment,
@@ -537,6 +543,7 @@ def set_pipeline_execution_steps(arn: str, steps: list[dict[str, Any]]) -> None:
 
 
 _failures: dict[tuple[str, str, str], str] = {}
+_create_failures: dict[tuple[str, str, str], str] = {}
 
 
 def fail_next_update(
@@ -544,6 +551,14 @@ def fail_next_update(
 ) -> None:
     """Hook: the next UpdateEndpoint of `endpoint_name` rolls back with `reason`."""
     _failures[(account_id, region, endpoint_name)] = reason
+
+
+def fail_next_create(
+    endpoint_name: str, reason: str, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+) -> None:
+    """Hook: the next CreateEndpoint of `endpoint_name` goes Creating -> Failed with `reason`
+    (as AWS leaves an endpoint whose instances never became healthy: it must be deleted)."""
+    _create_failures[(account_id, region, endpoint_name)] = reason
 
 
 def create_endpoint_config(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -569,7 +584,12 @@ def create_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
         endpoint = original(backend, endpoint_name, endpoint_config_name, tags)
         _apply_config(backend, endpoint, endpoint_config_name, retain=False)
         endpoint.endpoint_status = "Creating"
-        _begin(endpoint, lambda: _settle(endpoint, "InService"))
+        key = (backend.account_id, backend.region_name, endpoint_name)
+        reason = _create_failures.pop(key, None)
+        if reason is None:
+            _begin(endpoint, lambda: _settle(endpoint, "InService"))
+        else:
+            _begin(endpoint, lambda: _settle(endpoint, "Failed", reason=reason))
         return endpoint
 
     return create
@@ -627,6 +647,38 @@ def update_endpoint(backend: SageMakerModelBackend, params: Params) -> dict[str,
     return {"EndpointArn": endpoint.arn}
 
 
+def update_endpoint_weights_and_capacities(original: Callable[..., Any]) -> Callable[..., Any]:
+    """What Application Auto Scaling calls to scale a variant: moto sets the counts but blanks
+    the weight it was not given and stays InService. AWS keeps what the request leaves out,
+    refuses an endpoint that is not InService, and goes Updating -> InService."""
+
+    def update(
+        backend: SageMakerModelBackend,
+        endpoint_name: str,
+        desired_weights_and_capacities: list[dict[str, Any]],
+    ) -> str:
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is None:  # moto answers as AWS does
+            return str(original(backend, endpoint_name, desired_weights_and_capacities))
+        if endpoint.endpoint_status != "InService":
+            raise ValidationError(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        before = {v["VariantName"]: dict(v) for v in endpoint.production_variants}
+        arn = original(backend, endpoint_name, desired_weights_and_capacities)
+        for variant in endpoint.production_variants:
+            kept = before.get(variant["VariantName"], {})
+            for current, desired in (
+                ("CurrentWeight", "DesiredWeight"),
+                ("CurrentInstanceCount", "DesiredInstanceCount"),
+            ):
+                if variant.get(desired) is None and desired in kept:
+                    variant[current], variant[desired] = kept.get(current), kept[desired]
+        _put(endpoint, endpoint_status="Updating", last_modified_time=utcnow())
+        _begin(endpoint, lambda: _settle(endpoint, "InService"))
+        return str(arn)
+
+    return update
+
+
 def _alarm_in_alarm(
     backend: SageMakerModelBackend, deployment: dict[str, Any] | None
 ) -> str | None:
@@ -654,7 +706,7 @@ def _apply_config(
         shadow_production_variants=(
             endpoint._process_production_variants(shadows) if shadows else None
         ),
-        data_capture_config=config.data_capture_config or None,
+        data_capture_config=_capture_summary(config.data_capture_config),
     )
     if not retain:
         _put(
@@ -663,8 +715,28 @@ def _apply_config(
         )
 
 
-def _settle(endpoint: FakeEndpoint, status: str, config: str | None = None) -> None:
+def _capture_summary(capture: dict[str, Any] | None) -> dict[str, Any] | None:
+    """DescribeEndpoint's DataCaptureConfigSummary of an endpoint config's DataCaptureConfig."""
+    if not capture:
+        return None
+    enabled = bool(capture.get("EnableCapture", True))
+    return _without_none(
+        {
+            "EnableCapture": enabled,
+            "CaptureStatus": "Started" if enabled else "Stopped",
+            "CurrentSamplingPercentage": capture.get("InitialSamplingPercentage", 0),
+            "DestinationS3Uri": capture.get("DestinationS3Uri"),
+            "KmsKeyId": capture.get("KmsKeyId"),
+        }
+    )
+
+
+def _settle(
+    endpoint: FakeEndpoint, status: str, config: str | None = None, reason: str | None = None
+) -> None:
     endpoint.endpoint_status = status
+    if reason is not None:
+        _put(endpoint, failure_reason=reason)
     if config is not None:
         endpoint.endpoint_config_name = config
     endpoint.last_modified_time = utcnow()
@@ -1150,6 +1222,7 @@ _WRAPPED_BACKEND = {
     "list_pipeline_executions": list_pipeline_executions,
     "create_endpoint": create_endpoint,
     "describe_endpoint": describe_endpoint,
+    "update_endpoint_weights_and_capacities": update_endpoint_weights_and_capacities,
     "_get_resource_from_arn": get_resource_from_arn,
     "create_model_package": create_model_package,
     "create_model": create_model,
@@ -1188,6 +1261,7 @@ def uninstall() -> None:
     global _installed
     _patches.undo()
     _failures.clear()
+    _create_failures.clear()
     _installed = False
 
 
@@ -1197,6 +1271,7 @@ __all__ = [
     "FakeMonitoringSchedule",
     "FakeProcessingJob",
     "configure",
+    "fail_next_create",
     "fail_next_update",
     "install",
     "record_monitoring_execution",

@@ -1,0 +1,165 @@
+"""A model's first deployment: no production endpoint yet (mlops_core.first_deployment).
+
+- ``skip_shadow``: after staging, instead of a shadow test: records that it was skipped and why,
+  and hands the approvers a verdict from the staging test.
+- ``create_production``: after the approval, instead of the blue/green update: the model, an
+  endpoint config with data capture to the production target's ``data_capture_uri``, the rollback
+  alarms, then CreateEndpoint; everything tagged with the promotion. ``check_deployment`` waits
+  for it and ``verify_production`` checks it and applies the autoscaling (promotion_release).
+- ``clean_first_deployment``: every other ending removes what the promotion created there
+  (autoscaling, alarms, endpoint, config, model), so production is back to having no endpoint.
+
+Idempotent like every step: a retried or redelivered step finds what it created and goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+from mlops_core import first_deployment as first
+from mlops_core import fleet
+from mlops_core import promotion as rules
+from mlops_core.errors import DeploymentError
+from mlops_core.ledger import Action
+
+from mlops_runtime import variant_scaling
+from mlops_runtime.aws import translated_errors
+from mlops_runtime.promotion_workflow import (
+    Promotion,
+    call_aws,
+    capture_config,
+    confirm_deployable,
+    deploy_part,
+    ensure_endpoint_config,
+    ensure_model,
+    put_rollback_alarms,
+    variant_spec,
+)
+from mlops_runtime.target_accounts import (
+    created_by,
+    delete_if_created_by,
+    describe_or_none,
+    missing,
+)
+
+
+def planned_fleet(p: Promotion) -> tuple[fleet.FleetSize, fleet.Scaling | None]:
+    """The new endpoint's instance count and autoscaling (there is no live variant to follow)."""
+    scaling = fleet.scaling_after(None, p.config.autoscaling)
+    return fleet.fleet_size(None, p.config.production.instance_count, scaling), scaling
+
+
+def skip_shadow(p: Promotion) -> dict[str, Any]:
+    """No production traffic to copy: the verdict comes from the staging test."""
+    target, size = p.config.production, planned_fleet(p)[0]
+    verdict = first.staging_verdict(
+        p.model_id,
+        p.version,
+        production={
+            "endpoint": target.endpoint_name,
+            "account": target.account_id,
+            "instances": f"{size.count} x {target.instance_type}",
+        },
+        staging={
+            "endpoint": p.part("staging")["endpoint"],
+            "account": p.config.staging.account_id,
+            "config": p.names["staging_config"],
+        },
+        gate=p.part("gate").get("summary") or {},
+        package_arn=p.package_arn,
+    )
+    p.record(
+        Action.SHADOW_TEST_SKIPPED,
+        f"{verdict['reasons'][0]}; the verdict comes from the staging test",
+        verdict["evidence"],
+    )
+    p.step(
+        "shadow_skipped",
+        verdict={k: verdict[k] for k in ("outcome", "headline", "proceed", "evidence")},
+    )
+    return verdict
+
+
+def create_production(p: Promotion) -> dict[str, Any]:
+    """The approved first version: create the production endpoint."""
+    confirm_deployable(p)
+    target, account = p.config.production, p.account("production")
+    sagemaker = account.client("sagemaker")
+    existing = describe_or_none(sagemaker.describe_endpoint, EndpointName=target.endpoint_name)
+    if existing is not None and not created_by(sagemaker, existing["EndpointArn"], p.id):
+        raise DeploymentError(
+            f"production endpoint {target.endpoint_name} was created in account "
+            f"{target.account_id} while the promotion ran, not by {p.id}: not deployed"
+        )
+    ensure_model(p, sagemaker, p.names["prod_model"], target.execution_role_arn)
+    size, scaling = planned_fleet(p)
+    ensure_endpoint_config(
+        p,
+        sagemaker,
+        p.names["prod_config"],
+        variant_spec(target.variant_name, p.names["prod_model"], target.instance_type, size.count),
+        capture_config(target.data_capture_uri),
+    )
+    names = put_rollback_alarms(p, account, target.variant_name)
+    if existing is None:
+        call_aws(
+            f"CreateEndpoint {target.endpoint_name} in production",
+            sagemaker.create_endpoint,
+            EndpointName=target.endpoint_name,
+            EndpointConfigName=p.names["prod_config"],
+            Tags=p.tags,
+        )
+    p.record(
+        Action.PRODUCTION_DEPLOY_STARTED,
+        f"first deployment: creating {target.endpoint_name} in {target.account_id} with "
+        f"v{p.version} on {size.count} x {target.instance_type}, data capture to "
+        f"{target.data_capture_uri}",
+        {
+            "endpoint": target.endpoint_name,
+            "first_deployment": True,
+            "to": p.names["prod_config"],
+            "fleet": size.to_dict(),
+            "autoscaling": scaling.to_dict() if scaling else None,
+            "alarms": names,
+            "data_capture_uri": target.data_capture_uri,
+            "approval": p.part("approval"),
+        },
+    )
+    p.step("production_deploy")
+    return deploy_part(p, None, names, size, scaling)
+
+
+def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
+    """Production had no endpoint before this promotion; it has none after it."""
+    target, account = p.config.production, p.account("production")
+    sagemaker = account.client("sagemaker")
+    endpoint, variant = target.endpoint_name, p.variant
+    described = describe_or_none(sagemaker.describe_endpoint, EndpointName=endpoint)
+    if described is not None and not created_by(sagemaker, described["EndpointArn"], p.id):
+        report["production"] = f"{endpoint} was created by someone else meanwhile: kept as it is"
+    else:
+        # Approved: the creation may have begun (even if its step failed half-way), and the
+        # alarms and autoscaling of an endpoint that is ours or absent are this promotion's.
+        if p.part("approval").get("outcome") == "approved":
+            autoscaling = account.client("application-autoscaling")
+            current = variant_scaling.read(autoscaling, endpoint, variant)
+            if current is not None:
+                variant_scaling.deregister(autoscaling, endpoint, variant, current)
+                report["cleaned"].append(f"removed the autoscaling of {endpoint}/{variant}")
+            names = list(rules.alarm_names(endpoint).values())
+            cloudwatch = account.client("cloudwatch")
+            try:
+                with translated_errors():
+                    cloudwatch.delete_alarms(AlarmNames=names)
+                report["cleaned"].append(f"deleted alarms {', '.join(names)}")
+            except ClientError as error:
+                if not missing(error):  # none to delete: the step failed before creating them
+                    raise
+        delete_if_created_by(sagemaker, "endpoint", endpoint, p.id, report)
+        report["production"] = (
+            f"no endpoint {endpoint} (first deployment: "
+            f"{'removed' if described else 'never created'})"
+        )
+    delete_if_created_by(sagemaker, "endpoint-config", p.names["prod_config"], p.id, report)
+    delete_if_created_by(sagemaker, "model", p.names["prod_model"], p.id, report)

@@ -1,0 +1,79 @@
+"""A production variant's Application Auto Scaling, in the production account: read it as a
+:class:`~mlops_core.fleet.Scaling`, register one, remove one.
+
+AWS refuses an UpdateEndpoint that changes an autoscaled variant's instance type, and deleting an
+endpoint deregisters its variants only when the caller may: the promotion reads the variant's
+scaling before it touches the endpoint and puts it (or the model's configured one) back after.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_core.fleet import Scaling
+from mlops_core.promotion import scalable_resource_id
+
+from mlops_runtime.aws import translated_errors
+
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+_POLICY_KEYS = (
+    "PolicyName",
+    "PolicyType",
+    "TargetTrackingScalingPolicyConfiguration",
+    "StepScalingPolicyConfiguration",
+)
+
+
+def read(autoscaling: Any, endpoint: str, variant: str) -> Scaling | None:
+    """The variant's scalable target and policies (None: not registered)."""
+    resource = scalable_resource_id(endpoint, variant)
+    with translated_errors():
+        targets = autoscaling.describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=DIMENSION
+        )["ScalableTargets"]
+        if not targets:
+            return None
+        policies = autoscaling.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
+        )["ScalingPolicies"]
+    return Scaling(
+        int(targets[0]["MinCapacity"]),
+        int(targets[0]["MaxCapacity"]),
+        tuple({k: policy[k] for k in _POLICY_KEYS if k in policy} for policy in policies),
+    )
+
+
+def register(autoscaling: Any, endpoint: str, variant: str, scaling: Scaling) -> None:
+    """RegisterScalableTarget and PutScalingPolicy (both update what exists)."""
+    resource = scalable_resource_id(endpoint, variant)
+    with translated_errors():
+        autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension=DIMENSION,
+            MinCapacity=scaling.min,
+            MaxCapacity=scaling.max,
+        )
+        for policy in scaling.policies:
+            autoscaling.put_scaling_policy(
+                ServiceNamespace="sagemaker",
+                ResourceId=resource,
+                ScalableDimension=DIMENSION,
+                **policy,
+            )
+
+
+def deregister(autoscaling: Any, endpoint: str, variant: str, scaling: Scaling) -> None:
+    """Delete the policies, then the scalable target."""
+    resource = scalable_resource_id(endpoint, variant)
+    with translated_errors():
+        for policy in scaling.policies:
+            autoscaling.delete_scaling_policy(
+                PolicyName=policy["PolicyName"],
+                ServiceNamespace="sagemaker",
+                ResourceId=resource,
+                ScalableDimension=DIMENSION,
+            )
+        autoscaling.deregister_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
+        )
