@@ -20,6 +20,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 TMP := .tmp
 TRANSLATED := $(TMP)/translated.json
 ASL_FILES := $(wildcard statemachines/*.asl.json)
+# Plain CloudFormation deployed into each workload account (or as a StackSet): no SAM transform.
+ACCOUNT_TEMPLATES := $(wildcard accounts/*.yaml)
 BUILD_STAMP := .aws-sam/build/template.yaml
 BUILD_INPUTS := template.yaml samconfig.toml \
 	$(shell find functions layers statemachines -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
@@ -213,7 +215,8 @@ checkov: $(CHECKOV_STAMP) $(TRANSLATED)
 # What no tool checks: substitutions vs placeholders, error names, pattern lists, runtimes; log
 # retention and IAM scoping (test_template_security.py).
 template-contract: $(STAMP)
-	$(PYTEST) tests/contract/test_template_contract.py tests/contract/test_template_security.py
+	$(PYTEST) tests/contract/test_template_contract.py tests/contract/test_template_security.py \
+		tests/contract/test_accounts_contract.py
 
 $(BUILD_STAMP): $(BUILD_INPUTS) | $(STAMP)
 	$(REQUIRE_PYTHON)

@@ -1,7 +1,9 @@
 """Monitoring signal intake: parse the event, find the model, start its drift response.
 
-Malformed events go to the dead-letter queue with the reason and an ``event_rejected`` ledger
-entry; a redelivered event (EventBridge delivers at least once) starts nothing new.
+Malformed events, and events outside the trust boundary (from another account than the model's,
+or naming a location the model's configuration does not), go to the dead-letter queue with the
+reason and an ``event_rejected`` ledger entry; a redelivered event (EventBridge delivers at least
+once) starts nothing new.
 """
 
 from __future__ import annotations
@@ -16,18 +18,18 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from mlops_core.errors import EventRejectedError
-from mlops_core.signals import MonitoringSignal, SignalKind, endpoint_root, stream_root
 from mlops_runtime import settings
+from mlops_runtime.accounts import AccountReader
 from mlops_runtime.aws import client, error_code, idempotency_store, translated_errors
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import parse_monitoring_event
-from mlops_runtime.intake import NotRelevant, to_signal
+from mlops_runtime.intake import NotRelevant, admit, model_of, reader_in, to_signal
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
 from mlops_runtime.store import Ledger
 from pydantic import Field
 
 
-class Settings(settings.IdempotentSettings):
+class Settings(settings.IdempotentSettings, settings.AccountSettings):
     drift_state_machine_arn: str = Field(pattern=r"^arn:aws[\w-]*:states:")
     dead_letter_queue_url: str = Field(pattern=r"^https?://")
 
@@ -39,51 +41,39 @@ ledger = Ledger(SETTINGS.ledger_table)
 models = ModelConfigStore(SETTINGS.model_config_table)
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 86400)
 persistence = idempotency_store(SETTINGS.idempotency_table)
+SESSION = "mlopscp-drift-intake"
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
+    model: ModelConfig | None = None
     try:
-        signal = to_signal(parse_monitoring_event(event))
+        parsed = parse_monitoring_event(event)
+        events_account = reader_in(parsed.account, SETTINGS.tooling_account_id, models, SESSION)
+        signal = to_signal(parsed, lambda: events_account().client("sagemaker"))
+        model = model_of(signal, models)
+        reader = AccountReader(model.access(), SESSION)
+        request = admit(
+            signal,
+            parsed.account,
+            model,
+            SETTINGS.tooling_account_id,
+            lambda: reader.client("sagemaker"),
+        )
     except EventRejectedError as error:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         logger.warning("event rejected", extra={"reason": error.reason})
-        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "drift-intake")
+        model_id = model.model_id if model else None
+        return reject(
+            event, error, SETTINGS.dead_letter_queue_url, ledger, "drift-intake", model_id
+        )
     except NotRelevant as why:
         logger.info("event ignored", extra={"reason": str(why), "event_id": event.get("id")})
         metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
         return {"status": "ignored", "reason": str(why)}
-
-    model = _resolve(signal)
-    if model is None:
-        reason = f"no model is configured for endpoint {signal.endpoint_name or signal.model_id}"
-        logger.info("event ignored", extra={"reason": reason, "event_id": signal.event_id})
-        metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
-        return {"status": "ignored", "reason": reason}
-    return start_drift_response(request=_request(signal, model))
-
-
-def _resolve(signal: MonitoringSignal) -> ModelConfig | None:
-    if signal.model_id:
-        return models.get(signal.model_id)
-    return models.by_endpoint(signal.endpoint_name) if signal.endpoint_name else None
-
-
-def _request(signal: MonitoringSignal, model: ModelConfig) -> dict[str, Any]:
-    output_uri = signal.output_uri
-    if output_uri and signal.kind == SignalKind.MONITORING_EXECUTION:
-        output_uri = endpoint_root(output_uri)
-    elif output_uri:
-        output_uri = stream_root(output_uri)
-    return {
-        "event_id": signal.event_id,
-        "model_id": model.model_id,
-        "endpoint_name": model.endpoint_name,
-        "output_uri": model.monitoring_output_uri or output_uri,
-        "signal": signal.to_dict(),
-    }
+    return start_drift_response(request=request)
 
 
 @idempotent_function(

@@ -16,19 +16,17 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import guardrails, spot
 from mlops_core.errors import EventRejectedError
-from mlops_core.guardrails import Finding, GuardrailPolicy
+from mlops_core.guardrails import Finding
 from mlops_core.ledger import UNKNOWN_MODEL
+from mlops_core.trust import account_refusal
 from mlops_runtime import notify, settings, training
+from mlops_runtime.accounts import AccountReader
 from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
-from mlops_runtime.events import (
-    GUARDRAIL_DETAIL_TYPES,
-    EndpointStateChange,
-    GuardrailEvent,
-    parse_one_of,
-)
+from mlops_runtime.events import GUARDRAIL_DETAIL_TYPES as DETAIL_TYPES
+from mlops_runtime.events import EndpointStateChange, GuardrailEvent, parse_one_of
 from mlops_runtime.findings import FindingStore
-from mlops_runtime.model_config import ModelConfig, ModelConfigStore
+from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.store import Ledger, StateStore
 from pydantic import Field
 
@@ -40,6 +38,8 @@ class Settings(
 
 
 SETTINGS = settings.load(Settings)
+SLACK = SETTINGS.slack_webhook_secret_arn or None
+NAME, SESSION = "guardrails", "mlopscp-guardrails"
 logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
@@ -54,21 +54,29 @@ persistence = idempotency_store(SETTINGS.idempotency_table)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     try:
-        parsed = parse_one_of(event, GuardrailEvent, GUARDRAIL_DETAIL_TYPES)
+        parsed = parse_one_of(event, GuardrailEvent, DETAIL_TYPES)
     except EventRejectedError as error:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "guardrails")
-    detail = parsed.detail
+        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, NAME)
+    detail, tooling = parsed.detail, SETTINGS.tooling_account_id
     if isinstance(parsed, EndpointStateChange):
         if not detail.in_service:
             return {"status": "ignored", "reason": f"endpoint is {detail.EndpointStatus}"}
-        key = f"endpoint/{detail.EndpointName}@{detail.EndpointConfigName}"
-        return check_endpoint(request={"key": key, "endpoint": detail.EndpointName})
-    if detail.TrainingJobStatus != "InProgress":
+        model = models.by_endpoint(detail.EndpointName)
+        if model is None and parsed.account != tooling:
+            return {"status": "ignored", "reason": f"no model is configured in {parsed.account}"}
+        owner = model.account_id(tooling) if model else tooling
+        subject, check = detail.EndpointName, check_endpoint
+        request = {"key": f"endpoint/{subject}@{detail.EndpointConfigName}", "endpoint": subject}
+    elif detail.TrainingJobStatus != "InProgress":
         return {"status": "ignored", "reason": f"training job is {detail.TrainingJobStatus}"}
-    # Every secondary status change of a job is an event: the first one checks it.
-    key = f"training-job/{detail.TrainingJobName}"
-    return check_training_job(request={"key": key, "job_name": detail.TrainingJobName})
+    else:  # every secondary status change of a job is an event: the first one checks it
+        owner, subject, check = tooling, detail.TrainingJobName, check_training_job
+        request = {"key": f"training-job/{subject}", "job_name": subject}
+    # Training runs in this account; an endpoint answers to its model's account.
+    if why := account_refusal(parsed.account, subject, owner, "the resource"):
+        return reject(event, EventRejectedError(why), SETTINGS.dead_letter_queue_url, ledger, NAME)
+    return check(request=request)
 
 
 @idempotent_function(
@@ -78,20 +86,16 @@ def check_training_job(request: dict[str, Any]) -> dict[str, Any]:
     job = training.describe_job(request["job_name"])
     model_id = spot.tags_of(job).get(spot.MODEL_TAG) or UNKNOWN_MODEL
     model = models.get(model_id) if model_id != UNKNOWN_MODEL else None
-    spot_policy = model.spot if model and model.spot else SETTINGS.spot_policy()
-    found = guardrails.check_training_job(job, _policy(model), spot_policy.wait_time_ratio)
+    ratio = SETTINGS.spot_policy_for(model).wait_time_ratio
+    found = guardrails.check_training_job(job, SETTINGS.guardrail_policy_for(model), ratio)
     if job["TrainingJobStatus"] != "InProgress":  # it ended meanwhile: nothing left to stop
         found = [dataclasses.replace(f, enforced=False) for f in found]
     stopped = any(f.enforced for f in found) and training.stop_job(job["TrainingJobName"])
     new = _record(found, model_id)
     if stopped or (new and any(f.enforced for f in found)):
         resource = f"training-job/{job['TrainingJobName']}"
-        notify.send_and_record(
-            guardrails.enforcement_notice(model_id, resource, found),
-            ledger,
-            SETTINGS.notification_topic_arn,
-            SETTINGS.slack_webhook_secret_arn or None,
-        )
+        notice = guardrails.enforcement_notice(model_id, resource, found)
+        notify.send_and_record(notice, ledger, SETTINGS.notification_topic_arn, SLACK)
         metrics.add_metric(name="GuardrailsEnforced", unit=MetricUnit.Count, value=1)
     return {"status": "checked", "findings": [f.to_dict() for f in found], "stopped": stopped}
 
@@ -100,15 +104,12 @@ def check_training_job(request: dict[str, Any]) -> dict[str, Any]:
     data_keyword_argument="request", config=idempotency, persistence_store=persistence
 )
 def check_endpoint(request: dict[str, Any]) -> dict[str, Any]:
-    facts = training.endpoint_facts(request["endpoint"], None)
     model = models.by_endpoint(request["endpoint"])
-    found = guardrails.check_endpoint(facts, _policy(model))
+    reader = AccountReader(model.access() if model else None, SESSION)
+    facts = training.endpoint_facts(request["endpoint"], None, reader.client("sagemaker"))
+    found = guardrails.check_endpoint(facts, SETTINGS.guardrail_policy_for(model))
     _record(found, model.model_id if model else UNKNOWN_MODEL, version=facts["EndpointConfigName"])
     return {"status": "checked", "findings": [f.to_dict() for f in found]}
-
-
-def _policy(model: ModelConfig | None) -> GuardrailPolicy:
-    return model.guardrails if model and model.guardrails else SETTINGS.guardrail_policy()
 
 
 def _record(found: list[Finding], model_id: str, version: str = "") -> bool:

@@ -8,21 +8,22 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core import messages, retrain, spot
+from mlops_core import messages, retrain
 from mlops_core.errors import EventRejectedError
 from mlops_core.ledger import Action, LedgerEntry
-from mlops_runtime import notify, settings
-from mlops_runtime.aws import client, translated_errors
+from mlops_core.trust import account_refusal, resource_refusal
+from mlops_runtime import notify, settings, training
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import PipelineExecutionStatusChange, parse_event
 from mlops_runtime.store import Ledger, StateStore
 
 
-class Settings(settings.NotifySettings, settings.DeadLetterSettings):
+class Settings(settings.NotifySettings, settings.DeadLetterSettings, settings.AccountSettings):
     pass
 
 
 SETTINGS = settings.load(Settings)
+NAME = "pipeline-status"
 logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
@@ -44,8 +45,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # The rule only matches SageMaker's own events: a malformed one is a bug to look at.
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         logger.error("malformed pipeline status event", extra={"reason": error.reason})
-        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "pipeline-status")
+        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, NAME)
     detail = parsed.detail
+    # Retrains run in this account: another account's event may not close or page an incident.
+    arn, tooling = detail.pipelineExecutionArn, SETTINGS.tooling_account_id
+    why = account_refusal(parsed.account, arn, tooling, "pipeline execution") or resource_refusal(
+        parsed.account, arn, "pipeline execution"
+    )
+    if why:
+        return reject(event, EventRejectedError(why), SETTINGS.dead_letter_queue_url, ledger, NAME)
     outcome = _OUTCOMES.get(detail.currentPipelineExecutionStatus)
     link = state.get(f"PIPELINE_EXECUTION#{detail.pipelineExecutionArn}", "INCIDENT")
     if outcome is None or link is None:
@@ -85,7 +93,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         name=f"Retrain{detail.currentPipelineExecutionStatus}", unit=MetricUnit.Count, value=1
     )
     if action == Action.RETRAIN_FAILED:
-        if _spot_recovery_retries(detail.pipelineExecutionArn):
+        if training.failed_for_capacity(detail.pipelineExecutionArn):
             # Spot recovery retries the execution and pages itself if it gives up; a Succeeded
             # event then closes the incident.
             logger.info("retrain failure left to spot recovery", extra={"incident_id": incident})
@@ -98,24 +106,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 reason,
             )
     return {"status": "recorded", "incident_id": incident, "outcome": str(action)}
-
-
-def _spot_recovery_retries(execution_arn: str) -> bool:
-    """Did a training step end for lack of Spot capacity or wait time?"""
-    sagemaker = client("sagemaker")
-    with translated_errors():
-        steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=execution_arn)
-        for step in steps.get("PipelineExecutionSteps", []):
-            job_arn = step.get("Metadata", {}).get("TrainingJob", {}).get("Arn")
-            if step.get("StepStatus") != "Failed" or not job_arn:
-                continue
-            job = sagemaker.describe_training_job(TrainingJobName=job_arn.rsplit("/", 1)[-1])
-            ending = spot.classify(
-                job["TrainingJobStatus"], job.get("SecondaryStatus"), job.get("FailureReason")
-            )
-            if ending in (spot.Ending.OUT_OF_WAIT_TIME, spot.Ending.NO_CAPACITY):
-                return True
-    return False
 
 
 def _page(model_id: str, incident: str, arn: str, status: str, reason: str | None) -> None:

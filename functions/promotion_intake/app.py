@@ -21,6 +21,7 @@ from mlops_core import promotion
 from mlops_core.errors import EventRejectedError
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.messages import Notification
+from mlops_core.trust import account_refusal, resource_refusal
 from mlops_runtime import notify, settings
 from mlops_runtime.aws import client, error_code, idempotency_store, translated_errors
 from mlops_runtime.dead_letters import reject
@@ -31,7 +32,12 @@ from mlops_runtime.store import Ledger
 from pydantic import Field
 
 
-class Settings(settings.IdempotentSettings, settings.NotifySettings, settings.DeadLetterSettings):
+class Settings(
+    settings.IdempotentSettings,
+    settings.NotifySettings,
+    settings.DeadLetterSettings,
+    settings.AccountSettings,
+):
     promotion_state_machine_arn: str = Field(pattern=r"^arn:aws[\w-]*:states:")
 
 
@@ -60,6 +66,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if model is None or model.promotion is None:
         logger.info("no model promotes this group", extra={"group": detail.ModelPackageGroupName})
         return {"status": "ignored", "reason": f"no model promotes {detail.ModelPackageGroupName}"}
+    # The registry is in this account: nobody else's event starts, records or refuses anything.
+    refusal = account_refusal(
+        change.account, model.model_id, SETTINGS.tooling_account_id, "the registry of model"
+    ) or resource_refusal(change.account, detail.ModelPackageArn, "model package")
+    if refusal:
+        rejected = EventRejectedError(refusal)
+        dead_letters = SETTINGS.dead_letter_queue_url
+        return reject(event, rejected, dead_letters, ledger, "promotion-intake", model.model_id)
     return intake(
         request={
             "event_id": change.id,

@@ -21,6 +21,7 @@ from mlops_core import spot
 from mlops_core.errors import EventRejectedError, PipelineExecutionBusyError
 from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 from mlops_core.spot import Recovery, Step
+from mlops_core.trust import account_refusal
 from mlops_runtime import notify, settings, training
 from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
@@ -67,6 +68,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except EventRejectedError as error:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "spot-recovery")
+    # Training runs (and is recovered) in this account only.
+    subject = getattr(parsed.detail, "TrainingJobName", None) or parsed.detail.pipelineExecutionArn
+    if why := account_refusal(parsed.account, subject, SETTINGS.tooling_account_id, "training"):
+        rejected = EventRejectedError(why)
+        return reject(event, rejected, SETTINGS.dead_letter_queue_url, ledger, "spot-recovery")
     request = _request(parsed)
     if request is None:
         return {"status": "ignored", "reason": "not a failed training step"}
@@ -129,7 +135,7 @@ def _model_id(job: dict[str, Any], execution: str | None) -> str:
 
 def _policy(model_id: str) -> spot.SpotPolicy:
     model = models.get(model_id) if model_id != UNKNOWN_MODEL else None
-    return model.spot if model and model.spot else SETTINGS.spot_policy()
+    return SETTINGS.spot_policy_for(model)
 
 
 def _interrupted(decision: Recovery, job: dict[str, Any], model_id: str) -> dict[str, Any]:

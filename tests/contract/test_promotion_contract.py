@@ -21,6 +21,8 @@ from mlops_core.errors import EventRejectedError
 from mlops_runtime import events
 from samtranslator.yaml_helper import yaml_parse
 
+from tests.contract.test_accounts_contract import actions_of, statements
+
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachines" / "promotion.asl.json").read_text())
 STEP_HANDLER = ROOT / "functions" / "promotion_step" / "app.py"
@@ -112,21 +114,7 @@ def target_actions_called() -> set[str]:
 
 def deployer_actions() -> set[str]:
     policies = TARGET["Resources"]["DeployerRole"]["Properties"]["Policies"]
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "Action" in node and "Effect" in node:
-                action = node["Action"]
-                found.update([action] if isinstance(action, str) else action)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(policies)
-    return found
+    return {action for statement in statements(policies) for action in actions_of(statement)}
 
 
 def test_the_state_machine_and_the_handler_know_the_same_steps() -> None:

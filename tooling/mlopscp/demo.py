@@ -19,6 +19,7 @@ from mlopscp.demo_approvals import ApprovalScenarios
 from mlopscp.demo_monitor import MonitorScenarios
 from mlopscp.demo_promotion import PromotionScenarios
 from mlopscp.demo_spot import SpotScenarios
+from mlopscp.demo_xaccount import CrossAccountScenarios
 from mlopscp.local import MODELS, ROOT, STACK, LocalControlPlane
 
 
@@ -37,7 +38,9 @@ class Outcome:
         return all(ok for _, ok in self.checks)
 
 
-class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios, MonitorScenarios):
+class Demo(
+    ApprovalScenarios, SpotScenarios, PromotionScenarios, MonitorScenarios, CrossAccountScenarios
+):
     def __init__(self, plane: LocalControlPlane) -> None:
         self.plane = plane
         self.emu = plane.emu
@@ -200,6 +203,9 @@ class Demo(ApprovalScenarios, SpotScenarios, PromotionScenarios, MonitorScenario
         # new customers: the Evidently monitor blueprint feeds the drift loop (issue 9)
         "monitor_gradual_drift",
         "monitor_broken_column",
+        # the drift loop across accounts (issue 10)
+        "xaccount_loop",
+        "xaccount_refused",
     )
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:

@@ -130,11 +130,13 @@ class LocalControlPlane:
         self.approval_inbox_url = ""
         self.slack: Any = None  # the Slack stand-in, started by up()
         self.promotion: Any = None  # issue 3: mlopscp.local_promotion.PromotionWorld, by up()
+        self.loop: Any = None  # issue 10: mlopscp.local_xaccount.LoopWorld, by up()
 
     # -- setting up ---------------------------------------------------------------------------
 
     def up(self) -> LocalControlPlane:
-        from mlopscp.local_promotion import DEPLOYER_ROLES
+        from mlopscp.local_promotion import DEPLOYER_ROLES, PRODUCTION, STAGING, PromotionWorld
+        from mlopscp.local_xaccount import LoopWorld
 
         self.stack = self.emu.deploy(
             ROOT / "template.yaml",
@@ -145,6 +147,12 @@ class LocalControlPlane:
                 # The roles handed on, by exact ARN, as a real deployment lists them.
                 "TrainingRoleArns": SAGEMAKER_ROLE,
                 "PromotionDeployerRoleArns": ",".join(DEPLOYER_ROLES.values()),
+                "WorkloadReaderRoleArns": ",".join(
+                    f"arn:aws:iam::{account}:role/mlopscp-reader"
+                    for account in (STAGING, PRODUCTION)
+                ),
+                # issue 10: the workload accounts whose events the control plane's bus takes
+                "WorkloadAccountIds": f"{STAGING},{PRODUCTION}",
                 **self._start_slack(),
             },
         )
@@ -154,9 +162,8 @@ class LocalControlPlane:
         for model in MODELS.values():
             self._seed(model)
         self._seed_training()
-        from mlopscp.local_promotion import PromotionWorld
-
         self.promotion = PromotionWorld(self).seed()  # staging + production accounts, registry
+        self.loop = LoopWorld(self).seed()  # issue 10: forecast, monitored in production
         return self
 
     @property
@@ -219,7 +226,7 @@ class LocalControlPlane:
             f"s3://{MONITORING_BUCKET}/capture",
         )
         self._upload_history(model)
-        self._upsert_pipeline(model)
+        self.seed_pipeline(model)
         self._put_config(model)
 
     def _seed_training(self) -> None:
@@ -229,53 +236,9 @@ class LocalControlPlane:
         training_world.seed(self)
 
     def _upload_history(self, model: DemoModel) -> None:
-        files = model.files()
-        s3 = self.emu.client("s3")
-        prefix = model.output_uri.removeprefix(f"s3://{MONITORING_BUCKET}/")
-        for relative, body in files.items():
-            s3.put_object(Bucket=MONITORING_BUCKET, Key=f"{prefix}/{relative}", Body=body)
-        for schedule in load_history(files).schedules:
-            self.emu.client("sagemaker").create_monitoring_schedule(
-                MonitoringScheduleName=schedule.name,
-                MonitoringScheduleConfig={
-                    "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
-                    "MonitoringType": _MONITORING_TYPE_NAMES[schedule.monitor_type],
-                    "MonitoringJobDefinition": {
-                        "MonitoringInputs": [
-                            {
-                                "EndpointInput": {
-                                    "EndpointName": model.endpoint,
-                                    "LocalPath": "/opt/ml/processing/input",
-                                }
-                            }
-                        ],
-                        "MonitoringOutputConfig": {
-                            "MonitoringOutputs": [
-                                {
-                                    "S3Output": {
-                                        "S3Uri": model.output_uri,
-                                        "LocalPath": "/opt/ml/processing/output",
-                                    }
-                                }
-                            ]
-                        },
-                        "MonitoringResources": {
-                            "ClusterConfig": {
-                                "InstanceCount": 1,
-                                "InstanceType": "ml.m5.xlarge",
-                                "VolumeSizeInGB": 20,
-                            }
-                        },
-                        "MonitoringAppSpecification": {
-                            "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/"
-                            "sagemaker-model-monitor-analyzer"
-                        },
-                        "RoleArn": SAGEMAKER_ROLE,
-                    },
-                },
-            )
+        seed_history(self.emu, model, model.output_uri, SAGEMAKER_ROLE)
 
-    def _upsert_pipeline(self, model: DemoModel) -> None:
+    def seed_pipeline(self, model: DemoModel) -> None:
         """The reference retraining blueprint (pipelines/retrain), bound to this account."""
         from mlopscp.pipelines import load_definition, upload_code, upsert_pipeline
 
@@ -328,9 +291,12 @@ class LocalControlPlane:
         schedule: str | None = None,
         status: str = "CompletedWithViolations",
         failure_reason: str | None = None,
+        account: str = ACCOUNT,
+        output_uri: str | None = None,
     ) -> dict[str, Any]:
-        """Record a monitoring execution of the newest hour in the history and return the
-        Processing Job State Change event SageMaker emits for it (detail mirrors the job)."""
+        """Record a monitoring execution of the newest hour in the history (in `account`, its
+        output under `output_uri`, default the model's) and return the Processing Job State
+        Change event SageMaker emits there for it (detail mirrors the job)."""
         history = load_history(model.files())
         chosen = next(
             s
@@ -346,9 +312,10 @@ class LocalControlPlane:
             at,
             status=status,
             failure_reason=failure_reason,
-            output_uri=f"{model.output_uri}/{chosen.name}/{at:%Y/%m/%d/%H}",
+            output_uri=f"{output_uri or model.output_uri}/{chosen.name}/{at:%Y/%m/%d/%H}",
+            account_id=account,
         )
-        described = self.emu.client("sagemaker").describe_processing_job(
+        described = self.emu.client("sagemaker", account=account).describe_processing_job(
             ProcessingJobName=job["ProcessingJobName"]
         )
         described.pop("ResponseMetadata", None)
@@ -358,6 +325,7 @@ class LocalControlPlane:
             "SageMaker Processing Job State Change",
             detail,
             [described["ProcessingJobArn"]],
+            account,
         )
 
     def pipeline_status_event(self, execution_arn: str) -> dict[str, Any]:
@@ -413,9 +381,9 @@ class LocalControlPlane:
         )["Items"]
         return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
 
-    def drain(self, queue_url: str) -> list[dict[str, Any]]:
-        """Every message now in the queue, removed as it is read."""
-        sqs = self.emu.client("sqs")
+    def drain(self, queue_url: str, account: str | None = None) -> list[dict[str, Any]]:
+        """Every message now in the queue (of `account`, default tooling), removed as read."""
+        sqs = self.emu.client("sqs", account=account)
         found: list[dict[str, Any]] = []
         while True:
             batch = sqs.receive_message(
@@ -512,15 +480,71 @@ def serve(sagemaker: Any, endpoint: str, model_name: str, instances: int, captur
     sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v1")
 
 
+def seed_history(
+    emu: Any, model: DemoModel, output_uri: str, role: str, account: str | None = None
+) -> None:
+    """An endpoint's Model Monitor history under `output_uri` and its monitoring schedules,
+    in `account` (default: the tooling account), as Model Monitor would have left them."""
+    files = model.files()
+    bucket, _, prefix = output_uri.removeprefix("s3://").partition("/")
+    s3, sagemaker = emu.client("s3", account=account), emu.client("sagemaker", account=account)
+    for relative, body in files.items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{relative}", Body=body)
+    for schedule in load_history(files).schedules:
+        sagemaker.create_monitoring_schedule(
+            MonitoringScheduleName=schedule.name,
+            MonitoringScheduleConfig={
+                "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                "MonitoringType": _MONITORING_TYPE_NAMES[schedule.monitor_type],
+                "MonitoringJobDefinition": {
+                    "MonitoringInputs": [
+                        {
+                            "EndpointInput": {
+                                "EndpointName": model.endpoint,
+                                "LocalPath": "/opt/ml/processing/input",
+                            }
+                        }
+                    ],
+                    "MonitoringOutputConfig": {
+                        "MonitoringOutputs": [
+                            {
+                                "S3Output": {
+                                    "S3Uri": output_uri,
+                                    "LocalPath": "/opt/ml/processing/output",
+                                }
+                            }
+                        ]
+                    },
+                    "MonitoringResources": {
+                        "ClusterConfig": {
+                            "InstanceCount": 1,
+                            "InstanceType": "ml.m5.xlarge",
+                            "VolumeSizeInGB": 20,
+                        }
+                    },
+                    "MonitoringAppSpecification": {
+                        "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/"
+                        "sagemaker-model-monitor-analyzer"
+                    },
+                    "RoleArn": role,
+                },
+            },
+        )
+
+
 def envelope(
-    source: str, detail_type: str, detail: dict[str, Any], resources: list[str]
+    source: str,
+    detail_type: str,
+    detail: dict[str, Any],
+    resources: list[str],
+    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": detail_type,
         "source": source,
-        "account": ACCOUNT,
+        "account": account,
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": REGION,
         "resources": resources,

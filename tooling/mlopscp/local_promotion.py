@@ -113,6 +113,13 @@ PROMOTION_MODELS = {
             in_production=False,
             thresholds={"auc": 0.85, "accuracy": 0.8},
         ),
+        # issue 10: monitored in production, retrained in the tooling account, its version 2
+        # registered by the retrain (mlopscp.local_xaccount)
+        PromotionModel(
+            "forecast",
+            "a demand forecaster in production drifts, is retrained and promoted back",
+            {1: _regression(8.2, 0.78)},
+        ),
     )
 }
 
@@ -144,6 +151,8 @@ class PromotionWorld:
                     "ExternalId": self.external_id,
                     "ModelArtifactsBucket": MODELS_BUCKET,
                     "DataCaptureBucket": capture_bucket(account),
+                    # issue 10: forward the events the control plane consumes to its bus
+                    "ControlPlaneEventBusArn": self.plane.outputs["WorkloadEventBusArn"],
                 },
             )
             self.roles[account] = dict(stack.outputs)
@@ -163,7 +172,7 @@ class PromotionWorld:
         sagemaker = self.emu.client("sagemaker")
         group = sagemaker.create_model_package_group(ModelPackageGroupName=model.model_id)
         for version, report in sorted(model.metrics.items()):
-            self._register_version(model, version, report)
+            self.register_version(model, version, report)
         if not model.in_production:
             return  # the control plane shares the group with both accounts itself
         # How version 1 reached production before the control plane: the team let the
@@ -189,16 +198,21 @@ class PromotionWorld:
             ),
         )
 
-    def _register_version(
-        self, model: PromotionModel, version: int, report: dict[str, Any]
-    ) -> None:
-        """A package version with its evaluation report; version 1 of a model in production
-        is Approved (it serves), the others await approval."""
+    def register_version(
+        self,
+        model: PromotionModel,
+        version: int,
+        report: dict[str, Any],
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """A package version with its evaluation report (what a pipeline's Register step
+        does); version 1 of a model in production is Approved (it serves), the others await
+        approval. Returns its ARN."""
         sagemaker, s3 = self.emu.client("sagemaker"), self.emu.client("s3")
         key = f"{model.model_id}/v{version}/evaluation.json"
         s3.put_object(Bucket=MODELS_BUCKET, Key=key, Body=json.dumps(report).encode())
         serves = version == 1 and model.in_production
-        sagemaker.create_model_package(
+        created = sagemaker.create_model_package(
             ModelPackageGroupName=model.model_id,
             ModelPackageDescription=f"{model.model_id} version {version}",
             ModelApprovalStatus="Approved" if serves else "PendingManualApproval",
@@ -220,7 +234,9 @@ class PromotionWorld:
                     }
                 }
             },
+            **({"CustomerMetadataProperties": metadata} if metadata else {}),
         )
+        return str(created["ModelPackageArn"])
 
     def _serve_version_1(self, model: PromotionModel) -> None:
         """What a team had running before the control plane: version 1 in production."""

@@ -48,7 +48,11 @@ def replay(event: dict[str, Any], times: int = 1, show_logs: bool = False) -> di
 
 def render(result: dict[str, Any]) -> list[str]:
     shown = timeline.Timeline(
-        result["rules"], result["invocations"], result["executions"], result["delivery_failures"]
+        result["rules"],
+        result["invocations"],
+        result["executions"],
+        result["delivery_failures"],
+        result.get("forwards", []),
     )
     lines = shown.lines()
     actions = result["actions"]

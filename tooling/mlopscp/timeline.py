@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlopscp.emulator.trace import (
+    EventForwarded,
     ExecutionStarted,
     LambdaInvocation,
     RuleMatched,
@@ -20,9 +21,11 @@ class Timeline:
     invocations: list[dict[str, Any]] = field(default_factory=list)
     executions: list[dict[str, Any]] = field(default_factory=list)
     delivery_failures: list[str] = field(default_factory=list)
+    forwards: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"rules matched: {', '.join(self.rules) or 'none'}"]
+        out += [f"  ⇢ {forward}" for forward in self.forwards]
         for call in self.invocations:
             outcome = call["error"] or _short(call["result"])
             out.append(f"  λ {call['function']} ({call['type']}) -> {outcome}")
@@ -40,6 +43,7 @@ class Timeline:
             "invocations": self.invocations,
             "executions": self.executions,
             "delivery_failures": self.delivery_failures,
+            "forwards": self.forwards,
         }
 
 
@@ -50,7 +54,15 @@ def build(emulator: Any, stack: Any, records: list[Any]) -> Timeline:
     for record in records:
         if isinstance(record, RuleMatched):
             rule = _rule_label(stack, record.rule)
+            account = record.rule_arn.split(":")[4]
+            if account != emulator.account:
+                rule += f" [account {account}]"
             timeline.rules.append(rule + (" (redelivered)" if record.redelivery else ""))
+        elif isinstance(record, EventForwarded):
+            timeline.forwards.append(
+                f"{record.rule} put the event of account {record.account} on "
+                f"account {record.bus_arn.split(':')[4]}'s bus {record.bus_arn.rsplit('/', 1)[-1]}"
+            )
         elif isinstance(record, LambdaInvocation):
             timeline.invocations.append(
                 {

@@ -75,3 +75,15 @@ class ShadowTestError(ControlPlaneError):
 class PromotionVerificationError(ControlPlaneError):
     """After the production deployment, the endpoint does not serve the candidate as expected
     (or autoscaling could not be applied): production is restored to the old model."""
+
+
+# ---- workload accounts (issue 10)
+
+
+class ReaderRoleAccessError(ControlPlaneError):
+    """The reader role of a workload account could not be assumed (missing, denied, wrong
+    ExternalId) or its ExternalId secret could not be read."""
+
+
+class MonitoringLocationError(ControlPlaneError):
+    """Triage was asked to read a location the model's configuration does not name."""

@@ -51,15 +51,6 @@ def endpoint_root(execution_output_uri: str) -> str:
     return _EXECUTION_SUFFIX.sub("", execution_output_uri.rstrip("/"))
 
 
-# <stream>/<yyyy>/<mm>/<dd>/<hh>[/<report>.json]: one run of a custom monitor (Evidently's layout)
-_RUN_SUFFIX = re.compile(r"/\d{4}/\d{2}/\d{2}/\d{2}(/[^/]+\.json)?/?$")
-
-
-def stream_root(report_uri: str) -> str:
-    """The stream a Model Drift Signal's URI belongs to, when it names one run or report."""
-    return _RUN_SUFFIX.sub("", report_uri.rstrip("/"))
-
-
 # CloudWatch namespaces Model Monitor publishes to: AWS documents several spellings
 # (aws/sagemaker/Endpoints/data-metrics, /aws/sagemaker/Endpoints/data-metric,
 # /aws/sagemaker/Endpoint/data-metrics, .../ModelMonitoring/... for batch transform).

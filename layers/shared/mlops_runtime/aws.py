@@ -36,6 +36,7 @@ _THROTTLING_CODES = frozenset(
     }
 )
 _ASSUMED: dict[tuple[str, str, str], tuple[float, dict[str, str]]] = {}
+_ASSUMED_CLIENTS: dict[tuple[str, str, str, str], tuple[float, Any]] = {}
 _LOCK = threading.Lock()
 T = TypeVar("T")
 
@@ -58,7 +59,8 @@ def idempotency_store(table_name: str) -> Any:
 
 
 def assumed_client(service: str, role_arn: str, external_id: str, session_name: str) -> Any:
-    """A client acting in another account through an assumed role (credentials cached)."""
+    """A client acting in another account through an assumed role. The credentials, and the
+    clients built on them, are kept until five minutes before the credentials expire."""
     key = (role_arn, external_id, session_name)
     with _LOCK:
         expires, credentials = _ASSUMED.get(key, (0.0, {}))
@@ -75,8 +77,22 @@ def assumed_client(service: str, role_arn: str, external_id: str, session_name: 
                 "aws_secret_access_key": raw["SecretAccessKey"],
                 "aws_session_token": raw["SessionToken"],
             }
-            _ASSUMED[key] = (raw["Expiration"].timestamp(), credentials)
-    return boto3.client(service, config=_CONFIG, **credentials)  # type: ignore[call-overload]
+            expires = raw["Expiration"].timestamp()
+            _ASSUMED[key] = (expires, credentials)
+        built_at, built = _ASSUMED_CLIENTS.get((service, *key), (None, None))
+        if built_at != expires:
+            built = boto3.client(service, config=_CONFIG, **credentials)  # type: ignore[call-overload]
+            _ASSUMED_CLIENTS[(service, *key)] = (expires, built)
+    return built
+
+
+def clear_cached_clients() -> None:
+    """Forget every client and assumed credential (tests start each fake AWS afresh)."""
+    client.cache_clear()
+    resource.cache_clear()
+    with _LOCK:
+        _ASSUMED.clear()
+        _ASSUMED_CLIENTS.clear()
 
 
 def error_code(error: ClientError) -> str:

@@ -13,12 +13,18 @@ from mlops_runtime.store import Ledger
 
 
 def reject(
-    event: Any, error: EventRejectedError, queue_url: str, ledger: Ledger, source: str
+    event: Any,
+    error: EventRejectedError,
+    queue_url: str,
+    ledger: Ledger,
+    source: str,
+    model_id: str | None = None,
 ) -> dict[str, Any]:
-    """Send the whole event and why to the queue, write ``event_rejected``; never raises the
-    rejection itself (a retry would be refused the same way)."""
-    event_id = str(event.get("id", "")) if isinstance(event, dict) else ""
-    detail_type = event.get("detail-type") if isinstance(event, dict) else None
+    """Send the whole event and why to the queue, write ``event_rejected`` (under the model the
+    event named, when it named a configured one); never raises the rejection itself (a retry
+    would be refused the same way)."""
+    fields = event if isinstance(event, dict) else {}
+    event_id = str(fields.get("id", ""))
     body = {"reason": error.reason, "errors": error.errors, "event": event}
     with translated_errors():
         client("sqs").send_message(
@@ -33,10 +39,15 @@ def reject(
     ledger.record(
         LedgerEntry(
             action=Action.EVENT_REJECTED,
-            model_id=UNKNOWN_MODEL,
+            model_id=model_id or UNKNOWN_MODEL,
             subject=f"event:{event_id or 'without-id'}",
             summary=error.reason,
-            evidence={"errors": error.errors, "detail_type": detail_type, "source": source},
+            evidence={
+                "errors": error.errors,
+                "detail_type": fields.get("detail-type"),
+                "source": source,
+                "account": fields.get("account"),
+            },
         )
     )
     return {"status": "rejected", "reason": error.reason}

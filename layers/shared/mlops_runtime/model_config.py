@@ -6,7 +6,8 @@ through an alias item, so no scan is ever needed. `mlopscp models put` validates
 
 Items: ``{"id": "model#<model_id>", "value": "<ModelConfig JSON>"}`` and
 ``{"id": "endpoint#<endpoint_name>", "value": "<model_id>"}`` (plus, for a model with a
-``promotion`` section, ``{"id": "package-group#<group>", "value": "<model_id>"}``).
+``promotion`` section, ``{"id": "package-group#<group>", "value": "<model_id>"}``, and for a
+model in a workload account, ``{"id": "account#<account_id>", "value": "<AccountAccess JSON>"}``).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class ApprovalsConfig(BaseModel):
 
 
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"
+SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"  # noqa: S105 - a pattern
 
 
 class PromotionTarget(BaseModel):
@@ -128,7 +130,7 @@ class PromotionConfig(BaseModel):
 
     model_package_group: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     external_id_secret_arn: str = Field(
-        pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$",
+        pattern=SECRET_ARN_PATTERN,
         description="Secrets Manager secret holding the ExternalId the deployer roles require",
     )
     staging: PromotionTarget
@@ -163,11 +165,48 @@ class PromotionConfig(BaseModel):
         return self
 
 
+class WorkloadAccount(BaseModel):
+    """The workload account a model is served and monitored in (docs/promotion.md): its
+    events come from there, and triage reads its monitoring output there through the reader
+    role accounts/target-account.yaml creates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str = Field(pattern=r"^\d{12}$")
+    reader_role_arn: str = Field(
+        pattern=ROLE_ARN_PATTERN, description="the read-only role of that account (ReaderRoleArn)"
+    )
+    external_id_secret_arn: str | None = Field(
+        None,
+        pattern=SECRET_ARN_PATTERN,
+        description="the ExternalId the reader role requires; default: the promotion's",
+    )
+
+    @model_validator(mode="after")
+    def _role_in_the_account(self) -> WorkloadAccount:
+        if self.reader_role_arn.split(":")[4] != self.account_id:
+            raise ValueError(f"{self.reader_role_arn} is not a role of account {self.account_id}")
+        return self
+
+
+class AccountAccess(BaseModel):
+    """How the control plane reads in one workload account: the ``account#<id>`` item."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str = Field(pattern=r"^\d{12}$")
+    reader_role_arn: str = Field(pattern=ROLE_ARN_PATTERN)
+    external_id_secret_arn: str = Field(pattern=SECRET_ARN_PATTERN)
+
+
 class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model_id: str = Field(pattern=MODEL_ID_PATTERN)
     endpoint_name: str = Field(pattern=ENDPOINT_PATTERN)
+    account: WorkloadAccount | None = Field(
+        None, description="the workload account the endpoint is in; none: the tooling account"
+    )
     monitoring_output_uri: str | None = Field(
         None,
         pattern=r"^s3://[^/]+(/.*)?$",
@@ -201,6 +240,37 @@ class ModelConfig(BaseModel):
             raise ValueError("promotion needs an approvals section: a human approves each one")
         return self
 
+    @model_validator(mode="after")
+    def _one_account(self) -> ModelConfig:
+        if self.account is None:
+            return self
+        if not (self.account.external_id_secret_arn or self.promotion):
+            raise ValueError("account.external_id_secret_arn is required without a promotion")
+        production = self.promotion.production.account_id if self.promotion else None
+        if production and production != self.account.account_id:
+            raise ValueError(
+                f"account.account_id {self.account.account_id} is not the promotion's "
+                f"production account {production}: the model is monitored where it serves"
+            )
+        return self
+
+    def account_id(self, tooling_account: str) -> str:
+        """The account the model's endpoint, monitoring and events belong to."""
+        return self.account.account_id if self.account else tooling_account
+
+    def access(self) -> AccountAccess | None:
+        """How to read in the model's account; None: the tooling account's own clients."""
+        if self.account is None:
+            return None
+        secret = self.account.external_id_secret_arn
+        if secret is None and self.promotion:
+            secret = self.promotion.external_id_secret_arn
+        return AccountAccess(
+            account_id=self.account.account_id,
+            reader_role_arn=self.account.reader_role_arn,
+            external_id_secret_arn=str(secret),
+        )
+
 
 def model_key(model_id: str) -> str:
     return f"model#{model_id}"
@@ -212,6 +282,24 @@ def endpoint_key(endpoint_name: str) -> str:
 
 def package_group_key(group_name: str) -> str:
     return f"package-group#{group_name}"
+
+
+def account_key(account_id: str) -> str:
+    return f"account#{account_id}"
+
+
+def records(config: ModelConfig) -> dict[str, str]:
+    """Every item a model's configuration is stored as: its document and its aliases (the
+    endpoint, the package group it promotes, how to read in its workload account)."""
+    items = {
+        model_key(config.model_id): config.model_dump_json(exclude_defaults=False),
+        endpoint_key(config.endpoint_name): config.model_id,
+    }
+    if config.promotion:
+        items[package_group_key(config.promotion.model_package_group)] = config.model_id
+    if access := config.access():
+        items[account_key(access.account_id)] = access.model_dump_json()
+    return items
 
 
 class ModelConfigStore:
@@ -233,6 +321,12 @@ class ModelConfigStore:
         model_id = self._fetch(package_group_key(group_name))
         return self.get(model_id) if model_id else None
 
+    def account_access(self, account_id: str) -> AccountAccess | None:
+        """How to read in a workload account, before knowing which of its models an event is
+        about (a monitoring execution names only its job); written by every model there."""
+        raw = self._fetch(account_key(account_id))
+        return AccountAccess.model_validate_json(raw) if raw else None
+
     def _fetch(self, key: str) -> str | None:
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
@@ -243,65 +337,23 @@ class ModelConfigStore:
         return value if isinstance(value, str) else None
 
     def put(self, config: ModelConfig) -> None:
-        """Write the document and its aliases together, dropping stale ones."""
+        """Write the document and its aliases together, dropping stale ones. An account alias
+        is kept: the account's other models may use it, and it grants nothing by itself."""
         from mlops_runtime.aws import client
 
         previous = self.get(config.model_id)
+        wanted = records(config)
+        stale = set(records(previous)) - set(wanted) if previous else set()
         items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "id": {"S": model_key(config.model_id)},
-                        "value": {"S": config.model_dump_json(exclude_defaults=False)},
-                    },
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "id": {"S": endpoint_key(config.endpoint_name)},
-                        "value": {"S": config.model_id},
-                    },
-                }
-            },
+            {"Put": {"TableName": self._table, "Item": {"id": {"S": k}, "value": {"S": v}}}}
+            for k, v in wanted.items()
         ]
-        if previous and previous.endpoint_name != config.endpoint_name:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": {"id": {"S": endpoint_key(previous.endpoint_name)}},
-                    }
-                }
-            )
-        items += _package_group_alias(self._table, config, previous)
+        items += [
+            {"Delete": {"TableName": self._table, "Key": {"id": {"S": key}}}}
+            for key in sorted(stale)
+            if not key.startswith("account#")
+        ]
         client("dynamodb").transact_write_items(TransactItems=items)
-
-
-def _package_group_alias(
-    table: str, config: ModelConfig, previous: ModelConfig | None
-) -> list[dict[str, Any]]:
-    """The ``package-group#`` alias of a model with promotions (one group, one model)."""
-    group = config.promotion.model_package_group if config.promotion else None
-    old = previous.promotion.model_package_group if previous and previous.promotion else None
-    items: list[dict[str, Any]] = []
-    if group:
-        items.append(
-            {
-                "Put": {
-                    "TableName": table,
-                    "Item": {
-                        "id": {"S": package_group_key(group)},
-                        "value": {"S": config.model_id},
-                    },
-                }
-            }
-        )
-    if old and old != group:
-        items.append({"Delete": {"TableName": table, "Key": {"id": {"S": package_group_key(old)}}}})
-    return items
 
 
 class _ConfigProvider(BaseProvider):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from mlops_core.monitoring import is_evidence
 
@@ -24,35 +25,37 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 
 def read_monitoring_output(
-    uri: str, per_schedule: int, schedules: list[str] | None = None
+    uri: str, per_schedule: int, schedules: list[str] | None = None, s3: Any = None
 ) -> Mapping[str, bytes]:
     """``{"<stream>/<yyyy>/<mm>/<dd>/<hh>/<file>": content}`` for the newest executions of every
-    stream under ``uri`` (only those named in ``schedules``, when given)."""
+    stream under ``uri`` (only those named in ``schedules``, when given), read with ``s3`` (a
+    client in the model's account; default: this account's)."""
+    s3 = s3 or client("s3")
     bucket, root = split_uri(uri)
     with translated_errors():
-        streams = _streams(bucket, root)
+        streams = _streams(s3, bucket, root)
         if schedules:
             streams = {name: prefix for name, prefix in streams.items() if name in schedules}
         executions = [
             (name, prefix)
             for name, stream in streams.items()
-            for prefix in _newest(bucket, stream, depth=4, wanted=per_schedule)
+            for prefix in _newest(s3, bucket, stream, depth=4, wanted=per_schedule)
         ]
         with ThreadPoolExecutor(max_workers=16) as pool:
-            listed = pool.map(lambda e: [(e[0], k) for k in _files(bucket, e[1])], executions)
+            listed = pool.map(lambda e: [(e[0], k) for k in _files(s3, bucket, e[1])], executions)
             keys = [named_key for keys in listed for named_key in keys]
-            bodies = pool.map(lambda k: _get(bucket, k[1]), keys)
+            bodies = pool.map(lambda k: _get(s3, bucket, k[1]), keys)
             return {
                 f"{name}/{key.removeprefix(streams[name])}": body
                 for (name, key), body in zip(keys, bodies, strict=True)
             }
 
 
-def _streams(bucket: str, root: str) -> dict[str, str]:
+def _streams(s3: Any, bucket: str, root: str) -> dict[str, str]:
     """Stream name -> its prefix: the root's child folders, and the root itself if it holds
     year folders."""
     streams: dict[str, str] = {}
-    for child in _children(bucket, root):
+    for child in _children(s3, bucket, root):
         name = child.removeprefix(root).rstrip("/")
         if _is_number(name, 4):
             streams[root.rstrip("/").rsplit("/", 1)[-1] or bucket] = root
@@ -65,39 +68,37 @@ def _is_number(segment: str, digits: int) -> bool:
     return len(segment) == digits and segment.isdigit()
 
 
-def _children(bucket: str, prefix: str) -> list[str]:
-    pages = (
-        client("s3")
-        .get_paginator("list_objects_v2")
-        .paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+def _children(s3: Any, bucket: str, prefix: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, Delimiter="/"
     )
     return [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
 
 
-def _newest(bucket: str, prefix: str, depth: int, wanted: int) -> Iterator[str]:
+def _newest(s3: Any, bucket: str, prefix: str, depth: int, wanted: int) -> Iterator[str]:
     """Up to ``wanted`` leaf prefixes ``depth`` levels down, newest first."""
     found = 0
     digits = 4 if depth == 4 else 2  # yyyy, then mm, dd, hh: other folders are not executions
-    children = [c for c in _children(bucket, prefix) if _is_number(c[len(prefix) : -1], digits)]
+    children = [c for c in _children(s3, bucket, prefix) if _is_number(c[len(prefix) : -1], digits)]
     for child in sorted(children, reverse=True):
         if depth == 1:
             yield child
             found += 1
         else:
-            for leaf in _newest(bucket, child, depth - 1, wanted - found):
+            for leaf in _newest(s3, bucket, child, depth - 1, wanted - found):
                 yield leaf
                 found += 1
         if found >= wanted:
             return
 
 
-def _files(bucket: str, prefix: str) -> list[str]:
-    response = client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+def _files(s3: Any, bucket: str, prefix: str) -> list[str]:
+    response = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
     return [
         o["Key"] for o in response.get("Contents", []) if is_evidence(o["Key"].rsplit("/", 1)[-1])
     ]
 
 
-def _get(bucket: str, key: str) -> bytes:
-    body: bytes = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+def _get(s3: Any, bucket: str, key: str) -> bytes:
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return body

@@ -24,6 +24,14 @@ class FunctionSettings(BaseSettings):
     )
 
 
+class AccountSettings(FunctionSettings):
+    """For the functions that hold events to the trust boundary (mlops_core.trust)."""
+
+    tooling_account_id: str = Field(
+        pattern=r"^\d{12}$", description="the account this stack runs in (AWS::AccountId)"
+    )
+
+
 class NotifySettings(FunctionSettings):
     notification_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:", description="SNS topic")
     slack_webhook_secret_arn: str = Field(

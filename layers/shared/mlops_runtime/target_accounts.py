@@ -31,7 +31,8 @@ from mlops_core.promotion import (
     parse_package_arn,
 )
 
-from mlops_runtime.aws import assumed_client, client, error_code, translated_errors
+from mlops_runtime.accounts import role_client
+from mlops_runtime.aws import client, error_code, translated_errors
 
 
 class TargetAccount:
@@ -47,36 +48,14 @@ class TargetAccount:
         return f"account {self.target.account_id} (role {self.target.deployer_role_arn})"
 
     def client(self, service: str) -> Any:
-        external_id = self._external_id()
-        try:
-            with translated_errors():
-                return assumed_client(
-                    service, self.target.deployer_role_arn, external_id, self.session_name
-                )
-        except ClientError as error:
-            message = error.response.get("Error", {}).get("Message", "")
-            raise TargetAccountAccessError(
-                f"cannot assume the deployer role of {self.label}: {error_code(error)}: "
-                f"{message} (is accounts/target-account.yaml deployed there, trusting this "
-                "account with the same ExternalId?)"
-            ) from error
-
-    def _external_id(self) -> str:
-        from aws_lambda_powertools.utilities.parameters import get_secret
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-        try:
-            raw = get_secret(self.secret_arn, max_age=300)
-        except GetParameterError as error:
-            raise TargetAccountAccessError(
-                f"cannot read the ExternalId secret {self.secret_arn}: {error}"
-            ) from error
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if text.lstrip().startswith("{"):
-            text = str(json.loads(text).get("external_id", ""))
-        if not text.strip():
-            raise TargetAccountAccessError(f"the ExternalId secret {self.secret_arn} is empty")
-        return text.strip()
+        return role_client(
+            service,
+            self.target.deployer_role_arn,
+            self.secret_arn,
+            self.session_name,
+            TargetAccountAccessError,
+            f"the deployer role of {self.label}",
+        )
 
 
 def tags(promotion_id: str, model_id: str) -> list[dict[str, str]]:

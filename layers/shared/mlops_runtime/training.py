@@ -12,12 +12,13 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
+from mlops_core import spot
 from mlops_core.guardrails import GuardrailPolicy
 from mlops_core.spot import SpotPolicy
 from pydantic import Field, model_validator
 
 from mlops_runtime.aws import client, error_code, paginate, translated_errors
-from mlops_runtime.settings import FunctionSettings
+from mlops_runtime.settings import AccountSettings
 
 # Statuses after which RetryPipelineExecution is refused or pointless.
 PIPELINE_RUNNING = frozenset({"Executing", "Stopping"})
@@ -76,6 +77,25 @@ def retry_pipeline(arn: str, attempt: int) -> None:
         )
 
 
+def failed_for_capacity(execution_arn: str) -> bool:
+    """Did a training step of the pipeline execution end for lack of Spot capacity or wait
+    time (spot recovery retries those, and pages itself if it gives up)?"""
+    sagemaker = client("sagemaker")
+    with translated_errors():
+        steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=execution_arn)
+        for step in steps.get("PipelineExecutionSteps", []):
+            job_arn = step.get("Metadata", {}).get("TrainingJob", {}).get("Arn")
+            if step.get("StepStatus") != "Failed" or not job_arn:
+                continue
+            job = sagemaker.describe_training_job(TrainingJobName=job_name(job_arn))
+            ending = spot.classify(
+                job["TrainingJobStatus"], job.get("SecondaryStatus"), job.get("FailureReason")
+            )
+            if ending in (spot.Ending.OUT_OF_WAIT_TIME, spot.Ending.NO_CAPACITY):
+                return True
+    return False
+
+
 def stop_job(name: str) -> bool:
     """StopTrainingJob; False when the job is no longer running (nothing to stop)."""
     try:
@@ -88,26 +108,28 @@ def stop_job(name: str) -> bool:
     return True
 
 
-def endpoint_facts(endpoint_name: str, config_name: str | None) -> dict[str, Any]:
-    """What the endpoint guardrails look at: data capture, monitoring schedules, model origins."""
-    sagemaker = client("sagemaker")
+def endpoint_facts(
+    endpoint_name: str, config_name: str | None, sagemaker: Any = None
+) -> dict[str, Any]:
+    """What the endpoint guardrails look at: data capture, monitoring schedules, model origins;
+    read with ``sagemaker`` (a client in the endpoint's account; default: this account's)."""
+    sagemaker = sagemaker or client("sagemaker")
     with translated_errors():
         if not config_name:
             config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)[
                 "EndpointConfigName"
             ]
         config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        pages = sagemaker.get_paginator("list_monitoring_schedules").paginate(
+            EndpointName=endpoint_name
+        )
         schedules = [
             s["MonitoringScheduleName"]
-            for s in paginate(
-                "sagemaker",
-                "list_monitoring_schedules",
-                "MonitoringScheduleSummaries",
-                EndpointName=endpoint_name,
-            )
+            for page in pages
+            for s in page.get("MonitoringScheduleSummaries", [])
         ]
         models = [
-            _model_origin(variant["ModelName"])
+            _model_origin(sagemaker, variant["ModelName"])
             for variant in config.get("ProductionVariants", [])
             if variant.get("ModelName")
         ]
@@ -120,8 +142,8 @@ def endpoint_facts(endpoint_name: str, config_name: str | None) -> dict[str, Any
     }
 
 
-def _model_origin(model_name: str) -> dict[str, Any]:
-    model = client("sagemaker").describe_model(ModelName=model_name)
+def _model_origin(sagemaker: Any, model_name: str) -> dict[str, Any]:
+    model = sagemaker.describe_model(ModelName=model_name)
     containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
     packages = [c["ModelPackageName"] for c in containers if c.get("ModelPackageName")]
     return {"ModelName": model_name, "ModelPackageName": packages[0] if packages else None}
@@ -129,9 +151,9 @@ def _model_origin(model_name: str) -> dict[str, Any]:
 
 # Only the Spot recovery and guardrail functions need these settings: they live here, not in
 # mlops_runtime.settings, so the other functions' cold starts skip the policy modules.
-class TrainingPolicySettings(FunctionSettings):
+class TrainingPolicySettings(AccountSettings):
     """Stack-wide defaults of Spot recovery and guardrails; a model's configuration overrides
-    them (its ``spot`` / ``guardrails`` sections)."""
+    them (its ``spot`` / ``guardrails`` sections). Both hold events to the trust boundary."""
 
     spot_max_attempts: int = Field(3, ge=1, le=10, description="Spot attempts per lineage")
     spot_fallback: str = Field("on_demand", description="on_demand | next_instance_type | give_up")
@@ -157,6 +179,16 @@ class TrainingPolicySettings(FunctionSettings):
 
     def guardrail_policy(self) -> GuardrailPolicy:
         return GuardrailPolicy(enforce=frozenset(_items(self.guardrails_enforce)))
+
+    def spot_policy_for(self, model: Any) -> SpotPolicy:
+        """The model's own ``spot`` section, else the stack's default."""
+        return model.spot if model is not None and model.spot else self.spot_policy()
+
+    def guardrail_policy_for(self, model: Any) -> GuardrailPolicy:
+        """The model's own ``guardrails`` section, else the stack's default."""
+        return (
+            model.guardrails if model is not None and model.guardrails else self.guardrail_policy()
+        )
 
 
 def _items(text: str) -> list[str]:

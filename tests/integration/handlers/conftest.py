@@ -36,14 +36,15 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "MODEL_CONFIG_TABLE": "model-config",
         "IDEMPOTENCY_TABLE": "idempotency",
         "DEFAULT_RETRAIN_COOLDOWN_HOURS": "24",
+        "TOOLING_ACCOUNT_ID": "123456789012",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    aws.client.cache_clear()
+    aws.clear_cached_clients()
     with mock_aws():
         create_template_tables(boto3.client("dynamodb"), TABLES)
         yield env
-    aws.client.cache_clear()
+    aws.clear_cached_clients()
 
 
 def put_model(pipeline: str | None = "churn-retrain", **extra: Any) -> None:

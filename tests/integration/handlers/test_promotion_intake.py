@@ -163,3 +163,30 @@ def test_a_malformed_event_goes_to_the_dead_letter_queue_with_its_reason(
     assert dead["attributes"]["source"] == "promotion-intake"
     assert ledger_actions("_unknown") == ["event_rejected"]
     assert executions() == []
+
+
+@pytest.mark.parametrize(
+    ("account", "package_account", "named"),
+    [
+        ("333333333333", "123456789012", "an event from account 333333333333"),
+        ("123456789012", "333333333333", "arn:aws:sagemaker:us-east-1:333333333333:model-package"),
+    ],
+)
+def test_only_the_registrys_own_account_speaks_for_its_packages(
+    intake, world: World, account: str, package_account: str, named: str
+) -> None:
+    """The registry lives in the tooling account: an approval event from a workload account,
+    or naming another account's package, starts, records and notifies nothing."""
+    forged = event()
+    forged["account"] = account
+    forged["detail"]["ModelPackageArn"] = forged["detail"]["ModelPackageArn"].replace(
+        "123456789012", package_account
+    )
+    result = intake.handler(forged, LambdaContext())
+    assert result["status"] == "rejected"
+    assert named in result["reason"]
+    (dead,) = drain(os.environ["DEAD_LETTER_QUEUE_URL"])
+    assert json.loads(dead["body"])["event"] == forged
+    assert ledger_actions() == ["event_rejected"]
+    assert executions() == []
+    assert drain(world.topic_inbox) == []

@@ -11,6 +11,9 @@
 The types are added by wrapping ``moto.cloudformation.parsing.get_model_map`` (undone by
 :func:`uninstall`), not by subclassing moto's ``CloudFormationModel``, which would register them
 for the whole process for good.
+
+One fix to a type moto has: ``!Ref`` of an ``AWS::Events::EventBus`` is the bus's name, as in
+CloudFormation (moto hands over its Python object, which breaks a rule's ``EventBusName``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudformation import parsing
+from moto.events.models import EventBus
 from moto.secretsmanager.models import secretsmanager_backends
 
 from mlopscp.emulator._patching import Patches
@@ -173,6 +177,7 @@ def install(front: HttpFront) -> None:
     _FRONT = front
     original = _PATCHES.set(parsing, "get_model_map", None)
     _PATCHES.set(parsing, "get_model_map", lambda: {**original(), **MODELS})
+    _PATCHES.set(EventBus, "physical_resource_id", property(lambda bus: bus.name))
 
 
 def uninstall() -> None:

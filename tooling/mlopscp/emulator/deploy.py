@@ -175,6 +175,7 @@ class Deployer:
         for logical_id, resource in deferred.items():
             self._create_deferred(stack_name, logical_id, resource, resolve)
         resources = self._resources(stack_name, moto_stack)
+        self._apply_bus_policies(translated, resources, resolve)
         state_machines = {
             logical_id: self._create_state_machine(
                 resources[logical_id] or "", resource, artifacts, resolve
@@ -191,7 +192,7 @@ class Deployer:
             resources=resources,
             functions=self._functions(translated, resources, artifacts, resolve),
             state_machines=state_machines,
-            rules=self._rules(translated, resources),
+            rules=self._rules(translated, resources, resolve),
             template=translated,
             warnings=notes,
         )
@@ -273,6 +274,8 @@ class Deployer:
         listed = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
         resources: dict[str, str | None] = {}
         for item in listed:
+            if "LogicalResourceId" not in item:
+                continue  # moto lists a resource whose Condition is false, without its id
             physical = item.get("PhysicalResourceId")
             if not physical:  # moto leaves it out for some types (layer versions, permissions)
                 created = moto_stack.resource_map._parsed_resources.get(item["LogicalResourceId"])
@@ -315,6 +318,22 @@ class Deployer:
                 Endpoint=props["Endpoint"],
                 Attributes=attributes,
             )
+
+    def _apply_bus_policies(
+        self,
+        translated: dict[str, Any],
+        resources: Mapping[str, str | None],
+        resolve: Callable[[Any], Any],
+    ) -> None:
+        """An event bus's ``Policy`` property, which moto's CloudFormation ignores, through
+        PutPermission: the emulator's EventBridge enforces it on cross-account deliveries."""
+        for logical_id, resource in _of_type(translated, "AWS::Events::EventBus"):
+            policy = resolve((resource.get("Properties") or {}).get("Policy"))
+            name = resources.get(logical_id)
+            if policy and name:
+                self._clients("events").put_permission(
+                    EventBusName=name.rsplit("/", 1)[-1], Policy=json.dumps(policy)
+                )
 
     def _create_state_machine(
         self,
@@ -391,7 +410,10 @@ class Deployer:
         return functions
 
     def _rules(
-        self, translated: dict[str, Any], resources: Mapping[str, str | None]
+        self,
+        translated: dict[str, Any],
+        resources: Mapping[str, str | None],
+        resolve: Callable[[Any], Any],
     ) -> dict[str, RuleInfo]:
         events = self._clients("events")
         rules = {}
@@ -399,8 +421,8 @@ class Deployer:
             name = resources.get(logical_id)
             if not name:
                 continue
-            bus = resource["Properties"].get("EventBusName") or "default"
-            bus = bus if isinstance(bus, str) else "default"
+            bus = str(resolve(resource["Properties"].get("EventBusName")) or "default")
+            bus = bus.rsplit("/", 1)[-1]  # a name or an ARN
             described = events.describe_rule(Name=name, EventBusName=bus)
             targets = events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
             pattern = described.get("EventPattern")

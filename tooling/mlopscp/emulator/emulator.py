@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from mlopscp.emulator import cfn_ext, cloudwatch_ext, sagemaker_ext, sts_ext
+from mlopscp.emulator import cfn_ext, cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
 from mlopscp.emulator._patching import Patches
 from mlopscp.emulator.deploy import Deployer, Stack
 from mlopscp.emulator.events import EventRouter
@@ -95,6 +95,7 @@ class Emulator:
             sagemaker_ext.install()
             cloudwatch_ext.install()
             sts_ext.install()
+            s3_ext.install()
             self._http = HttpFront(self._invoke_for_url, self.account, self.region)
             cfn_ext.install(self._http)
             self._record_executions()
@@ -125,6 +126,7 @@ class Emulator:
             sagemaker_ext.uninstall()
             cloudwatch_ext.uninstall()
             sts_ext.uninstall()
+            s3_ext.uninstall()
             self._server.stop()
         finally:
             self._clients.clear()
@@ -250,22 +252,36 @@ class Emulator:
 
     # -- EventBridge ------------------------------------------------------------------------
 
-    def put_event(self, envelope: Mapping[str, Any], event_bus_name: str = "default") -> list[str]:
+    def put_event(
+        self,
+        envelope: Mapping[str, Any],
+        event_bus_name: str = "default",
+        account: str | None = None,
+    ) -> list[str]:
         """Put an event envelope (version, id, detail-type, source, ..., detail) through
-        PutEvents; return the names of the rules it matched. Delivery to targets is async:
-        :meth:`wait_idle` waits for it. The delivered event keeps the envelope's ``id``."""
+        PutEvents, in `account` (default: the tooling account); return the names of the rules
+        it matched, forwarded ones included. Delivery to targets is async: :meth:`wait_idle`
+        waits for it. The delivered event keeps the envelope's ``id``; its ``account`` is the
+        bus's."""
         assert self._events is not None, "start the emulator first"
-        return self._events.put_event(self.client("events"), envelope, event_bus_name)
+        return self._events.put_event(self.client("events", account), envelope, event_bus_name)
 
     def redeliver(
-        self, envelope: Mapping[str, Any], times: int = 1, event_bus_name: str = "default"
+        self,
+        envelope: Mapping[str, Any],
+        times: int = 1,
+        event_bus_name: str = "default",
+        account: str | None = None,
     ) -> list[str]:
         """Deliver the identical envelope (same ``id``) again to the targets of the rules it
-        matches, `times` times, as an EventBridge retry does; return the rules matched."""
+        matches on a bus of `account`, `times` times, as an EventBridge retry does; return the
+        rules matched."""
         assert self._events is not None, "start the emulator first"
         matched: list[str] = []
         for _ in range(times):
-            matched = self._events.redeliver(self.account, self.region, envelope, event_bus_name)
+            matched = self._events.redeliver(
+                account or self.account, self.region, envelope, event_bus_name
+            )
         return matched
 
     # -- waiting and looking ----------------------------------------------------------------

@@ -19,7 +19,15 @@ and runs ``put_events``; this module changes three things, reversibly (:class:`E
   envelope. A delivery that fails is retried per the target's ``RetryPolicy`` (not at all for a
   missing resource or a permission error, as on AWS), then written to the target's
   ``DeadLetterConfig`` queue with EventBridge's message attributes. Other targets (logs, archives,
-  other buses, API destinations) keep moto's handling.
+  API destinations) keep moto's handling.
+- **Event bus targets** (:meth:`EventRouter._forward`), in the same or another account: the
+  event arrives as it left (same ``id``, ``time``, ``resources`` and ``account``: a forwarded
+  event keeps the account it came from, as on AWS) and is matched against the target bus's
+  rules. Another account's bus takes it only if its resource policy allows the sending account
+  ``events:PutEvents`` (by account id, or ``"*"`` with ``aws:PrincipalOrgID`` naming the
+  sender's organization in moto's Organizations); otherwise the delivery fails with
+  ``AccessDeniedException`` into the rule's dead-letter queue. An event that already crossed
+  into this bus from another bus is not forwarded again (EventBridge's one-hop rule).
 
 An event put with :meth:`EventRouter.put_event` keeps the ``id`` of the envelope it came from,
 so a redelivery of the same envelope (:meth:`EventRouter.redeliver`, what an EventBridge retry
@@ -38,12 +46,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from moto.events.models import UNDEFINED, EventPattern, EventsBackend, Rule, events_backends
+from moto.events.models import (
+    UNDEFINED,
+    EventBus,
+    EventPattern,
+    EventsBackend,
+    Rule,
+    events_backends,
+)
 from moto.events.utils import EventTemplateParser
 from moto.utilities.arns import parse_arn
 
 from mlopscp.emulator._patching import Patches
-from mlopscp.emulator.trace import BackgroundTasks, RuleMatched, TargetDeliveryFailed, Trace
+from mlopscp.emulator.trace import (
+    BackgroundTasks,
+    EventForwarded,
+    RuleMatched,
+    TargetDeliveryFailed,
+    Trace,
+)
 
 ClientFactory = Callable[[str, str], Any]  # (service, account id) -> boto3 client
 EVENT_ID_HEADER = "x-mlopscp-event-ids"
@@ -57,6 +78,7 @@ _NOT_RETRIED = {
     "NotFound",
 }
 _BOTO_NAMES = {"states": "stepfunctions"}  # ARN service -> boto3 client name
+_NO_RETRY = "MaximumRetryAttempts"  # what the DLQ message says for an error never retried
 
 
 def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
@@ -235,11 +257,17 @@ class EventRouter:
         event = envelope_of(
             {**envelope, "account": account, "region": region, "time": when}, account, region
         )
+        return self._match(bus, event, redelivery=True, hops=0)
+
+    def _match(
+        self, bus: EventBus, event: dict[str, Any], redelivery: bool, hops: int
+    ) -> list[str]:
+        """Deliver an envelope to the targets of every enabled rule of ``bus`` it matches."""
         matched = []
         for rule in list(bus.rules.values()):
             pattern = rule.event_pattern.get_pattern()
             if rule.state != "DISABLED" and pattern and matches(pattern, event):
-                self._deliver(rule, event, redelivery=True, original_send=None)
+                self._deliver(rule, event, redelivery=redelivery, original_send=None, hops=hops)
                 matched.append(rule.name)
         return matched
 
@@ -288,6 +316,7 @@ class EventRouter:
         redelivery: bool,
         original_send: Any,
         internal: Any = None,
+        hops: int = 0,
     ) -> None:
         self._trace.add(
             RuleMatched(
@@ -300,7 +329,11 @@ class EventRouter:
         )
         moto_targets = []
         for target in rule.targets:
-            service = parse_arn(target["Arn"]).service
+            parsed = parse_arn(target["Arn"])
+            service = parsed.service
+            if service == "events" and parsed.resource_type == "event-bus":
+                self._forward(rule, target, envelope, hops)
+                continue
             if service not in ("lambda", "states", "sqs"):
                 moto_targets.append(target)
                 continue
@@ -316,6 +349,39 @@ class EventRouter:
             clone = copy.copy(rule)
             clone.targets = moto_targets
             original_send(clone, internal or envelope, True)
+
+    def _forward(
+        self, rule: Rule, target: Mapping[str, Any], envelope: dict[str, Any], hops: int
+    ) -> None:
+        """Put the event on another bus, unchanged (its ``account`` stays the sender's)."""
+        if hops > 0:
+            return  # EventBridge does not pass on an event another bus already forwarded
+        arn = parse_arn(target["Arn"])
+        try:
+            bus = events_backends[arn.account][arn.region].describe_event_bus(arn.resource_id)
+        except Exception as error:  # moto's ResourceNotFoundException
+            self._dead_letter(
+                rule, target, envelope, "ResourceNotFoundException", str(error), _NO_RETRY, 0
+            )
+            return
+        if arn.account != rule.account_id and not bus_admits(bus, rule.account_id):
+            who = target.get("RoleArn") or f"arn:aws:iam::{rule.account_id}:root"
+            why = (
+                f"User: {who} is not authorized to perform: events:PutEvents on resource: "
+                f"{bus.arn} because no resource-based policy allows the events:PutEvents action"
+            )
+            self._dead_letter(rule, target, envelope, "AccessDeniedException", why, _NO_RETRY, 0)
+            return
+        self._trace.add(
+            EventForwarded(
+                rule=rule.name,
+                rule_arn=rule.arn,
+                bus_arn=bus.arn,
+                event_id=envelope["id"],
+                account=envelope["account"],
+            )
+        )
+        self._match(bus, envelope, redelivery=False, hops=hops + 1)
 
     def _deliver_with_retries(
         self, rule: Rule, target: Mapping[str, Any], envelope: dict[str, Any], payload: Any
@@ -401,6 +467,46 @@ class EventRouter:
                 for k, v in attributes.items()
             },
         )
+
+
+def bus_admits(bus: EventBus, account: str) -> bool:
+    """Whether ``bus``'s resource policy lets ``account`` put events on it: an Allow of
+    ``events:PutEvents`` to that account (id, root or any of its ARNs), or to ``"*"`` on the
+    condition ``aws:PrincipalOrgID`` equal to the account's organization. A statement with any
+    other condition is not evaluated and admits nobody."""
+    document = json.loads(bus.policy) if bus.policy else {"Statement": []}
+    for statement in document["Statement"]:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") != "Allow" or not {"events:PutEvents", "events:*"} & set(
+            actions
+        ):
+            continue
+        principal = statement.get("Principal")
+        principals = principal.get("AWS", []) if isinstance(principal, dict) else principal
+        principals = [principals] if isinstance(principals, str) else principals
+        condition = statement.get("Condition") or {}
+        if "*" in principals:
+            if not condition:
+                return True  # a public bus
+            org = (condition.get("StringEquals") or {}).get("aws:PrincipalOrgID")
+            only_org = list(condition) == ["StringEquals"] and len(condition["StringEquals"]) == 1
+            if only_org and org is not None and org == organization_of(account):
+                return True
+            continue
+        named = any(p == account or p.startswith(f"arn:aws:iam::{account}:") for p in principals)
+        if named and not condition:
+            return True
+    return False
+
+
+def organization_of(account: str) -> str | None:
+    """The id of the organization ``account`` belongs to in moto's Organizations, if any."""
+    from moto.organizations.models import organizations_backends
+
+    master, partition = organizations_backends.master_accounts.get(account, (account, "aws"))
+    org = organizations_backends[master][partition].org
+    return org.id if org else None
 
 
 def _parse_time(value: str | float | datetime) -> datetime:

@@ -28,6 +28,18 @@ class RuleMatched:
 
 
 @dataclass(frozen=True)
+class EventForwarded:
+    """A rule put an event on an event bus (of its own or another account), unchanged."""
+
+    rule: str
+    rule_arn: str
+    bus_arn: str
+    event_id: str
+    account: str  # the event's account: the one it came from
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
 class TargetDeliveryFailed:
     """EventBridge gave up delivering to a target (then wrote to its DLQ, if it has one)."""
 
@@ -84,7 +96,12 @@ class ExecutionStarted:
 
 
 Record = (
-    RuleMatched | TargetDeliveryFailed | LambdaInvocation | AsyncInvocationDone | ExecutionStarted
+    RuleMatched
+    | EventForwarded
+    | TargetDeliveryFailed
+    | LambdaInvocation
+    | AsyncInvocationDone
+    | ExecutionStarted
 )
 
 
