@@ -242,7 +242,7 @@ def test_role_parameters_accept_the_exact_arns_of_real_roles() -> None:
         if isinstance(value, dict) and isinstance(name := value.get("Ref"), str)
         if name in _parameters(where)
     }
-    assert names == {"PromotionDeployerRoleArns", "TrainingRoleArns"}
+    assert names == {"PromotionDeployerRoleArns", "TrainingRoleArns", "WorkloadReaderRoleArns"}
     for name in names:
         declared = translated()["Parameters"][name]
         assert declared["Type"] == "CommaDelimitedList", f"{name}: a list of exact ARNs"
