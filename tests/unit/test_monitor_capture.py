@@ -351,7 +351,11 @@ def test_the_signal_is_a_model_drift_signal_the_intake_accepts() -> None:
         "resources": [],
         "detail": event["Detail"],
     }
-    signal = to_signal(parse_event(envelope, DriftSignal))
+
+    def no_sagemaker() -> None:
+        raise AssertionError("a drift signal is read from the event alone")
+
+    signal = to_signal(parse_event(envelope, DriftSignal), no_sagemaker)
     assert signal.model_id == "churn"
     assert signal.endpoint_name == "churn-prod"
     # The root holding <yyyy>/ folders, which drift triage reads; the report itself is named too.

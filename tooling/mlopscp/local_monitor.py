@@ -119,7 +119,7 @@ class MonitorWorld:
         # models: monitoring_output_uri is the root above the monitor's reports.
         as_demo_model = DemoModel(model.model_id, model.endpoint, REPO_ROOT, model.summary)
         assert as_demo_model.output_uri == model.monitoring_root
-        self.plane._upsert_pipeline(as_demo_model)
+        self.plane.seed_pipeline(as_demo_model)
         self.plane._put_config(as_demo_model)
         return world
 
