@@ -27,7 +27,7 @@ BUILD_INPUTS := template.yaml samconfig.toml \
 	$(shell find functions layers statemachines -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
 BENCH_RUNTIME := $(TMP)/bench/runtime
 BENCH_RUNTIME_STAMP := $(BENCH_RUNTIME)/.installed
-LINT_PATHS := functions layers tooling tests
+LINT_PATHS := functions layers tooling tests emulator
 PYTEST := $(BIN)/pytest
 
 export SAM_CLI_TELEMETRY := 0
@@ -51,7 +51,7 @@ help:
 	@echo "  template-checks  cfn-lint, sam validate, ASL, checkov (also accounts/*.yaml), contract"
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
 	@echo "  monitor-venv     .venv-monitor: the monitor job's Evidently environment"
-	@echo "  unit contract integration e2e   the test tiers (tests/<tier>)"
+	@echo "  unit contract integration e2e   the test tiers (tests/<tier>; integration: emulator/tests too)"
 	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job -> docs/benchmarks.md"
 	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
 	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
@@ -60,14 +60,16 @@ help:
 
 # Every venv installs from its lock file only, every file checked against the lock's hashes (see
 # "lock files" below); the project itself goes in editable, with no dependencies of its own and
-# the locked build backend (no build isolation: nothing is fetched unpinned).
+# the locked build backend (no build isolation: nothing is fetched unpinned). So does the
+# emulator (emulator/, a package of its own; its dependencies are in the same lock).
 PIP_LOCKED := pip install --quiet --require-hashes
-$(STAMP): requirements-dev.txt pyproject.toml
+$(STAMP): requirements-dev.txt pyproject.toml emulator/pyproject.toml
 	$(REQUIRE_PYTHON)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/$(PIP_LOCKED) -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e emulator
 	$(BIN)/pip check
 	touch $@
 
@@ -126,9 +128,9 @@ demo: install $(MONITOR_STAMP)
 # ---------------------------------------------------------------- lock files
 
 # Each lock pins, with the sha256 of every file, what its .in file beside it asks for (the .venv
-# lock: pyproject.toml's dependencies and dev extra too). `make lock` compiles them all again,
-# keeping every pin that still satisfies its input; `make lock-upgrade` moves every pin to the
-# newest version allowed. Another venv: add its lock here (and install it with PIP_LOCKED).
+# lock: the dependencies and dev extras of pyproject.toml and emulator/pyproject.toml too).
+# `make lock` compiles them all again, keeping every pin that still satisfies its input;
+# `make lock-upgrade` moves every pin to the newest version allowed. Another venv: add its lock here (and install it with PIP_LOCKED).
 LOCKS := requirements-dev.txt layers/deps/requirements.txt pipelines/requirements-sdk.txt \
 	tooling/checks/checkov-requirements.txt tooling/bench/runtime-requirements.txt \
 	pipelines/monitor/requirements.txt
@@ -137,7 +139,8 @@ UV ?= $(BIN)/uv
 LOCK_FLAGS := --quiet --generate-hashes --python-version 3.13 --custom-compile-command "make lock"
 LOCK_TARGET := --universal
 LOCK_INPUTS = $(patsubst %.txt,%.in,$*)
-lock/requirements-dev.txt: LOCK_INPUTS = pyproject.toml --extra dev requirements-dev.in
+lock/requirements-dev.txt: LOCK_INPUTS = pyproject.toml emulator/pyproject.toml --extra dev \
+	requirements-dev.in
 # The Lambda layer: manylinux wheels for python3.13 on x86_64, as its Makefile installs them.
 lock/layers/deps/requirements.txt: LOCK_TARGET = --python-platform x86_64-manylinux_2_17 \
 	--only-binary :all:
@@ -246,9 +249,12 @@ contract: $(STAMP) $(SDK_STAMP)
 	MLOPSCP_REQUIRE_SDK=1 $(SDK_VENV)/bin/python -m pytest $(RENDER_TEST)
 
 # The monitor job's test runs the real script under .venv-monitor: a missing venv fails it.
+# The emulator's own tests (emulator/tests, its own pytest settings) run in a session of their
+# own: moto's state is per process.
 integration: export MLOPSCP_REQUIRE_MONITOR := 1
 integration: $(STAMP) $(MONITOR_STAMP)
 	$(call run_tier,integration,)
+	$(PYTEST) emulator/tests
 
 # tests/e2e/test_approval_browser.py drives Debian's Chromium through Debian's chromedriver
 # (selenium from .[dev]); test tools' own browser downloads do not work on these machines.

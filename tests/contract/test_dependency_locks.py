@@ -4,10 +4,11 @@ what their inputs ask for.
 - the Makefile's LOCKS lists every requirements file of the repository that installs anything;
   each is a lock: every entry an exact ``==`` pin with at least one sha256, compiled by
   ``make lock`` from an input;
-- each requirement of an input (a ``.in`` file, and pyproject.toml for .venv) is in its lock, at
-  a version the input allows: a dependency added without ``make lock`` fails here;
-- every ``pip install`` in a Makefile installs a lock with ``--require-hashes``, or the project
-  itself (``--no-deps``, no build isolation).
+- each requirement of an input (a ``.in`` file, and for .venv the pyproject.toml of the project
+  and of the emulator) is in its lock, at a version the input allows: a dependency added without
+  ``make lock`` fails here;
+- every ``pip install`` in a Makefile installs a lock with ``--require-hashes``, or one of the
+  repository's own packages (``--no-deps``, no build isolation): the project or the emulator.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ ENTRY = re.compile(
     r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+?)(?:\s*;\s*(?P<marker>.+?))?\s*\\?$"
 )
 HASH = re.compile(r"--hash=sha256:[0-9a-f]{64}")
+# The repository's own packages, installed editable into .venv: folder -> its pyproject.toml.
+OWN_PACKAGES = {".": ROOT / "pyproject.toml", "emulator": ROOT / "emulator" / "pyproject.toml"}
 
 
 def make_variable(name: str, text: str = MAKEFILE) -> list[str]:
@@ -73,7 +76,7 @@ def lock_entries(text: str) -> list[tuple[str, Version, str | None, list[str]]]:
 
 
 def input_requirements(lock: str) -> list[Requirement]:
-    """What the lock's inputs ask for: its .in file, and pyproject.toml for .venv's lock."""
+    """What the lock's inputs ask for: its .in file, and both pyproject files for .venv's lock."""
     path = ROOT / lock.removesuffix(".txt")
     found = [
         Requirement(line.split("#", 1)[0].strip())
@@ -81,9 +84,10 @@ def input_requirements(lock: str) -> list[Requirement]:
         if line.split("#", 1)[0].strip()
     ]
     if lock == "requirements-dev.txt":
-        project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-        found += [Requirement(r) for r in project["dependencies"]]
-        found += [Requirement(r) for r in project["optional-dependencies"]["dev"]]
+        for pyproject in OWN_PACKAGES.values():
+            project = tomllib.loads(pyproject.read_text())["project"]
+            found += [Requirement(r) for r in project["dependencies"]]
+            found += [Requirement(r) for r in project["optional-dependencies"]["dev"]]
     return found
 
 
@@ -167,7 +171,8 @@ def test_every_pip_install_checks_hashes() -> None:
             re.search(rf"-r (\S*/)?{re.escape(Path(lock).name)}\b|-r \$<", command)
             for lock in LOCKS
         )
-        if not (project_only and command.endswith("-e .")) and not locked:
+        own = re.fullmatch(r".* -e (\S+)", command)
+        if not (project_only and own and own[1] in OWN_PACKAGES) and not locked:
             unchecked.append(f"{where}: {command}")
     assert not unchecked, "pip installs without a hash-checked lock:\n  " + "\n  ".join(unchecked)
     assert "--require-hashes" in " ".join(make_variable("PIP_LOCKED"))

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlopscp.emulator import Emulator
 from mlopscp.local import LocalControlPlane
+from mlopscp_emulator import Emulator
 
 from tests.e2e.approval_world import ApprovalWorld, counting_task_answers
 

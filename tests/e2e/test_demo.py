@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from mlopscp.demo import Demo, Outcome
-from mlopscp.emulator import Emulator
 from mlopscp.local import LocalControlPlane
+from mlopscp_emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 

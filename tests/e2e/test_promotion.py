@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 
 import pytest
 from mlopscp import cli
-from mlopscp.emulator import Emulator
 from mlopscp.local import STACK, LocalControlPlane
 from mlopscp.local_promotion import (
     EMAIL_APPROVER,
@@ -28,6 +27,7 @@ from mlopscp.local_promotion import (
     PROMOTION_MODELS,
     PromotionWorld,
 )
+from mlopscp_emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 
@@ -170,7 +170,7 @@ def _reject_by_email(world: PromotionWorld, approval_id: str, reason: str) -> in
 def test_a_first_deployment_whose_endpoint_fails_leaves_production_empty(
     plane: LocalControlPlane,
 ) -> None:
-    from mlopscp.emulator import sagemaker_ext
+    from mlopscp_emulator import sagemaker_ext
 
     world, returns = plane.promotion, PROMOTION_MODELS["returns"]
     plane.emu.put_event(world.approve_in_registry(returns, 1))

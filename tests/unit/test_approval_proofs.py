@@ -1,7 +1,7 @@
 """The decider's own checks of who answered (mlops_runtime.approval_proofs), without AWS.
 
 The STS round trip itself is exercised on the emulator (tests/e2e/test_approval_security.py,
-tests/integration/emulator/test_accounts_and_metrics.py); here, everything before it.
+emulator/tests/test_accounts_and_metrics.py); here, everything before it.
 """
 
 from __future__ import annotations

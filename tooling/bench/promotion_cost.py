@@ -56,10 +56,10 @@ METRICS_PER_VERDICT = 8  # GetMetricData: 4 metrics x 2 variants (tooling: targe
 
 
 def measure() -> dict[str, Any]:
-    from mlopscp.emulator import Emulator
-    from mlopscp.emulator.trace import LambdaInvocation
     from mlopscp.local import LocalControlPlane
     from mlopscp.local_promotion import PROMOTION_MODELS
+    from mlopscp_emulator import Emulator
+    from mlopscp_emulator.trace import LambdaInvocation
 
     warnings.filterwarnings("ignore")
     with Emulator() as emu:

@@ -155,7 +155,7 @@ class Demo(
         return out
 
     def retrain_failed(self) -> Outcome:
-        from mlopscp.emulator import sagemaker_ext
+        from mlopscp_emulator import sagemaker_ext
 
         churn = MODELS["churn"]
         out = Outcome(
@@ -221,7 +221,7 @@ def print_outcome(number: int, outcome: Outcome) -> None:
 
 
 def main() -> int:
-    from mlopscp.emulator import Emulator
+    from mlopscp_emulator import Emulator
 
     # Resources the emulator cannot honour locally (resource policies) are listed once, quietly.
     warnings.filterwarnings("ignore", message=".*moto does not enforce.*")

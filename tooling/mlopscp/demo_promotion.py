@@ -231,8 +231,9 @@ class PromotionScenarios:
         return out
 
     def promotion_rolled_back(self) -> Any:
+        from mlopscp_emulator import sagemaker_ext
+
         from mlopscp.demo import Outcome
-        from mlopscp.emulator import sagemaker_ext
 
         eta, world = PROMOTION_MODELS["eta"], self.plane.promotion
         out = Outcome("A production update that trips its rollback alarm -> rolled back", eta.story)

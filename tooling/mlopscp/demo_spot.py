@@ -27,8 +27,9 @@ class SpotScenarios:
     actions: Callable[[str], list[str]]
 
     def spot_resume(self) -> Any:
+        from mlopscp_emulator import sagemaker_ext
+
         from mlopscp.demo import Outcome
-        from mlopscp.emulator import sagemaker_ext
 
         out = Outcome(
             "A Spot job runs out of wait time -> resumed from its checkpoint",
@@ -80,8 +81,9 @@ class SpotScenarios:
         return out
 
     def spot_fallback(self) -> Any:
+        from mlopscp_emulator import sagemaker_ext
+
         from mlopscp.demo import Outcome
-        from mlopscp.emulator import sagemaker_ext
 
         out = Outcome(
             "The third Spot failure -> fallback to on-demand",
@@ -144,8 +146,9 @@ class SpotScenarios:
         return out
 
     def spot_pipeline_retry(self) -> Any:
+        from mlopscp_emulator import sagemaker_ext
+
         from mlopscp.demo import Outcome
-        from mlopscp.emulator import sagemaker_ext
 
         out = Outcome(
             "A pipeline's training step runs out of Spot capacity -> RetryPipelineExecution",
@@ -181,8 +184,9 @@ class SpotScenarios:
         return out
 
     def guardrail_warning(self) -> Any:
+        from mlopscp_emulator import sagemaker_ext
+
         from mlopscp.demo import Outcome
-        from mlopscp.emulator import sagemaker_ext
 
         out = Outcome(
             "A training job without Spot -> a guardrail warning in the digest",
@@ -231,8 +235,9 @@ class SpotScenarios:
         return out
 
     def guardrail_enforced(self) -> Any:
+        from mlopscp_emulator import sagemaker_ext
+
         from mlopscp.demo import Outcome
-        from mlopscp.emulator import sagemaker_ext
 
         out = Outcome(
             "A job breaking an enforced guardrail -> stopped while it starts, page at once",

@@ -197,7 +197,7 @@ class CrossAccountScenarios:
 
     def _forwarded(self, event_id: str) -> tuple[str, str] | None:
         """(the event's account, the bus) of the forwarding of an event, from the trace."""
-        from mlopscp.emulator.trace import EventForwarded
+        from mlopscp_emulator.trace import EventForwarded
 
         found = [
             r

@@ -305,7 +305,7 @@ class LocalControlPlane:
             and s.monitor_type == (MonitorType.DATA_QUALITY if schedule is None else s.monitor_type)
         )
         at = chosen.latest.at
-        from mlopscp.emulator import sagemaker_ext
+        from mlopscp_emulator import sagemaker_ext
 
         job = sagemaker_ext.record_monitoring_execution(
             chosen.name,

@@ -126,7 +126,7 @@ class LoopWorld:
         )
 
     def pipeline_succeeded(self, execution_arn: str) -> dict[str, Any]:
-        from mlopscp.emulator import sagemaker_ext
+        from mlopscp_emulator import sagemaker_ext
 
         sagemaker_ext.set_pipeline_execution_status(execution_arn, "Succeeded")
         return dict(self.plane.pipeline_status_event(execution_arn))

@@ -13,7 +13,7 @@ from mlopscp.local import MODELS, LocalControlPlane
 
 
 def replay(event: dict[str, Any], times: int = 1, show_logs: bool = False) -> dict[str, Any]:
-    from mlopscp.emulator import Emulator
+    from mlopscp_emulator import Emulator
 
     warnings.filterwarnings("ignore", message=".*moto does not enforce.*")
     with Emulator() as emulator:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlopscp.emulator.trace import (
+from mlopscp_emulator.trace import (
     EventForwarded,
     ExecutionStarted,
     LambdaInvocation,

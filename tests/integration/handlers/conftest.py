@@ -87,7 +87,7 @@ def training_cloud(
     """`cloud` plus what Spot recovery and guardrails need: the emulator's SageMaker extension
     (statuses, StopTrainingJob, RetryPipelineExecution), the notification topic with an SQS
     inbox subscribed to it, and the dead-letter queue."""
-    from mlopscp.emulator import sagemaker_ext
+    from mlopscp_emulator import sagemaker_ext
 
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     topic = sns.create_topic(Name="notifications")["TopicArn"]

@@ -211,7 +211,7 @@ def world_fixture(
     """`training_cloud` (moto, tables, topic + inbox, SageMaker extension) plus the accounts."""
     from aws_lambda_powertools.utilities import parameters
     from mlops_runtime import aws
-    from mlopscp.emulator import cloudwatch_ext, sts_ext
+    from mlopscp_emulator import cloudwatch_ext, sts_ext
 
     parameters.clear_caches()  # the ExternalId secret is cached per process
     aws._ASSUMED.clear()

@@ -40,7 +40,7 @@ def inbox(cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.setenv(
         "DRIFT_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:drift"
     )
-    from mlopscp.emulator import sagemaker_ext  # ListPipelineExecutionSteps, which moto lacks
+    from mlopscp_emulator import sagemaker_ext  # ListPipelineExecutionSteps, which moto lacks
 
     sagemaker_ext.install()
     yield {"inbox": inbox_url, "dlq": dlq_url}
@@ -139,7 +139,7 @@ def test_an_event_for_an_unmanaged_endpoint_is_ignored_not_rejected(inbox) -> No
 
 
 def test_a_spot_capacity_failure_is_recorded_but_left_to_spot_recovery(training_cloud) -> None:
-    from mlopscp.emulator import sagemaker_ext
+    from mlopscp_emulator import sagemaker_ext
 
     from tests.integration.handlers.test_spot_recovery import training_job
 

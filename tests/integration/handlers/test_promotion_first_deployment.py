@@ -206,7 +206,7 @@ def test_a_retried_create_step_creates_one_endpoint(fresh: World) -> None:
 
 
 def test_a_failed_first_deployment_removes_what_it_created(fresh: World) -> None:
-    from mlopscp.emulator import sagemaker_ext
+    from mlopscp_emulator import sagemaker_ext
 
     state = approved(fresh)
     sagemaker_ext.fail_next_create(

@@ -193,7 +193,7 @@ def test_deploy_refuses_when_production_changed_since_the_promotion_began(world)
 
 
 def test_a_rollback_restores_the_autoscaling_the_instance_type_change_removed(world) -> None:
-    from mlopscp.emulator import sagemaker_ext
+    from mlopscp_emulator import sagemaker_ext
 
     autoscaling = account_client("application-autoscaling", PRODUCTION)
     resource = f"endpoint/{ENDPOINT}/variant/AllTraffic"

@@ -54,7 +54,7 @@ def training_job(name: str, *, checkpoint: bool = True, tags: dict[str, str] | N
 
 def ends(name: str, status: str = "Stopped", secondary: str = "MaxWaitTimeExceeded", reason=None):
     """The job ends as SageMaker would end it; returns the event SageMaker emits."""
-    from mlopscp.emulator import sagemaker_ext
+    from mlopscp_emulator import sagemaker_ext
 
     sagemaker_ext.set_training_job_status(name, status, secondary, reason)
     event = json.loads((EVENTS / "training-job-max-wait-exceeded.json").read_text())
@@ -273,7 +273,7 @@ def test_a_refused_copy_ends_the_lineage_with_the_refusal_paged(
 
 def pipeline_world() -> tuple[str, str]:
     """A retraining pipeline execution whose training step ran out of Spot capacity."""
-    from mlopscp.emulator import sagemaker_ext
+    from mlopscp_emulator import sagemaker_ext
 
     put_model()
     create_pipeline()
@@ -309,7 +309,7 @@ def step_event(execution: str, job: str) -> dict[str, Any]:
 
 
 def test_a_failed_training_step_retries_its_pipeline_execution(training_cloud) -> None:
-    from mlopscp.emulator import sagemaker_ext
+    from mlopscp_emulator import sagemaker_ext
 
     execution, job = pipeline_world()
     sagemaker_ext.set_pipeline_execution_status(execution, "Failed", "Step TrainModel failed")

@@ -34,8 +34,8 @@ def production(intake: dict[str, str]) -> Iterator[dict[str, Any]]:  # noqa: F81
     """The production account: its reader role (trusting the tooling account with the
     ExternalId), its monitoring bucket with churn-prod's history, its monitoring schedules
     and one execution; the ExternalId in the tooling account's Secrets Manager."""
-    from mlopscp.emulator import s3_ext, sagemaker_ext, sts_ext
     from mlopscp.local import MODELS
+    from mlopscp_emulator import s3_ext, sagemaker_ext, sts_ext
 
     for extension in (sts_ext, s3_ext, sagemaker_ext):
         extension.install()

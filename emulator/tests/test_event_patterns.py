@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 import pytest
-from mlopscp.emulator import matches
-from mlopscp.emulator.deploy import load_template
+from mlopscp_emulator import matches
+from mlopscp_emulator.deploy import load_template
 
 from .conftest import FIXTURE_APP
 

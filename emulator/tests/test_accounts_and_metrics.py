@@ -1,10 +1,10 @@
-"""The emulator's other accounts and CloudWatch percentiles, as promotions use them."""
+"""The emulator's other accounts (STS trust and signatures, S3 across accounts) and CloudWatch
+percentiles, as promotions use them."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -12,67 +12,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
-from mlopscp.emulator import Emulator
-from mlopscp.emulator.cloudwatch_ext import percentile
-from mlopscp.emulator.sts_ext import refusal
+from mlopscp_emulator import Emulator
+from mlopscp_emulator.cloudwatch_ext import percentile
+from mlopscp_emulator.sts_ext import refusal
 
-ROOT = Path(__file__).resolve().parents[3]
-TARGET = ROOT / "accounts" / "target-account.yaml"
-
-
-@pytest.fixture(scope="module")
-def target_account(emulator: Emulator) -> str:
-    """accounts/target-account.yaml deployed into a production account of its own."""
-    account = "444455556666"
-    emulator.client("s3", account=account).create_bucket(Bucket="capture-444455556666")
-    emulator.deploy(
-        TARGET,
-        stack_name="mlopscp-target",
-        account=account,
-        parameters={
-            "AccountPurpose": "production",
-            "ToolingAccountId": emulator.account,
-            "ExternalId": "the-external-id-of-this-test",
-            "ModelArtifactsBucket": "models-bucket",
-            "DataCaptureBucket": "capture-444455556666",
-        },
-    )
-    return account
-
-
-def test_a_template_deploys_into_another_account(emulator: Emulator, target_account: str) -> None:
-    there = emulator.client("iam", account=target_account).get_role(RoleName="mlopscp-deployer")
-    assert there["Role"]["Arn"] == f"arn:aws:iam::{target_account}:role/mlopscp-deployer"
-    here = [r["RoleName"] for r in emulator.client("iam").list_roles()["Roles"]]
-    assert "mlopscp-deployer" not in here
-    policies = emulator.client("iam", account=target_account).list_role_policies(
-        RoleName="mlopscp-deployer"
-    )["PolicyNames"]
-    assert policies == ["deploy-candidates", "shadow-test-and-promote"]
-
-
-def test_the_deployer_role_needs_its_external_id(emulator: Emulator, target_account: str) -> None:
-    sts = emulator.client("sts")
-    role = f"arn:aws:iam::{target_account}:role/mlopscp-deployer"
-    assumed = sts.assume_role(
-        RoleArn=role, RoleSessionName="promotion", ExternalId="the-external-id-of-this-test"
-    )
-    assert assumed["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{target_account}:")
-    for external_id in ({"ExternalId": "a-guess-at-the-external-id"}, {}):
-        with pytest.raises(ClientError, match="AccessDenied"):
-            sts.assume_role(RoleArn=role, RoleSessionName="promotion", **external_id)
-
-
-def test_only_the_trusted_account_may_assume_the_deployer(
-    emulator: Emulator, target_account: str
-) -> None:
-    elsewhere = emulator.client("sts", account="999988887777")
-    with pytest.raises(ClientError, match="not authorized to perform: sts:AssumeRole"):
-        elsewhere.assume_role(
-            RoleArn=f"arn:aws:iam::{target_account}:role/mlopscp-deployer",
-            RoleSessionName="promotion",
-            ExternalId="the-external-id-of-this-test",
-        )
+OWNER = "515151515151"  # an account of its own, owning a bucket
 
 
 def _signed_identity_request(
@@ -200,3 +144,31 @@ def test_get_metric_data_answers_percentiles(emulator: Emulator, unique: str) ->
         90_000.0,
     )
     assert json.dumps(query("Average"))  # the other statistics are moto's, untouched
+
+
+def test_s3_refuses_another_accounts_bucket_unless_its_policy_allows(emulator: Emulator) -> None:
+    owner = emulator.client("s3", account=OWNER)
+    owner.create_bucket(Bucket=f"monitoring-{OWNER}")
+    owner.put_object(Bucket=f"monitoring-{OWNER}", Key="m/report.json", Body=b"{}")
+    tooling = emulator.client("s3")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        tooling.get_object(Bucket=f"monitoring-{OWNER}", Key="m/report.json")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        tooling.list_objects_v2(Bucket=f"monitoring-{OWNER}")
+    owner.put_bucket_policy(
+        Bucket=f"monitoring-{OWNER}",
+        Policy=json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{emulator.account}:root"},
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::monitoring-{OWNER}/*",
+                    }
+                ]
+            }
+        ),
+    )
+    body = tooling.get_object(Bucket=f"monitoring-{OWNER}", Key="m/report.json")["Body"]
+    assert body.read() == b"{}"

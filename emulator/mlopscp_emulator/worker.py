@@ -1,7 +1,7 @@
 """The Lambda execution environment of one emulated function: a long-lived subprocess.
 
-Started by :mod:`mlopscp.emulator.lambdas` as ``python worker.py <request-fd> <response-fd>``.
-It imports nothing from ``mlopscp`` so a handler sees only its code, its layers and the
+Started by :mod:`mlopscp_emulator.lambdas` as ``python worker.py <request-fd> <response-fd>``.
+It imports nothing from ``mlopscp_emulator`` so a handler sees only its code, its layers and the
 third-party packages of the interpreter, as on Lambda.
 
 Protocol (JSON lines on two pipes of their own, so the handler's stdout and stderr stay free for

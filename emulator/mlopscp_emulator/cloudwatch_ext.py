@@ -5,7 +5,7 @@ value at all (the response then fails to serialise). AWS computes percentiles fr
 values of the period; this does the same, nearest-rank, over the values put with ``Value`` or
 ``Values``/``Counts``. A datum put as ``StatisticValues`` has no distribution: its Maximum stands
 in for any of its percentiles (the conservative reading). :func:`install` / :func:`uninstall`
-apply and remove the patch; the :class:`~mlopscp.emulator.Emulator` does both.
+apply and remove the patch; the :class:`~mlopscp_emulator.Emulator` does both.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, SupportsFloat
 
 from moto.cloudwatch.models import Statistics
 
-from mlopscp.emulator._patching import Patches
+from mlopscp_emulator._patching import Patches
 
 PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 _patches = Patches()

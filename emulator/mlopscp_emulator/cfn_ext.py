@@ -1,6 +1,6 @@
 """CloudFormation resource types moto lacks, added to moto's model map while the emulator runs.
 
-- ``AWS::Lambda::Url``: the function's URL is served on loopback by :mod:`mlopscp.emulator.http`;
+- ``AWS::Lambda::Url``: the function's URL is served on loopback by :mod:`mlopscp_emulator.http`;
   ``!GetAtt X.FunctionUrl`` is that ``http://127.0.0.1:<port>/`` URL (moto's own
   ``GetFunctionUrlConfig`` answers it too), ``!Ref`` and ``!GetAtt X.FunctionArn`` the
   function's ARN.
@@ -28,8 +28,8 @@ from moto.cloudformation import parsing
 from moto.events.models import EventBus
 from moto.secretsmanager.models import secretsmanager_backends
 
-from mlopscp.emulator._patching import Patches
-from mlopscp.emulator.http import HttpFront
+from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.http import HttpFront
 
 _PATCHES = Patches()
 _FRONT: HttpFront | None = None
@@ -156,7 +156,8 @@ class Secret(_Model):
 
 
 def generated_secret_string(spec: dict[str, Any]) -> str:
-    """A random value following GenerateSecretString's options (the ones this project uses)."""
+    """A random value following GenerateSecretString's PasswordLength, ExcludePunctuation,
+    ExcludeCharacters, and SecretStringTemplate with GenerateStringKey."""
     alphabet = string.ascii_letters + string.digits
     if not spec.get("ExcludePunctuation"):
         alphabet += "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"

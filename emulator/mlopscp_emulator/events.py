@@ -13,7 +13,7 @@ and runs ``put_events``; this module changes three things, reversibly (:class:`E
   ``region`` set, no ``ingestion-time``. ``Input``, ``InputPath`` and ``InputTransformer``
   apply as on AWS (the transformer through moto's own template parser).
 - **Targets**. Lambda targets are invoked asynchronously through the Lambda API (so the
-  :mod:`~mlopscp.emulator.lambdas` router runs the real handler with Lambda's async
+  :mod:`~mlopscp_emulator.lambdas` router runs the real handler with Lambda's async
   retries);
   Step Functions targets get ``StartExecution`` with the event as input; SQS targets get the
   envelope. A delivery that fails is retried per the target's ``RetryPolicy`` (not at all for a
@@ -57,8 +57,8 @@ from moto.events.models import (
 from moto.events.utils import EventTemplateParser
 from moto.utilities.arns import parse_arn
 
-from mlopscp.emulator._patching import Patches
-from mlopscp.emulator.trace import (
+from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.trace import (
     BackgroundTasks,
     EventForwarded,
     RuleMatched,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlopscp.emulator import Emulator, Stack
+from mlopscp_emulator import Emulator, Stack
 
 pytestmark = pytest.mark.integration
 HTTP_APP = Path(__file__).parent / "http_app" / "template.yaml"

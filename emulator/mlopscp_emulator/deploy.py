@@ -48,8 +48,8 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import intrinsics_multi_constructor
 
-from mlopscp.emulator._patching import Patches
-from mlopscp.emulator.lambdas import FunctionInfo
+from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.lambdas import FunctionInfo
 
 ClientFactory = Callable[[str], Any]  # service -> boto3 client
 
@@ -66,7 +66,7 @@ SKIPPED = {
     "AWS::SNS::TopicPolicy": "moto does not enforce resource policies",
     "AWS::S3::BucketPolicy": "moto does not enforce resource policies",
     "AWS::Events::EventBusPolicy": "moto does not enforce resource policies",
-    # The Emulator serves Function URLs (mlopscp.emulator.http via cfn_ext); a Deployer used
+    # The Emulator serves Function URLs (mlopscp_emulator.http via cfn_ext); a Deployer used
     # without it skips them.
     "AWS::Lambda::Url": "no HTTP front door outside the Emulator",
     "AWS::Scheduler::Schedule": "moto's EventBridge Scheduler never fires: put the event yourself",
@@ -485,7 +485,7 @@ def _classify(
     if unknown:
         raise DeployError(
             "moto's CloudFormation cannot create " + ", ".join(unknown) + ". Add the type to "
-            "mlopscp.emulator.deploy.CREATED_THROUGH_API (with an API call) or SKIPPED (with "
+            "mlopscp_emulator.deploy.CREATED_THROUGH_API (with an API call) or SKIPPED (with "
             "the reason it does not matter locally)."
         )
     return kept, deferred, notes

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from mlopscp.emulator import DeployError, Emulator, Stack
-from mlopscp.emulator.deploy import _split_unsupported
+from mlopscp_emulator import DeployError, Emulator, Stack
+from mlopscp_emulator.deploy import _split_unsupported
 
 from .conftest import FIXTURE_APP
 

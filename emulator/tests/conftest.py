@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mlopscp.emulator import Emulator, Stack
+from mlopscp_emulator import Emulator, Stack
 
 FIXTURE_APP = Path(__file__).parent / "fixture_app" / "template.yaml"
 

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from mlopscp.emulator import Emulator, Stack
-from mlopscp.emulator.trace import TargetDeliveryFailed
+from mlopscp_emulator import Emulator, Stack
+from mlopscp_emulator.trace import TargetDeliveryFailed
 
 from .test_event_patterns import ALARM_EVENT
 from .test_lambda_routing import receive_all

@@ -1,8 +1,8 @@
 """The embedded AWS emulator: moto server on loopback, populated from a SAM template, running
 the real ASL, routing Lambda invokes to the real handlers and matching events with the
-template's real EventBridge patterns. See docs/emulator.md.
+template's real EventBridge patterns. See emulator/README.md.
 
-    from mlopscp.emulator import Emulator
+    from mlopscp_emulator import Emulator
 
     with Emulator(region="us-east-1") as emu:
         stack = emu.deploy("template.yaml", stack_name="mlopscp-local", parameters={...})
@@ -10,11 +10,12 @@ template's real EventBridge patterns. See docs/emulator.md.
         emu.wait_idle()
 """
 
-from mlopscp.emulator.deploy import DeployError, RuleInfo, Stack
-from mlopscp.emulator.emulator import DEFAULT_ACCOUNT, Emulator, EmulatorError
-from mlopscp.emulator.events import matches
-from mlopscp.emulator.lambdas import FunctionInfo
-from mlopscp.emulator.trace import Trace
+from mlopscp_emulator.credentials import DEFAULT_ACCOUNT
+from mlopscp_emulator.deploy import DeployError, RuleInfo, Stack
+from mlopscp_emulator.emulator import Emulator, EmulatorError
+from mlopscp_emulator.events import matches
+from mlopscp_emulator.lambdas import FunctionInfo
+from mlopscp_emulator.trace import Trace
 
 __all__ = [
     "DEFAULT_ACCOUNT",

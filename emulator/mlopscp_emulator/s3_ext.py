@@ -8,7 +8,7 @@ it) or ``"*"`` without a condition; anything else is ``AccessDenied``. Actions, 
 conditions are not evaluated beyond that (one allowing statement admits the account). So a
 function that must read a workload account's monitoring output really has to assume that
 account's reader role, as on AWS. :func:`install` / :func:`uninstall` apply and remove it; the
-:class:`~mlopscp.emulator.Emulator` does both.
+:class:`~mlopscp_emulator.Emulator` does both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from moto.s3.exceptions import S3ClientError
 from moto.s3.models import FakeBucket, S3Backend
 
-from mlopscp.emulator._patching import Patches
+from mlopscp_emulator._patching import Patches
 
 _patches = Patches()
 _installed = False

@@ -5,7 +5,7 @@ each operation is a method on moto's ``SageMakerResponse`` returning an ``Action
 moto serialises against botocore's service model, and boto3 validates every request. State lives
 on moto's backend (``SageMakerModelBackend``), per account and region, so ``/moto-api/reset``
 clears it. :func:`install` / :func:`uninstall` apply and remove every patch; the
-:class:`~mlopscp.emulator.Emulator` does both, and an in-process ``mock_aws`` test can too.
+:class:`~mlopscp_emulator.Emulator` does both, and an in-process ``mock_aws`` test can too.
 
 Operations added or changed, and why:
 
@@ -103,9 +103,9 @@ from moto.sagemaker.utils import (
     get_pipeline_from_name,
 )
 
-from mlopscp.emulator._patching import Patches
+from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.credentials import DEFAULT_ACCOUNT
 
-DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 Params = dict[str, Any]
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from mlopscp.emulator import Emulator
-from mlopscp.emulator import sagemaker_ext as sm_ext
+from mlopscp_emulator import Emulator
+from mlopscp_emulator import sagemaker_ext as sm_ext
 
 pytestmark = pytest.mark.integration
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"

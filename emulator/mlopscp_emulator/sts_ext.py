@@ -1,10 +1,10 @@
-"""STS as AWS enforces it where the control plane relies on it: trust policies on AssumeRole,
+"""STS as AWS enforces it where cross-account callers rely on it: trust policies on AssumeRole,
 and the signature of GetCallerIdentity.
 
 **AssumeRole trust policies**, the target account's principal list and ExternalId.
 
 moto lets anyone assume any role, existing or not. For a role that EXISTS in the emulated IAM
-of its account (for instance the deployer role accounts/target-account.yaml creates), this
+of its account (for instance a deployer role a workload account's template creates), this
 checks its trust policy the way STS does for cross-account callers: an ``Allow`` statement for
 ``sts:AssumeRole`` whose ``Principal.AWS`` names the caller's account (``arn:aws:iam::<id>:root``
 or the bare id) and whose ``StringEquals`` ``sts:ExternalId`` condition, if any, matches the
@@ -13,13 +13,14 @@ keep moto's behaviour (the emulator's own ``emu.client(account=...)`` relies on 
 Principal ARN conditions (``aws:PrincipalArn``) are not evaluated: moto's callers are not roles.
 
 **GetCallerIdentity signatures.** moto answers GetCallerIdentity for whatever access key a
-request names. The approval decider relies on STS to say who signed an operator's request (an
-identity proof, mlops_runtime.approval_proofs), so here a SigV4-signed GetCallerIdentity is
-verified as STS does: the access key must be one the emulator issued (its own fake credentials,
-assumed-role or IAM-user keys), the signature over the method, path, query, signed headers and
-body must match (botocore's SigV4 canonicalisation, recomputed with that key's secret), and
-the request must be signed within 15 minutes. Otherwise ``InvalidClientTokenId`` or
-``SignatureDoesNotMatch``, as AWS answers. Unsigned requests keep moto's behaviour.
+request names. A service that learns who signed a request by passing on a signed
+GetCallerIdentity (an identity proof) relies on STS for the answer, so here a SigV4-signed
+GetCallerIdentity is verified as STS does: the access key must be one the emulator issued (its
+own fake credentials, assumed-role or IAM-user keys), the signature over the method, path,
+query, signed headers and body must match (botocore's SigV4 canonicalisation, recomputed with
+that key's secret), and the request must be signed within 15 minutes. Otherwise
+``InvalidClientTokenId`` or ``SignatureDoesNotMatch``, as AWS answers. Unsigned requests keep
+moto's behaviour.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from moto.iam.models import iam_backends
 from moto.sts.models import STSBackend, sts_backends
 from moto.sts.responses import TokenResponse
 
-from mlopscp.emulator._patching import Patches
+from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.credentials import FAKE_KEY
 
 _patches = Patches()
 _installed = False
@@ -161,8 +163,6 @@ def signature_problem(
 
 def _secret_of(access_key: str) -> str | None:
     """The secret of an access key the emulator issued (None: not one of them)."""
-    from mlopscp.emulator.emulator import FAKE_KEY
-
     if access_key == FAKE_KEY:
         return FAKE_KEY
     for by_region in sts_backends.values():

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from mlops_runtime.model_config import ModelConfig
-from mlopscp.emulator import Emulator, Stack
 from mlopscp.pipelines import load_definition, upload_code, upsert_pipeline
+from mlopscp_emulator import Emulator, Stack
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""The :class:`Emulator`: moto's server on loopback with the project's real code behind it."""
+"""The :class:`Emulator`: moto's server on loopback with a SAM application's real code behind it."""
 
 from __future__ import annotations
 
@@ -15,17 +15,15 @@ import boto3
 from botocore.config import Config
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from mlopscp.emulator import cfn_ext, cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
-from mlopscp.emulator._patching import Patches
-from mlopscp.emulator.deploy import Deployer, Stack
-from mlopscp.emulator.events import EventRouter
-from mlopscp.emulator.http import HttpFront
-from mlopscp.emulator.lambdas import LambdaRouter
-from mlopscp.emulator.server import MotoServer
-from mlopscp.emulator.trace import BackgroundTasks, ExecutionStarted, Trace
-
-DEFAULT_ACCOUNT = "123456789012"  # moto's: what its fake credentials land in
-FAKE_KEY = "testing"
+from mlopscp_emulator import cfn_ext, cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
+from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.credentials import DEFAULT_ACCOUNT, FAKE_KEY
+from mlopscp_emulator.deploy import Deployer, Stack
+from mlopscp_emulator.events import EventRouter
+from mlopscp_emulator.http import HttpFront
+from mlopscp_emulator.lambdas import LambdaRouter
+from mlopscp_emulator.server import MotoServer
+from mlopscp_emulator.trace import BackgroundTasks, ExecutionStarted, Trace
 
 
 class EmulatorError(RuntimeError):
@@ -208,7 +206,7 @@ class Emulator:
     ) -> Stack:
         """Deploy a SAM template (its real code, ASL and patterns); see :mod:`.deploy`. With
         `account`, into that account through an assumed role (templates without functions
-        only: handlers run in the default account), e.g. accounts/target-account.yaml."""
+        only: handlers run in the default account), e.g. a workload account's roles and buses."""
         assert self._lambdas is not None, "start the emulator first"
         account = account or self.account
         deployer = Deployer(lambda service: self.client(service, account), account, self.region)
@@ -227,7 +225,7 @@ class Emulator:
 
     def http_url(self, logical_id: str, stack_name: str | None = None) -> str:
         """The loopback URL (ending in ``/``) serving a deployed Function URL, given the logical
-        id of the ``AWS::Lambda::Url`` or of its function; see :mod:`mlopscp.emulator.http`."""
+        id of the ``AWS::Lambda::Url`` or of its function; see :mod:`mlopscp_emulator.http`."""
         assert self._http is not None, "start the emulator first"
         stacks = [self.stacks[stack_name]] if stack_name else list(self.stacks.values())
         for stack in stacks:

@@ -1,9 +1,9 @@
-"""Lambda invokes of a deployed stack's functions run the project's real handlers.
+"""Lambda invokes of a deployed stack's functions run the template's real handlers.
 
 moto's server answers Lambda with ``LambdaSimpleBackend`` when ``use_docker`` is off; its
 ``invoke`` echoes the payload. :class:`LambdaRouter` replaces that method: an invoke of a
 registered function (every function of a stack the emulator deployed) runs the handler in a
-long-lived worker subprocess (:mod:`mlopscp.emulator.worker`), like a Lambda execution
+long-lived worker subprocess (:mod:`mlopscp_emulator.worker`), like a Lambda execution
 environment; any other function keeps moto's behaviour.
 
 - ``RequestResponse`` (the Step Functions interpreter, ``lambda.invoke``): the handler's JSON
@@ -41,9 +41,9 @@ from moto.awslambda.models import EventInvokeConfig, LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.logs.models import logs_backends
 
-from mlopscp.emulator._patching import Patches
-from mlopscp.emulator.trace import AsyncInvocationDone, BackgroundTasks, LambdaInvocation, Trace
-from mlopscp.emulator.worker import END_MARKER
+from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.trace import AsyncInvocationDone, BackgroundTasks, LambdaInvocation, Trace
+from mlopscp_emulator.worker import END_MARKER
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ClientFactory = Callable[[str, str], Any]  # (service, account id) -> boto3 client

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from mlopscp.emulator import Emulator, Stack
+from mlopscp_emulator import Emulator, Stack
 
 pytestmark = pytest.mark.integration
 

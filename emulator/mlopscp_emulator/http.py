@@ -19,7 +19,7 @@ so the emulator's router runs it like any other invoke (trace, logs, workers):
   is returned as JSON with status 200; a function error is a 502.
 
 The URL reaches the stack through CloudFormation (``!GetAtt <Url>.FunctionUrl``, see
-:mod:`mlopscp.emulator.cfn_ext`) and through ``emu.http_url(logical_id)``. Only Function URLs
+:mod:`mlopscp_emulator.cfn_ext`) and through ``emu.http_url(logical_id)``. Only Function URLs
 with ``InvokeMode: BUFFERED`` are served; IAM auth (``AWS_IAM``) is not checked.
 """
 
