@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from mlopscp.local import MODELS, LocalControlPlane
+from mlopscp.local import LocalControlPlane
 from mlopscp.slack_standin import Message
+from mlopscp.worlds.drift import MODELS
 from moto.core.exceptions import ServiceException
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 

@@ -23,8 +23,9 @@ import pytest
 from mlops_core.approvals import Action, link_signature
 from mlops_runtime import aws
 from mlopscp.cli import main as mlopscp
-from mlopscp.local import MODELS, LocalControlPlane
+from mlopscp.local import LocalControlPlane
 from mlopscp.slack_standin import Message
+from mlopscp.worlds.drift import MODELS
 from mlopscp_emulator import Emulator
 
 from tests.e2e.approval_world import (

@@ -6,7 +6,8 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-from mlopscp.demo import Demo, Outcome
+from mlopscp.demo.runner import Demo
+from mlopscp.demo.scenario import Outcome
 from mlopscp.local import LocalControlPlane
 from mlopscp_emulator import Emulator
 

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import pytest
 from mlopscp import cli
 from mlopscp.local import STACK, LocalControlPlane
-from mlopscp.local_promotion import (
+from mlopscp.worlds.promotion import (
     EMAIL_APPROVER,
     HIDDEN,
     LINK,

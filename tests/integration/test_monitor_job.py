@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 from mlops_runtime.events import DriftSignal, parse_event
-from mlopscp import monitor_world
+from mlopscp.worlds import traffic
 
 from tests.monitor_job import MONITOR_PYTHON, ROOT, SCRIPT
 
@@ -36,16 +36,14 @@ if not MONITOR_PYTHON.exists():
         )
     pytest.skip("the monitor's venv is missing (make monitor-venv)", allow_module_level=True)
 
-FEATURES = list(monitor_world.FEATURES)
+FEATURES = list(traffic.FEATURES)
 
 
-def small(name: str, **changes: Any) -> monitor_world.Story:
-    return dataclasses.replace(
-        monitor_world.STORIES[name], hours=3, requests_per_hour=200, **changes
-    )
+def small(name: str, **changes: Any) -> traffic.Story:
+    return dataclasses.replace(traffic.STORIES[name], hours=3, requests_per_hour=200, **changes)
 
 
-def lay_out(world: monitor_world.World, root: Path) -> dict[str, Path]:
+def lay_out(world: traffic.World, root: Path) -> dict[str, Path]:
     paths = {"capture": root / "capture", "gt": root / "gt", "baseline": root / "baseline.csv"}
     for base, files in ((paths["capture"], world.capture), (paths["gt"], world.ground_truth)):
         for key, body in files.items():
@@ -94,7 +92,7 @@ def envelope(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_gradual_world_reports_drift_summary_and_regression_quality(tmp_path: Path) -> None:
-    world = monitor_world.build(small("gradual", drift_from_hour=1), "eta-prod")
+    world = traffic.build(small("gradual", drift_from_hour=1), "eta-prod")
     paths = lay_out(world, tmp_path)
     out = tmp_path / "reports"
     result = run_job(
@@ -127,7 +125,7 @@ def test_gradual_world_reports_drift_summary_and_regression_quality(tmp_path: Pa
 def test_a_column_the_upstream_stops_sending_is_absent_from_the_latest_report(
     tmp_path: Path,
 ) -> None:
-    world = monitor_world.build(small("broken_column"), "fares-prod")
+    world = traffic.build(small("broken_column"), "fares-prod")
     paths = lay_out(world, tmp_path)
     out = tmp_path / "reports"
     result = run_job(
@@ -208,7 +206,7 @@ def test_classification_quality_without_outcomes_in_the_baseline(tmp_path: Path)
 
 
 def test_a_window_with_too_few_rows_writes_nothing_and_signals_nothing(tmp_path: Path) -> None:
-    world = monitor_world.build(small("gradual"), "eta-prod")
+    world = traffic.build(small("gradual"), "eta-prod")
     paths = lay_out(world, tmp_path)
     result = run_job(
         "--model-id", "eta", "--capture", str(paths["capture"]),
@@ -257,7 +255,7 @@ def test_in_aws_reads_capture_from_s3_writes_the_report_and_puts_the_signal(
 ) -> None:
     s3, events, sqs = (client(aws, s) for s in ("s3", "events", "sqs"))
     s3.create_bucket(Bucket="mlops-data")
-    world = monitor_world.build(small("gradual"), "eta-prod")
+    world = traffic.build(small("gradual"), "eta-prod")
     for key, body in world.capture.items():
         s3.put_object(Bucket="mlops-data", Key=f"capture/{key}", Body=body)
     # Traffic of another variant (a shadow test) is not the production model's.

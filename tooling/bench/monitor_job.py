@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tooling"))
 
-from mlopscp import monitor_world  # noqa: E402
+from mlopscp.worlds import traffic  # noqa: E402
 
 PYTHON = ROOT / ".venv-monitor" / "bin" / "python"
 SCRIPT = ROOT / "pipelines" / "monitor" / "code" / "monitor.py"
@@ -46,8 +46,8 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     return time.perf_counter() - wall, child_cpu() - cpu, done.stdout
 
 
-def lay_out(root: Path) -> monitor_world.World:
-    world = monitor_world.build(monitor_world.STORIES["gradual"], "eta-prod")
+def lay_out(root: Path) -> traffic.World:
+    world = traffic.build(traffic.STORIES["gradual"], "eta-prod")
     for base, files in (("capture", world.capture), ("gt", world.ground_truth)):
         for key, body in files.items():
             (root / base / key).parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def measure(runs: int) -> dict[str, Any]:
             reports = [r for r in json.loads(out)["reports"] if r.get("report_uri")]
             jobs.append({"wall": wall, "cpu": cpu, "reports": len(reports)})
     venv_bytes = sum(p.stat().st_size for p in (ROOT / ".venv-monitor").rglob("*") if p.is_file())
-    rows = monitor_world.STORIES["gradual"].requests_per_hour
+    rows = traffic.STORIES["gradual"].requests_per_hour
     return {
         "runs": runs,
         "windows": WINDOWS,

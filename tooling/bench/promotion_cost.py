@@ -57,7 +57,7 @@ METRICS_PER_VERDICT = 8  # GetMetricData: 4 metrics x 2 variants (tooling: targe
 
 def measure() -> dict[str, Any]:
     from mlopscp.local import LocalControlPlane
-    from mlopscp.local_promotion import PROMOTION_MODELS
+    from mlopscp.worlds.promotion import PROMOTION_MODELS
     from mlopscp_emulator import Emulator
     from mlopscp_emulator.trace import LambdaInvocation
 

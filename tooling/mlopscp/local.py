@@ -1,120 +1,32 @@
 """The control plane deployed on the embedded emulator, with a small SageMaker world to act on.
 
 Used by `mlopscp demo`, `mlopscp replay` and the end-to-end tests: everything is created through
-AWS APIs (the template through CloudFormation, the world through SageMaker, S3, SNS, SQS and the
-control plane's own `models put`), and everything the scenarios claim is read back the same way.
+AWS APIs (the template through CloudFormation, the worlds of :mod:`mlopscp.worlds` through
+SageMaker, S3, SNS, SQS and the control plane's own `models put`), and everything the scenarios
+claim is read back the same way.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mlops_core.monitoring import MonitorType, load_history
+from mlops_runtime.model_config import ModelConfig
+from mlops_runtime.store import from_attributes
+from mlopscp_emulator import sagemaker_ext
 
-ROOT = Path(__file__).resolve().parents[2]
+from mlopscp.pipelines import load_definition, upload_code, upsert_pipeline
+from mlopscp.slack_standin import SlackStandIn
+from mlopscp.worlds import training
+from mlopscp.worlds.common import ACCOUNT, MONITORING_BUCKET, ROOT, SAGEMAKER_ROLE, envelope, serve
+from mlopscp.worlds.drift import MODELS, DemoModel, seed_history
+from mlopscp.worlds.promotion import DEPLOYER_ROLES, PRODUCTION, STAGING, PromotionWorld
+from mlopscp.worlds.xaccount import LoopWorld
+
 STACK = "mlopscp-local"
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-MONITORING_BUCKET = f"sagemaker-{REGION}-{ACCOUNT}"
-SAGEMAKER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlopscp-sagemaker-execution"
-
-_MONITORING_TYPE_NAMES = {
-    MonitorType.DATA_QUALITY: "DataQuality",
-    MonitorType.MODEL_QUALITY: "ModelQuality",
-    MonitorType.BIAS_DRIFT: "ModelBias",
-    MonitorType.FEATURE_ATTRIBUTION_DRIFT: "ModelExplainability",
-}
-
-
-@dataclass(frozen=True)
-class DemoModel:
-    model_id: str
-    endpoint: str
-    history: Path  # one endpoint's Model Monitor output, as in examples/triage-cases
-    story: str
-    approvals: dict[str, Any] | None = None  # an approvals section: its retrains need approval
-
-    @property
-    def pipeline(self) -> str:
-        return f"{self.model_id}-retrain"
-
-    @property
-    def output_uri(self) -> str:
-        return f"s3://{MONITORING_BUCKET}/monitoring/{self.endpoint}"
-
-    def files(self) -> dict[str, bytes]:
-        """The history with schedules named by type (churn-data-quality, ...), as in events/."""
-        raw = {
-            str(p.relative_to(self.history)): p.read_bytes()
-            for p in self.history.rglob("*.json")
-            if p.name != "expected.json"
-        }
-        names = {
-            s.name: f"{self.model_id}-{str(s.monitor_type).replace('_', '-')}"
-            for s in load_history(raw).schedules
-        }
-        return {names[k.split("/", 1)[0]] + "/" + k.split("/", 1)[1]: v for k, v in raw.items()}
-
-
-CASES = ROOT / "examples" / "triage-cases" / "dev"
-MODELS = {
-    m.model_id: m
-    for m in (
-        DemoModel(
-            "churn",
-            "churn-prod",
-            CASES / "case-003",
-            "gradual drift on tenure_months while AUC falls",
-        ),
-        DemoModel(
-            "fraud",
-            "fraud-prod",
-            CASES / "case-015",
-            "a column disappeared from the inputs (schema break)",
-        ),
-        DemoModel(
-            "pricing",
-            "pricing-prod",
-            CASES / "case-009",
-            "slow drift on two features, quality steady",
-        ),
-        # ---- approvals (issue 4): retrains of these wait for a human
-        DemoModel(
-            "credit",
-            "credit-prod",
-            CASES / "case-006",
-            "sustained attribution drift while quality falls; retrains need approval in Slack",
-            approvals={
-                "slack_channel": "C0APPROVALS",
-                "slack_approvers": ["U0ADA"],
-                "email_approvers": ["risk-lead@example.com"],
-            },
-        ),
-        DemoModel(
-            "ranking",
-            "ranking-prod",
-            CASES / "case-010",
-            "sustained attribution drift while quality falls; retrains need approval by email",
-            approvals={"email_approvers": ["ranking-owner@example.com"]},
-        ),
-        DemoModel(
-            "search",
-            "search-prod",
-            CASES / "case-018",
-            "sustained drift on credit_score while quality falls; the ML on-call group approves",
-            approvals={
-                "slack_channel": "C0APPROVALS",
-                "slack_approver_groups": ["S0MLONCALL"],
-                "email_approvers": ["ml-oncall@example.com"],
-            },
-        ),
-    )
-}
 # The local Slack workspace (tooling/mlopscp/slack_standin.py): who is who.
 SLACK_USERS = {"U0ADA": "ada", "U0GRACE": "grace", "U0MALLORY": "mallory"}
 SLACK_GROUPS = {"S0MLONCALL": ["U0GRACE"]}
@@ -129,15 +41,12 @@ class LocalControlPlane:
         self.inbox_url = ""
         self.approval_inbox_url = ""
         self.slack: Any = None  # the Slack stand-in, started by up()
-        self.promotion: Any = None  # issue 3: mlopscp.local_promotion.PromotionWorld, by up()
-        self.loop: Any = None  # issue 10: mlopscp.local_xaccount.LoopWorld, by up()
+        self.promotion: Any = None  # issue 3: mlopscp.worlds.promotion.PromotionWorld, by up()
+        self.loop: Any = None  # issue 10: mlopscp.worlds.xaccount.LoopWorld, by up()
 
     # -- setting up ---------------------------------------------------------------------------
 
     def up(self) -> LocalControlPlane:
-        from mlopscp.local_promotion import DEPLOYER_ROLES, PRODUCTION, STAGING, PromotionWorld
-        from mlopscp.local_xaccount import LoopWorld
-
         self.stack = self.emu.deploy(
             ROOT / "template.yaml",
             stack_name=STACK,
@@ -173,10 +82,6 @@ class LocalControlPlane:
     def _start_slack(self) -> dict[str, str]:
         """The Slack stand-in on loopback, its bot token and signing secret in Secrets Manager
         (fresh random values per run): the stack parameters that point the stack at it."""
-        import secrets
-
-        from mlopscp.slack_standin import SlackStandIn
-
         token, signing = f"xoxb-local-{secrets.token_hex(12)}", secrets.token_hex(16)
         self.slack = SlackStandIn(token, signing, SLACK_USERS, SLACK_GROUPS).start()
         self.emu.add_cleanup(self.slack.stop)
@@ -231,17 +136,13 @@ class LocalControlPlane:
 
     def _seed_training(self) -> None:
         """Training jobs, a training pipeline and an enforcing model (issue 5's scenarios)."""
-        from mlopscp import training_world
-
-        training_world.seed(self)
+        training.seed(self)
 
     def _upload_history(self, model: DemoModel) -> None:
         seed_history(self.emu, model, model.output_uri, SAGEMAKER_ROLE)
 
     def seed_pipeline(self, model: DemoModel) -> None:
         """The reference retraining blueprint (pipelines/retrain), bound to this account."""
-        from mlopscp.pipelines import load_definition, upload_code, upsert_pipeline
-
         base = f"s3://{MONITORING_BUCKET}/retrain/{model.model_id}"
         code = upload_code(self.emu.client("s3"), f"{base}/code")
         upsert_pipeline(
@@ -258,8 +159,6 @@ class LocalControlPlane:
         )
 
     def _put_config(self, model: DemoModel) -> None:
-        from mlops_runtime.model_config import ModelConfig
-
         config = ModelConfig.model_validate(
             {
                 "model_id": model.model_id,
@@ -305,8 +204,6 @@ class LocalControlPlane:
             and s.monitor_type == (MonitorType.DATA_QUALITY if schedule is None else s.monitor_type)
         )
         at = chosen.latest.at
-        from mlopscp_emulator import sagemaker_ext
-
         job = sagemaker_ext.record_monitoring_execution(
             chosen.name,
             at,
@@ -417,8 +314,6 @@ class LocalControlPlane:
 
     def approvals(self, model_id: str | None = None) -> list[dict[str, Any]]:
         """Approvals as stored, oldest first, without their token ciphertext."""
-        from mlops_runtime.store import from_attributes
-
         pages = (
             self.emu.client("dynamodb")
             .get_paginator("scan")
@@ -446,8 +341,6 @@ class LocalControlPlane:
     def move_deadline(self, approval_id: str, deadline: datetime) -> None:
         """Time travel for the demo: rather than wait 20 hours, move an approval's deadline
         (and its reminder, 4 hours before) the way the sweeper would then see it."""
-        from datetime import timedelta
-
         stamp = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
         reminder = (deadline - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.emu.client("dynamodb").update_item(
@@ -456,100 +349,6 @@ class LocalControlPlane:
             UpdateExpression="SET deadline = :d, reminder_at = :r",
             ExpressionAttributeValues={":d": {"S": stamp}, ":r": {"S": reminder}},
         )
-
-
-def serve(sagemaker: Any, endpoint: str, model_name: str, instances: int, capture_uri: str) -> None:
-    """An endpoint serving one model, capturing requests and responses as Model Monitor needs."""
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{endpoint}-v1",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": model_name,
-                "InitialInstanceCount": instances,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-        DataCaptureConfig={
-            "EnableCapture": True,
-            "InitialSamplingPercentage": 100,
-            "DestinationS3Uri": capture_uri,
-            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-        },
-    )
-    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-v1")
-
-
-def seed_history(
-    emu: Any, model: DemoModel, output_uri: str, role: str, account: str | None = None
-) -> None:
-    """An endpoint's Model Monitor history under `output_uri` and its monitoring schedules,
-    in `account` (default: the tooling account), as Model Monitor would have left them."""
-    files = model.files()
-    bucket, _, prefix = output_uri.removeprefix("s3://").partition("/")
-    s3, sagemaker = emu.client("s3", account=account), emu.client("sagemaker", account=account)
-    for relative, body in files.items():
-        s3.put_object(Bucket=bucket, Key=f"{prefix}/{relative}", Body=body)
-    for schedule in load_history(files).schedules:
-        sagemaker.create_monitoring_schedule(
-            MonitoringScheduleName=schedule.name,
-            MonitoringScheduleConfig={
-                "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
-                "MonitoringType": _MONITORING_TYPE_NAMES[schedule.monitor_type],
-                "MonitoringJobDefinition": {
-                    "MonitoringInputs": [
-                        {
-                            "EndpointInput": {
-                                "EndpointName": model.endpoint,
-                                "LocalPath": "/opt/ml/processing/input",
-                            }
-                        }
-                    ],
-                    "MonitoringOutputConfig": {
-                        "MonitoringOutputs": [
-                            {
-                                "S3Output": {
-                                    "S3Uri": output_uri,
-                                    "LocalPath": "/opt/ml/processing/output",
-                                }
-                            }
-                        ]
-                    },
-                    "MonitoringResources": {
-                        "ClusterConfig": {
-                            "InstanceCount": 1,
-                            "InstanceType": "ml.m5.xlarge",
-                            "VolumeSizeInGB": 20,
-                        }
-                    },
-                    "MonitoringAppSpecification": {
-                        "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/"
-                        "sagemaker-model-monitor-analyzer"
-                    },
-                    "RoleArn": role,
-                },
-            },
-        )
-
-
-def envelope(
-    source: str,
-    detail_type: str,
-    detail: dict[str, Any],
-    resources: list[str],
-    account: str = ACCOUNT,
-) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": source,
-        "account": account,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": REGION,
-        "resources": resources,
-        "detail": detail,
-    }
 
 
 def _epoch_ms(value: Any) -> Any:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from mlopscp import timeline
-from mlopscp.local import MODELS, LocalControlPlane
+from mlopscp.local import LocalControlPlane
+from mlopscp.worlds.drift import MODELS
 
 
 def replay(event: dict[str, Any], times: int = 1, show_logs: bool = False) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def production(intake: dict[str, str]) -> Iterator[dict[str, Any]]:  # noqa: F81
     """The production account: its reader role (trusting the tooling account with the
     ExternalId), its monitoring bucket with churn-prod's history, its monitoring schedules
     and one execution; the ExternalId in the tooling account's Secrets Manager."""
-    from mlopscp.local import MODELS
+    from mlopscp.worlds.drift import MODELS
     from mlopscp_emulator import s3_ext, sagemaker_ext, sts_ext
 
     for extension in (sts_ext, s3_ext, sagemaker_ext):
@@ -321,7 +321,7 @@ def endpoint_in_service(account: str, endpoint: str = "churn-prod") -> dict[str,
 def test_a_workload_endpoint_is_checked_in_its_account_and_only_from_there(
     production, training_cloud
 ) -> None:
-    from mlopscp.local import serve
+    from mlopscp.worlds.common import serve
 
     sagemaker = account_client("sagemaker", PRODUCTION)
     sagemaker.create_model(

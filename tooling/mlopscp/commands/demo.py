@@ -33,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from mlopscp.demo import main
+    from mlopscp.demo.runner import main
 
     return main()
 

@@ -1,63 +1,25 @@
-"""`make demo`: the control plane's scenarios on the embedded emulator, read back from it.
+"""`make demo`'s drift scenarios: one retrain for gradual drift however often the signal comes,
+a page for a schema break, a watch for stable quality, a malformed event to the dead-letter
+queue, and a failed retrain recorded on its incident.
 
-Every claim printed is read back from the emulated AWS (pipeline executions from SageMaker, pages
-from an SQS queue subscribed to the SNS topic, dead letters from the DLQ, decisions from the
-ledger table); the demo exits non-zero if any expectation fails.
+Every claim is read back from the emulated AWS: pipeline executions from SageMaker, pages from an
+SQS queue subscribed to the SNS topic, dead letters from the DLQ, decisions from the ledger.
 """
 
 from __future__ import annotations
 
 import json
-import time
-import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from mlopscp import timeline
-from mlopscp.demo_approvals import ApprovalScenarios
-from mlopscp.demo_monitor import MonitorScenarios
-from mlopscp.demo_promotion import PromotionScenarios
-from mlopscp.demo_spot import SpotScenarios
-from mlopscp.demo_xaccount import CrossAccountScenarios
-from mlopscp.local import MODELS, ROOT, STACK, LocalControlPlane
+from mlopscp_emulator import sagemaker_ext
+
+from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.worlds.common import ROOT
+from mlopscp.worlds.drift import MODELS
 
 
-@dataclass
-class Outcome:
-    title: str
-    story: str
-    lines: list[str] = field(default_factory=list)
-    checks: list[tuple[str, bool]] = field(default_factory=list)
-
-    def check(self, what: str, ok: bool) -> None:
-        self.checks.append((what, bool(ok)))
-
-    @property
-    def ok(self) -> bool:
-        return all(ok for _, ok in self.checks)
-
-
-class Demo(
-    ApprovalScenarios, SpotScenarios, PromotionScenarios, MonitorScenarios, CrossAccountScenarios
-):
-    def __init__(self, plane: LocalControlPlane) -> None:
-        self.plane = plane
-        self.emu = plane.emu
-
-    def send(self, outcome: Outcome, action: Callable[[], Any], label: str) -> timeline.Timeline:
-        mark = len(self.emu.trace)
-        action()
-        self.emu.wait_idle(timeout=120)
-        shown = timeline.build(self.emu, self.plane.stack, self.emu.trace.since(mark))
-        outcome.lines.append(f"→ {label}")
-        outcome.lines += [f"  {line}" for line in shown.lines()]
-        return shown
-
-    def actions(self, model_id: str) -> list[str]:
-        return [entry["action"] for entry in self.plane.ledger(model_id)]
-
-    # -- scenarios ------------------------------------------------------------------------------
+class DriftScenarios(Scenarios):
+    churn_event: dict[str, Any]  # gradual_drift's event, delivered again by duplicates
 
     def gradual_drift(self) -> Outcome:
         churn = MODELS["churn"]
@@ -155,8 +117,6 @@ class Demo(
         return out
 
     def retrain_failed(self) -> Outcome:
-        from mlopscp_emulator import sagemaker_ext
-
         churn = MODELS["churn"]
         out = Outcome(
             "The retrain fails -> recorded on the incident, page",
@@ -176,72 +136,3 @@ class Demo(
             len(pages) == 1 and "AlgorithmError" in pages[0]["body"],
         )
         return out
-
-    SCENARIOS = (
-        "gradual_drift",
-        "duplicates",
-        "schema_break",
-        "watch",
-        "malformed",
-        "retrain_failed",
-        # approvals (issue 4)
-        "approval_over_slack",
-        "approval_over_email",
-        "approval_expired",
-        # spot recovery and guardrails (issue 5)
-        "spot_resume",
-        "spot_fallback",
-        "spot_pipeline_retry",
-        "guardrail_warning",
-        "guardrail_enforced",
-        # promotion (issue 3); promotion_out_of_order follows promotion_shadow_pass
-        "promotion_shadow_pass",
-        "promotion_shadow_fails",
-        "promotion_rolled_back",
-        "promotion_out_of_order",
-        "promotion_first_deployment",  # issue 10: no production endpoint yet
-        # new customers: the Evidently monitor blueprint feeds the drift loop (issue 9)
-        "monitor_gradual_drift",
-        "monitor_broken_column",
-        # the drift loop across accounts (issue 10)
-        "xaccount_loop",
-        "xaccount_refused",
-    )
-
-    def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:
-        return [getattr(self, name)() for name in names]
-
-
-def print_outcome(number: int, outcome: Outcome) -> None:
-    print(f"\n{number}. {outcome.title}\n   ({outcome.story})")
-    for line in outcome.lines:
-        print(f"   {line}")
-    for what, ok in outcome.checks:
-        print(f"   {'✓' if ok else '✗'} {what}")
-
-
-def main() -> int:
-    from mlopscp_emulator import Emulator
-
-    # Resources the emulator cannot honour locally (resource policies) are listed once, quietly.
-    warnings.filterwarnings("ignore", message=".*moto does not enforce.*")
-
-    started = time.monotonic()
-    print("mlops-control-plane demo: starting the embedded AWS emulator")
-    with Emulator() as emulator:
-        plane = LocalControlPlane(emulator).up()
-        print(
-            f"deployed template.yaml as stack {STACK} ({len(plane.stack.functions)} functions,"
-            f" {len(plane.stack.state_machines)} state machine(s)); seeded models "
-            f"{', '.join(MODELS)} with endpoints, monitoring output and retrain pipelines"
-        )
-        outcomes = []
-        for number, outcome in enumerate(Demo(plane).run(), start=1):
-            print_outcome(number, outcome)
-            outcomes.append(outcome)
-    failed = [o.title for o in outcomes if not o.ok]
-    elapsed = time.monotonic() - started
-    print(f"\n{len(outcomes) - len(failed)}/{len(outcomes)} scenarios passed in {elapsed:.0f}s")
-    for title in failed:
-        print(f"FAILED: {title}")
-    return 1 if failed else 0

@@ -2,35 +2,26 @@
 
 Each claim is read back from the emulated AWS: training jobs and their tags from SageMaker,
 pipeline executions from SageMaker, decisions from the ledger table, pages from the SQS queue
-subscribed to the notification topic. The world comes from :mod:`mlopscp.training_world`.
+subscribed to the notification topic. The world comes from :mod:`mlopscp.worlds.training`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from mlopscp import timeline
-from mlopscp import training_world as world
-from mlopscp.local import LocalControlPlane
+from mlopscp_emulator import sagemaker_ext
+
+from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.worlds import training as world
 
 TRAINING_PAGES = ("training_fallback", "training_given_up")
 
 
-class SpotScenarios:
-    """Mixed into :class:`mlopscp.demo.Demo` (its ``plane``, ``emu``, ``send``, ``actions``)."""
+class SpotScenarios(Scenarios):
+    """Combined into :class:`mlopscp.demo.runner.Demo` with the other groups."""
 
-    plane: LocalControlPlane
-    emu: Any
-    send: Callable[..., timeline.Timeline]
-    actions: Callable[[str], list[str]]
-
-    def spot_resume(self) -> Any:
-        from mlopscp_emulator import sagemaker_ext
-
-        from mlopscp.demo import Outcome
-
+    def spot_resume(self) -> Outcome:
         out = Outcome(
             "A Spot job runs out of wait time -> resumed from its checkpoint",
             f"{world.SPOT_JOB}: Spot capacity did not come back within MaxWaitTimeInSeconds",
@@ -80,11 +71,7 @@ class SpotScenarios:
         self.spot_event = event
         return out
 
-    def spot_fallback(self) -> Any:
-        from mlopscp_emulator import sagemaker_ext
-
-        from mlopscp.demo import Outcome
-
+    def spot_fallback(self) -> Outcome:
         out = Outcome(
             "The third Spot failure -> fallback to on-demand",
             "the copy fails for capacity, the next runs out of wait time again",
@@ -145,11 +132,7 @@ class SpotScenarios:
             out.lines.append("  page: " + pages[0]["body"].splitlines()[0])
         return out
 
-    def spot_pipeline_retry(self) -> Any:
-        from mlopscp_emulator import sagemaker_ext
-
-        from mlopscp.demo import Outcome
-
+    def spot_pipeline_retry(self) -> Outcome:
         out = Outcome(
             "A pipeline's training step runs out of Spot capacity -> RetryPipelineExecution",
             f"{world.TRAINING_PIPELINE}: TrainModel stopped after MaxWaitTimeInSeconds",
@@ -183,11 +166,7 @@ class SpotScenarios:
         out.check("no copy of the step's job: the pipeline re-runs its step", len(copies) == 1)
         return out
 
-    def guardrail_warning(self) -> Any:
-        from mlopscp_emulator import sagemaker_ext
-
-        from mlopscp.demo import Outcome
-
+    def guardrail_warning(self) -> Outcome:
         out = Outcome(
             "A training job without Spot -> a guardrail warning in the digest",
             f"{world.ON_DEMAND_JOB} starts on-demand, without checkpoints; churn-prod goes "
@@ -234,11 +213,7 @@ class SpotScenarios:
             out.lines.append("  page: " + body.splitlines()[0])
         return out
 
-    def guardrail_enforced(self) -> Any:
-        from mlopscp_emulator import sagemaker_ext
-
-        from mlopscp.demo import Outcome
-
+    def guardrail_enforced(self) -> Outcome:
         out = Outcome(
             "A job breaking an enforced guardrail -> stopped while it starts, page at once",
             f"model vision enforces training.no_spot; {world.ENFORCED_JOB} starts on-demand",

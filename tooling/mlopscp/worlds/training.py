@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from mlopscp.local import MONITORING_BUCKET, SAGEMAKER_ROLE, LocalControlPlane, envelope
+from mlopscp.worlds.common import MONITORING_BUCKET, SAGEMAKER_ROLE, Plane, envelope
 
 SPOT_JOB = "churn-train-spot"
 ON_DEMAND_JOB = "churn-train-ondemand"
@@ -30,7 +30,7 @@ ENFORCING_MODEL = {
 }
 
 
-def seed(plane: LocalControlPlane) -> None:
+def seed(plane: Plane) -> None:
     """Training jobs for the Spot and guardrail scenarios, a training pipeline, and the model
     that enforces its guardrails."""
     from mlops_runtime.model_config import ModelConfig
@@ -56,7 +56,7 @@ def seed(plane: LocalControlPlane) -> None:
 
 
 def create_training_job(
-    plane: LocalControlPlane,
+    plane: Plane,
     name: str,
     *,
     spot: bool,
@@ -104,7 +104,7 @@ def create_training_job(
     plane.emu.client("sagemaker").create_training_job(**request)
 
 
-def described_job(plane: LocalControlPlane, name: str) -> dict[str, Any]:
+def described_job(plane: Plane, name: str) -> dict[str, Any]:
     """DescribeTrainingJob with the job's tags as a dict (ListTags)."""
     sagemaker = plane.emu.client("sagemaker")
     job: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
@@ -114,7 +114,7 @@ def described_job(plane: LocalControlPlane, name: str) -> dict[str, Any]:
     return job
 
 
-def lineage_jobs(plane: LocalControlPlane, lineage: str) -> dict[str, dict[str, Any]]:
+def lineage_jobs(plane: Plane, lineage: str) -> dict[str, dict[str, Any]]:
     """Every training job of a lineage (the original and the copies that carry its tag)."""
     sagemaker = plane.emu.client("sagemaker")
     summaries = sagemaker.list_training_jobs(NameContains=lineage, MaxResults=100)[
@@ -128,7 +128,7 @@ def lineage_jobs(plane: LocalControlPlane, lineage: str) -> dict[str, dict[str, 
     }
 
 
-def training_job_event(plane: LocalControlPlane, name: str) -> dict[str, Any]:
+def training_job_event(plane: Plane, name: str) -> dict[str, Any]:
     """The Training Job State Change SageMaker emits for the job's current status."""
     job = described_job(plane, name)
     detail = json.loads(json.dumps(job, default=_epoch_ms))
@@ -137,7 +137,7 @@ def training_job_event(plane: LocalControlPlane, name: str) -> dict[str, Any]:
     )
 
 
-def start_training_run(plane: LocalControlPlane) -> tuple[str, str]:
+def start_training_run(plane: Plane) -> tuple[str, str]:
     """A run of the training pipeline whose TrainModel step started a Spot training job (SageMaker
     Pipelines tags it with the execution); returns (execution ARN, job name)."""
     sagemaker = plane.emu.client("sagemaker")
@@ -155,7 +155,7 @@ def start_training_run(plane: LocalControlPlane) -> tuple[str, str]:
     return execution, job
 
 
-def step_failed_event(plane: LocalControlPlane, execution: str, job: str) -> dict[str, Any]:
+def step_failed_event(plane: Plane, execution: str, job: str) -> dict[str, Any]:
     """The Pipeline Execution Step Status Change of the failed TrainModel step."""
     described = described_job(plane, job)
     pipeline = execution.split("/execution/")[0]
@@ -177,7 +177,7 @@ def step_failed_event(plane: LocalControlPlane, execution: str, job: str) -> dic
     )
 
 
-def endpoint_in_service_event(plane: LocalControlPlane, endpoint: str) -> dict[str, Any]:
+def endpoint_in_service_event(plane: Plane, endpoint: str) -> dict[str, Any]:
     described = plane.emu.client("sagemaker").describe_endpoint(EndpointName=endpoint)
     detail = {
         "EndpointName": endpoint,

@@ -13,31 +13,25 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from mlopscp import timeline
-from mlopscp.local import LocalControlPlane
-from mlopscp.local_promotion import APPROVER, PRODUCTION, STAGING
-from mlopscp.local_xaccount import FORECAST, MONITORING_BUCKET, OUTSIDER
+from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.worlds.common import envelope
+from mlopscp.worlds.promotion import APPROVER, PRODUCTION, STAGING
+from mlopscp.worlds.xaccount import FORECAST, MONITORING_BUCKET, OUTSIDER
 
 FORWARD_RULE = "mlopscp-forward-monitoring-executions"
 
 
-class CrossAccountScenarios:
-    """Mixed into :class:`mlopscp.demo.Demo` (its ``plane``, ``emu``, ``send``, ``actions`` and
-    the promotion scenarios' helpers)."""
+class CrossAccountScenarios(Scenarios):
+    """Combined into :class:`mlopscp.demo.runner.Demo` with the other groups; uses the promotion
+    scenarios' helpers."""
 
-    plane: LocalControlPlane
-    emu: Any
-    send: Callable[..., timeline.Timeline]
-    actions: Callable[[str], list[str]]
     _promo_approve_and_serve: Callable[..., None]
     _promo_status: Callable[[dict[str, Any]], tuple[str, str]]
     _promo_staging_model: Callable[[Any], str | None]
     _promo_entry: Callable[[str, str], dict[str, Any]]
     _promo_pages: Callable[[str], list[dict[str, Any]]]
 
-    def xaccount_loop(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def xaccount_loop(self) -> Outcome:
         loop, world = self.plane.loop, self.plane.promotion
         out = Outcome(
             "Drift in the production account -> retrain in tooling -> promoted back",
@@ -140,9 +134,7 @@ class CrossAccountScenarios:
         )
         return out
 
-    def xaccount_refused(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def xaccount_refused(self) -> Outcome:
         loop = self.plane.loop
         out = Outcome(
             "Events from the wrong account -> refused, nothing runs",
@@ -220,8 +212,6 @@ class CrossAccountScenarios:
         return False
 
     def _drift_signal(self, account: str) -> dict[str, Any]:
-        from mlopscp.local import envelope
-
         return envelope(
             "mlopscp.monitoring",
             "Model Drift Signal",

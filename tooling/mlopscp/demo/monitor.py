@@ -2,7 +2,7 @@
 
 Each scenario seeds an endpoint with data capture and a reproducible traffic history, deploys
 the monitor blueprint for the model, runs the monitor's pipeline once as a backfill of the last
-ten hours (real Evidently on the captured requests; :mod:`mlopscp.local_monitor`), and reads
+ten hours (real Evidently on the captured requests; :mod:`mlopscp.worlds.monitor`), and reads
 back what it wrote and what the control plane did with its signal.
 """
 
@@ -11,24 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mlopscp import timeline
-from mlopscp.local import LocalControlPlane
-from mlopscp.local_monitor import MONITORED, MonitoredModel, MonitorWorld, metric_values
+from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.worlds.monitor import MONITORED, MonitoredModel, MonitorWorld, metric_values
 
 BACKFILL = "10"
 
 
-class MonitorScenarios:
-    """Mixed into :class:`mlopscp.demo.Demo` (its ``plane``, ``emu``, ``send``, ``actions``)."""
-
-    plane: LocalControlPlane
-    emu: Any
-    send: Callable[..., timeline.Timeline]
-    actions: Callable[[str], list[str]]
+class MonitorScenarios(Scenarios):
+    """Combined into :class:`mlopscp.demo.runner.Demo` with the other groups."""
 
     def _monitor(self, model: MonitoredModel, title: str) -> tuple[Any, dict[str, Any], Any]:
-        from mlopscp.demo import Outcome
-
         out = Outcome(title, model.summary)
         world = MonitorWorld(self.plane)
         seeded = world.seed(model)
@@ -63,7 +55,7 @@ class MonitorScenarios:
         latest = reports[max(reports)] if reports else {}
         return out, latest, world
 
-    def monitor_gradual_drift(self) -> Any:
+    def monitor_gradual_drift(self) -> Outcome:
         model = MONITORED["eta"]
         out, latest, _ = self._monitor(
             model, "New customer, gradual drift with falling quality -> the monitor -> retrain"
@@ -90,7 +82,7 @@ class MonitorScenarios:
         )
         return out
 
-    def monitor_broken_column(self) -> Any:
+    def monitor_broken_column(self) -> Outcome:
         model = MONITORED["fares"]
         out, latest, world = self._monitor(
             model, "New customer, the upstream breaks a column -> the monitor -> incident"

@@ -13,30 +13,22 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from mlopscp import timeline
-from mlopscp.local import MODELS, DemoModel, LocalControlPlane
+from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.worlds.drift import MODELS, DemoModel
 
 APPROVE, REJECT = "approval.approve", "approval.reject"
 LINK = re.compile(r"https?://\S+/approvals/(apv_[A-Za-z0-9_-]{22})/(approve|reject)\?\S+")
 HIDDEN = re.compile(r'<input type="hidden" name="([a-z]+)" value="([^"]*)">')
 
 
-class ApprovalScenarios:
-    """Mixed into :class:`mlopscp.demo.Demo` (its ``plane``, ``emu``, ``send``, ``actions``)."""
+class ApprovalScenarios(Scenarios):
+    """Combined into :class:`mlopscp.demo.runner.Demo` with the other groups."""
 
-    plane: LocalControlPlane
-    emu: Any
-    send: Callable[..., timeline.Timeline]
-    actions: Callable[[str], list[str]]
-
-    def approval_over_slack(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def approval_over_slack(self) -> Outcome:
         credit, slack = MODELS["credit"], self.plane.slack
         out = Outcome("A retrain that needs approval, answered in Slack", credit.story)
         approval, message = self._ask(out, credit)
@@ -121,9 +113,7 @@ class ApprovalScenarios:
         out.check("the task token appears in no message, email, URL or log", not self._leaks())
         return out
 
-    def approval_over_email(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def approval_over_email(self) -> Outcome:
         ranking = MODELS["ranking"]
         out = Outcome("A retrain that needs approval, answered from an emailed link", ranking.story)
         approval, message = self._ask(out, ranking)
@@ -183,9 +173,7 @@ class ApprovalScenarios:
         out.check("the task token appears in no message, email, URL or log", not self._leaks())
         return out
 
-    def approval_expired(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def approval_expired(self) -> Outcome:
         search, slack = MODELS["search"], self.plane.slack
         out = Outcome("Nobody answers: a reminder, then the retrain is rejected", search.story)
         approval, message = self._ask(out, search)

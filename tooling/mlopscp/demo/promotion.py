@@ -11,12 +11,12 @@ Slack stand-in and the notification topic's SQS subscription.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from mlopscp import timeline
-from mlopscp.local import LocalControlPlane
-from mlopscp.local_promotion import (
+from mlopscp_emulator import sagemaker_ext
+
+from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.worlds.promotion import (
     APPROVER,
     EMAIL_APPROVER,
     PRODUCTION,
@@ -28,18 +28,12 @@ from mlopscp.local_promotion import (
 )
 
 
-class PromotionScenarios:
-    """Mixed into :class:`mlopscp.demo.Demo` (its ``plane``, ``emu``, ``send``, ``actions``)."""
+class PromotionScenarios(Scenarios):
+    """Combined into :class:`mlopscp.demo.runner.Demo` with the other groups."""
 
-    plane: LocalControlPlane
-    emu: Any
-    send: Callable[..., timeline.Timeline]
-    actions: Callable[[str], list[str]]
     _promo_demand_approval: dict[str, Any]
 
-    def promotion_shadow_pass(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def promotion_shadow_pass(self) -> Outcome:
         demand, world = PROMOTION_MODELS["demand"], self.plane.promotion
         out = Outcome(
             "An approved model version -> shadow pass -> approval in Slack -> production serves it",
@@ -174,9 +168,7 @@ class PromotionScenarios:
         )
         return out
 
-    def promotion_shadow_fails(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def promotion_shadow_fails(self) -> Outcome:
         upsell, world = PROMOTION_MODELS["upsell"], self.plane.promotion
         out = Outcome("A candidate that fails its shadow test -> not promoted", upsell.story)
         event = world.approve_in_registry(upsell, 2)
@@ -230,11 +222,7 @@ class PromotionScenarios:
         )
         return out
 
-    def promotion_rolled_back(self) -> Any:
-        from mlopscp_emulator import sagemaker_ext
-
-        from mlopscp.demo import Outcome
-
+    def promotion_rolled_back(self) -> Outcome:
         eta, world = PROMOTION_MODELS["eta"], self.plane.promotion
         out = Outcome("A production update that trips its rollback alarm -> rolled back", eta.story)
         event = world.approve_in_registry(eta, 2)
@@ -286,9 +274,7 @@ class PromotionScenarios:
         )
         return out
 
-    def promotion_out_of_order(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def promotion_out_of_order(self) -> Outcome:
         demand, world = PROMOTION_MODELS["demand"], self.plane.promotion
         out = Outcome(
             "Repeated and out-of-order approvals -> at most one promotion per version",
@@ -322,9 +308,7 @@ class PromotionScenarios:
         )
         return out
 
-    def promotion_first_deployment(self) -> Any:
-        from mlopscp.demo import Outcome
-
+    def promotion_first_deployment(self) -> Outcome:
         returns, world = PROMOTION_MODELS["returns"], self.plane.promotion
         out = Outcome(
             "A model's first version -> staging test, no shadow, approval -> endpoint created",
