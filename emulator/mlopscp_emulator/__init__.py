@@ -1,15 +1,20 @@
-"""The embedded AWS emulator: moto server on loopback, populated from a SAM template, running
-the real ASL, routing Lambda invokes to the real handlers and matching events with the
-template's real EventBridge patterns. See emulator/README.md.
+"""mlopscp-emulator: moto's server on loopback, populated from a SAM template, running the real
+ASL, routing Lambda invokes to the real handlers and matching events with the template's real
+EventBridge patterns. See emulator/README.md.
 
     from mlopscp_emulator import Emulator
 
     with Emulator(region="us-east-1") as emu:
-        stack = emu.deploy("template.yaml", stack_name="mlopscp-local", parameters={...})
+        stack = emu.deploy("template.yaml", stack_name="my-app", parameters={...})
         emu.put_event(envelope)
         emu.wait_idle()
+
+The public API is what this module exports: the :class:`Emulator` and what it returns, the
+offline EventBridge matcher, and the service extensions (``sagemaker_ext`` holds the SageMaker
+lifecycle hooks; each extension's ``install``/``uninstall`` serves in-process ``mock_aws`` tests).
 """
 
+from mlopscp_emulator import cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
 from mlopscp_emulator.credentials import DEFAULT_ACCOUNT
 from mlopscp_emulator.deploy import DeployError, RuleInfo, Stack
 from mlopscp_emulator.emulator import Emulator, EmulatorError
@@ -26,5 +31,9 @@ __all__ = [
     "RuleInfo",
     "Stack",
     "Trace",
+    "cloudwatch_ext",
     "matches",
+    "s3_ext",
+    "sagemaker_ext",
+    "sts_ext",
 ]
