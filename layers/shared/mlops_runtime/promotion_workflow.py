@@ -25,9 +25,9 @@ from mlops_core.errors import (
     PromotionNotConfiguredError,
     ShadowTestError,
 )
-from mlops_core.fleet import FleetSize, Scaling
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.messages import Notification
+from mlops_core.promotion.fleet import FleetSize, Scaling
 
 from mlops_runtime import notify
 from mlops_runtime.aws import translated_errors
