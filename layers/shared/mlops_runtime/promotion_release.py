@@ -23,6 +23,7 @@ from mlops_core.promotion import fleet
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
 from mlops_runtime.promotion_first import clean_first_deployment
+from mlops_runtime.promotion_shadow import stop_experiment
 from mlops_runtime.promotion_workflow import (
     Promotion,
     call_aws,
@@ -33,7 +34,6 @@ from mlops_runtime.promotion_workflow import (
     notify_about,
     passed,
     put_rollback_alarms,
-    stop_experiment,
     variant_spec,
 )
 from mlops_runtime.promotions import now_iso
