@@ -25,12 +25,9 @@ from mlops_runtime.store import Ledger
 from pydantic import Field
 
 
-class Settings(settings.FunctionSettings):
-    approval_table: str = Field(min_length=3)
+class Settings(settings.ApprovalSettings, settings.SlackApiSettings):
     approval_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:")
     approval_decider_function: str = Field(min_length=1)
-    slack_bot_token_secret_arn: str = Field("", description="empty: no Slack")
-    slack_api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
 
 
 SETTINGS = settings.load(Settings)

@@ -26,14 +26,11 @@ from mlops_runtime.store import Ledger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 
-class Settings(settings.FunctionSettings):
-    approval_table: str = Field(min_length=3)
+class Settings(settings.ApprovalSettings, settings.SlackApiSettings):
     approval_key_id: str = Field(pattern=r"^arn:aws[\w-]*:kms:")
     approval_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:")
     approval_callback_url: str = Field(pattern=r"^https?://")
     approval_link_key_secret_arn: str = Field("", description="HMAC key of emailed links")
-    slack_bot_token_secret_arn: str = Field("", description="empty: no Slack")
-    slack_api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
 
 
 class TaskRequest(BaseModel):

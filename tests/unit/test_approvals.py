@@ -558,7 +558,7 @@ class _Store:
 def test_a_failed_delivery_stays_pending_until_no_task_can_be_waiting(
     monkeypatch: pytest.MonkeyPatch, hours_after_deadline: int, given_up: bool
 ) -> None:
-    from mlops_runtime.approvals import ApprovalService
+    from mlops_runtime.approval_service import ApprovalService
 
     decided = approval(status="approved", delivery="pending", decided_by="U0ADA")
     store = _Store(decided)
