@@ -33,7 +33,7 @@ from mlops_core.approvals import (
 )
 
 from mlops_runtime.approval_channels import secret_text
-from mlops_runtime.approval_service import record_refusal
+from mlops_runtime.approval_service import ask_decider, record_refusal
 from mlops_runtime.approvals import ApprovalStore
 from mlops_runtime.aws import client, translated_errors
 from mlops_runtime.link_keys import LinkKeys
@@ -179,14 +179,9 @@ class ApprovalDoor:
             "attempt_id": attempt_id,
         }
         try:
-            with translated_errors():
-                response = client("lambda").invoke(
-                    FunctionName=self.decider_function, Payload=json.dumps(request).encode()
-                )
-            payload = json.loads(response["Payload"].read() or b"{}")
-            if not response.get("FunctionError"):
-                return dict(payload)
-            logger.error("decider failed", extra={"error": payload.get("errorType")})
+            answer = ask_decider(self.decider_function, request)
+            if answer is not None:
+                return answer
         except Exception as error:
             logger.error("decider unreachable", extra={"error": type(error).__name__})
         approval = self.store.get(claim.approval_id)

@@ -284,3 +284,21 @@ def record_refusal(
             },
         )
     )
+
+
+def ask_decider(function_name: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    """Invoke the decider function (synchronously) for what it alone may do: resolve, expire,
+    deliver again. Its answer; None when the decider failed (logged with its error type). A
+    decider that cannot be reached raises."""
+    with translated_errors():
+        response = client("lambda").invoke(
+            FunctionName=function_name, Payload=json.dumps(request).encode()
+        )
+    payload = json.loads(response["Payload"].read() or b"{}")
+    if response.get("FunctionError"):
+        approval_id = request.get("approval_id") or request.get("redeliver")
+        logger.error(
+            "decider failed", extra={"approval_id": approval_id, "error": payload.get("errorType")}
+        )
+        return None
+    return dict(payload)
