@@ -52,7 +52,6 @@ starter = PromotionStarter(
 )
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 86400)
 persistence = idempotency_store(SETTINGS.idempotency_table)
-COUNTED = {"started": "PromotionsStarted", "refused": "PromotionsRefused"}
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -95,7 +94,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     data_keyword_argument="request", config=idempotency, persistence_store=persistence
 )
 def intake(request: dict[str, Any]) -> dict[str, Any]:
-    result = starter.handle(request)
-    if metric := COUNTED.get(result["status"]):  # in here: a replayed event counts nothing
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    return result
+    return starter.handle(request)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_runtime import settings
@@ -40,7 +39,6 @@ starter = RetrainStarter(
 )
 idempotency = IdempotencyConfig(event_key_jmespath="incident_id", expires_after_seconds=30 * 86400)
 persistence = idempotency_store(SETTINGS.idempotency_table)
-COUNTED = {"started": "RetrainsStarted", "skipped": "RetrainsSkipped"}
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -54,7 +52,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     data_keyword_argument="request", config=idempotency, persistence_store=persistence
 )
 def start_retrain(request: dict[str, Any]) -> dict[str, Any]:
-    result = starter.start(request)
-    if metric := COUNTED.get(result["status"]):  # in here: a retried invocation counts nothing
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    return result
+    return starter.start(request)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -61,20 +62,13 @@ class Receipt(StrEnum):
     NOT_HANDED_OVER = "not_handed_over"  # the decider could not be reached: Slack retries
 
 
+@dataclass
 class ApprovalDoor:
-    def __init__(
-        self,
-        store: ApprovalStore,
-        ledger: Ledger,
-        link_keys: LinkKeys,
-        decider_function: str,
-        slack_signing_secret_arn: str,
-    ) -> None:
-        self.store = store
-        self.ledger = ledger
-        self.link_keys = link_keys
-        self.decider_function = decider_function
-        self.slack_signing_secret_arn = slack_signing_secret_arn
+    store: ApprovalStore
+    ledger: Ledger
+    link_keys: LinkKeys
+    decider_function: str
+    slack_signing_secret_arn: str
 
     # -- Slack ----------------------------------------------------------------------------
 

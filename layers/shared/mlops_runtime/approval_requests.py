@@ -9,6 +9,7 @@ was asked for.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
@@ -24,12 +25,12 @@ from mlops_runtime.store import Ledger
 logger = Logger(child=True)
 
 
+@dataclass
 class ApprovalRequests:
-    def __init__(self, store: ApprovalStore, ledger: Ledger, slack: Slack, email: Email) -> None:
-        self.store = store
-        self.ledger = ledger
-        self.slack = slack
-        self.email = email
+    store: ApprovalStore
+    ledger: Ledger
+    slack: Slack
+    email: Email
 
     def open(self, request: ApprovalRequest, models: ModelConfigStore, token: str) -> Approval:
         """Store a pending approval, its approvers frozen from the model's configuration."""

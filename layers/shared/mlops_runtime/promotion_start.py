@@ -11,9 +11,11 @@ notifies when the model asks for it. The decisions are mlops_core.promotion's.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 from mlops_core import promotion
 from mlops_core.ledger import Action, LedgerEntry
@@ -25,22 +27,17 @@ from mlops_runtime.promotions import PromotionStore, now_iso
 from mlops_runtime.store import Ledger
 
 logger = Logger(child=True)
+# Powertools shares metrics across instances: the handler's log_metrics publishes these.
+metrics = Metrics()
 
 
+@dataclass
 class PromotionStarter:
-    def __init__(
-        self,
-        ledger: Ledger,
-        promotions: PromotionStore,
-        state_machine_arn: str,
-        topic_arn: str,
-        slack_secret_arn: str | None,
-    ) -> None:
-        self.ledger = ledger
-        self.promotions = promotions
-        self.state_machine_arn = state_machine_arn
-        self.topic_arn = topic_arn
-        self.slack_secret_arn = slack_secret_arn
+    ledger: Ledger
+    promotions: PromotionStore
+    state_machine_arn: str
+    topic_arn: str
+    slack_secret_arn: str | None
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """One registry event (``event_id``, ``model_id``, ``status``, ``package_arn``,
@@ -126,6 +123,7 @@ class PromotionStarter:
                 model_id, version, status="running", execution_arn=execution_arn
             ),
         )
+        metrics.add_metric(name="PromotionsStarted", unit=MetricUnit.Count, value=1)
         return {"status": "started", "promotion_id": pid, "execution_arn": execution_arn}
 
     def _execution_arn(self, name: str) -> str:
@@ -184,6 +182,7 @@ class PromotionStarter:
             f"[promotion refused] {request['model_id']} v{request['version']}",
             [reason],
         )
+        metrics.add_metric(name="PromotionsRefused", unit=MetricUnit.Count, value=1)
         logger.info("promotion refused", extra={"promotion_id": pid, "reason": reason})
         return {"status": "refused", "promotion_id": pid, "reason": reason}
 

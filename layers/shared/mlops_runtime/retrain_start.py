@@ -10,10 +10,12 @@ approved AND the approval record agrees.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 from mlops_core import retrain
 from mlops_core.errors import ModelNotConfiguredError, RetrainPipelineError
@@ -25,22 +27,17 @@ from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.store import Ledger, StateStore
 
 logger = Logger(child=True)
+# Powertools shares metrics across instances: the handler's log_metrics publishes these.
+metrics = Metrics()
 
 
+@dataclass
 class RetrainStarter:
-    def __init__(
-        self,
-        ledger: Ledger,
-        state: StateStore,
-        models: ModelConfigStore,
-        approvals: ApprovalStore | None,
-        default_cooldown_hours: float,
-    ) -> None:
-        self.ledger = ledger
-        self.state = state
-        self.models = models
-        self.approvals = approvals  # None: no approval table, so no retrain is confirmed
-        self.default_cooldown_hours = default_cooldown_hours
+    ledger: Ledger
+    state: StateStore
+    models: ModelConfigStore
+    approvals: ApprovalStore | None  # None: no approval table, so no retrain is confirmed
+    default_cooldown_hours: float
 
     def start(self, request: dict[str, Any]) -> dict[str, Any]:
         model_id, incident = request["model_id"], request["incident_id"]
@@ -94,6 +91,7 @@ class RetrainStarter:
         self._record_started(
             model_id, incident, arn, model.retrain.pipeline_name, reason, request, now
         )
+        metrics.add_metric(name="RetrainsStarted", unit=MetricUnit.Count, value=1)
         return {"status": "started", "pipeline_execution_arn": arn}
 
     def _not_approved(
@@ -215,5 +213,6 @@ class RetrainStarter:
                 evidence={"triage": summary},
             )
         )
+        metrics.add_metric(name="RetrainsSkipped", unit=MetricUnit.Count, value=1)
         logger.info("retrain skipped", extra={"reason": reason, "incident_id": incident})
         return {"status": "skipped", "reason": reason}

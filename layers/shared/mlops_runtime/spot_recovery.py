@@ -11,6 +11,7 @@ builds).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -38,22 +39,14 @@ OUTCOMES = {
 }
 
 
+@dataclass
 class SpotRecovery:
-    def __init__(
-        self,
-        ledger: Ledger,
-        state: StateStore,
-        models: ModelConfigStore,
-        policy_for: Callable[[ModelConfig | None], SpotPolicy],
-        topic_arn: str,
-        slack_secret_arn: str | None,
-    ) -> None:
-        self.ledger = ledger
-        self.state = state
-        self.models = models
-        self.policy_for = policy_for
-        self.topic_arn = topic_arn
-        self.slack_secret_arn = slack_secret_arn
+    ledger: Ledger
+    state: StateStore
+    models: ModelConfigStore
+    policy_for: Callable[[ModelConfig | None], SpotPolicy]
+    topic_arn: str
+    slack_secret_arn: str | None
 
     def request_of(self, parsed: Any) -> dict[str, Any] | None:
         """The described job, and the business key of this ending: lineage, job, what happened
