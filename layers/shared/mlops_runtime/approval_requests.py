@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from mlops_core.approvals import ApprovalRequest, Approvers, Status, iso, new_approval_id, timing
@@ -19,8 +20,10 @@ from mlops_core.ledger import Action, LedgerEntry
 
 from mlops_runtime.approval_channels import Email, Slack, request_text
 from mlops_runtime.approvals import Approval, ApprovalStore
-from mlops_runtime.model_config import ApprovalsConfig, ModelConfigStore
 from mlops_runtime.store import Ledger
+
+if TYPE_CHECKING:  # the sweeper never reads model configuration: keep it off its cold start
+    from mlops_runtime.model_config import ApprovalsConfig, ModelConfigStore
 
 logger = Logger(child=True)
 
