@@ -26,25 +26,18 @@ from mlops_runtime.approval_channels import (
     secret_text,
 )
 from mlops_runtime.approval_proofs import Answer, ProofError, Verifier, claims_of
-from mlops_runtime.approvals import (
-    ApprovalService,
-    ApprovalStore,
-    record_refusal,
-    silence_sdk_debug_logs,
-)
+from mlops_runtime.approval_service import ApprovalService, record_refusal
+from mlops_runtime.approvals import ApprovalStore, silence_sdk_debug_logs
 from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.store import Ledger
 from pydantic import Field, TypeAdapter, ValidationError
 
 
-class Settings(settings.FunctionSettings):
-    approval_table: str = Field(min_length=3)
+class Settings(settings.ApprovalSettings, settings.SlackApiSettings):
     approval_key_id: str = Field(pattern=r"^arn:aws[\w-]*:kms:")
     approval_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:")
     approval_link_key_secret_arn: str = Field("", description="HMAC key of emailed links")
     slack_signing_secret_arn: str = Field("", description="empty: Slack answers refused")
-    slack_bot_token_secret_arn: str = Field("", description="empty: no Slack")
-    slack_api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
 
 
 SETTINGS = settings.load(Settings)

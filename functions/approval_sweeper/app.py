@@ -8,29 +8,25 @@ tasks also resolves these (outcome ``expired``, channel ``deadline``).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core.approvals import Status, due, iso
-from mlops_core.ledger import Action, LedgerEntry
+from mlops_core.approvals import Status, due
 from mlops_runtime import settings
-from mlops_runtime.approval_channels import Email, Slack, request_text
-from mlops_runtime.approvals import Approval, ApprovalStore, silence_sdk_debug_logs
-from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.approval_channels import Email, Slack
+from mlops_runtime.approval_requests import ApprovalRequests
+from mlops_runtime.approval_service import ask_decider
+from mlops_runtime.approvals import ApprovalStore, silence_sdk_debug_logs
 from mlops_runtime.store import Ledger
 from pydantic import Field
 
 
-class Settings(settings.FunctionSettings):
-    approval_table: str = Field(min_length=3)
+class Settings(settings.ApprovalSettings, settings.SlackApiSettings):
     approval_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:")
     approval_decider_function: str = Field(min_length=1)
-    slack_bot_token_secret_arn: str = Field("", description="empty: no Slack")
-    slack_api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
 
 
 SETTINGS = settings.load(Settings)
@@ -40,7 +36,7 @@ metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 store = ApprovalStore(SETTINGS.approval_table)
 slack = Slack(SETTINGS.slack_bot_token_secret_arn, SETTINGS.slack_api_url)
-email = Email(SETTINGS.approval_topic_arn)
+requests = ApprovalRequests(store, ledger, slack, Email(SETTINGS.approval_topic_arn))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -56,12 +52,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             approval.reminded_at is not None,
             now,
         )
-        if owed == "expire" and _expire(approval):
+        expiry = {"channel": "deadline", "approval_id": approval.approval_id}
+        if owed == "expire" and _ask_decider(expiry):
             expired.append(approval.approval_id)
         elif owed == "remind" and store.claim_reminder(approval.approval_id, now):
-            _remind(approval)
+            requests.remind(approval)
             reminded.append(approval.approval_id)
-    delivered = [i for i in store.undelivered() if _ask_decider({"redeliver": i}, i)]
+    delivered = [i for i in store.undelivered() if _ask_decider({"redeliver": i})]
     metrics.add_metric(name="ApprovalsExpired", unit=MetricUnit.Count, value=len(expired))
     metrics.add_metric(name="ApprovalRemindersSent", unit=MetricUnit.Count, value=len(reminded))
     metrics.add_metric(
@@ -70,52 +67,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"reminded": reminded, "expired": expired, "delivered": delivered}
 
 
-def _expire(approval: Approval) -> bool:
-    request = {"channel": "deadline", "approval_id": approval.approval_id}
-    return _ask_decider(request, approval.approval_id)
-
-
-def _ask_decider(request: dict[str, Any], approval_id: str) -> bool:
+def _ask_decider(request: dict[str, Any]) -> bool:
     """Expire, or deliver a recorded decision again; True once it is recorded and delivered
     (an expiry whose delivery is pending counts as done: the delivery is retried next run)."""
-    with translated_errors():
-        response = client("lambda").invoke(
-            FunctionName=SETTINGS.approval_decider_function, Payload=json.dumps(request).encode()
-        )
-    result = json.loads(response["Payload"].read() or b"{}")
-    if response.get("FunctionError"):
-        logger.error(
-            "decider failed", extra={"approval_id": approval_id, "error": result.get("errorType")}
-        )
+    result = ask_decider(SETTINGS.approval_decider_function, request)
+    if result is None:
         return False
     if "redeliver" in request:
         return bool(result.get("delivery") == "delivered")
     return result.get("status") == "recorded"
-
-
-def _remind(approval: Approval) -> None:
-    delivered = []
-    if slack.enabled and approval.slack_ts:
-        try:
-            slack.remind(approval)
-            delivered.append("slack")
-        except Exception as error:
-            logger.warning("Slack reminder failed", extra={"error": type(error).__name__})
-    text = (
-        f"Reminder: this approval is still open and expires at {iso(approval.deadline)}; "
-        "unanswered, it is rejected. Use the links in the first message, or Slack.\n\n"
-        + request_text(approval)
-    )
-    if email.send_notice(
-        approval, f"[reminder] {approval.request.headline}", text, "approval_reminder"
-    ):
-        delivered.append("email")
-    ledger.record(
-        LedgerEntry(
-            action=Action.NOTIFICATION_SENT,
-            model_id=approval.model_id,
-            subject=f"approval:{approval.approval_id}#reminder",
-            summary=f"reminded the approvers of {approval.approval_id}",
-            evidence={"delivered": delivered, "deadline": iso(approval.deadline)},
-        )
-    )

@@ -1,10 +1,10 @@
 """The promotion state machine's task: one step per invocation, named by ``step``.
 
 The workflow (statemachines/promotion.asl.json) passes its whole state; the step returns the
-part it owns. What each step does is in mlops_runtime.promotion_workflow (prepare, quality
-gate, staging, shadow test, verdict), mlops_runtime.promotion_first (a first deployment: shadow
-skipped, endpoint created) and mlops_runtime.promotion_release (production deploy, verify,
-restore, finish, abort).
+part it owns. What each step does is in mlops_runtime.promotion_candidate (prepare, quality
+gate, staging), mlops_runtime.promotion_shadow (shadow test, verdict),
+mlops_runtime.promotion_first (a first deployment: shadow skipped, endpoint created) and
+mlops_runtime.promotion_release (production deploy, verify, restore, finish, abort).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mlops_runtime import promotion_candidate as candidate
 from mlops_runtime import promotion_first as first
 from mlops_runtime import promotion_release as release
+from mlops_runtime import promotion_shadow as shadow
 from mlops_runtime import promotion_workflow as workflow
 from mlops_runtime import settings
 from mlops_runtime.approvals import ApprovalStore
@@ -36,13 +38,13 @@ class StepRequest(BaseModel):
 
 
 STEPS: dict[str, Callable[[workflow.Promotion], dict[str, Any]]] = {
-    "prepare": workflow.prepare,
-    "quality_gate": workflow.quality_gate,
-    "deploy_staging": workflow.deploy_staging,
-    "check_staging": workflow.check_staging,
-    "start_shadow": workflow.start_shadow,
-    "check_shadow": workflow.check_shadow,
-    "verdict": workflow.verdict,
+    "prepare": candidate.prepare,
+    "quality_gate": candidate.quality_gate,
+    "deploy_staging": candidate.deploy_staging,
+    "check_staging": candidate.check_staging,
+    "start_shadow": shadow.start_shadow,
+    "check_shadow": shadow.check_shadow,
+    "verdict": shadow.verdict,
     "skip_shadow": first.skip_shadow,
     "create_production": first.create_production,
     "deploy_production": release.deploy_production,

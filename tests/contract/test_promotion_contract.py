@@ -32,6 +32,8 @@ TARGET_CALLERS = [
     ROOT / "layers" / "shared" / "mlops_runtime" / name
     for name in (
         "promotion_workflow.py",
+        "promotion_candidate.py",
+        "promotion_shadow.py",
         "promotion_first.py",
         "promotion_release.py",
         "target_accounts.py",

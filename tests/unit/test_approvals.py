@@ -400,6 +400,78 @@ def test_confirmation_page_is_accessible_and_script_free() -> None:
     assert re.search(r'<th scope="col">Metric</th>', html)
 
 
+def _view(status: str = "pending", **decided: str) -> pages.ApprovalView:
+    return pages.ApprovalView(
+        approval_id="apv_" + "a" * 22,
+        request=request().described(),
+        deadline="2026-07-02T12:00:00Z",
+        status=status,
+        decided=decided,
+    )
+
+
+def test_a_link_claim_reads_the_query_and_carries_itself_to_the_form() -> None:
+    fields = {"approver": "lead@example.com", "expires": "1780000000", "sig": "ab" * 32}
+    claim = LinkClaim.from_fields("apv_" + "a" * 22, "approve", fields | {"kid": "v2", "x": "1"})
+    assert (claim.approver, claim.expires, claim.signature, claim.key_id) == (
+        "lead@example.com",
+        "1780000000",
+        "ab" * 32,
+        "v2",
+    )
+    assert claim.form_fields() == fields | {"kid": "v2"}
+    # A link from before key rotation names no key: its form names none either.
+    unversioned = LinkClaim.from_fields("apv_" + "a" * 22, "approve", fields)
+    assert unversioned.form_fields() == fields
+    assert LinkClaim.from_fields("apv_x", "reject", {}) == LinkClaim("apv_x", "reject", "", "", "")
+
+
+def test_a_links_page_is_the_form_while_pending_and_the_outcome_after() -> None:
+    claim = LinkClaim("apv_" + "a" * 22, "approve", "lead@example.com", "1780000000", "ab" * 32)
+    status, html = pages.link_page(_view(), Action.APPROVE, claim)
+    assert status == 200
+    assert '<form method="post"' in html
+    assert f'name="sig" value="{"ab" * 32}"' in html
+    decided = _view("approved", decided_by="U0ADA", decided_at="2026-07-01T13:00:00Z")
+    status, html = pages.link_page(decided, Action.APPROVE, claim)
+    assert status == 200
+    assert "<form" not in html
+    assert "This approval is approved by U0ADA at 2026-07-01T13:00:00Z." in html
+    status, html = pages.link_page(None, Action.APPROVE, claim)
+    assert status == 404
+    assert "There is no such approval." in html
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "says"),
+    [
+        ({"status": "recorded", "delivery": "delivered"}, 200, "Recorded: approved by lead@"),
+        ({"status": "recorded", "delivery": "pending"}, 200, "has not received it yet"),
+        ({"status": "refused", "why": "link expired"}, 409, "Nothing was changed: link expired."),
+        ({}, 409, "Nothing was changed: not recorded."),
+    ],
+)
+def test_the_answer_to_a_confirmed_link_says_what_was_recorded(
+    result: dict[str, str], status: int, says: str
+) -> None:
+    code, html = pages.decision_page(result, Action.APPROVE, "lead@example.com", NOW)
+    assert code == status
+    assert says in html
+    if status == 200:
+        assert "Thank you: approved" in html
+        assert "2026-07-01T12:00:00Z" in html
+    assert ("has not received it yet" in html) == (result.get("delivery") == "pending")
+
+
+def test_pages_are_never_cached_framed_or_leaked_in_a_referer() -> None:
+    headers = pages.PAGE_HEADERS
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
 def test_email_text_names_what_is_approved() -> None:
     text = request_text(approval())
     assert 'Title: "Approve retrain of churn?"' in text
@@ -558,7 +630,7 @@ class _Store:
 def test_a_failed_delivery_stays_pending_until_no_task_can_be_waiting(
     monkeypatch: pytest.MonkeyPatch, hours_after_deadline: int, given_up: bool
 ) -> None:
-    from mlops_runtime.approvals import ApprovalService
+    from mlops_runtime.approval_service import ApprovalService
 
     decided = approval(status="approved", delivery="pending", decided_by="U0ADA")
     store = _Store(decided)

@@ -4,9 +4,9 @@ approval request it sends, and how it ends."""
 from __future__ import annotations
 
 import pytest
-from mlops_core import first_deployment as first
 from mlops_core import promotion as p
 from mlops_core.approvals import ApprovalRequest
+from mlops_core.promotion import first_deployment as first
 from pydantic import ValidationError
 
 PRODUCTION = {"endpoint": "demand-prod", "account": "333333333333", "instances": "2 x ml.m5.large"}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mlops_core import fleet
-from mlops_core.promotion import AutoscalingPolicy
+from mlops_core.promotion import AutoscalingPolicy, fleet
 
 THEIRS = {"PolicyName": "theirs", "PolicyType": "StepScaling", "StepScalingPolicyConfiguration": {}}
 STALE_OURS = {"PolicyName": fleet.TARGET_TRACKING_POLICY, "PolicyType": "TargetTrackingScaling"}

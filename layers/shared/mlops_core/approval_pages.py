@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from html import escape
 
-from mlops_core.approvals import Action, ApprovalRequest
+from mlops_core.approvals import Action, ApprovalRequest, LinkClaim, Status, iso
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;padding:1rem;color:#1a1a1a}"
@@ -20,6 +21,16 @@ _STYLE = (
     "textarea{width:100%;font:inherit}button{font:inherit;padding:.5rem 1rem}"
     "dt{font-weight:bold}.note{color:#444}"
 )
+
+# Pages carry signed links in their URL: never leak them in a Referer, never cache or frame them.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,16 @@ def confirmation_page(
     return _page(f"{verb} {request.kind} of {request.model_id}", body)
 
 
+def link_page(view: ApprovalView | None, action: Action, claim: LinkClaim) -> tuple[int, str]:
+    """GET of a genuine link: (HTTP status, page). The confirmation form while the approval is
+    pending (it carries the link on to its POST), else what happened to it."""
+    if view is None:
+        return 404, result_page("Not found", "There is no such approval.")
+    if view.status != Status.PENDING:
+        return 200, status_page(view)
+    return 200, confirmation_page(view, action, claim.approver, claim.form_fields())
+
+
 def status_page(view: ApprovalView) -> str:
     """GET of a link whose approval is no longer pending: what happened, no form."""
     who = view.decided.get("decided_by", "")
@@ -73,6 +94,23 @@ def status_page(view: ApprovalView) -> str:
 
 def result_page(title: str, message: str) -> str:
     return _page(title, f"<h1>{escape(title)}</h1><p>{escape(message)}</p>")
+
+
+def decision_page(
+    result: Mapping[str, object], action: Action, approver: str, now: datetime
+) -> tuple[int, str]:
+    """The answer to a confirmation form's POST, from the decider's result: (HTTP status, page)."""
+    if result.get("status") == "recorded":
+        verb = str(action.outcome)
+        message = f"Recorded: {verb} by {approver} at {iso(now)}."
+        if result.get("delivery") == "pending":
+            message += (
+                " The workflow has not received it yet; the control plane delivers it, retrying"
+                " every 5 minutes. There is nothing more to do."
+            )
+        return 200, result_page(f"Thank you: {verb}", message)
+    why = str(result.get("why", "not recorded"))
+    return 409, result_page("Not recorded", f"Nothing was changed: {why}.")
 
 
 def _details(view: ApprovalView) -> str:

@@ -360,6 +360,25 @@ class LinkClaim:
     signature: str
     key_id: str = ""
 
+    @classmethod
+    def from_fields(cls, approval_id: str, action: str, fields: Mapping[str, str]) -> LinkClaim:
+        """A link's query string, or its confirmation form (the same field names)."""
+        return cls(
+            approval_id=approval_id,
+            action=action,
+            approver=fields.get("approver", ""),
+            expires=fields.get("expires", ""),
+            signature=fields.get("sig", ""),
+            key_id=fields.get("kid", ""),
+        )
+
+    def form_fields(self) -> dict[str, str]:
+        """What the confirmation form carries on to its POST (the link, checked again there)."""
+        fields = {"approver": self.approver, "expires": self.expires, "sig": self.signature}
+        if self.key_id:
+            fields["kid"] = self.key_id
+        return fields
+
 
 def link_refusal(keys: bytes | Mapping[str, bytes], claim: LinkClaim, now: datetime) -> str | None:
     """Why a link is not honoured (None: it is genuine and unexpired).

@@ -44,7 +44,7 @@ from mlops_core.approvals import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlops_runtime.approvals import Attempt
+from mlops_runtime.approval_service import Attempt
 from mlops_runtime.aws import client
 from mlops_runtime.link_keys import LinkKeys
 

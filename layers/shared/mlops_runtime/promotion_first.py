@@ -1,4 +1,4 @@
-"""A model's first deployment: no production endpoint yet (mlops_core.first_deployment).
+"""A model's first deployment: no production endpoint yet (mlops_core.promotion.first_deployment).
 
 - ``skip_shadow``: after staging, instead of a shadow test: records that it was skipped and why,
   and hands the approvers a verdict from the staging test.
@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
-from mlops_core import first_deployment as first
-from mlops_core import fleet
 from mlops_core import promotion as rules
 from mlops_core.errors import DeploymentError
 from mlops_core.ledger import Action
+from mlops_core.promotion import first_deployment as first
+from mlops_core.promotion import fleet
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors

@@ -5,7 +5,7 @@ Never half-promoted: SageMaker rolls a blue/green update back itself when a roll
 fires; after it succeeds, the endpoint must serve the candidate's package and autoscaling must
 be in place, or production is put back on the old endpoint config (``restore``). The new fleet
 starts at the live variant's instance count and the variant's autoscaling is put back as it was
-(or as configured: mlops_core.fleet). A first deployment creates the endpoint instead
+(or as configured: mlops_core.promotion.fleet). A first deployment creates the endpoint instead
 (promotion_first) and, if it fails, removes it. Every ending cleans what the promotion created
 (only resources tagged with its id), writes one terminal ledger entry and notifies.
 """
@@ -15,14 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
-from mlops_core import fleet
 from mlops_core import promotion as rules
 from mlops_core.errors import DeploymentError, PromotionVerificationError
 from mlops_core.ledger import Action, LedgerEntry
+from mlops_core.promotion import fleet
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
 from mlops_runtime.promotion_first import clean_first_deployment
+from mlops_runtime.promotion_shadow import stop_experiment
 from mlops_runtime.promotion_workflow import (
     Promotion,
     call_aws,
@@ -33,7 +34,6 @@ from mlops_runtime.promotion_workflow import (
     notify_about,
     passed,
     put_rollback_alarms,
-    stop_experiment,
     variant_spec,
 )
 from mlops_runtime.promotions import now_iso
@@ -44,7 +44,7 @@ from mlops_runtime.target_accounts import delete_if_created_by, describe_or_none
 
 def deploy_production(p: Promotion) -> dict[str, Any]:
     """UpdateEndpoint with a blue/green DeploymentConfig that rolls back on our alarms; the new
-    fleet starts at the live variant's instance count (mlops_core.fleet)."""
+    fleet starts at the live variant's instance count (mlops_core.promotion.fleet)."""
     if p.first:
         raise DeploymentError(f"{p.id} is a first deployment: it creates the endpoint instead")
     confirm_deployable(p)
@@ -199,8 +199,9 @@ def _verify_capture(capture: dict[str, Any], target: Any) -> None:
 
 
 def _apply_autoscaling(p: Promotion, autoscaling: Any) -> dict[str, Any] | None:
-    """The variant's autoscaling as planned at the deployment (mlops_core.fleet.scaling_after),
-    registered again on the new variant: the team's own, or the configured one."""
+    """The variant's autoscaling as planned at the deployment
+    (mlops_core.promotion.fleet.scaling_after), registered again on the new variant: the team's
+    own, or the configured one."""
     endpoint, variant = p.config.production.endpoint_name, p.variant
     scaling = fleet.Scaling.from_dict(p.part("deploy").get("scaling"))
     if scaling is None:

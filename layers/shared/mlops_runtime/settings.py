@@ -45,6 +45,19 @@ class DeadLetterSettings(FunctionSettings):
     )
 
 
+class ApprovalSettings(FunctionSettings):
+    """For the approval functions (request, callback, decider, sweeper)."""
+
+    approval_table: str = Field(min_length=3, description="DynamoDB table of approvals")
+
+
+class SlackApiSettings(FunctionSettings):
+    """For the functions that post to Slack with the app's bot token."""
+
+    slack_bot_token_secret_arn: str = Field("", description="empty: no Slack")
+    slack_api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
+
+
 class IdempotentSettings(FunctionSettings):
     idempotency_table: str = Field(min_length=3, description="Powertools idempotency table")
 

@@ -22,7 +22,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from mlops_core.errors import TargetAccountAccessError
-from mlops_core.fleet import live_instance_count
 from mlops_core.promotion import (
     PROMOTION_TAG,
     CapturedPrediction,
@@ -30,6 +29,7 @@ from mlops_core.promotion import (
     parse_capture_line,
     parse_package_arn,
 )
+from mlops_core.promotion.fleet import live_instance_count
 
 from mlops_runtime.accounts import role_client
 from mlops_runtime.aws import client, error_code, translated_errors

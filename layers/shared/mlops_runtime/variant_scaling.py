@@ -1,5 +1,5 @@
 """A production variant's Application Auto Scaling, in the production account: read it as a
-:class:`~mlops_core.fleet.Scaling`, register one, remove one.
+:class:`~mlops_core.promotion.fleet.Scaling`, register one, remove one.
 
 AWS refuses an UpdateEndpoint that changes an autoscaled variant's instance type, and deleting an
 endpoint deregisters its variants only when the caller may: the promotion reads the variant's
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_core.fleet import Scaling
 from mlops_core.promotion import scalable_resource_id
+from mlops_core.promotion.fleet import Scaling
 
 from mlops_runtime.aws import translated_errors
 

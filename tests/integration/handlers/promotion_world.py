@@ -17,7 +17,8 @@ from typing import Any
 
 import boto3
 import pytest
-from mlops_runtime import promotion_workflow as steps
+from mlops_runtime import promotion_candidate as candidate
+from mlops_runtime import promotion_shadow as shadow
 from mlops_runtime.promotion_workflow import Promotion
 from mlops_runtime.store import to_attributes
 
@@ -295,17 +296,17 @@ def until(step: Any, state: dict[str, Any], key: str, part: str, tries: int = 8)
 
 def prepared(world: World, version: int = 2) -> dict[str, Any]:
     state = world.state(version)
-    state["promotion"] = run(steps.prepare, state)
+    state["promotion"] = run(candidate.prepare, state)
     return state
 
 
 def shadow_running(world: World) -> dict[str, Any]:
     state = prepared(world)
-    state["gate"] = run(steps.quality_gate, state)
-    state["staging"] = run(steps.deploy_staging, state)
-    until(steps.check_staging, state, "ready", "staging")
-    state["shadow"] = run(steps.start_shadow, state)
-    return until(steps.check_shadow, state, "running", "shadow")
+    state["gate"] = run(candidate.quality_gate, state)
+    state["staging"] = run(candidate.deploy_staging, state)
+    until(candidate.check_staging, state, "ready", "staging")
+    state["shadow"] = run(shadow.start_shadow, state)
+    return until(shadow.check_shadow, state, "running", "shadow")
 
 
 def traffic(invocations: int, shadow_5xx: int = 0, pairs: int = 40) -> None:
@@ -393,9 +394,9 @@ def approve(state: dict[str, Any], subject: str = "demand-v2", kind: str = "prom
 def verdict_passed(world: World) -> dict[str, Any]:
     state = shadow_running(world)
     traffic(200)
-    state["verdict"] = run(steps.verdict, state)
+    state["verdict"] = run(shadow.verdict, state)
     assert state["verdict"]["outcome"] == "pass", state["verdict"]["reasons"]
-    until(steps.check_shadow, state, "ended", "shadow")
+    until(shadow.check_shadow, state, "ended", "shadow")
     approve(state)
     return state
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlops_core.approvals import Action, link_signature
+from mlops_runtime import approval_door
 
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.approval_callback_world import (
@@ -48,9 +49,11 @@ def callback(cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
     store_pending()
     module = load_handler("approval_callback")
     decider = FakeDecider()
-    real_client = module.client
+    real_client = approval_door.client
     monkeypatch.setattr(
-        module, "client", lambda service: decider if service == "lambda" else real_client(service)
+        approval_door,
+        "client",
+        lambda service: decider if service == "lambda" else real_client(service),
     )
     return lambda event: module.handler(event, LambdaContext())
 

@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 from mlops_core.errors import DeploymentError
+from mlops_runtime import promotion_candidate as candidate
 from mlops_runtime import promotion_first as first
 from mlops_runtime import promotion_release as release
-from mlops_runtime import promotion_workflow as steps
 
 from tests.integration.handlers.conftest import drain
 from tests.integration.handlers.promotion_world import (
@@ -56,9 +56,9 @@ def fresh_fixture(world: World) -> World:
 
 def staged(world: World) -> dict[str, Any]:
     state = prepared(world)
-    state["gate"] = run(steps.quality_gate, state)
-    state["staging"] = run(steps.deploy_staging, state)
-    return until(steps.check_staging, state, "ready", "staging")
+    state["gate"] = run(candidate.quality_gate, state)
+    state["staging"] = run(candidate.deploy_staging, state)
+    return until(candidate.check_staging, state, "ready", "staging")
 
 
 def approved(world: World) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def test_a_first_deployment_is_gated_by_absolute_thresholds_only(
     fresh: World, thresholds: dict[str, float], passed: bool, says: str
 ) -> None:
     put_config(fresh, quality={"thresholds": thresholds})
-    gate = run(steps.quality_gate, prepared(fresh))
+    gate = run(candidate.quality_gate, prepared(fresh))
     assert gate["passed"] is passed
     assert says in " ".join(gate["summary"]["reasons"])
 

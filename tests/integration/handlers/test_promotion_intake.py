@@ -190,3 +190,40 @@ def test_only_the_registrys_own_account_speaks_for_its_packages(
     assert ledger_actions() == ["event_rejected"]
     assert executions() == []
     assert drain(world.topic_inbox) == []
+
+
+# ---------------------------------------------------------------- the adapter alone
+
+
+def test_a_version_whose_execution_could_not_start_is_unclaimed_for_the_retry(
+    intake, world
+) -> None:
+    """PromotionStarter without a Lambda context: StartExecution fails, so the version's
+    record and the model's lock are given back and the redelivered approval starts it."""
+    from botocore.exceptions import ClientError
+    from mlops_runtime.promotion_start import PromotionStarter
+    from mlops_runtime.promotions import PromotionStore
+    from mlops_runtime.store import Ledger
+
+    machine = os.environ["PROMOTION_STATE_MACHINE_ARN"]
+    topic = os.environ["NOTIFICATION_TOPIC_ARN"]
+    request = {
+        "event_id": "e-7",
+        "model_id": "demand",
+        "status": "Approved",
+        "package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/demand/2",
+        "version": 2,
+        "notify_pending": False,
+        "description": "",
+    }
+    store = PromotionStore("state")
+    broken = PromotionStarter(
+        Ledger("ledger"), store, machine.replace(MACHINE, "mlopscp-gone"), topic, None
+    )
+    with pytest.raises(ClientError, match="StateMachineDoesNotExist"):
+        broken.handle(request)
+    assert store.record("demand", 2) is None
+    assert not (store.lock("demand") or {}).get("promotion_id")
+    started = PromotionStarter(Ledger("ledger"), store, machine, topic, None).handle(request)
+    assert started["status"] == "started"
+    assert ledger_actions().count("promotion_started") == 1

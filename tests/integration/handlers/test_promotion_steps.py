@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from mlops_core.errors import DeploymentError, PromotionVerificationError, TargetAccountAccessError
+from mlops_runtime import promotion_candidate as candidate
 from mlops_runtime import promotion_release as release
-from mlops_runtime import promotion_workflow as steps
+from mlops_runtime import promotion_shadow as shadow
+from mlops_runtime import promotion_workflow as workflow
 
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.conftest import drain
@@ -77,7 +79,7 @@ def test_a_wrong_external_id_is_denied_naming_the_account_and_the_role(world) ->
     )
     parameters.clear_caches()
     with pytest.raises(TargetAccountAccessError) as error:
-        run(steps.prepare, world.state())
+        run(candidate.prepare, world.state())
     assert f"account {PRODUCTION} (role arn:aws:iam::{PRODUCTION}:role/mlopscp-deployer)" in str(
         error.value
     )
@@ -87,7 +89,7 @@ def test_a_wrong_external_id_is_denied_naming_the_account_and_the_role(world) ->
 def test_the_quality_gate_refuses_a_regression_and_records_it(world) -> None:
     register(3, {"mse": 4.5, "r2": 0.80})  # mse 12.5% worse than production's 4.0
     state = prepared(world, version=3)
-    gate = run(steps.quality_gate, state)
+    gate = run(candidate.quality_gate, state)
     assert gate["passed"] is False
     assert "mse regresses from 4 to 4.5" in " ".join(gate["summary"]["reasons"])
     assert "quality_gate_checked" in ledger_actions()
@@ -98,9 +100,9 @@ def test_the_quality_gate_refuses_a_regression_and_records_it(world) -> None:
 
 def test_staging_gets_tagged_resources_built_from_the_package(world) -> None:
     state = prepared(world)
-    state["staging"] = run(steps.deploy_staging, state)
+    state["staging"] = run(candidate.deploy_staging, state)
     assert state["staging"]["ready"] is False
-    until(steps.check_staging, state, "ready", "staging")
+    until(candidate.check_staging, state, "ready", "staging")
     sagemaker = account_client("sagemaker", STAGING)
     endpoint = sagemaker.describe_endpoint(EndpointName="demand-staging")
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
@@ -117,7 +119,7 @@ def test_staging_refuses_an_endpoint_it_did_not_create(world) -> None:
     someone_elses_endpoint(STAGING, "demand-staging")
     state = prepared(world)
     with pytest.raises(DeploymentError, match="was not created by demand-v2"):
-        run(steps.deploy_staging, state)
+        run(candidate.deploy_staging, state)
     state["error"] = {"Error": "DeploymentError", "Cause": "exists"}
     report = run(release.abort, state)
     assert report["outcome"] == "failed"
@@ -138,7 +140,7 @@ def test_the_verdict_reads_both_variants_and_closes_the_shadow(world) -> None:
     )
     assert experiment["ShadowModeConfig"]["ShadowModelVariants"][0]["SamplingPercentage"] == 20
     traffic(200)
-    state["verdict"] = run(steps.verdict, state)
+    state["verdict"] = run(shadow.verdict, state)
     evidence = state["verdict"]["evidence"]
     assert evidence["shadow"] == {
         "invocations": 200.0,
@@ -150,7 +152,7 @@ def test_the_verdict_reads_both_variants_and_closes_the_shadow(world) -> None:
     request = state["verdict"]["approval_request"]
     assert request["versions"] == {"production": "v1", "candidate": "v2"}
     assert {"mse", "p99 latency (ms)", "5xx error rate"} <= {m["name"] for m in request["metrics"]}
-    until(steps.check_shadow, state, "ended", "shadow")
+    until(shadow.check_shadow, state, "ended", "shadow")
     assert (
         not account_client("sagemaker", PRODUCTION)
         .describe_endpoint(EndpointName=ENDPOINT)
@@ -161,9 +163,9 @@ def test_the_verdict_reads_both_variants_and_closes_the_shadow(world) -> None:
 def test_too_little_traffic_is_inconclusive_and_ends_without_promotion(world) -> None:
     state = shadow_running(world)
     traffic(50)
-    state["verdict"] = run(steps.verdict, state)
+    state["verdict"] = run(shadow.verdict, state)
     assert (state["verdict"]["outcome"], state["verdict"]["proceed"]) == ("inconclusive", False)
-    until(steps.check_shadow, state, "ended", "shadow")
+    until(shadow.check_shadow, state, "ended", "shadow")
     ended = run(release.abort, state)
     assert (ended["outcome"], ended["stage"]) == ("not_promoted", "shadow")
     assert serving() == ("InService", "demand-prod-v1")
@@ -305,9 +307,9 @@ def test_the_handler_runs_a_named_step_and_refuses_unknown_ones(world) -> None:
 
 
 def test_deadlines_are_in_utc_and_in_the_future() -> None:
-    moment = datetime.fromisoformat(steps.deadline(5).replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(workflow.deadline(5).replace("Z", "+00:00"))
     assert timedelta(minutes=4) < moment - datetime.now(UTC) <= timedelta(minutes=5)
-    assert steps.passed("2000-01-01T00:00:00Z")
+    assert workflow.passed("2000-01-01T00:00:00Z")
 
 
 def test_staging_needs_the_group_policy_the_control_plane_manages(world) -> None:
@@ -316,7 +318,7 @@ def test_staging_needs_the_group_policy_the_control_plane_manages(world) -> None
     state = prepared(world)  # sets the policy: both accounts may read demand's packages
     share_group_with(PRODUCTION)  # someone narrows it again before staging deploys
     with pytest.raises(DeploymentError) as error:
-        run(steps.deploy_staging, state)
+        run(candidate.deploy_staging, state)
     assert "CreateModel demand-staging-v2 from" in str(error.value)
     assert f"arn:aws:iam::{STAGING}:root is not authorized" in str(error.value)
     assert not account_client("sagemaker", STAGING).list_models()["Models"]

@@ -360,3 +360,57 @@ def test_a_malformed_event_goes_to_the_dead_letter_queue_with_its_reason(trainin
     assert body["event"]["id"] == event["id"]
     assert dead["attributes"]["source"] == "spot-recovery"
     assert actions("_unknown") == ["event_rejected"]
+
+
+# ---------------------------------------------------------------- the adapter alone
+
+
+def recovery() -> Any:
+    import os
+
+    from mlops_core.spot import SpotPolicy
+    from mlops_runtime.model_config import ModelConfigStore
+    from mlops_runtime.spot_recovery import SpotRecovery
+
+    return SpotRecovery(
+        Ledger("ledger"),
+        StateStore("state"),
+        ModelConfigStore("model-config"),
+        lambda model: SpotPolicy(),
+        os.environ["NOTIFICATION_TOPIC_ARN"],
+        None,
+    )
+
+
+def business_key(event: dict[str, Any]) -> str | None:
+    from mlops_runtime.events import TRAINING_DETAIL_TYPES, TrainingEvent, parse_one_of
+
+    request = recovery().request_of(parse_one_of(event, TrainingEvent, TRAINING_DETAIL_TYPES))
+    return None if request is None else str(request["key"])
+
+
+def test_the_business_key_names_the_lineage_job_ending_and_trigger(training_cloud) -> None:
+    """SpotRecovery.request_of without a Lambda context: the key the handler's idempotency
+    uses is the same for a redelivery and differs for another ending of the same job."""
+    from mlops_core import spot
+
+    training_job("churn-train")
+    interrupted = ends("churn-train", "InProgress", "Interrupted")
+    key = business_key(interrupted)
+    assert key == f"churn-train|churn-train|{spot.Ending.INTERRUPTED}-1|job"
+    assert business_key(interrupted | {"id": str(uuid.uuid4())}) == key
+    ran_out = spot.classify("Stopped", "MaxWaitTimeExceeded", None)
+    assert business_key(ends("churn-train")) == f"churn-train|churn-train|{ran_out}|job"
+
+
+def test_a_failed_training_step_is_keyed_by_its_execution_and_a_passing_one_is_no_request(
+    training_cloud,
+) -> None:
+    from mlops_core import spot
+
+    execution, job = pipeline_world()
+    ran_out = spot.classify("Stopped", "MaxWaitTimeExceeded", None)
+    assert business_key(step_event(execution, job)) == f"{execution}|{job}|{ran_out}|step"
+    passed = step_event(execution, job)
+    passed["detail"]["currentStepStatus"] = "Succeeded"
+    assert business_key(passed) is None

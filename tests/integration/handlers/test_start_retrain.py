@@ -127,3 +127,32 @@ def test_a_refused_start_releases_the_lock_and_raises_a_named_error(cloud) -> No
     create_pipeline("missing-pipeline")
     result = load_handler("start_retrain").handler(request(), LambdaContext())
     assert result["status"] == "started"
+
+
+# ---------------------------------------------------------------- the adapter alone
+
+
+def test_two_incidents_racing_for_the_lock_start_one_retrain(cloud) -> None:
+    """RetrainStarter without a Lambda context: the second incident's gate read the lock
+    before the first claimed it, so its conditional claim fails and nothing else starts."""
+    from mlops_runtime.model_config import ModelConfigStore
+    from mlops_runtime.retrain_start import RetrainStarter
+
+    put_model()
+    create_pipeline()
+    state = StateStore("state")
+    starter = RetrainStarter(Ledger("ledger"), state, ModelConfigStore("model-config"), None, 24)
+    assert starter.start(request("inc-churn-aaa"))["status"] == "started"
+
+    class StaleRead(StateStore):
+        def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+            return None if sk == "RETRAIN" else super().get(pk, sk)
+
+    late = RetrainStarter(
+        Ledger("ledger"), StaleRead("state"), ModelConfigStore("model-config"), None, 24
+    )
+    result = late.start(request("inc-churn-bbb"))
+    assert result == {"status": "skipped", "reason": "another incident claimed the retrain first"}
+    assert len(executions()) == 1
+    assert state.get("MODEL#churn", "RETRAIN")["incident_id"] == "inc-churn-aaa"
+    assert sorted(ledger_actions()) == ["retrain_skipped", "retrain_started"]

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_core.promotion import AutoscalingPolicy, scaling_policy
+from mlops_core.promotion.scaling import AutoscalingPolicy, scaling_policy
 
 # The name of the control plane's target-tracking policy on a variant (the team's keep theirs).
 TARGET_TRACKING_POLICY = "mlopscp-target-tracking"

@@ -1,0 +1,129 @@
+"""Model promotion: the rules that decide whether a registered model version reaches production.
+
+Plain data in, decision values out; the adapters in ``mlops_runtime.promotion_*`` fetch and
+apply. One concept per module:
+
+- :mod:`.names`: package ARNs, promotion ids, the names of what a promotion creates, and the
+  version order (a version is promoted only if newer than production's).
+- :mod:`.intake`: what a registry event asks for, and when a model's promotion lock is stale.
+- :mod:`.gate`: the quality gate (relative tolerance against production, absolute thresholds).
+- :mod:`.verdict`: the shadow verdict (pass, fail or inconclusive, deliberately asymmetric).
+- :mod:`.capture`: data-capture lines read as predictions, and their agreement.
+- :mod:`.metrics`: the metric diff row the gate and the verdict share.
+- :mod:`.deployment`: blue/green ``DeploymentConfig``, rollback alarms, where a deployment stands.
+- :mod:`.scaling`: the model's autoscaling policy as a PutScalingPolicy request.
+- :mod:`.fleet`: the new fleet's size and the autoscaling it keeps.
+- :mod:`.first_deployment`: a model with no production endpoint yet (shadow test skipped).
+- :mod:`.registry`: the model package group's resource policy for the target accounts.
+- :mod:`.outcome`: how a promotion ended, from what the workflow recorded.
+
+The names callers use are re-exported here (``from mlops_core import promotion``;
+``promotion.quality_gate(...)``); ``fleet`` and ``first_deployment`` are imported as modules.
+"""
+
+from mlops_core.promotion.capture import (
+    CapturedPrediction,
+    agreement,
+    parse_capture_line,
+    predictions_agree,
+)
+from mlops_core.promotion.deployment import (
+    DeploymentPolicy,
+    DeploymentState,
+    alarm_names,
+    deployment_config,
+    deployment_state,
+    rollback_alarms,
+)
+from mlops_core.promotion.gate import (
+    KNOWN_DIRECTIONS,
+    THRESHOLD_SUFFIX,
+    Direction,
+    GateResult,
+    QualityPolicy,
+    flatten_quality,
+    quality_gate,
+)
+from mlops_core.promotion.intake import IntakeAction, intake_action, lock_is_stale
+from mlops_core.promotion.metrics import MetricRow
+from mlops_core.promotion.names import (
+    ALARM_PREFIX,
+    MODEL_TAG,
+    PACKAGE_ARN,
+    PROMOTION_TAG,
+    SHADOW_VARIANT_PREFIX,
+    PackageRef,
+    ResourceNames,
+    execution_name,
+    order_refusal,
+    parse_package_arn,
+    promotion_id,
+    resource_names,
+)
+from mlops_core.promotion.outcome import Ending, Outcome, ending
+from mlops_core.promotion.registry import POLICY_SID_PREFIX, group_policy
+from mlops_core.promotion.scaling import (
+    AutoscalingPolicy,
+    invocations_per_instance_target,
+    scalable_resource_id,
+    scaling_policy,
+)
+from mlops_core.promotion.verdict import (
+    AgreementStats,
+    ShadowPolicy,
+    VariantStats,
+    Verdict,
+    VerdictOutcome,
+    shadow_verdict,
+)
+
+__all__ = [
+    "ALARM_PREFIX",
+    "KNOWN_DIRECTIONS",
+    "MODEL_TAG",
+    "PACKAGE_ARN",
+    "POLICY_SID_PREFIX",
+    "PROMOTION_TAG",
+    "SHADOW_VARIANT_PREFIX",
+    "THRESHOLD_SUFFIX",
+    "AgreementStats",
+    "AutoscalingPolicy",
+    "CapturedPrediction",
+    "DeploymentPolicy",
+    "DeploymentState",
+    "Direction",
+    "Ending",
+    "GateResult",
+    "IntakeAction",
+    "MetricRow",
+    "Outcome",
+    "PackageRef",
+    "QualityPolicy",
+    "ResourceNames",
+    "ShadowPolicy",
+    "VariantStats",
+    "Verdict",
+    "VerdictOutcome",
+    "agreement",
+    "alarm_names",
+    "deployment_config",
+    "deployment_state",
+    "ending",
+    "execution_name",
+    "flatten_quality",
+    "group_policy",
+    "intake_action",
+    "invocations_per_instance_target",
+    "lock_is_stale",
+    "order_refusal",
+    "parse_capture_line",
+    "parse_package_arn",
+    "predictions_agree",
+    "promotion_id",
+    "quality_gate",
+    "resource_names",
+    "rollback_alarms",
+    "scalable_resource_id",
+    "scaling_policy",
+    "shadow_verdict",
+]

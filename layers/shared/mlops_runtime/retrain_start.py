@@ -1,0 +1,218 @@
+"""Starting a model's retraining pipeline for a drift incident (functions/start_retrain).
+
+Exactly once per incident: a conditional per-model lock in DynamoDB (never while a retrain
+runs, never inside the cooldown: mlops_core.retrain decides) claimed before the start and
+released if SageMaker refused it, and SageMaker's ClientRequestToken (one execution per
+incident even if everything above were retried; the handler adds Powertools idempotency on
+the incident id). A model that requires an approval retrains only when the flow's answer says
+approved AND the approval record agrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+from mlops_core import retrain
+from mlops_core.errors import ModelNotConfiguredError, RetrainPipelineError
+from mlops_core.ledger import Action, LedgerEntry
+
+from mlops_runtime.approvals import ApprovalStore
+from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.store import Ledger, StateStore
+
+logger = Logger(child=True)
+# Powertools shares metrics across instances: the handler's log_metrics publishes these.
+metrics = Metrics()
+
+
+@dataclass
+class RetrainStarter:
+    ledger: Ledger
+    state: StateStore
+    models: ModelConfigStore
+    approvals: ApprovalStore | None  # None: no approval table, so no retrain is confirmed
+    default_cooldown_hours: float
+
+    def start(self, request: dict[str, Any]) -> dict[str, Any]:
+        model_id, incident = request["model_id"], request["incident_id"]
+        summary = request.get("summary", {})
+        model = self.models.get(model_id)
+        if model is None:
+            raise ModelNotConfiguredError(f"model {model_id} has no configuration")
+        if model.retrain is None:
+            return self._skip(
+                model_id, incident, "no retraining pipeline is configured for this model", summary
+            )
+        if model.retrain.require_approval:
+            refused = self._not_approved(request.get("approval"), model_id, incident)
+            if refused:
+                return self._skip(model_id, incident, refused, summary)
+
+        now = datetime.now(UTC)
+        hours = model.retrain.cooldown_hours
+        cooldown = timedelta(hours=self.default_cooldown_hours if hours is None else hours)
+        lock_key = (f"MODEL#{model_id}", "RETRAIN")
+        lock = self.state.get(*lock_key)
+        gate = retrain.retrain_gate(lock, incident, now, cooldown)
+        if not gate.allowed:
+            return self._skip(model_id, incident, gate.reason, summary)
+
+        # Claim the lock only if it is still what the gate saw: two incidents racing get one start.
+        claimed = self._claim(lock_key, lock, incident, now)
+        if not claimed:
+            return self._skip(
+                model_id, incident, "another incident claimed the retrain first", summary
+            )
+
+        reason = "; ".join(summary.get("reasons", [])[:2]) or "drift response decided to retrain"
+        try:
+            with translated_errors():
+                arn = client("sagemaker").start_pipeline_execution(
+                    PipelineName=model.retrain.pipeline_name,
+                    PipelineExecutionDisplayName=incident[:82],
+                    PipelineExecutionDescription=reason[:3072],
+                    PipelineParameters=retrain.pipeline_parameters(
+                        incident, reason, request.get("data_window"), model.retrain.parameters
+                    ),
+                    ClientRequestToken=retrain.client_request_token(incident),
+                )["PipelineExecutionArn"]
+        except ClientError as error:
+            self._release(lock_key, incident)
+            raise RetrainPipelineError(
+                f"could not start pipeline {model.retrain.pipeline_name}: {error}"
+            ) from error
+
+        self._record_started(
+            model_id, incident, arn, model.retrain.pipeline_name, reason, request, now
+        )
+        metrics.add_metric(name="RetrainsStarted", unit=MetricUnit.Count, value=1)
+        return {"status": "started", "pipeline_execution_arn": arn}
+
+    def _not_approved(
+        self, answer: dict[str, Any] | None, model_id: str, incident: str
+    ) -> str | None:
+        """The retrain gate: the flow's answer must say approved AND the approval record agree.
+
+        The record check means a forged or replayed state machine input cannot start a retrain.
+        """
+        answer = answer or {}
+        if answer.get("outcome") != "approved":
+            reason = f": {answer['reason']}" if answer.get("reason") else ""
+            return (
+                f"retrain not approved: {answer.get('outcome', 'no answer')} by "
+                f"{answer.get('decided_by', 'nobody')} via {answer.get('channel', '-')}{reason}"
+            )
+        approval_id = str(answer.get("approval_id", ""))
+        record = self.approvals.get(approval_id) if self.approvals is not None else None
+        if (
+            record is None
+            or record.status != "approved"
+            or record.model_id != model_id
+            or record.request.subject != incident
+        ):
+            return "the approval record does not confirm an approved retrain of this incident"
+        return None
+
+    def _claim(
+        self, key: tuple[str, str], lock: dict[str, Any] | None, incident: str, now: datetime
+    ) -> bool:
+        """Optimistic lock: the write succeeds only if the lock is still the version the gate
+        saw."""
+        version = int((lock or {}).get("version", 0))
+        item = {
+            "pk": key[0],
+            "sk": key[1],
+            "status": retrain.STARTING,
+            "incident_id": incident,
+            "claimed_at": now.isoformat(),
+            "version": version + 1,
+            "started_at": (lock or {}).get("started_at"),
+        }
+        if lock is None:
+            return self.state.apply(self.state.put_operation(item, "attribute_not_exists(pk)"))
+        return self.state.apply(
+            self.state.put_operation(item, "#v = :seen", {"#v": "version"}, **{":seen": version})
+        )
+
+    def _release(self, key: tuple[str, str], incident: str) -> None:
+        """The start failed before anything began: let a retry of this incident try again."""
+        self.state.apply(
+            self.state.update_operation(
+                *key, {"status": retrain.NOT_STARTED}, "incident_id = :i", **{":i": incident}
+            )
+        )
+
+    def _record_started(
+        self,
+        model_id: str,
+        incident: str,
+        arn: str,
+        pipeline: str,
+        reason: str,
+        request: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        started = now.isoformat()
+        self.ledger.record(
+            LedgerEntry(
+                action=Action.RETRAIN_STARTED,
+                model_id=model_id,
+                subject=incident,
+                summary=f"started {pipeline}: {reason}",
+                evidence={
+                    "pipeline_execution_arn": arn,
+                    "triage": request.get("summary", {}),
+                    "report_uri": request.get("report_uri"),
+                    "data_window": request.get("data_window"),
+                },
+            ),
+            self.state.update_operation(
+                f"MODEL#{model_id}",
+                "RETRAIN",
+                {"status": retrain.RUNNING, "pipeline_execution_arn": arn, "started_at": started},
+                "incident_id = :i",
+                **{":i": incident},
+            ),
+            self.state.put_operation(
+                {
+                    "pk": f"INCIDENT#{incident}",
+                    "sk": "INCIDENT",
+                    "model_id": model_id,
+                    "decision": "retrain",
+                    "status": "RETRAINING",
+                    "opened_at": started,
+                    "pipeline_execution_arn": arn,
+                    "summary": reason,
+                }
+            ),
+            self.state.put_operation(
+                {
+                    "pk": f"PIPELINE_EXECUTION#{arn}",
+                    "sk": "INCIDENT",
+                    "model_id": model_id,
+                    "incident_id": incident,
+                }
+            ),
+        )
+
+    def _skip(
+        self, model_id: str, incident: str, reason: str, summary: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.ledger.record(
+            LedgerEntry(
+                action=Action.RETRAIN_SKIPPED,
+                model_id=model_id,
+                subject=incident,
+                summary=reason,
+                evidence={"triage": summary},
+            )
+        )
+        metrics.add_metric(name="RetrainsSkipped", unit=MetricUnit.Count, value=1)
+        logger.info("retrain skipped", extra={"reason": reason, "incident_id": incident})
+        return {"status": "skipped", "reason": reason}
