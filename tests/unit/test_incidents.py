@@ -66,6 +66,9 @@ def test_fingerprint_is_the_sorted_investigate_findings_and_severity_follows_it(
     assert severity(fingerprint(summary)) == Severity.CRITICAL
     assert severity(["sudden_drift:age", "bias_drift:sex"]) == Severity.WARNING
     assert severity(["quality_cliff:auc"]) == Severity.CRITICAL
+    incomplete = {"findings": [{"kind": "incomplete_output", "subject": "churn-dq"}]}
+    assert fingerprint(incomplete) == ("incomplete_output:churn-dq",)
+    assert severity(fingerprint(incomplete)) == Severity.WARNING
 
 
 def test_a_persistent_problem_is_one_incident_and_one_page() -> None:
