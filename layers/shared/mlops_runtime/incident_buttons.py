@@ -1,9 +1,10 @@
 """The controls part of an incident's Slack message: who acknowledged or snoozed it, and the
 buttons that still apply (Acknowledge, Snooze 4 h, Snooze 24 h; none once it is resolved).
 
-The bot's incident message carries :func:`control_blocks` (posted by Notify); after a person's
-control the decider replaces the message with its current state (:func:`show_control`) and
-tells a refused clicker why, privately. Buttons carry only the incident id (its action says
+The bot's incident message carries :func:`control_blocks` (posted and edited by Notify,
+mlops_runtime.incident_channels); after a person's control the decider replaces the message
+with the incident's current state (:func:`show_control`) and tells a refused clicker why,
+privately. Buttons carry only the incident id (its action says
 what it does). A verified Slack user is shown as a mention (an id Slack signed and the model's
 configuration named); anything else (an operator's ARN, a reason) is plain_text.
 """
@@ -101,9 +102,18 @@ def show_control(slack: Slack, attempt: ControlAttempt | None, result: ControlRe
 
 
 def refresh_message(slack: Slack, state: IncidentState) -> None:
-    """Replace the incident's message with its current state (``chat.update``)."""
-    from mlops_runtime.incident_slack import incident_message
+    """Replace the incident's message with its current state (``chat.update``): the card Notify
+    keeps (mlops_runtime.incident_channels), then the controls. The run's latest executions and
+    trend come back with the next run's edit; the card's facts are the incident's own."""
+    from mlops_core import messages
+    from mlops_core.incidents import Transition
+
+    from mlops_runtime import notify
 
     assert state.slack is not None
-    text, blocks = incident_message(state)
+    shown = Transition.OPENED if state.is_open else Transition.RESOLVED
+    details = [part for part in state.summary.split("; ") if part]
+    card = messages.incident(shown, state, "", details=details)
+    blocks = [block.to_dict() for block in (*notify.slack_blocks(card), *control_blocks(state))]
+    text = slack_text.fallback(card.title)
     slack.replace_message(state.slack["channel"], state.slack["ts"], text, blocks)
