@@ -128,6 +128,9 @@ def test_a_persistent_problem_pages_once_then_edits_and_resolves_in_its_thread(w
     assert "6 showing the problem, 5 updates" in shown
     assert slack.replies(message) == []
     assert incident_actions(incident) == ["incident_opened"] + ["incident_updated"] * 5
+    (opened,) = [e for e in Ledger("ledger").about(incident) if e["action"] == "incident_opened"]
+    assert opened["evidence"]["triage"]["findings"] == [ZIP], "the run's evidence is kept"
+    assert opened["evidence"]["fingerprint"] == ["integrity_violation:zip_code"]
     assert len(notifications()) == 1
 
     # The same run delivered again: nothing at all.
