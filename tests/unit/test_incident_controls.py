@@ -295,3 +295,26 @@ def test_a_resolved_incident_has_no_buttons_and_its_reason_is_plain_text() -> No
 def test_resolved_by_the_control_plane_says_nothing_here() -> None:
     closed = replace(state(), status=Status.RESOLVED, resolved_by="control-plane", resolved_at=T0)
     assert _blocks(closed) == []
+
+
+# ---------------------------------------------------------------- the CLI's arguments
+
+
+@pytest.mark.parametrize("hours", ["0", "-4", "nan", "soon"])
+def test_the_cli_refuses_a_snooze_that_is_not_a_positive_number_of_hours(hours: str) -> None:
+    from mlopscp.cli import build_parser
+
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(["incidents", "snooze", INCIDENT, "--hours", hours])
+    assert refused.value.code == 2
+
+
+def test_the_cli_lists_an_incident_as_stored_without_its_keys() -> None:
+    from mlopscp.commands.incidents import summary
+
+    listed = summary(state())
+    assert listed["incident_id"] == INCIDENT
+    assert listed["status"] == "OPEN"
+    assert "pk" not in listed
+    assert "sk" not in listed
+    assert json.loads(json.dumps(listed, default=str))["slack"] == POSTED
