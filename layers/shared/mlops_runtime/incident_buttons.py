@@ -57,9 +57,9 @@ def _status_lines(state: IncidentState) -> list[Any]:
     if state.status == Status.SNOOZED and state.snoozed_by and state.snoozed_until:
         until = f"until {when(state.snoozed_until)}"
         lines.append(_who(":zzz: Snoozed by", state.snoozed_by, None, until))
-    if state.status == Status.RESOLVED and state.resolved_by not in (None, CONTROL_PLANE):
-        assert state.resolved_by is not None
-        lines.append(_who(":white_check_mark: Resolved by", state.resolved_by, state.resolved_at))
+    person = state.resolved_by if state.resolved_by != CONTROL_PLANE else None
+    if state.status == Status.RESOLVED and person:
+        lines.append(_who(":white_check_mark: Resolved by", person, state.resolved_at))
         if state.resolved_reason:
             from mlops_runtime import slack_blocks
 
@@ -110,7 +110,8 @@ def refresh_message(slack: Slack, state: IncidentState) -> None:
 
     from mlops_runtime import notify
 
-    assert state.slack is not None
+    if not state.slack:
+        return
     shown = Transition.OPENED if state.is_open else Transition.RESOLVED
     details = [part for part in state.summary.split("; ") if part]
     card = messages.incident(shown, state, "", details=details)

@@ -241,7 +241,8 @@ class IncidentControls:
             return acknowledged(state, attempt.actor, now)
         if attempt.control is Control.RESOLVE:
             return resolved(state, attempt.actor, attempt.reason, now)
-        assert attempt.until is not None
+        if attempt.until is None:  # verified() gives every snooze its end
+            raise IncidentActionRefusedError("a snooze needs its end")
         if state.status == Status.SNOOZED and state.snoozed_until == attempt.until:
             # the same snooze again (a retried click): nothing changes
             why = f"already snoozed until {_iso(attempt.until)}"
