@@ -6,8 +6,7 @@
   confirmation page. A GET decides nothing, so link previews and mail scanners are harmless.
 - ``POST /approvals/{id}/{approve|reject}``: the page's form; the decider records the decision.
 
-This function cannot resolve a task itself (no KMS Decrypt, no SendTaskSuccess): only the
-decider can, after its own checks. Every refusal is recorded (mlops_runtime.approval_door).
+Only the decider acts (no KMS, SendTaskSuccess or incident write here); incident buttons too.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ door = ApprovalDoor(
     LinkKeys(SETTINGS.approval_link_key_secret_arn),
     SETTINGS.approval_decider_function,
     SETTINGS.slack_signing_secret_arn,
+    SETTINGS.state_table,
 )
 app = LambdaFunctionUrlResolver()
 SLACK_METRICS = {

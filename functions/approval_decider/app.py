@@ -7,7 +7,8 @@ HMAC, STS's answer for the operator's own signed request; its input names no act
 the approval is pending and in time and that the person may answer, records the decision
 (``approval_recorded`` / ``approval_expired``) atomically with the approval's new status,
 decrypts the task token and calls SendTaskSuccess; then shows the decision in Slack. A refused
-answer is recorded as ``approval_rejected_request`` and changes nothing.
+answer is recorded as ``approval_rejected_request`` and changes nothing. Incident controls
+(Slack's Acknowledge / Snooze buttons, `mlopscp incidents`) are verified and applied here too.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from mlops_runtime.approval_channels import (
 from mlops_runtime.approval_proofs import Answer, ProofError, Verifier, claims_of
 from mlops_runtime.approval_service import ApprovalService, record_refusal
 from mlops_runtime.approvals import ApprovalStore, silence_sdk_debug_logs
+from mlops_runtime.incident_buttons import show_control
+from mlops_runtime.incident_controls import IncidentControls, is_incident_request
 from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.store import Ledger
 from pydantic import Field, TypeAdapter, ValidationError
@@ -54,6 +57,9 @@ verifier = Verifier(
     LinkKeys(SETTINGS.approval_link_key_secret_arn),
 )
 ANSWERS: TypeAdapter[Any] = TypeAdapter(Answer)
+incidents = IncidentControls.wired(
+    SETTINGS.state_table, SETTINGS.model_config_table, ledger, verifier, slack
+)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -64,6 +70,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if resolution.delivered and resolution.approval:
             announce_decision(slack, email, resolution.approval)
         return resolution.to_dict()
+    if is_incident_request(event):  # an incident's Acknowledge / Snooze, `mlopscp incidents`
+        control, result = incidents.answer(event)
+        show_control(slack, control, result)
+        metrics.add_metric(name=f"IncidentControls{result.status.title()}", unit="Count", value=1)
+        return result.to_dict()
     try:
         attempt, click = verifier.attempt(ANSWERS.validate_python(event))
     except ValidationError as error:

@@ -94,3 +94,41 @@ def test_only_the_approval_roles_use_the_token_key(translated: dict[str, Any]) -
         "kms:Encrypt": {role("RequestApprovalFunctionRole")},
         "kms:Decrypt": {role("ApprovalDeciderFunctionRole")},
     }
+
+
+def _role_statements(translated: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """Every statement of a function role's inline policies (conditional ones included)."""
+    found = []
+    for policy in translated["Resources"][role]["Properties"].get("Policies", []):
+        if "Fn::If" in policy:
+            policy = policy["Fn::If"][1]
+        found += policy["PolicyDocument"]["Statement"]
+    return found
+
+
+def _on(statement: dict[str, Any], table: str) -> bool:
+    return json.dumps({"Fn::GetAtt": [table, "Arn"]}) in json.dumps(statement.get("Resource"))
+
+
+def test_incident_controls_are_least_privilege(translated: dict[str, Any]) -> None:
+    """The public callback may only read incident items (to file a refused click under its
+    model); the decider may read and put incident items, never a model's pointer or another
+    item of the state table, and only read model configuration."""
+    callback = _role_statements(translated, "ApprovalCallbackFunctionRole")
+    (read,) = [s for s in callback if _on(s, "StateTable")]
+    assert _actions(read) == ["dynamodb:GetItem"]
+    assert read["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["INCIDENT#*"]}
+    }
+    assert not any(_on(s, "ModelConfigTable") for s in callback)
+    decider = _role_statements(translated, "ApprovalDeciderFunctionRole")
+    (write,) = [s for s in decider if _on(s, "StateTable")]
+    assert sorted(_actions(write)) == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert write["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["INCIDENT#*"]}
+    }
+    (config,) = [s for s in decider if _on(s, "ModelConfigTable")]
+    assert _actions(config) == ["dynamodb:GetItem"]
+    assert all(
+        "*" not in a for s in callback + decider for a in _actions(s) if a.startswith("dynamodb")
+    )

@@ -21,6 +21,7 @@ COMMANDS = {
     "demo": "mlopscp.commands.demo",
     "replay": "mlopscp.commands.demo",
     "approvals": "mlopscp.commands.approvals",
+    "incidents": "mlopscp.commands.incidents",
     "promotions": "mlopscp.commands.promotions",
 }
 

@@ -456,6 +456,41 @@ def parse_slack_click(form_body: str) -> SlackClick:
     Any other body raises :class:`InteractionError` (and nothing else: the public callback
     parses what anyone sends, and a crash there would be a 502 instead of a refusal).
     """
+    button = block_action(form_body)
+    if button.action_id not in (SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION):
+        raise InteractionError(f"not an approval button: {button.action_id!r}")
+    if not is_approval_id(button.value):
+        raise InteractionError("the button carries no valid approval id")
+    return SlackClick(
+        approval_id=button.value,
+        action=Action.APPROVE if button.action_id == SLACK_APPROVE_ACTION else Action.REJECT,
+        user_id=button.user_id,
+        user_name=button.user_name,
+        team_id=button.team_id,
+        action_ts=button.action_ts,
+        channel_id=button.channel_id,
+        message_ts=button.message_ts,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """The first action of a block_actions payload and who pressed it where (all claims until
+    the request's signature is checked)."""
+
+    action_id: str
+    value: str
+    user_id: str
+    user_name: str
+    team_id: str
+    action_ts: str
+    channel_id: str
+    message_ts: str
+
+
+def block_action(form_body: str) -> ButtonPress:
+    """The button press of a block_actions body (``payload=<json>``, form-encoded), whichever
+    button it is; any other body raises :class:`InteractionError` (and nothing else)."""
     fields = parse_qs(form_body, keep_blank_values=True)
     try:
         payload = json.loads(fields["payload"][0])
@@ -465,19 +500,13 @@ def parse_slack_click(form_body: str) -> SlackClick:
         raise InteractionError(f"unsupported interaction type {_text(_get(payload, 'type'))!r}")
     actions = payload.get("actions")
     action = actions[0] if isinstance(actions, list) and actions else {}
-    action_id = _get(action, "action_id")
-    if action_id not in (SLACK_APPROVE_ACTION, SLACK_REJECT_ACTION):
-        raise InteractionError(f"not an approval button: {_text(action_id)!r}")
-    approval_id = _get(action, "value")
-    if not is_approval_id(approval_id):
-        raise InteractionError("the button carries no valid approval id")
     user, container = payload.get("user"), payload.get("container")
     user_id = _get(user, "id")
     if not isinstance(user_id, str) or not user_id:
         raise InteractionError("the payload names no user")
-    return SlackClick(
-        approval_id=str(approval_id),
-        action=Action.APPROVE if action_id == SLACK_APPROVE_ACTION else Action.REJECT,
+    return ButtonPress(
+        action_id=_text(_get(action, "action_id")),
+        value=_text(_get(action, "value")),
         user_id=user_id,
         user_name=_text(_get(user, "username") or _get(user, "name")),
         team_id=_text(_get(payload.get("team"), "id") or _get(user, "team_id")),

@@ -29,6 +29,7 @@ class Action(StrEnum):
     INCIDENT_RESOLVED = "incident_resolved"
     INCIDENT_ACKNOWLEDGED = "incident_acknowledged"
     INCIDENT_SNOOZED = "incident_snoozed"
+    INCIDENT_REJECTED_REQUEST = "incident_rejected_request"  # a refused ack/snooze (issue 17)
     NOTIFICATION_SENT = "notification_sent"
     WATCH_RECORDED = "watch_recorded"
     RESPONSE_FAILED = "response_failed"

@@ -52,6 +52,11 @@ def fallback(text: object, limit: int = 300) -> str:
     return _escaped_within(single_line(text, limit), limit)
 
 
+def is_user_id(value: str) -> bool:
+    """A Slack user id (``U...``/``W...``): safe to show as a mention."""
+    return bool(_USER_ID.match(value))
+
+
 def mention(user_id: str) -> str:
     """``<@U...>`` for a validated user id; anything else is shown as plain, escaped text."""
     return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(single_line(user_id, 100))

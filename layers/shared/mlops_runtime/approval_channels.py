@@ -68,6 +68,7 @@ class Slack:
         self._secret_arn = token_secret_arn
         self._api_url = api_url
         self._groups: TtlCache[tuple[str, ...]] = TtlCache(GROUP_MEMBERS_TTL_SECONDS)
+        self._team: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -126,6 +127,19 @@ class Slack:
             text=slack_text.fallback(text),
             blocks=[SectionBlock(text=slack_blocks.plain(text))],
         )
+
+    def workspace(self) -> str | None:
+        """The team id of the workspace the bot is installed in (``auth.test``), asked once per
+        execution environment; None without Slack. A click counts only from there."""
+        if not self.enabled:
+            return None
+        if self._team is None:
+            self._team = str(self._client().auth_test().get("team_id") or "")
+        return self._team or None
+
+    def replace_message(self, channel: str, ts: str, text: str, blocks: list[Any]) -> None:
+        """``chat.update`` of a message the bot posted (e.g. an incident's, once acknowledged)."""
+        self._client().chat_update(channel=channel, ts=ts, text=text, mrkdwn=False, blocks=blocks)
 
     def group_members(self, group: str) -> list[str]:
         """Members of a user group (nobody when Slack is not configured), read again after

@@ -2,14 +2,16 @@
 checked here before the decider sees it, and every refusal is recorded.
 
 - Slack: the request's timestamp (Slack's 5-minute window) and signature (slack_sdk's
-  SignatureVerifier); a click is handed to the decider asynchronously (Slack wants its answer
-  within 3 s) and marked as seen only once handed over, so a redelivery is refused as a replay
-  while the retry of a failed hand-off is processed.
+  SignatureVerifier); a click (an approval's buttons, or an incident's Acknowledge / Snooze) is
+  handed to the decider asynchronously (Slack wants its answer within 3 s) and marked as seen
+  only once handed over, so a redelivery is refused as a replay while the retry of a failed
+  hand-off is processed.
 - Emailed links: the HMAC and expiry against the accepted link keys; the confirmation form's
   POST goes to the decider synchronously, which checks the link again and records the decision.
 
-A refusal is recorded as ``approval_rejected_request`` with what the request claimed (never
-trusted: kept as evidence only). Nothing here resolves a task: only the decider can.
+A refusal is recorded as ``approval_rejected_request`` (``incident_rejected_request`` for an
+incident's buttons) with what the request claimed (never trusted: kept as evidence only).
+Nothing here resolves a task or changes an incident: only the decider can.
 """
 
 from __future__ import annotations
@@ -27,10 +29,17 @@ from mlops_core.approval_pages import ApprovalView
 from mlops_core.approvals import (
     InteractionError,
     LinkClaim,
+    SlackClick,
     iso,
     link_refusal,
     parse_slack_click,
     slack_timestamp_problem,
+)
+from mlops_core.incident_controls import (
+    IncidentClick,
+    is_incident_click,
+    is_incident_id,
+    parse_incident_click,
 )
 
 from mlops_runtime.approval_channels import secret_text
@@ -69,6 +78,7 @@ class ApprovalDoor:
     link_keys: LinkKeys
     decider_function: str
     slack_signing_secret_arn: str
+    state_table: str  # incidents, read only: a refused incident click is filed under its model
 
     # -- Slack ----------------------------------------------------------------------------
 
@@ -92,7 +102,9 @@ class ApprovalDoor:
         the signature itself); then marked as seen. A click already seen is refused as a replay;
         a failed hand-off is not marked, so Slack's retry of it is processed."""
         try:
-            click = parse_slack_click(body)
+            click: SlackClick | IncidentClick = (
+                parse_incident_click(body) if is_incident_click(body) else parse_slack_click(body)
+            )
         except InteractionError as error:
             logger.info("interaction ignored", extra={"reason": str(error)})
             return Receipt.IGNORED
@@ -120,6 +132,9 @@ class ApprovalDoor:
 
     def refuse_slack(self, body: str, why: str) -> None:
         """Record what the request claimed (unverified: never trusted, only kept as evidence)."""
+        if is_incident_click(body):
+            self._refuse_incident_click(body, why)
+            return
         try:
             claimed = parse_slack_click(body)
             claimed_id, claimed_by = claimed.approval_id, claimed.user_id
@@ -127,6 +142,21 @@ class ApprovalDoor:
             claimed_id, claimed_by = "", ""
         approval = self.store.get(claimed_id) if claimed_id else None
         record_refusal(self.ledger, approval, claimed_id, "slack", why, claimed_by)
+        logger.warning("Slack request refused", extra={"why": why, "claimed_by": claimed_by[:100]})
+
+    def _refuse_incident_click(self, body: str, why: str) -> None:
+        # Imported here: the incident modules cost a click's cold start ~45 ms, refusals only.
+        from mlops_runtime.incident_controls import record_incident_refusal
+        from mlops_runtime.incidents import IncidentStore
+
+        try:
+            claimed = parse_incident_click(body)
+            claimed_id, claimed_by = claimed.incident_id, claimed.user_id
+        except InteractionError:
+            claimed_id, claimed_by = "", ""
+        incidents = IncidentStore(self.state_table, self.ledger)
+        state = incidents.get(claimed_id) if is_incident_id(claimed_id) else None
+        record_incident_refusal(self.ledger, state, claimed_id, "slack", why, claimed_by)
         logger.warning("Slack request refused", extra={"why": why, "claimed_by": claimed_by[:100]})
 
     # -- emailed links --------------------------------------------------------------------

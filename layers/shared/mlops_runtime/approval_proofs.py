@@ -153,20 +153,7 @@ class Verifier:
         ), None
 
     def _slack(self, answer: SlackAnswer, now: datetime) -> tuple[Attempt, SlackClick]:
-        from slack_sdk.signature import SignatureVerifier
-
-        secret = self._slack_secret()
-        if not secret:
-            raise ProofError("Slack interactivity is not configured (no signing secret)")
-        if not EPOCH_PATTERN.match(answer.timestamp):
-            raise ProofError("malformed X-Slack-Request-Timestamp")
-        if abs(now.timestamp() - int(answer.timestamp)) > SLACK_RELAY_WINDOW_SECONDS:
-            raise ProofError("the Slack request is too old to act on")
-        expected = SignatureVerifier(secret).generate_signature(
-            timestamp=answer.timestamp, body=answer.body
-        )
-        if not expected or not hmac.compare_digest(expected, answer.signature):
-            raise ProofError("signature does not match (forged or altered request)")
+        self.check_slack_signature(answer, now)
         try:
             click = parse_slack_click(answer.body)
         except InteractionError as error:
@@ -181,6 +168,24 @@ class Verifier:
             slack_origin=(click.team_id, click.channel_id, click.message_ts),
         )
         return attempt, click
+
+    def check_slack_signature(self, answer: SlackAnswer, now: datetime) -> None:
+        """Slack signed this body (with our signing secret) within the relay window; else
+        ProofError. Approval and incident clicks alike."""
+        from slack_sdk.signature import SignatureVerifier
+
+        secret = self._slack_secret()
+        if not secret:
+            raise ProofError("Slack interactivity is not configured (no signing secret)")
+        if not EPOCH_PATTERN.match(answer.timestamp):
+            raise ProofError("malformed X-Slack-Request-Timestamp")
+        if abs(now.timestamp() - int(answer.timestamp)) > SLACK_RELAY_WINDOW_SECONDS:
+            raise ProofError("the Slack request is too old to act on")
+        expected = SignatureVerifier(secret).generate_signature(
+            timestamp=answer.timestamp, body=answer.body
+        )
+        if not expected or not hmac.compare_digest(expected, answer.signature):
+            raise ProofError("signature does not match (forged or altered request)")
 
     def _email(self, answer: EmailAnswer, now: datetime) -> Attempt:
         if not self._link_keys.configured:

@@ -11,7 +11,6 @@ in the ledger as ``approval_rejected_request`` with the reason (:func:`record_re
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 
 from mlops_runtime.approvals import PENDING_DELIVERY, Approval, ApprovalStore, from_iso
 from mlops_runtime.aws import client, error_code, translated_errors
+from mlops_runtime.refusals import record_bounded_refusal
 from mlops_runtime.store import Ledger
 
 # Step Functions answers these when the task is no longer waiting (timed out, execution ended,
@@ -246,43 +246,27 @@ def record_refusal(
     verified: bool = False,
     now: datetime | None = None,
 ) -> bool:
-    """``approval_rejected_request``: a forged, stale, replayed or unauthorised answer.
-
-    Anyone can send the public callback requests, so what they write is bounded: one entry per
-    approval (all approvals that do not exist count as one), channel, reason and hour, the
-    first of its kind; repeats are counted by the ApprovalRequestsRefused metric only. An
-    identity that was not verified is kept as a claim, marked so and reduced to one printable
-    line; a verified person's refusals are kept per person. Returns whether it wrote an entry.
-    """
-    from mlops_core.approvals import fingerprint
+    """``approval_rejected_request``: a forged, stale, replayed or unauthorised answer, bounded
+    as :mod:`mlops_runtime.refusals` says (one per approval, all approvals that do not exist
+    counting as one). Returns whether it wrote an entry."""
     from mlops_core.untrusted import single_line
 
-    moment = now or datetime.now(UTC)
     shown_id = approval.approval_id if approval else "unknown"
-    claimed = single_line(claimed_by, 100)
-    reason = single_line(why, 300)
-    kind = re.sub(r"[-+]?\d+(\.\d+)?", "#", reason)  # "stale by 301 s" and "by 302 s" alike
-    window = moment.strftime("%Y-%m-%dT%H")
-    key = fingerprint(channel, kind, window, claimed if verified else "")
-    return ledger.record(
-        LedgerEntry(
-            action=Action.APPROVAL_REJECTED_REQUEST,
-            model_id=approval.model_id if approval else UNKNOWN_MODEL,
-            subject=f"approval:{shown_id}#refused#{key}",
-            summary=f"refused a {channel} answer: {reason}",
-            actor=(claimed or "unknown") if verified else "unverified",
-            at=moment,
-            evidence={
-                "approval_id": shown_id,
-                "claimed_approval_id": single_line(claimed_id, 64) if not approval else None,
-                "channel": channel,
-                "why": reason,
-                "claimed_by": claimed,
-                "identity": "verified" if verified else "unverified",
-                "window": f"{window}:00Z, first refusal of this kind in the hour",
-                "status": approval.status if approval else None,
-            },
-        )
+    return record_bounded_refusal(
+        ledger,
+        Action.APPROVAL_REJECTED_REQUEST,
+        approval.model_id if approval else UNKNOWN_MODEL,
+        f"approval:{shown_id}",
+        channel,
+        why,
+        claimed_by,
+        verified,
+        now,
+        evidence={
+            "approval_id": shown_id,
+            "claimed_approval_id": single_line(claimed_id, 64) if not approval else None,
+            "status": approval.status if approval else None,
+        },
     )
 
 

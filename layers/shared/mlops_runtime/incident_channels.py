@@ -33,10 +33,12 @@ _THREAD = {Transition.ESCALATED, Transition.REOPENED, Transition.RESOLVED}
 
 
 def incident_actions(state: IncidentState) -> list[Any]:
-    """The incident message's controls, after its facts: the place for the Acknowledge and
-    Snooze buttons (signed callbacks through the approval door). None yet."""
-    del state
-    return []
+    """The incident message's controls, after its facts: who said "seen", and the Acknowledge
+    and Snooze buttons while it is open (mlops_runtime.incident_buttons; a click goes through
+    the approval door to the decider)."""
+    from mlops_runtime.incident_buttons import control_blocks
+
+    return [block.to_dict() for block in control_blocks(state)]
 
 
 @dataclass

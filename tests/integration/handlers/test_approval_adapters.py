@@ -77,6 +77,7 @@ def door(cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> ApprovalDoor
         LinkKeys(env["APPROVAL_LINK_KEY_SECRET_ARN"]),
         "decider",  # no such function in moto: invoking it fails until a test fakes it
         env["SLACK_SIGNING_SECRET_ARN"],
+        "state",
     )
 
 

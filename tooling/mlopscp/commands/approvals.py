@@ -103,9 +103,17 @@ def identity_proof(stack: StackArgs, approval_id: str, outcome: str, attempt_id:
     """Who you are, for this one decision: an STS GetCallerIdentity request your credentials
     sign (SigV4) over a header naming the decision. The decider sends it to STS unchanged and
     records the ARN STS answers with; it is good for minutes, for this decision only."""
+    from mlops_core.approvals import identity_binding
+
+    return signed_identity(stack, identity_binding(approval_id, outcome, attempt_id))
+
+
+def signed_identity(stack: StackArgs, binding: str) -> dict:
+    """The identity proof for what ``binding`` names (an approval's decision, an incident's
+    control): the signed request, ready for the decider."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
-    from mlops_core.approvals import IDENTITY_BINDING_HEADER, STS_IDENTITY_BODY, identity_binding
+    from mlops_core.approvals import IDENTITY_BINDING_HEADER, STS_IDENTITY_BODY
 
     sts = stack.client("sts")
     url = sts.meta.endpoint_url.rstrip("/") + "/"
@@ -115,7 +123,7 @@ def identity_proof(stack: StackArgs, approval_id: str, outcome: str, attempt_id:
         data=STS_IDENTITY_BODY,
         headers={
             "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-            IDENTITY_BINDING_HEADER: identity_binding(approval_id, outcome, attempt_id),
+            IDENTITY_BINDING_HEADER: binding,
         },
     )
     credentials = stack.session().get_credentials()
