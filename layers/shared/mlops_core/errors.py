@@ -87,3 +87,16 @@ class ReaderRoleAccessError(ControlPlaneError):
 
 class MonitoringLocationError(ControlPlaneError):
     """Triage was asked to read a location the model's configuration does not name."""
+
+
+# ---- incident lifecycle (issue 17)
+
+
+class IncidentChangedError(ControlPlaneError):
+    """An incident changed between reading and writing it (a concurrent run or person): the
+    write was refused whole; the state machine retries, reading it again."""
+
+
+class IncidentActionRefusedError(ControlPlaneError):
+    """A person's action on an incident cannot apply (it is resolved, or the snooze is in the
+    past or longer than the model's incidents.max_snooze_hours)."""

@@ -22,6 +22,13 @@ class Action(StrEnum):
     RETRAIN_SUCCEEDED = "retrain_succeeded"
     RETRAIN_FAILED = "retrain_failed"
     INCIDENT_OPENED = "incident_opened"
+    # Incident lifecycle (issue 17); the subject is the incident id
+    INCIDENT_UPDATED = "incident_updated"
+    INCIDENT_ESCALATED = "incident_escalated"
+    INCIDENT_REOPENED = "incident_reopened"
+    INCIDENT_RESOLVED = "incident_resolved"
+    INCIDENT_ACKNOWLEDGED = "incident_acknowledged"
+    INCIDENT_SNOOZED = "incident_snoozed"
     NOTIFICATION_SENT = "notification_sent"
     WATCH_RECORDED = "watch_recorded"
     RESPONSE_FAILED = "response_failed"
@@ -66,11 +73,16 @@ class LedgerEntry:
     evidence: dict[str, Any] = field(default_factory=dict)
     actor: str = "control-plane"
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Tells apart entries of one action on one subject that may happen more than once (an
+    # incident's updates: its version); empty for the once-per-subject actions.
+    key: str = ""
 
     @property
     def entry_id(self) -> str:
-        """Stable for the same action on the same subject, so a retried write is a no-op."""
-        return hashlib.sha256(f"{self.action}|{self.subject}".encode()).hexdigest()[:20]
+        """Stable for the same action on the same subject (and key), so a retried write is a
+        no-op."""
+        base = f"{self.action}|{self.subject}" + (f"|{self.key}" if self.key else "")
+        return hashlib.sha256(base.encode()).hexdigest()[:20]
 
     def to_record(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 from mlops_core.guardrails import GuardrailPolicy
+from mlops_core.incidents import IncidentPolicy
 from mlops_core.policy import TriagePolicy
 from mlops_core.promotion import AutoscalingPolicy, DeploymentPolicy, QualityPolicy, ShadowPolicy
 from mlops_core.spot import SpotPolicy
@@ -218,6 +219,10 @@ class ModelConfig(BaseModel):
     )
     retrain: RetrainConfig | None = None
     triage: TriagePolicy = Field(default_factory=TriagePolicy)
+    incidents: IncidentPolicy = Field(
+        default_factory=IncidentPolicy,
+        description="incident lifecycle: resolve, reopen, snooze limits, Slack channel",
+    )
     owners: list[str] = Field(default_factory=list, description="who to mention in notifications")
     spot: SpotPolicy | None = Field(
         None, description="Spot recovery of the model's training jobs; the stack's default if unset"
