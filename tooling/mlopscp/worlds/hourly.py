@@ -51,7 +51,7 @@ class HourlyWorld:
         if at != self.first:
             self._write(at, broken)
         events = [
-            self.plane.monitoring_execution_event(  # type: ignore[attr-defined]
+            self.plane.monitoring_execution_event(
                 self.model,
                 schedule=schedule.name,
                 status="CompletedWithViolations"
