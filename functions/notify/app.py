@@ -1,4 +1,9 @@
-"""Notification step: page humans over SNS (and Slack when configured), then record it."""
+"""Notification step: page humans over SNS (and Slack when configured), then record it.
+
+Incident messages (kind ``incident``: pages, resolutions, edits of the bot's message) go through
+mlops_runtime.incident_channels: with the Slack bot token they post, thread and edit; without
+it, the incoming webhook takes pages and resolutions.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import messages
 from mlops_runtime import notify, settings
+from mlops_runtime.incident_channels import IncidentChannels
+from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.store import Ledger
 from pydantic import BaseModel
+
+
+class Settings(settings.NotifySettings, settings.SlackApiSettings):
+    pass
 
 
 class NotifyRequest(BaseModel):
@@ -19,22 +30,34 @@ class NotifyRequest(BaseModel):
     incident_id: str = ""
     summary: dict[str, Any] = {}
     error: dict[str, Any] = {}
+    notices: list[dict[str, Any]] = []
 
 
-SETTINGS = settings.load(settings.NotifySettings)
+SETTINGS = settings.load(Settings)
 logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
+incidents = IncidentChannels(
+    ledger,
+    IncidentStore(SETTINGS.state_table, ledger),
+    SETTINGS.notification_topic_arn,
+    SETTINGS.slack_webhook_secret_arn or None,
+    SETTINGS.slack_bot_token_secret_arn or None,
+    SETTINGS.slack_api_url,
+)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = NotifyRequest.model_validate(event)
-    if request.kind == "investigate":
-        message = messages.investigation(request.model_id, request.incident_id, request.summary)
-    else:
-        message = messages.response_failed(request.model_id, request.incident_id, request.error)
+    if request.kind == "incident":
+        delivered = [incidents.deliver(notice) for notice in request.notices]
+        pages = sum(1 for notice in request.notices if notice.get("notify"))
+        if pages:
+            metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=pages)
+        return {"delivered": sorted({c for channels in delivered for c in channels}), "failed": []}
+    message = messages.response_failed(request.model_id, request.incident_id, request.error)
     return deliver(message)
 
 

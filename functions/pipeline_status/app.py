@@ -15,6 +15,8 @@ from mlops_core.trust import account_refusal, resource_refusal
 from mlops_runtime import notify, settings, training
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import PipelineExecutionStatusChange, parse_event
+from mlops_runtime.incident_tracking import end_retrain_incident
+from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.store import Ledger, StateStore
 
 
@@ -28,11 +30,12 @@ logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 state = StateStore(SETTINGS.state_table)
+incidents = IncidentStore(SETTINGS.state_table, ledger)
 
 _OUTCOMES = {
-    "Succeeded": (Action.RETRAIN_SUCCEEDED, retrain.SUCCEEDED, "RETRAIN_SUCCEEDED"),
-    "Failed": (Action.RETRAIN_FAILED, retrain.FAILED, "RETRAIN_FAILED"),
-    "Stopped": (Action.RETRAIN_FAILED, retrain.STOPPED, "RETRAIN_STOPPED"),
+    "Succeeded": (Action.RETRAIN_SUCCEEDED, retrain.SUCCEEDED),
+    "Failed": (Action.RETRAIN_FAILED, retrain.FAILED),
+    "Stopped": (Action.RETRAIN_FAILED, retrain.STOPPED),
 }
 
 
@@ -59,25 +62,24 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if outcome is None or link is None:
         return {"status": "ignored"}  # still running, or not a retrain this control plane started
 
-    action, lock_status, incident_status = outcome
+    action, lock_status = outcome
     model_id, incident = link["model_id"], link["incident_id"]
     ended = (detail.executionEndTime or datetime.now(UTC)).isoformat()
     reason = detail.failureReason
+    summary = f"retraining pipeline {detail.currentPipelineExecutionStatus.lower()}" + (
+        f": {reason}" if reason else ""
+    )
     recorded = ledger.record(
         LedgerEntry(
             action=action,
             model_id=model_id,
             subject=incident,
-            summary=f"retraining pipeline {detail.currentPipelineExecutionStatus.lower()}"
-            + (f": {reason}" if reason else ""),
+            summary=summary,
             evidence={
                 "pipeline_execution_arn": detail.pipelineExecutionArn,
                 "ended_at": ended,
                 "status": detail.currentPipelineExecutionStatus,
             },
-        ),
-        state.update_operation(
-            f"INCIDENT#{incident}", "INCIDENT", {"status": incident_status, "closed_at": ended}
         ),
         state.update_operation(
             f"MODEL#{model_id}",
@@ -87,24 +89,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             **{":arn": detail.pipelineExecutionArn},
         ),
     )
+    # Spot recovery retries a capacity failure and pages itself if it gives up; a Succeeded
+    # event then ends the incident. Otherwise the retrain incident ends here (also on a
+    # redelivery: ending it is idempotent, and an earlier attempt may have stopped before it).
+    spot = action == Action.RETRAIN_FAILED and training.failed_for_capacity(arn)
+    if not spot:
+        end_retrain_incident(incidents, incident, summary)
     if not recorded:
         return {"status": "duplicate", "incident_id": incident}
     metrics.add_metric(
         name=f"Retrain{detail.currentPipelineExecutionStatus}", unit=MetricUnit.Count, value=1
     )
-    if action == Action.RETRAIN_FAILED:
-        if training.failed_for_capacity(detail.pipelineExecutionArn):
-            # Spot recovery retries the execution and pages itself if it gives up; a Succeeded
-            # event then closes the incident.
-            logger.info("retrain failure left to spot recovery", extra={"incident_id": incident})
-        else:
-            _page(
-                model_id,
-                incident,
-                detail.pipelineExecutionArn,
-                detail.currentPipelineExecutionStatus,
-                reason,
-            )
+    if spot:
+        logger.info("retrain failure left to spot recovery", extra={"incident_id": incident})
+    elif action == Action.RETRAIN_FAILED:
+        _page(model_id, incident, arn, detail.currentPipelineExecutionStatus, reason)
     return {"status": "recorded", "incident_id": incident, "outcome": str(action)}
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from mlops_core import messages
 from mlops_core.approvals import ApprovalRequest, Approvers, MetricChange
+from mlops_core.incidents import IncidentKind, IncidentState, Severity, Status, Transition
 from mlops_core.messages import Notification
 from mlops_runtime.approval_channels import request_blocks, request_text
 from mlops_runtime.approvals import Approval
@@ -52,6 +53,34 @@ def hostile_approval(**extra: object) -> Approval:
     return Approval(**fields)  # type: ignore[arg-type]
 
 
+INCIDENT_MESSAGES = [
+    Transition.OPENED,
+    Transition.ESCALATED,
+    Transition.REOPENED,
+    Transition.UPDATED,
+    Transition.RESOLVED,
+]
+
+
+def hostile_incident() -> IncidentState:
+    """An incident whose every free-text field came from monitoring files or a Slack user."""
+    return IncidentState(
+        incident_id="inc-churn-0123456789ab",
+        model_id="churn",
+        kind=IncidentKind.INVESTIGATE,
+        status=Status.ACKNOWLEDGED,
+        fingerprint=(f"integrity_violation:{HOSTILE}",),
+        severity=Severity.CRITICAL,
+        opened_at=NOW,
+        last_seen_at=NOW,
+        last_run="k1",
+        acknowledged_by=HOSTILE,
+        resolved_by=HOSTILE,
+        summary=HOSTILE,
+        version=3,
+    )
+
+
 def hostile_notification() -> Notification:
     return Notification(
         kind="investigate",
@@ -88,10 +117,16 @@ def test_a_hostile_reason_is_inert_in_the_decided_slack_message() -> None:
     "notification",
     [
         hostile_notification(),
-        messages.investigation(
-            "churn",
-            "inc-1",
-            {"reasons": [HOSTILE], "latest": {HOSTILE: "x"}, "sparkline": HOSTILE},
+        *(
+            messages.incident(
+                transition,
+                hostile_incident(),
+                HOSTILE,
+                details=[HOSTILE],
+                new_items=[f"integrity_violation:{HOSTILE}"],
+                summary={"latest": {HOSTILE: "x"}, "sparkline": HOSTILE},
+            )
+            for transition in INCIDENT_MESSAGES
         ),
         messages.retrain_failed("churn", "inc-1", "arn:x", "Failed", HOSTILE),
         messages.response_failed("churn", "inc-1", {"Error": HOSTILE, "Cause": HOSTILE}),
@@ -115,8 +150,12 @@ def test_hostile_notifications_stay_in_quoted_fields_in_email() -> None:
     assert INJECTED_LINE in title, "shown as written, on the title's own line"
     assert blank == ""
     assert_email_inert("\n".join(rest))
-    assert_email_inert(
-        messages.investigation(
-            "churn", "inc-1", {"reasons": [HOSTILE], "sparkline": HOSTILE}
-        ).as_text()
-    )
+    for transition in INCIDENT_MESSAGES:
+        message = messages.incident(
+            transition, hostile_incident(), HOSTILE, [HOSTILE], [HOSTILE], {"sparkline": HOSTILE}
+        )
+        title, blank, *rest = message.as_text().splitlines()
+        assert HOSTILE.splitlines()[0] not in title, (
+            "the title holds only the control plane's words"
+        )
+        assert_email_inert("\n".join(rest))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_core import email_text
+from mlops_core.incidents import IncidentState, Status, Transition
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +46,65 @@ class Notification:
         return email_text.subject(self.title)
 
 
-def investigation(model_id: str, incident_id: str, summary: dict[str, Any]) -> Notification:
+# What an incident message says, per transition: (kind, title after "<model>: ").
+_INCIDENT_TEXT = {
+    Transition.OPENED: ("investigate", "monitoring shows a data problem, no retrain started"),
+    Transition.ESCALATED: ("investigate_escalated", "the data problem got worse"),
+    Transition.REOPENED: ("investigate_reopened", "the data problem is back"),
+    Transition.UPDATED: ("investigate_persists", "the data problem persists"),
+    Transition.RESOLVED: ("investigate_resolved", "the data problem is resolved"),
+}
+_TAGS = {
+    Transition.OPENED: "investigate",
+    Transition.ESCALATED: "escalated",
+    Transition.REOPENED: "reopened",
+    Transition.UPDATED: "still open",
+    Transition.RESOLVED: "resolved",
+}
+
+
+def incident(
+    transition: Transition | str,
+    state: IncidentState,
+    reason: str,
+    details: list[str] | None = None,
+    new_items: list[str] | None = None,
+    summary: dict[str, Any] | None = None,
+) -> Notification:
+    """An investigate incident's message: its first page, an escalation, a reopening, the page
+    after a snooze, or its resolution (kinds ``investigate``, ``investigate_<what>``)."""
+    transition = Transition(transition)
+    kind, what = _INCIDENT_TEXT.get(transition, _INCIDENT_TEXT[Transition.UPDATED])
+    summary = summary or {}
+    resolved = state.status == Status.RESOLVED
+    facts = {
+        "incident": state.incident_id,
+        "status": state.status.lower(),
+        "problem": ", ".join(state.fingerprint) or "-",
+        "new": ", ".join(new_items or []),
+        "why": reason,
+        "runs": f"{state.runs} showing the problem"
+        + (f", {state.updates} updates" if state.updates else ""),
+        "opened": state.opened_at.isoformat(timespec="minutes"),
+        "last seen": state.last_seen_at.isoformat(timespec="minutes"),
+        "acknowledged by": state.acknowledged_by or "",
+        "snoozed until": state.snoozed_until.isoformat(timespec="minutes")
+        if state.snoozed_until
+        else "",
+        "resolved by": state.resolved_by if resolved else "",
+        "latest executions": ", ".join(
+            f"{k} {v}" for k, v in sorted(summary.get("latest", {}).items())
+        ),
+    }
     return Notification(
-        kind="investigate",
-        model_id=model_id,
-        subject_id=incident_id,
-        title=f"[investigate] {model_id}: monitoring shows a data problem, no retrain started",
-        lines=list(summary.get("reasons", []))[:8],
-        severity="critical",
-        facts={
-            "incident": incident_id,
-            "latest executions": ", ".join(
-                f"{k} {v}" for k, v in sorted(summary.get("latest", {}).items())
-            ),
-        },
-        trend=str(summary.get("sparkline", "")),
+        kind=kind,
+        model_id=state.model_id,
+        subject_id=state.incident_id,
+        title=f"[{_TAGS.get(transition, 'investigate')}] {state.model_id}: {what}",
+        lines=list(details or [])[:8],
+        severity="info" if resolved else str(state.severity),
+        facts={k: v for k, v in facts.items() if v},
+        trend="" if resolved else str(summary.get("sparkline", "")),
     )
 
 

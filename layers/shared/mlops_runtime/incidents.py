@@ -75,11 +75,27 @@ class IncidentStore:
         return True
 
     def set_slack(self, state: IncidentState, channel: str, ts: str) -> IncidentState:
-        """Remember where the bot posted the incident's message (its thread and edits)."""
-        posted = replace(state, slack={"channel": channel, "ts": ts}, version=state.version + 1)
-        if not self.state.apply(self._item_operation(posted)):
-            raise IncidentChangedError(f"{state.incident_id} changed before its Slack message")
-        return posted
+        """Remember where the bot posted the incident's message (its thread and edits).
+
+        Only the first post is kept: it does not depend on the version ``state`` was read at (a
+        run may have updated the incident meanwhile) but raises IncidentChangedError when the
+        incident already has a message.
+        """
+        pk, sk = incident_key(state.incident_id)
+        operation = self.state.update_operation(
+            pk, sk, {"slack": {"channel": channel, "ts": ts}}, "attribute_not_exists(slack)"
+        )
+        update = operation["Update"]
+        update["UpdateExpression"] += ", #version = #version + :one"
+        update["ExpressionAttributeNames"]["#version"] = "version"
+        update["ExpressionAttributeValues"][":one"] = {"N": "1"}
+        update["ConditionExpression"] += " AND attribute_exists(version)"
+        if not self.state.apply(operation):
+            raise IncidentChangedError(f"{state.incident_id} already has a Slack message")
+        posted = self.get(state.incident_id)
+        return (
+            posted if posted is not None else replace(state, slack={"channel": channel, "ts": ts})
+        )
 
     def list(self, model_id: str | None = None, open_only: bool = True) -> list[IncidentState]:
         """Incidents, newest opened first; of one model, and only the open ones, by default."""

@@ -181,18 +181,6 @@ class RetrainStarter:
             ),
             self.state.put_operation(
                 {
-                    "pk": f"INCIDENT#{incident}",
-                    "sk": "INCIDENT",
-                    "model_id": model_id,
-                    "decision": "retrain",
-                    "status": "RETRAINING",
-                    "opened_at": started,
-                    "pipeline_execution_arn": arn,
-                    "summary": reason,
-                }
-            ),
-            self.state.put_operation(
-                {
                     "pk": f"PIPELINE_EXECUTION#{arn}",
                     "sk": "INCIDENT",
                     "model_id": model_id,

@@ -24,6 +24,8 @@ from mlops_core.spot import Recovery, SpotPolicy, Step
 
 from mlops_runtime import notify, training
 from mlops_runtime.events import PipelineStepStatusChange
+from mlops_runtime.incident_tracking import end_retrain_incident
+from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
 from mlops_runtime.store import Ledger, StateStore
 
@@ -172,6 +174,8 @@ class SpotRecovery:
             ),
             write,
         )
+        if decision.step == Step.GIVE_UP and decision.pipeline_execution_arn:
+            self._end_retrain(decision)
         if not recorded:
             return {
                 "status": "duplicate",
@@ -188,6 +192,14 @@ class SpotRecovery:
             "lineage": decision.lineage_id,
             "job": decision.copy_name,
         }
+
+    def _end_retrain(self, decision: Recovery) -> None:
+        """Nothing retries the pipeline any more: its retrain incident ends (pipeline_status
+        left a capacity failure to this function)."""
+        link = self.state.get(f"PIPELINE_EXECUTION#{decision.pipeline_execution_arn}", "INCIDENT")
+        if link is not None:
+            store = IncidentStore(self.state.table_name, self.ledger)
+            end_retrain_incident(store, link["incident_id"], f"retrain given up: {decision.reason}")
 
     @staticmethod
     def _evidence(decision: Recovery, job: dict[str, Any]) -> dict[str, Any]:

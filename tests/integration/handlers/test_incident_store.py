@@ -136,11 +136,21 @@ def test_the_slack_message_is_remembered_on_the_incident(store) -> None:
     posted = store.set_slack(opened.state, "C123", "1700000000.000100")
     assert store.get(opened.incident_id) == posted
     assert posted.slack == {"channel": "C123", "ts": "1700000000.000100"}
-    with pytest.raises(IncidentChangedError):
+    with pytest.raises(IncidentChangedError):  # the first message stays the incident's
         store.set_slack(replace(posted, version=1), "C9", "1")
+    assert store.get(opened.incident_id) == posted
     update = step_and_apply(store, run("k1"), T0 + HOUR)
     assert update.state is not None
     assert update.state.slack == posted.slack
+    assert update.state.version == posted.version + 1 == 3
+
+
+def test_the_slack_message_is_kept_even_when_a_run_updated_the_incident_first(store) -> None:
+    opened = step_and_apply(store, run("k0"), T0)
+    step_and_apply(store, run("k1"), T0 + HOUR)  # between the page and its post
+    posted = store.set_slack(opened.state, "C123", "1.2")  # type: ignore[arg-type]
+    assert posted.slack == {"channel": "C123", "ts": "1.2"}
+    assert (posted.last_run, posted.version) == ("k1", 3)
 
 
 def test_items_of_the_era_before_the_lifecycle_are_not_incidents_to_track(store) -> None:

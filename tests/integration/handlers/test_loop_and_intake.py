@@ -9,6 +9,8 @@ from typing import Any
 
 import boto3
 import pytest
+from mlops_core.incidents import IncidentState, Status
+from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.store import Ledger, StateStore
 
 from tests.aws_fixtures import LambdaContext, load_handler
@@ -52,14 +54,31 @@ def messages(url: str) -> list[str]:
     return [m["Body"] for m in response.get("Messages", [])]
 
 
-def started_retrain() -> str:
+def started_retrain() -> tuple[str, str]:
+    """A retrain decision tracked (it opens the model's retrain incident), then started:
+    the pipeline execution and the incident."""
     put_model()
     create_pipeline()
+    triage = {
+        "model_id": "churn",
+        "incident_id": "run-1",
+        "decision": "retrain",
+        "summary": {"signal_key": "k1", "reasons": ["drift"], "findings": []},
+    }
+    tracked = load_handler("track_incident").handler(triage, LambdaContext())
+    assert (tracked["transition"], tracked["route"]) == ("opened", "retrain")
+    incident = str(tracked["incident_id"])
     result = load_handler("start_retrain").handler(
-        {"model_id": "churn", "incident_id": "inc-churn-aaa", "summary": {"reasons": ["drift"]}},
+        {"model_id": "churn", "incident_id": incident, "summary": {"reasons": ["drift"]}},
         LambdaContext(),
     )
-    return str(result["pipeline_execution_arn"])
+    return str(result["pipeline_execution_arn"]), incident
+
+
+def retrain_incident(incident_id: str) -> IncidentState:
+    state = IncidentStore("state", Ledger("ledger")).get(incident_id)
+    assert state is not None
+    return state
 
 
 def status_event(arn: str, status: str, reason: str | None = None) -> dict[str, Any]:
@@ -73,40 +92,69 @@ def status_event(arn: str, status: str, reason: str | None = None) -> dict[str, 
 
 
 def test_a_failed_retrain_is_recorded_on_its_incident_and_pages(inbox) -> None:
-    arn = started_retrain()
+    arn, incident_id = started_retrain()
     app = load_handler("pipeline_status")
     result = app.handler(status_event(arn, "Failed", "InsufficientCapacityError"), LambdaContext())
     assert result == {
         "status": "recorded",
-        "incident_id": "inc-churn-aaa",
+        "incident_id": incident_id,
         "outcome": "retrain_failed",
     }
     state = StateStore("state")
-    assert state.get("INCIDENT#inc-churn-aaa", "INCIDENT")["status"] == "RETRAIN_FAILED"
+    incident = retrain_incident(incident_id)
+    assert incident.status == Status.RESOLVED
+    assert incident.resolved_reason == "retraining pipeline failed: InsufficientCapacityError"
     assert state.get("MODEL#churn", "RETRAIN")["status"] == "FAILED"
-    actions = [e["action"] for e in Ledger("ledger").about("inc-churn-aaa")]
-    assert {"retrain_started", "retrain_failed"} <= set(actions)
+    actions = [e["action"] for e in Ledger("ledger").about(incident_id)]
+    assert {"incident_opened", "retrain_started", "retrain_failed", "incident_resolved"} <= set(
+        actions
+    )
     pages = messages(inbox["inbox"])
     assert len(pages) == 1
     assert "InsufficientCapacityError" in pages[0]
 
 
 def test_a_succeeded_retrain_closes_the_incident_without_paging(inbox) -> None:
-    arn = started_retrain()
+    arn, incident_id = started_retrain()
     load_handler("pipeline_status").handler(status_event(arn, "Succeeded"), LambdaContext())
-    assert StateStore("state").get("INCIDENT#inc-churn-aaa", "INCIDENT")["status"] == (
-        "RETRAIN_SUCCEEDED"
+    incident = retrain_incident(incident_id)
+    assert (incident.status, incident.resolved_reason) == (
+        Status.RESOLVED,
+        "retraining pipeline succeeded",
     )
     assert messages(inbox["inbox"]) == []
 
 
+def test_a_drift_that_keeps_going_after_the_retrain_ended_opens_a_new_retrain_incident(
+    inbox,
+) -> None:
+    arn, incident_id = started_retrain()
+    first = incident_id
+    track = load_handler("track_incident").handler
+    run = {"model_id": "churn", "decision": "retrain", "summary": {"findings": []}}
+    during = track(run | {"summary": {"signal_key": "k2"}}, LambdaContext())
+    assert (during["incident_id"], during["transition"], during["route"]) == (
+        first,
+        "attached",
+        "done",
+    )
+    load_handler("pipeline_status").handler(status_event(arn, "Succeeded"), LambdaContext())
+    after = track(run | {"summary": {"signal_key": "k3"}}, LambdaContext())
+    assert (after["transition"], after["route"]) == ("opened", "retrain")
+    assert after["incident_id"] != first
+
+
 def test_a_redelivered_status_event_changes_nothing_more(inbox) -> None:
-    arn = started_retrain()
+    arn, incident_id = started_retrain()
     app = load_handler("pipeline_status")
     app.handler(status_event(arn, "Failed", "boom"), LambdaContext())
     again = app.handler(status_event(arn, "Failed", "boom"), LambdaContext())
     assert again["status"] == "duplicate"
     assert len(messages(inbox["inbox"])) == 1
+    resolved = [
+        e for e in Ledger("ledger").about(incident_id) if e["action"] == "incident_resolved"
+    ]
+    assert len(resolved) == 1
 
 
 def test_pipelines_the_control_plane_did_not_start_are_ignored(inbox) -> None:
@@ -143,7 +191,7 @@ def test_a_spot_capacity_failure_is_recorded_but_left_to_spot_recovery(training_
 
     from tests.integration.handlers.test_spot_recovery import training_job
 
-    arn = started_retrain()
+    arn, incident_id = started_retrain()
     job = training_job("churn-train-1")
     sagemaker_ext.set_training_job_status(job, "Stopped", "MaxWaitTimeExceeded")
     job_arn = boto3.client("sagemaker").describe_training_job(TrainingJobName=job)["TrainingJobArn"]
@@ -163,6 +211,7 @@ def test_a_spot_capacity_failure_is_recorded_but_left_to_spot_recovery(training_
     )
     assert result["outcome"] == "retrain_failed"
     assert messages(training_cloud["inbox"]) == [], "spot recovery pages if it gives up"
+    assert retrain_incident(incident_id).is_open, "spot recovery may still retry the pipeline"
 
 
 @pytest.mark.parametrize(

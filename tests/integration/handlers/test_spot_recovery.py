@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -414,3 +415,29 @@ def test_a_failed_training_step_is_keyed_by_its_execution_and_a_passing_one_is_n
     passed = step_event(execution, job)
     passed["detail"]["currentStepStatus"] = "Succeeded"
     assert business_key(passed) is None
+
+
+def test_giving_up_on_a_retrain_pipeline_ends_its_retrain_incident(training_cloud) -> None:
+    """Nothing retries the pipeline any more, so the next retrain decision may open a new one."""
+    from mlops_core.incidents import IncidentKind, IncidentPolicy, Observation, observe
+    from mlops_runtime.incidents import IncidentStore
+    from mlopscp_emulator import sagemaker_ext
+
+    execution, job = pipeline_world()
+    put_model(spot={"max_spot_attempts": 1, "fallback": "give_up"})
+    store = IncidentStore("state", Ledger("ledger"))
+    run = {"model_id": "churn", "decision": "retrain", "summary": {"signal_key": "k1"}}
+    opened = observe(
+        None, Observation.of_run(run, IncidentKind.RETRAIN), IncidentPolicy(), datetime.now(UTC)
+    )
+    store.apply(opened)
+    state = StateStore("state")
+    link = state.get(f"PIPELINE_EXECUTION#{execution}", "INCIDENT")
+    state.apply(state.put_operation(link | {"incident_id": opened.incident_id}))
+    sagemaker_ext.set_pipeline_execution_status(execution, "Failed", "Step TrainModel failed")
+    result = handle(step_event(execution, job))
+    assert result["step"] == "give_up"
+    ended = store.get(str(opened.incident_id))
+    assert ended is not None
+    assert not ended.is_open
+    assert (ended.resolved_reason or "").startswith("retrain given up: ")
