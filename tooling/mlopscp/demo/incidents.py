@@ -37,18 +37,18 @@ class IncidentScenarios(Scenarios):
         first = world.hour(hours[0], broken=True)
         self.send(
             out,
-            lambda: self._deliver(first),
+            lambda: self._deliver_hour(first),
             f"{first.at:%H:%M} orders-data-quality finds latency_ms missing; "
             "orders-model-quality reports the same hour",
         )
         for at in hours[1:BROKEN_HOURS]:
-            self._deliver(world.hour(at, broken=True))
+            self._deliver_hour(world.hour(at, broken=True))
         out.lines.append(
             f"→ {BROKEN_HOURS - 1} more hourly runs ({hours[1]:%H:%M} to "
             f"{hours[BROKEN_HOURS - 1]:%H:%M}), the column still missing: two events an hour, "
             "one per schedule"
         )
-        pages = self._pages(orders.model_id)
+        pages = self._incident_pages(orders.model_id)
         actions = Counter(self.actions(orders.model_id))
         posted = self.plane.slack.messages(channel)
         out.check(
@@ -69,22 +69,22 @@ class IncidentScenarios(Scenarios):
         )
 
         for at in hours[BROKEN_HOURS:-1]:
-            self._deliver(world.hour(at, broken=False))
+            self._deliver_hour(world.hour(at, broken=False))
         still_open = "incident_resolved" not in self.actions(orders.model_id)
         self.send(
             out,
-            lambda: self._deliver(world.hour(hours[-1], broken=False)),
+            lambda: self._deliver_hour(world.hour(hours[-1], broken=False)),
             f"the column is back; clean runs {hours[BROKEN_HOURS]:%H:%M} to {hours[-1]:%H:%M} "
             f"(resolve_after {resolve_after})",
         )
         out.check(f"still open after {resolve_after - 1} clean runs", still_open)
-        self._resolved(out, orders.model_id, channel, posted[0] if posted else None)
+        self._check_resolved(out, orders.model_id, channel, posted[0] if posted else None)
         return out
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _resolved(self, out: Outcome, model_id: str, channel: str, posted: Any) -> None:
-        pages = self._pages(model_id)
+    def _check_resolved(self, out: Outcome, model_id: str, channel: str, posted: Any) -> None:
+        pages = self._incident_pages(model_id)
         actions = Counter(self.actions(model_id))
         out.check(
             "then one resolution on the SNS topic and one incident_resolved in the ledger",
@@ -100,7 +100,7 @@ class IncidentScenarios(Scenarios):
             and "resolved" in displayed(posted.as_slack())
             and len(self.plane.slack.messages(channel)) == 1,
         )
-        incident = self._incident(model_id)
+        incident = self._incident_item(model_id)
         out.check(
             "the incident in the state table: RESOLVED by the control plane, "
             f"{BROKEN_HOURS} runs, {BROKEN_HOURS - 1} updates, 1 page",
@@ -113,18 +113,18 @@ class IncidentScenarios(Scenarios):
             out.lines.append("  resolution: " + pages[0]["body"].splitlines()[0])
         out.lines.append(f"  (the old rule, an incident per run, paged {BROKEN_HOURS} times)")
 
-    def _deliver(self, hour: Hour) -> None:
+    def _deliver_hour(self, hour: Hour) -> None:
         # The schedules finish minutes apart: each event is triaged on its own.
         for event in hour.events:
             self.emu.put_event(event)
             self.emu.wait_idle(timeout=120)
 
-    def _pages(self, model_id: str) -> list[dict[str, Any]]:
+    def _incident_pages(self, model_id: str) -> list[dict[str, Any]]:
         return [
             p for p in self.plane.notifications() if p["attributes"].get("model_id") == model_id
         ]
 
-    def _incident(self, model_id: str) -> dict[str, str]:
+    def _incident_item(self, model_id: str) -> dict[str, str]:
         opened = [e for e in self.plane.ledger(model_id) if e["action"] == "incident_opened"]
         if not opened:
             return {}
