@@ -66,6 +66,9 @@ def test_fingerprint_is_the_sorted_investigate_findings_and_severity_follows_it(
     assert severity(fingerprint(summary)) == Severity.CRITICAL
     assert severity(["sudden_drift:age", "bias_drift:sex"]) == Severity.WARNING
     assert severity(["quality_cliff:auc"]) == Severity.CRITICAL
+    incomplete = {"findings": [{"kind": "incomplete_output", "subject": "churn-dq"}]}
+    assert fingerprint(incomplete) == ("incomplete_output:churn-dq",)
+    assert severity(fingerprint(incomplete)) == Severity.WARNING
 
 
 def test_a_persistent_problem_is_one_incident_and_one_page() -> None:
@@ -366,3 +369,28 @@ def test_model_configuration_carries_the_incident_policy_with_defaults() -> None
         )
     with pytest.raises(ValidationError, match="resolve_after"):
         IncidentPolicy(resolve_after=0)
+
+
+def test_each_message_says_what_happened_to_the_incident() -> None:
+    from mlops_core import messages
+
+    opened = see(None, run("k0", findings=[AGE_JUMP]), T0)
+    worse = see(opened.state, run("k1", findings=[AGE_JUMP, ZIP_TYPE]), T0 + HOUR)
+    assert worse.state is not None
+    page = messages.incident(
+        worse.transition, worse.state, worse.reason, ["zip_code: wrong type"], list(worse.new_items)
+    )
+    assert (page.kind, page.severity) == ("investigate_escalated", "critical")
+    assert page.title == "[escalated] churn: the data problem got worse"
+    assert page.facts["new"] == "integrity_violation:zip_code"
+    assert page.facts["runs"] == "2 showing the problem, 1 updates"
+    assert page.lines == ["zip_code: wrong type"]
+    first = messages.incident(Transition.OPENED, opened.state, opened.reason)  # type: ignore[arg-type]
+    assert first.kind == "investigate", "the kind subscriptions already filter on"
+    assert first.title.startswith("[investigate] churn: monitoring shows a data problem")
+    closed = resolve(worse.state, "alice", "fixed upstream", T0 + 2 * HOUR)
+    assert closed.state is not None
+    done = messages.incident(closed.transition, closed.state, closed.reason)
+    assert (done.kind, done.severity) == ("investigate_resolved", "info")
+    assert done.facts["resolved by"] == "alice"
+    assert "fixed upstream" in done.as_text()

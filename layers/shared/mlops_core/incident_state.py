@@ -32,15 +32,19 @@ class Severity(StrEnum):
 
 RANK = {Severity.WARNING: 0, Severity.CRITICAL: 1}
 _CRITICAL_KINDS = frozenset({FindingKind.INTEGRITY_VIOLATION, FindingKind.QUALITY_CLIFF})
+# What an investigate incident is about: the findings that make triage investigate, and the
+# incomplete output that makes it investigate instead of retraining.
+PROBLEM_KINDS = INVESTIGATE_KINDS | {FindingKind.INCOMPLETE_OUTPUT}
 # What a retrain incident is about: the slow drift that made triage decide to retrain.
 RETRAIN_KINDS = frozenset({FindingKind.SUSTAINED_DRIFT, FindingKind.QUALITY_DECLINE})
 
 
 def fingerprint(
-    summary: Mapping[str, Any], kinds: Iterable[str] = INVESTIGATE_KINDS
+    summary: Mapping[str, Any], kinds: Iterable[str] = PROBLEM_KINDS
 ) -> tuple[str, ...]:
     """The problem a triage summary shows: sorted ``"<finding kind>:<subject>"`` of its findings
-    whose kind is one of ``kinds`` (by default those that make triage decide to investigate)."""
+    whose kind is one of ``kinds`` (by default those that make triage decide to investigate:
+    integrity violations, bias drift, sudden drift, quality cliffs, incomplete output)."""
     wanted = {str(k) for k in kinds}
     items = {
         f"{f.get('kind')}:{f.get('subject')}"

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_core.errors import IncidentActionRefusedError
 from mlops_core.incident_state import (
+    PROBLEM_KINDS,
     RANK,
     RETRAIN_KINDS,
     IncidentKind,
@@ -43,10 +44,10 @@ from mlops_core.incident_state import (
     severity,
 )
 from mlops_core.ledger import Action, LedgerEntry
-from mlops_core.triage_findings import INVESTIGATE_KINDS
 
 __all__ = [
     "CONTROL_PLANE",
+    "PROBLEM_KINDS",
     "RETRAIN_KINDS",
     "IncidentKind",
     "IncidentPolicy",
@@ -138,7 +139,7 @@ class Observation:
         """From the drift triage's output (model_id, decision, summary, report_uri)."""
         summary = triage.get("summary") or {}
         items = fingerprint(
-            summary, INVESTIGATE_KINDS if kind == IncidentKind.INVESTIGATE else RETRAIN_KINDS
+            summary, PROBLEM_KINDS if kind == IncidentKind.INVESTIGATE else RETRAIN_KINDS
         )
         reasons = [str(r) for r in summary.get("reasons", [])]
         return cls(

@@ -81,7 +81,7 @@ def incident(
         "incident": state.incident_id,
         "status": state.status.lower(),
         "problem": ", ".join(state.fingerprint) or "-",
-        "new": ", ".join(new_items or []),
+        "new": "" if transition == Transition.OPENED else ", ".join(new_items or []),
         "why": reason,
         "runs": f"{state.runs} showing the problem"
         + (f", {state.updates} updates" if state.updates else ""),

@@ -87,10 +87,12 @@ class IncidentTracker:
         self, kind: IncidentKind, triage: dict[str, Any], policy: IncidentPolicy, now: datetime
     ) -> Step:
         observation = Observation.of_run(triage, kind)
+        # The ledger entry carries the run's evidence, as every decision's entry does.
+        evidence = {"triage": triage.get("summary") or {}, "report_uri": triage.get("report_uri")}
         for _ in range(ATTEMPTS):
             step = observe(self.store.current(observation.model_id, kind), observation, policy, now)
             try:
-                self.store.apply(step)
+                self.store.apply(step, step.ledger_entry(evidence))
                 return step
             except IncidentChangedError:
                 continue  # a concurrent run wrote first: read it and decide again
