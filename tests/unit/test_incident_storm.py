@@ -77,6 +77,7 @@ def test_an_escalation_and_a_return_page_once_each_and_are_counted_apart() -> No
     assert row["old_pages"] == 10
     assert row["incidents"] == 1
     assert summary["worst"] == {"opening_pages_per_problem": 1.0, "resolutions_per_episode": 1.0}
+    assert summary["pages_per_incident"] == {"3": 1}  # opened, escalated, reopened
 
 
 def test_a_problem_still_open_at_the_end_of_the_day_has_no_resolution() -> None:

@@ -398,7 +398,13 @@ def summarise(days: list[ModelDay], counts: Counts) -> dict[str, Any]:
     for row in rows.values():
         total.update(row)
     worst = _worst(days, counts)
+    per_incident = Counter(
+        sum(counts.pages[i].values())
+        for i, kind in counts.incident_kind.items()
+        if kind == "investigate"
+    )
     return {
+        "pages_per_incident": {str(k): v for k, v in sorted(per_incident.items())},
         "profiles": {p: dict(r) for p, r in rows.items()},
         "total": dict(total),
         "worst": worst,
@@ -552,7 +558,7 @@ def section(measured: dict[str, Any]) -> list[str]:
     policy, total = measured["policy"], measured["total"]
     store = (
         "through `IncidentStore` into the template's own state and ledger tables on moto "
-        "(in-process); the ledger columns are read back from the ledger table"
+        "(in-process; the ledger's entries are read back below)"
         if measured["store"] == "moto"
         else "through the pure core with the current incidents in memory"
     )
@@ -603,11 +609,24 @@ def section(measured: dict[str, Any]) -> list[str]:
         f"Goal {verdict}: at most {worst['opening_pages_per_problem']:g} opening page per "
         f"problem and "
         f"{worst['resolutions_per_episode']:g} resolution per open episode (an episode ends "
-        "with a resolution or the end of the day; a reopen starts the next). *Updates* are "
-        "later runs attached to the open incident (a ledger entry and a threaded Slack "
-        "reply, no page); *duplicate runs* are the same monitoring state triaged again (another "
-        "stream's event for the same hour): nothing is written. The intake dropped "
+        "with a resolution or the end of the day; a reopen starts the next). *Resolutions* "
+        "are investigate incidents closed after resolve_after clean runs. *Updates* are "
+        "later runs attached to the open incident (a ledger entry and an edit of the "
+        "incident's Slack message, no page); *duplicate runs* are the same monitoring state "
+        "triaged again (another stream's event for the same hour) on a model with an incident "
+        "on record: nothing is written. The intake dropped "
         f"{total.get('dropped_at_intake', 0)} redelivered events before triage.",
+        "",
+        "Pages per investigate incident over the day: "
+        + ", ".join(
+            f"{pages} page{'s' if pages != '1' else ''}: {n} incident{'s' if n != 1 else ''}"
+            for pages, n in measured["pages_per_incident"].items()
+        )
+        + (
+            " (every page after the first is an escalation or a reopen)."
+            if total.get("pages", 0) == sum(total.get(f"pages_{w}", 0) for w in PAGE_KINDS)
+            else " (some pages are neither openings, escalations nor reopens: see the JSON)."
+        ),
     ]
     retrain = measured["profiles"].get("retrain_in_flight")
     if retrain:
