@@ -52,7 +52,7 @@ help:
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
 	@echo "  monitor-venv     .venv-monitor: the monitor job's Evidently environment"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>; integration: emulator/tests too)"
-	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job -> docs/benchmarks.md"
+	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job, incident storm -> docs/benchmarks.md"
 	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
 	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
 
@@ -296,9 +296,10 @@ bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP) $(MONITOR_STAMP)
 	$(PYTEST) tests/benchmarks --benchmark-only --benchmark-json=$(TMP)/bench/triage.json
 	$(BIN)/python tooling/bench/promotion_cost.py --out $(TMP)/bench/promotion.json
 	$(BIN)/python tooling/bench/monitor_job.py --out $(TMP)/bench/monitor.json
+	$(BIN)/python tooling/bench/incident_storm.py --out $(TMP)/bench/incidents.json
 	$(BIN)/python tooling/bench/report.py --triage-json $(TMP)/bench/triage.json \
 		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json \
-		--monitor-json $(TMP)/bench/monitor.json
+		--monitor-json $(TMP)/bench/monitor.json --incidents-json $(TMP)/bench/incidents.json
 
 clean:
 	rm -rf .aws-sam $(TMP)

@@ -5,10 +5,11 @@ this script reads). Usage:
 
     python tooling/bench/report.py --triage-json .tmp/bench/triage.json \
         --runtime .tmp/bench/runtime [--runs 7] [--promotion-json .tmp/bench/promotion.json] \
-        [--monitor-json .tmp/bench/monitor.json]
+        [--monitor-json .tmp/bench/monitor.json] [--incidents-json .tmp/bench/incidents.json]
 
 The promotion section (state transitions and cost per promotion) is written by
-tooling/bench/promotion_cost.py's ``section`` from the JSON that script measured.
+tooling/bench/promotion_cost.py's ``section`` from the JSON that script measured; the monitor
+job's and the incident storm's sections likewise (monitor_job.py, incident_storm.py).
 
 Import time is measured the way Lambda loads a function: the function folder, then the built
 layers (``.aws-sam/build/*Layer/python``), then what the runtime provides (``--runtime``: boto3
@@ -352,6 +353,14 @@ def monitor_section(measured_json: Path | None) -> list[str]:
     return section(json.loads(measured_json.read_text()))
 
 
+def incidents_section(measured_json: Path | None) -> list[str]:
+    if measured_json is None:
+        return []
+    from incident_storm import section  # tooling/bench, this script's folder
+
+    return section(json.loads(measured_json.read_text()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triage-json", type=Path, required=True)
@@ -366,6 +375,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--monitor-json", type=Path, default=None, help="tooling/bench/monitor_job.py's measurement"
+    )
+    parser.add_argument(
+        "--incidents-json",
+        type=Path,
+        default=None,
+        help="tooling/bench/incident_storm.py's replay",
     )
     args = parser.parse_args()
 
@@ -393,6 +408,7 @@ def main() -> int:
         *triage_section(args.triage_json),
         *promotion_section(args.promotion_json),
         *monitor_section(args.monitor_json),
+        *incidents_section(args.incidents_json),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

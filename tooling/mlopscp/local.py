@@ -170,6 +170,7 @@ class LocalControlPlane:
                 },
                 "approvals": model.approvals,
             }
+            | ({"incidents": model.incidents} if model.incidents else {})
         )
         table = self.outputs["ModelConfigTableName"]
         dynamodb = self.emu.client("dynamodb")
@@ -192,10 +193,12 @@ class LocalControlPlane:
         failure_reason: str | None = None,
         account: str = ACCOUNT,
         output_uri: str | None = None,
+        at: datetime | None = None,
     ) -> dict[str, Any]:
-        """Record a monitoring execution of the newest hour in the history (in `account`, its
-        output under `output_uri`, default the model's) and return the Processing Job State
-        Change event SageMaker emits there for it (detail mirrors the job)."""
+        """Record a monitoring execution of the hour `at` (default: the newest hour in the
+        history; in `account`, its output under `output_uri`, default the model's) and return
+        the Processing Job State Change event SageMaker emits there for it (detail mirrors the
+        job)."""
         history = load_history(model.files())
         chosen = next(
             s
@@ -203,7 +206,7 @@ class LocalControlPlane:
             if schedule in (None, s.name)
             and s.monitor_type == (MonitorType.DATA_QUALITY if schedule is None else s.monitor_type)
         )
-        at = chosen.latest.at
+        at = at or chosen.latest.at
         job = sagemaker_ext.record_monitoring_execution(
             chosen.name,
             at,

@@ -2,6 +2,6 @@
 
 `runner` runs them (`Demo`, `main`); `scenario` holds what every group shares (`Outcome`, the
 `Scenarios` base); each other module is one group: `drift`, `approvals`, `spot`, `promotion`,
-`monitor`, `xaccount`. The worlds they act on are in :mod:`mlopscp.worlds`. Nothing is imported
-here, so a group's module never imports this package back.
+`monitor`, `xaccount`, `incidents`. The worlds they act on are in :mod:`mlopscp.worlds`.
+Nothing is imported here, so a group's module never imports this package back.
 """

@@ -15,6 +15,7 @@ from mlopscp_emulator import Emulator
 
 from mlopscp.demo.approvals import ApprovalScenarios
 from mlopscp.demo.drift import DriftScenarios
+from mlopscp.demo.incidents import IncidentScenarios
 from mlopscp.demo.monitor import MonitorScenarios
 from mlopscp.demo.promotion import PromotionScenarios
 from mlopscp.demo.scenario import Outcome
@@ -31,6 +32,7 @@ class Demo(
     PromotionScenarios,
     MonitorScenarios,
     CrossAccountScenarios,
+    IncidentScenarios,
 ):
     SCENARIOS = (
         "gradual_drift",
@@ -61,6 +63,8 @@ class Demo(
         # the drift loop across accounts (issue 10)
         "xaccount_loop",
         "xaccount_refused",
+        # the incident lifecycle (issue 17): a day-long schema break pages once, then resolves
+        "schema_break_persists",
     )
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:

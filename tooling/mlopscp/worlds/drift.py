@@ -27,6 +27,7 @@ class DemoModel:
     history: Path  # one endpoint's Model Monitor output, as in examples/triage-cases
     story: str
     approvals: dict[str, Any] | None = None  # an approvals section: its retrains need approval
+    incidents: dict[str, Any] | None = None  # an incidents section (issue 17), else defaults
 
     @property
     def pipeline(self) -> str:
@@ -101,6 +102,14 @@ MODELS = {
                 "slack_approver_groups": ["S0MLONCALL"],
                 "email_approvers": ["ml-oncall@example.com"],
             },
+        ),
+        # ---- the incident lifecycle (issue 17): monitored hourly, see mlopscp.worlds.hourly
+        DemoModel(
+            "orders",
+            "orders-prod",
+            CASES / "case-015",
+            "an upstream release drops latency_ms at 00:00 and nobody fixes it for a day",
+            incidents={"slack_channel": "C0INCIDENTS", "resolve_after": 3},
         ),
     )
 }
