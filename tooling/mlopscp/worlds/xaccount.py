@@ -138,12 +138,20 @@ class LoopWorld:
         return list(self.plane.pipeline_executions(HISTORY))
 
     def triage_report(self, incident: str) -> dict[str, Any]:
+        """The triage report of the run that started the incident's retrain (its ledger entry
+        names it: a report belongs to a run, an incident may span several)."""
         import json
 
-        body = self.emu.client("s3").get_object(
-            Bucket=self.plane.outputs["ArtifactsBucketName"],
-            Key=f"triage/forecast/{incident}.json",
-        )["Body"]
+        started = [
+            e
+            for e in self.plane.ledger("forecast")
+            if e["action"] == "retrain_started" and e["subject"] == incident
+        ]
+        if not started:
+            return {}
+        uri = json.loads(started[0]["evidence"])["report_uri"]
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        body = self.emu.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
         return dict(json.loads(body.read()))
 
     def drift_executions(self) -> list[dict[str, Any]]:
