@@ -14,9 +14,11 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from mlops_core.monitoring import execution_key
 from mlopscp.local import LocalControlPlane
 from mlopscp.slack_standin import Message
 from mlopscp.worlds.drift import MODELS
@@ -56,6 +58,7 @@ class ApprovalWorld:
     def ask(self, model_id: str) -> Asked:
         """Signal drift of a gated model; return the approval the drift response waits on."""
         before = {a["approval_id"] for a in self.plane.approvals(model_id)}
+        self.new_retrain_problem(model_id)
         event = self.plane.monitoring_execution_event(MODELS[model_id])
         self.emu.put_event(event)
         self.emu.wait_idle(timeout=120)
@@ -71,6 +74,42 @@ class ApprovalWorld:
                 links = {m.group(2): m.group(0) for m in LINK.finditer(email["body"])}
                 break
         return Asked(approval_id, model_id, self.execution_of(approval_id), message, links)
+
+    def new_retrain_problem(self, model_id: str) -> None:
+        """Make the next signal a new retrain problem, so the drift response asks again.
+
+        A model has one retrain incident at a time: retrain decisions while it is open (here,
+        while its approval waits) are attached to it, and the same monitoring state seen again
+        is a duplicate. These tests ask about one model many times, so each ask gets a new
+        monitoring run (every stream's newest execution written again an hour later: still
+        sustained drift, a new signal) and the model's previous retrain incident is let go of
+        (its current-incident pointer removed, as if it had ended).
+        """
+        model = MODELS[model_id]
+        bucket, _, prefix = model.output_uri.removeprefix("s3://").partition("/")
+        s3 = self.emu.client("s3")
+        keys = [
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])
+        ]
+        parsed = [(key, execution_key(key.removeprefix(prefix + "/"))) for key in keys]
+        latest: dict[str, datetime] = {}
+        for _, found in parsed:
+            if found:
+                latest[found[0]] = max(latest.get(found[0], found[1]), found[1])
+        for key, found in parsed:
+            if found and found[1] == latest[found[0]]:
+                at = found[1] + timedelta(hours=1)
+                s3.copy_object(
+                    Bucket=bucket,
+                    CopySource={"Bucket": bucket, "Key": key},
+                    Key=f"{prefix}/{found[0]}/{at:%Y/%m/%d/%H}/{found[2]}",
+                )
+        self.emu.client("dynamodb").delete_item(
+            TableName=self.plane.outputs["StateTableName"],
+            Key={"pk": {"S": f"MODEL#{model_id}"}, "sk": {"S": "INCIDENT#retrain"}},
+        )
 
     def emails(self) -> list[dict[str, Any]]:
         found = self.plane.approval_emails()
