@@ -28,6 +28,7 @@ from mlopscp.slack_standin import Message, SlackStandIn
 from mlopscp_emulator import Emulator, Stack
 
 from tests.integration.templates.test_incident_lifecycle import BUCKET, CHANNEL, Model, pages
+from tests.untrusted_text import HOSTILE, assert_slack_inert
 
 pytestmark = pytest.mark.e2e
 STACK = "incident-controls"
@@ -269,15 +270,15 @@ def test_operators_list_ack_and_resolve_under_their_own_identity(
         cli_ack = [e for e in world.entries("incident_acknowledged") if e["actor"] == who]
         assert [e["evidence"]["channel"] for e in cli_ack] == ["cli"]
 
-        reason = "upstream fixed the column <!channel>"
+        reason = f"upstream fixed the column {HOSTILE}"
         assert mlopscp(["incidents", "resolve", incident_id, "--reason", reason, *stack]) == 0
         incident = world.incident()
         assert (incident["status"], incident["resolved_by"]) == ("RESOLVED", who)
-        assert incident["resolved_reason"] == reason
+        assert incident["resolved_reason"] == reason[:500].strip()
         (resolved,) = world.entries("incident_resolved")
         assert (resolved["actor"], resolved["evidence"]["channel"]) == (who, "cli")
         assert buttons(world.message()) == [], "a resolved incident offers no buttons"
-        assert "<!channel>" not in json.dumps(world.message().blocks), "the reason is escaped"
+        assert_slack_inert(world.message().as_slack(), {"<@U0ADA>", "<@U0GRACE>"})
 
         capsys.readouterr()
         assert mlopscp(["incidents", "ack", incident_id, *stack]) == 1
