@@ -17,7 +17,7 @@ from mlops_runtime import settings
 from mlops_runtime.incident_tracking import IncidentTracker
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfigStore
-from mlops_runtime.store import Ledger
+from mlops_runtime.store import Ledger, StateStore
 from pydantic import BaseModel, Field
 
 
@@ -44,12 +44,18 @@ class EndRetrainRequest(BaseModel):
         return f"retrain not started: {said}" if said else "the retrain was not started"
 
 
-SETTINGS = settings.load(settings.FunctionSettings)
+class Settings(settings.FunctionSettings):
+    default_retrain_cooldown_hours: float = Field(24.0, ge=0)
+
+
+SETTINGS = settings.load(Settings)
 logger = Logger()
 metrics = Metrics()
 tracker = IncidentTracker(
     IncidentStore(SETTINGS.state_table, Ledger(SETTINGS.ledger_table)),
     ModelConfigStore(SETTINGS.model_config_table),
+    StateStore(SETTINGS.state_table),
+    SETTINGS.default_retrain_cooldown_hours,
 )
 
 

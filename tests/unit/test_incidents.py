@@ -267,6 +267,64 @@ def test_retrain_decisions_attach_to_the_open_retrain_incident_until_it_ends() -
     assert fresh.incident_id != opened.incident_id
 
 
+def test_a_retrain_decided_while_none_can_start_joins_the_last_retrain_incident() -> None:
+    drifting = [TENURE_SLOW]
+    opened = see(None, run("r0", "retrain", drifting), T0, IncidentKind.RETRAIN)
+    assert opened.state is not None
+    ended = end_retrain(opened.state, "retraining pipeline succeeded", T0 + HOUR)
+    assert ended.state is not None
+    cooldown = "cooldown: the last retrain started at T0"
+    late = observe(
+        ended.state,
+        Observation.of_run(run("r2", "retrain", drifting), IncidentKind.RETRAIN),
+        POLICY,
+        T0 + 2 * HOUR,
+        retrain_refusal=cooldown,
+    )
+    assert late.transition == Transition.ATTACHED
+    assert late.incident_id == opened.incident_id
+    assert late.state is not None
+    assert late.state.status == Status.RESOLVED, "joining does not reopen a retrain"
+    assert not late.notify
+    assert cooldown in late.reason
+    entry = late.ledger_entry()
+    assert entry is not None
+    assert entry.action == Action.INCIDENT_UPDATED
+    # The same run again changes nothing; once a retrain may start, a new incident opens.
+    again = observe(
+        late.state,
+        Observation.of_run(run("r2", "retrain", drifting), IncidentKind.RETRAIN),
+        POLICY,
+        T0 + 2 * HOUR,
+        retrain_refusal=cooldown,
+    )
+    assert again.transition == Transition.DUPLICATE
+    free = see(late.state, run("r3", "retrain", drifting), T0 + 30 * HOUR, IncidentKind.RETRAIN)
+    assert free.transition == Transition.OPENED
+    assert free.incident_id != opened.incident_id
+    # With no retrain incident on record the refusal is the gate's to say: one opens.
+    first = observe(
+        None,
+        Observation.of_run(run("q0", "retrain", drifting), IncidentKind.RETRAIN),
+        POLICY,
+        T0,
+        retrain_refusal=cooldown,
+    )
+    assert first.transition == Transition.OPENED
+
+
+def test_an_older_run_arriving_after_a_newer_one_never_reuses_an_incident_id() -> None:
+    first = see(None, run("s1", "retrain", [TENURE_SLOW]), T0, IncidentKind.RETRAIN)
+    assert first.state is not None
+    one = end_retrain(first.state, "retraining pipeline succeeded", T0 + HOUR).state
+    second = see(one, run("s2", "retrain", [TENURE_SLOW]), T0 + 30 * HOUR, IncidentKind.RETRAIN)
+    assert second.state is not None
+    two = end_retrain(second.state, "retraining pipeline failed", T0 + 31 * HOUR).state
+    late = see(two, run("s1", "retrain", [TENURE_SLOW]), T0 + 60 * HOUR, IncidentKind.RETRAIN)
+    assert late.transition == Transition.OPENED
+    assert late.incident_id not in {first.incident_id, second.incident_id}
+
+
 def test_the_state_survives_its_item_form() -> None:
     state = see(None, run("k0"), T0).state
     assert state is not None

@@ -311,7 +311,9 @@ class Replay:
             if kind == IncidentKind.RETRAIN and triage["decision"] != "retrain":
                 continue  # a retrain incident ends with its pipeline, not with a clean run
             observation = Observation.of_run(triage, kind)
-            step = observe(self.tracker.current(day.model_id, kind), observation, self.policy, now)
+            refusal = self._refusal(day, now) if kind == IncidentKind.RETRAIN else None
+            current = self.tracker.current(day.model_id, kind)
+            step = observe(current, observation, self.policy, now, refusal)
             self._apply(step)
             duplicate |= step.transition == Transition.DUPLICATE
             if kind == IncidentKind.RETRAIN and step.transition == Transition.OPENED:
@@ -321,6 +323,11 @@ class Replay:
     def _apply(self, step: Step) -> None:
         self.tracker.apply(step)
         self.counts.record(step)
+
+    def _refusal(self, day: ModelDay, now: datetime) -> str | None:
+        """What TrackIncident asks the retrain gate before a retrain incident opens."""
+        gate = retrain_gate(self._locks.get(day.model_id), "", now, COOLDOWN)
+        return None if gate.allowed else gate.reason
 
     def _start_retrain(self, day: ModelDay, step: Step, now: datetime) -> None:
         assert step.state is not None
@@ -637,14 +644,11 @@ def section(measured: dict[str, Any]) -> list[str]:
             "retrains started, the rest skipped by the gate); new, "
             f"{retrain.get('retrain_incidents', 0)} retrain incidents: "
             f"{retrain.get('retrains_started', 0)} started a retrain and took "
-            f"{retrain.get('retrain_attached', 0)} later runs as attachments while it ran (no "
-            "new decision, no gate); the other "
-            f"{retrain.get('retrains_refused', 0)} opened after a pipeline had ended and were "
-            "closed at once by the gate's 24 h cooldown (no page; two ledger entries each). So "
-            "a drift that outlives its retrain still writes a retrain decision per run until "
-            "the cooldown ends, as before; what changed is that the runs during the retrain "
-            "attach to it. Retrain incidents never page: the table counts investigate "
-            "incidents only.",
+            f"{retrain.get('retrain_attached', 0)} later runs as attachments, while it ran and "
+            "after it ended while the gate's 24 h cooldown would refuse another (no new "
+            "decision); "
+            f"{retrain.get('retrains_refused', 0)} opened and were closed at once by the gate. "
+            "Retrain incidents never page: the table counts investigate incidents only.",
         ]
     if measured.get("ledger"):
         read = ", ".join(f"{k} {v}" for k, v in sorted(measured["ledger"].items()))

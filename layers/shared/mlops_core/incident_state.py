@@ -60,9 +60,13 @@ def severity(items: Iterable[str]) -> Severity:
     return Severity.CRITICAL if kinds & {str(k) for k in _CRITICAL_KINDS} else Severity.WARNING
 
 
-def new_incident_id(model_id: str, kind: IncidentKind | str, run: str) -> str:
-    """``inc-<model>-<12 hex>`` from the model, the kind and the run that opened it."""
-    digest = hashlib.sha256(f"{model_id}|{kind}|{run}".encode()).hexdigest()[:12]
+def new_incident_id(
+    model_id: str, kind: IncidentKind | str, run: str, after: str | None = None
+) -> str:
+    """``inc-<model>-<12 hex>`` from the model, the kind, the run that opened it and the
+    incident it follows (the same run can open an incident again after a newer one)."""
+    seed = f"{model_id}|{kind}|{run}" + (f"|{after}" if after else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:12]
     return f"inc-{model_id[:40]}-{digest}"
 
 

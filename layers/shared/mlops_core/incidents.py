@@ -222,11 +222,18 @@ class Step:
 
 
 def observe(
-    current: IncidentState | None, observation: Observation, policy: IncidentPolicy, now: datetime
+    current: IncidentState | None,
+    observation: Observation,
+    policy: IncidentPolicy,
+    now: datetime,
+    retrain_refusal: str | None = None,
 ) -> Step:
     """What one run does to the model's current incident of the observation's kind.
 
     ``current`` is the open incident of that kind, or the last resolved one (for reopening).
+    ``retrain_refusal`` is why no retrain could start now (the retrain gate's answer: cooldown,
+    one running, no pipeline): a retrain decided again then joins the last retrain incident
+    instead of opening one that would end at once, run after run.
     """
     if current is not None and observation.run == current.last_run:
         return Step(
@@ -241,6 +248,17 @@ def observe(
     if not observation.problem:
         return _clean(current, observation, policy, now)
     if current is None or not current.is_open:
+        if observation.kind == IncidentKind.RETRAIN and retrain_refusal and current is not None:
+            state = replace(
+                current,
+                last_seen_at=now,
+                last_run=observation.run,
+                runs=current.runs + 1,
+                updates=current.updates + 1,
+                version=current.version + 1,
+            )
+            reason = f"retrain decided again, none can start yet: {retrain_refusal}"
+            return Step(Transition.ATTACHED, current.incident_id, False, state, reason, at=now)
         return _open_or_reopen(current, observation, policy, now)
     if observation.kind == IncidentKind.RETRAIN:
         state = _seen(current, observation, now)
@@ -333,7 +351,9 @@ def _open_or_reopen(
         return Step(
             Transition.REOPENED, last.incident_id, True, state, reason, new_items=new, at=now
         )
-    incident = new_incident_id(observation.model_id, observation.kind, observation.run)
+    # The replaced incident is part of the id: an older run arriving late never reuses an id.
+    replaces = last.incident_id if last is not None else None
+    incident = new_incident_id(observation.model_id, observation.kind, observation.run, replaces)
     state = IncidentState(
         incident_id=incident,
         model_id=observation.model_id,
@@ -352,7 +372,6 @@ def _open_or_reopen(
     # A retrain incident is not a page: the retrain gate and the retrain's own messages speak.
     page = observation.kind == IncidentKind.INVESTIGATE
     reason = observation.summary or f"{observation.kind} decided"
-    replaces = last.incident_id if last is not None else None
     return Step(
         Transition.OPENED,
         incident,

@@ -26,6 +26,11 @@ STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, NOT_STARTED = (
 ACTIVE = frozenset({STARTING, RUNNING})
 
 
+def lock_key(model_id: str) -> tuple[str, str]:
+    """The state-table key of a model's retrain lock."""
+    return f"MODEL#{model_id}", "RETRAIN"
+
+
 @dataclass(frozen=True, slots=True)
 class RetrainGate:
     allowed: bool

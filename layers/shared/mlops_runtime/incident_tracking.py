@@ -9,7 +9,7 @@ messages to send (``notices``: pages, resolutions, and edits of a message the Sl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -23,9 +23,11 @@ from mlops_core.incidents import (
     end_retrain,
     observe,
 )
+from mlops_core.retrain import lock_key, retrain_gate
 
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
+from mlops_runtime.store import StateStore
 
 logger = Logger(child=True)
 ATTEMPTS = 3  # re-reads after a lost race before the state machine's own retry takes over
@@ -37,6 +39,8 @@ _EDITS = {Transition.UPDATED, Transition.ESCALATED, Transition.ATTACHED}
 class IncidentTracker:
     store: IncidentStore
     models: ModelConfigStore
+    locks: StateStore  # the retrain lock (mlops_core.retrain), read to know if one could start
+    default_cooldown_hours: float
 
     def track(self, triage: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
         """Observe one run; returns the route, the run's incident and the notices to send."""
@@ -46,7 +50,8 @@ class IncidentTracker:
         investigate = self._observe(IncidentKind.INVESTIGATE, triage, model.incidents, now)
         retrain = None
         if decision == IncidentKind.RETRAIN:
-            retrain = self._observe(IncidentKind.RETRAIN, triage, model.incidents, now)
+            refusal = self._retrain_refusal(model, now)
+            retrain = self._observe(IncidentKind.RETRAIN, triage, model.incidents, now, refusal)
         primary = retrain or investigate
         channel = model.incidents.slack_channel or (
             model.approvals.slack_channel if model.approvals else None
@@ -83,14 +88,29 @@ class IncidentTracker:
             raise ModelNotConfiguredError(f"model {model_id} has no configuration")
         return model
 
+    def _retrain_refusal(self, model: ModelConfig, now: datetime) -> str | None:
+        """Why no retrain could start now, as the retrain gate would answer; None if one could."""
+        if model.retrain is None:
+            return "no retraining pipeline is configured for this model"
+        hours = model.retrain.cooldown_hours
+        cooldown = timedelta(hours=self.default_cooldown_hours if hours is None else hours)
+        gate = retrain_gate(self.locks.get(*lock_key(model.model_id)), "", now, cooldown)
+        return None if gate.allowed else gate.reason
+
     def _observe(
-        self, kind: IncidentKind, triage: dict[str, Any], policy: IncidentPolicy, now: datetime
+        self,
+        kind: IncidentKind,
+        triage: dict[str, Any],
+        policy: IncidentPolicy,
+        now: datetime,
+        retrain_refusal: str | None = None,
     ) -> Step:
         observation = Observation.of_run(triage, kind)
         # The ledger entry carries the run's evidence, as every decision's entry does.
         evidence = {"triage": triage.get("summary") or {}, "report_uri": triage.get("report_uri")}
         for _ in range(ATTEMPTS):
-            step = observe(self.store.current(observation.model_id, kind), observation, policy, now)
+            current = self.store.current(observation.model_id, kind)
+            step = observe(current, observation, policy, now, retrain_refusal)
             try:
                 self.store.apply(step, step.ledger_entry(evidence))
                 return step

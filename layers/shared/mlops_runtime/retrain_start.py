@@ -57,7 +57,7 @@ class RetrainStarter:
         now = datetime.now(UTC)
         hours = model.retrain.cooldown_hours
         cooldown = timedelta(hours=self.default_cooldown_hours if hours is None else hours)
-        lock_key = (f"MODEL#{model_id}", "RETRAIN")
+        lock_key = retrain.lock_key(model_id)
         lock = self.state.get(*lock_key)
         gate = retrain.retrain_gate(lock, incident, now, cooldown)
         if not gate.allowed:
