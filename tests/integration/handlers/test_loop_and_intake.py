@@ -125,7 +125,7 @@ def test_a_succeeded_retrain_closes_the_incident_without_paging(inbox) -> None:
     assert messages(inbox["inbox"]) == []
 
 
-def test_a_drift_that_keeps_going_after_the_retrain_ended_opens_a_new_retrain_incident(
+def test_a_drift_that_keeps_going_after_the_retrain_ended_joins_it_during_the_cooldown(
     inbox,
 ) -> None:
     arn, incident_id = started_retrain()
@@ -140,8 +140,19 @@ def test_a_drift_that_keeps_going_after_the_retrain_ended_opens_a_new_retrain_in
     )
     load_handler("pipeline_status").handler(status_event(arn, "Succeeded"), LambdaContext())
     after = track(run | {"summary": {"signal_key": "k3"}}, LambdaContext())
-    assert (after["transition"], after["route"]) == ("opened", "retrain")
-    assert after["incident_id"] != first
+    # The retrain started moments ago: the gate's cooldown refuses another, so no new incident
+    # opens (it would end at once) and no new retrain decision is taken.
+    assert (after["incident_id"], after["transition"], after["route"]) == (
+        first,
+        "attached",
+        "done",
+    )
+    (joined,) = [
+        e
+        for e in Ledger("ledger").about(first)
+        if e["action"] == "incident_updated" and "cooldown" in e["summary"]
+    ]
+    assert joined["evidence"]["status"] == "RESOLVED"
 
 
 def test_a_redelivered_status_event_changes_nothing_more(inbox) -> None:
