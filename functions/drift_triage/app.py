@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import errors
 from mlops_core.approvals import backstop_seconds
 from mlops_core.monitoring import load_history
-from mlops_core.signals import incident_id
+from mlops_core.signals import run_id
 from mlops_core.triage import triage
 from mlops_core.trust import is_under
 from mlops_runtime import settings
@@ -63,19 +63,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     schedule = request.signal.get("schedule_name")
     failed = {schedule: failure} if failure and schedule else None
     result = triage(history, model.triage, failed)
-    incident = incident_id(model.model_id, result.signal_key)
+    run = run_id(model.model_id, result.signal_key)
     read = {"account_id": model.account_id(SETTINGS.tooling_account_id), "uri": uri}
-    report_uri = _store_report(model.model_id, incident, result.to_dict() | {"read": read})
+    report_uri = _store_report(model.model_id, run, result.to_dict() | {"read": read})
 
     metrics.add_dimension(name="Decision", value=str(result.decision))
     metrics.add_metric(name="TriageDecisions", unit=MetricUnit.Count, value=1)
     logger.info(
         "triage decided",
-        extra={"decision": result.decision, "incident_id": incident, "reasons": result.reasons[:5]},
+        extra={"decision": result.decision, "run_id": run, "reasons": result.reasons[:5]},
     )
     return {
         "model_id": model.model_id,
-        "incident_id": incident,
+        "run_id": run,
         "decision": str(result.decision),
         "summary": result.summary(),
         "report_uri": report_uri,
@@ -105,8 +105,8 @@ def _approval_gate(model: ModelConfig) -> dict[str, Any]:
     return {"required": required, "timeout_seconds": backstop_seconds(hours)}
 
 
-def _store_report(model_id: str, incident: str, report: dict[str, Any]) -> str:
-    key = f"triage/{model_id}/{incident}.json"
+def _store_report(model_id: str, run: str, report: dict[str, Any]) -> str:
+    key = f"triage/{model_id}/{run}.json"
     with translated_errors():
         client("s3").put_object(
             Bucket=SETTINGS.artifacts_bucket,

@@ -25,7 +25,7 @@ class TrackRequest(BaseModel):
     """The drift triage's output (the fields incident tracking reads)."""
 
     model_id: str
-    incident_id: str = ""
+    run_id: str = ""
     decision: str
     summary: dict[str, Any] = {}
     report_uri: str | None = None

@@ -43,7 +43,7 @@ def run(
     found = [ZIP_TYPE] if findings is None else findings
     return {
         "model_id": "churn",
-        "incident_id": f"legacy-{key}",
+        "run_id": f"run-{key}",
         "decision": decision,
         "summary": {"signal_key": key, "reasons": ["zip_code: wrong type"], "findings": found},
         "report_uri": f"s3://artifacts/triage/{key}.json",

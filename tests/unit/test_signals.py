@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from mlops_core.monitoring import MonitorType
-from mlops_core.signals import endpoint_root, incident_id, monitor_type_of_namespace
+from mlops_core.signals import endpoint_root, monitor_type_of_namespace, run_id
 from mlops_core.sparkline import sparkline
 
 
@@ -36,10 +36,10 @@ def test_model_monitor_namespaces_in_every_documented_spelling(namespace, expect
     assert monitor_type_of_namespace(namespace) == expected
 
 
-def test_incident_id_is_stable_and_model_scoped() -> None:
-    assert incident_id("churn", "abc") == incident_id("churn", "abc")
-    assert incident_id("churn", "abc") != incident_id("fraud", "abc")
-    assert incident_id("churn", "abc").startswith("inc-churn-")
+def test_run_id_is_stable_and_model_scoped() -> None:
+    assert run_id("churn", "abc") == run_id("churn", "abc")
+    assert run_id("churn", "abc") != run_id("fraud", "abc")
+    assert run_id("churn", "abc").startswith("run-churn-")
 
 
 def test_sparkline_scales_between_min_and_max_and_shows_gaps() -> None:

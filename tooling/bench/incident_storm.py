@@ -53,7 +53,7 @@ from mlops_core.incidents import (
     observe,
 )
 from mlops_core.retrain import RUNNING, SUCCEEDED, retrain_gate
-from mlops_core.signals import incident_id as old_incident_id
+from mlops_core.signals import run_id as old_incident_id
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = datetime(2026, 11, 29, tzinfo=UTC)
@@ -584,7 +584,7 @@ def section(measured: dict[str, Any]) -> list[str]:
         f"resolve_after {policy['resolve_after']}, reopen_within_hours "
         f"{policy['reopen_within_hours']:g}. *Old* is the same runs under the previous rule: "
         "an incident and a page per monitoring state sent to *investigate* "
-        f"(`incident_id(model, signal_key)`). Replay took {measured['seconds']} s.",
+        f"(an id per model and monitoring state, `signal_key`). Replay took {measured['seconds']} s.",
         "",
         "Goal (issue 17): at most one page plus one resolution per problem; escalations (a new "
         "finding or higher severity on the open incident) and reopens (the problem back within "

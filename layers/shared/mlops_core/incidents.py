@@ -145,7 +145,7 @@ class Observation:
         return cls(
             model_id=str(triage["model_id"]),
             kind=kind,
-            run=str(summary.get("signal_key") or triage.get("incident_id")),
+            run=str(summary.get("signal_key") or triage.get("run_id")),
             problem=str(triage.get("decision")) == str(kind),
             fingerprint=items,
             severity=severity(items),

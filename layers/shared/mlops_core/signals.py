@@ -70,7 +70,8 @@ def monitor_type_of_namespace(namespace: str) -> MonitorType | None:
     return next((kind for marker, kind in _NAMESPACE_TYPES if marker in lowered), None)
 
 
-def incident_id(model_id: str, signal_key: str) -> str:
-    """One incident per model and monitoring state, whichever event revealed it first."""
+def run_id(model_id: str, signal_key: str) -> str:
+    """One triaged run: a model's monitoring state, whichever event revealed it first (its
+    incident is mlops_core.incidents' to say: one incident spans many runs)."""
     digest = hashlib.sha256(f"{model_id}|{signal_key}".encode()).hexdigest()[:12]
-    return f"inc-{model_id[:40]}-{digest}"
+    return f"run-{model_id[:40]}-{digest}"

@@ -71,7 +71,7 @@ class IncidentTracker:
             },
         )
         return {
-            "incident_id": primary.incident_id or triage.get("incident_id"),
+            "incident_id": primary.incident_id or triage.get("run_id"),
             "transition": str(primary.transition),
             "route": _route(decision, primary),
             "notify": bool(notices),

@@ -71,7 +71,7 @@ def pages(inbox: str) -> list[dict[str, Any]]:
 def run(key: str, decision: str = "investigate", findings: list | None = None) -> dict[str, Any]:
     return {
         "model_id": "churn",
-        "incident_id": f"run-{key}",
+        "run_id": f"run-{key}",
         "decision": decision,
         "summary": {
             "signal_key": key,
