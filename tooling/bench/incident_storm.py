@@ -21,7 +21,7 @@ tables on moto (in-process) and reads the counts back from the ledger; ``--store
 the current incidents in a dict (what the unit test uses).
 
 The old behaviour is counted on the same runs: one incident and one page per monitoring state
-that triage sent to *investigate* (what ``incident_id(model, signal_key)`` did), and one retrain
+that triage sent to *investigate* (an id per model and monitoring state, as before), and one retrain
 decision per state that it sent to *retrain*.
 """
 
@@ -584,7 +584,8 @@ def section(measured: dict[str, Any]) -> list[str]:
         f"resolve_after {policy['resolve_after']}, reopen_within_hours "
         f"{policy['reopen_within_hours']:g}. *Old* is the same runs under the previous rule: "
         "an incident and a page per monitoring state sent to *investigate* "
-        f"(an id per model and monitoring state, `signal_key`). Replay took {measured['seconds']} s.",
+        "(an id per model and monitoring state, `signal_key`). "
+        f"Replay took {measured['seconds']} s.",
         "",
         "Goal (issue 17): at most one page plus one resolution per problem; escalations (a new "
         "finding or higher severity on the open incident) and reopens (the problem back within "
