@@ -23,7 +23,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         LedgerEntry(
             action=Action.WATCH_RECORDED,
             model_id=event["model_id"],
-            subject=event["incident_id"],
+            subject=event["run_id"],
             summary=reasons[0] if reasons else "nothing needs action",
             evidence={"triage": summary, "report_uri": event.get("report_uri")},
         )
