@@ -82,3 +82,9 @@ def test_client_request_token_is_stable_per_incident_and_valid_for_sagemaker() -
     assert token == retrain.client_request_token("inc-a")
     assert token != retrain.client_request_token("inc-b")
     assert 32 <= len(token) <= 128
+
+
+def test_the_cooldown_is_the_models_own_else_the_stacks_default() -> None:
+    assert retrain.cooldown(None, 24) == DAY
+    assert retrain.cooldown(2, 24) == timedelta(hours=2)
+    assert retrain.cooldown(0, 24) == timedelta(0), "zero means no cooldown, not the default"

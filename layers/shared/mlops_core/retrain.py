@@ -26,6 +26,11 @@ STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, NOT_STARTED = (
 ACTIVE = frozenset({STARTING, RUNNING})
 
 
+def cooldown(configured_hours: float | None, default_hours: float) -> timedelta:
+    """The model's own cooldown, else the stack's default."""
+    return timedelta(hours=default_hours if configured_hours is None else configured_hours)
+
+
 def lock_key(model_id: str) -> tuple[str, str]:
     """The state-table key of a model's retrain lock."""
     return f"MODEL#{model_id}", "RETRAIN"

@@ -9,7 +9,7 @@ messages to send (``notices``: pages, resolutions, and edits of a message the Sl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -23,7 +23,7 @@ from mlops_core.incidents import (
     end_retrain,
     observe,
 )
-from mlops_core.retrain import lock_key, retrain_gate
+from mlops_core.retrain import cooldown, lock_key, retrain_gate
 
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
@@ -92,9 +92,8 @@ class IncidentTracker:
         """Why no retrain could start now, as the retrain gate would answer; None if one could."""
         if model.retrain is None:
             return "no retraining pipeline is configured for this model"
-        hours = model.retrain.cooldown_hours
-        cooldown = timedelta(hours=self.default_cooldown_hours if hours is None else hours)
-        gate = retrain_gate(self.locks.get(*lock_key(model.model_id)), "", now, cooldown)
+        wait = cooldown(model.retrain.cooldown_hours, self.default_cooldown_hours)
+        gate = retrain_gate(self.locks.get(*lock_key(model.model_id)), "", now, wait)
         return None if gate.allowed else gate.reason
 
     def _observe(

@@ -11,7 +11,7 @@ approved AND the approval record agrees.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -55,8 +55,7 @@ class RetrainStarter:
                 return self._skip(model_id, incident, refused, summary)
 
         now = datetime.now(UTC)
-        hours = model.retrain.cooldown_hours
-        cooldown = timedelta(hours=self.default_cooldown_hours if hours is None else hours)
+        cooldown = retrain.cooldown(model.retrain.cooldown_hours, self.default_cooldown_hours)
         lock_key = retrain.lock_key(model_id)
         lock = self.state.get(*lock_key)
         gate = retrain.retrain_gate(lock, incident, now, cooldown)
