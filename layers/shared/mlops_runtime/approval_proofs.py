@@ -44,6 +44,7 @@ from mlops_core.approvals import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlops_runtime import refusals
 from mlops_runtime.approval_service import Attempt
 from mlops_runtime.aws import client
 from mlops_runtime.link_keys import LinkKeys
@@ -113,15 +114,12 @@ Answer = Annotated[
 
 def claims_of(event: Any) -> tuple[str, str, str]:
     """(approval id, channel, actor) an unverifiable request claims: evidence, never trusted."""
-    claims = event if isinstance(event, dict) else {}
-    approval_id, actor = str(claims.get("approval_id", "")), str(claims.get("actor", ""))
-    if claims.get("channel") == "slack":
-        try:
-            click = parse_slack_click(str(claims.get("body", "")))
-            approval_id, actor = click.approval_id, click.user_id
-        except InteractionError:
-            pass
-    return approval_id[:64], str(claims.get("channel", "unknown"))[:20], actor
+
+    def click(body: str) -> tuple[str, str]:
+        parsed = parse_slack_click(body)
+        return parsed.approval_id, parsed.user_id
+
+    return refusals.claims(event, "approval_id", click, 64)
 
 
 # ---------------------------------------------------------------- checking them

@@ -41,6 +41,7 @@ from mlops_core.ledger import UNKNOWN_MODEL, Action
 from mlops_core.untrusted import single_line
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from mlops_runtime import refusals
 from mlops_runtime.approval_proofs import (
     IdentityRequest,
     ProofError,
@@ -299,15 +300,12 @@ def model_responders(
 
 def claims_of(event: Any) -> tuple[str, str, str]:
     """(incident id, channel, actor) an unverifiable request claims: evidence, never trusted."""
-    claims = event if isinstance(event, dict) else {}
-    incident_id, actor = str(claims.get("incident_id", "")), str(claims.get("actor", ""))
-    if claims.get("channel") == "slack":
-        try:
-            click = parse_incident_click(str(claims.get("body", "")))
-            incident_id, actor = click.incident_id, click.user_id
-        except InteractionError:
-            pass
-    return incident_id[:120], str(claims.get("channel", "unknown"))[:20], actor
+
+    def click(body: str) -> tuple[str, str]:
+        parsed = parse_incident_click(body)
+        return parsed.incident_id, parsed.user_id
+
+    return refusals.claims(event, "incident_id", click, 120)
 
 
 def record_incident_refusal(

@@ -9,15 +9,30 @@ refusals are kept per person. Approvals (``approval_rejected_request``) and inci
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from mlops_core.approvals import fingerprint
+from mlops_core.approvals import InteractionError, fingerprint
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.untrusted import single_line
 
 from mlops_runtime.store import Ledger
+
+
+def claims(
+    event: Any, id_key: str, slack_click: Callable[[str], tuple[str, str]], id_limit: int
+) -> tuple[str, str, str]:
+    """(id, channel, actor) an unverifiable request claims: evidence, never trusted. A Slack
+    request's claims are in its body (``slack_click`` reads the id and user id from it)."""
+    claimed = event if isinstance(event, dict) else {}
+    subject, actor = str(claimed.get(id_key, "")), str(claimed.get("actor", ""))
+    if claimed.get("channel") == "slack":
+        with contextlib.suppress(InteractionError):  # unreadable: the plain claims stand
+            subject, actor = slack_click(str(claimed.get("body", "")))
+    return subject[:id_limit], str(claimed.get("channel", "unknown"))[:20], actor
 
 
 def record_bounded_refusal(
