@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from mlopscp.output import CliError
+
 # Command modules, imported lazily so `mlopscp triage` never pays for the emulator's imports.
 COMMANDS = {
     "triage": "mlopscp.commands.triage",
@@ -38,7 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as error:
+        print(error.line(), file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":
