@@ -481,7 +481,7 @@ def test_operators_list_and_answer_from_the_cli(
     asked = world.ask("ranking")
     with operator_credentials(world, monkeypatch) as stack:
         assert mlopscp(["approvals", "list", "--model", "ranking", "--json", *stack]) == 0
-        listed = json.loads(capsys.readouterr().out.splitlines()[-1])
+        listed = json.loads(capsys.readouterr().out)  # one JSON document, nothing else
         assert asked.approval_id in [a["approval_id"] for a in listed]
         answer = ["approvals", "approve", asked.approval_id, "--reason", "on call", *stack]
         assert mlopscp(answer) == 0

@@ -122,7 +122,7 @@ def test_the_cli_lists_promotions_with_their_step_and_verdict_evidence(
     plane.emu.wait_idle(timeout=120)
     done = _promotions(plane, monkeypatch, "--model", "demand")
     assert re.search(r"demand-v2\s+promoted\s+step done", done)
-    records = json.loads(_promotions(plane, monkeypatch, "--json").splitlines()[-1])
+    records = json.loads(_promotions(plane, monkeypatch, "--json"))  # all of stdout
     assert {r["promotion_id"]: r["status"] for r in records} == {
         "demand-v2": "promoted",
         "eta-v2": "not_promoted",

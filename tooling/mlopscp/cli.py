@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
+from mlopscp.aws_errors import from_aws
 from mlopscp.output import CliError
 
 # Command modules, imported lazily so `mlopscp triage` never pays for the emulator's imports.
@@ -28,10 +31,18 @@ COMMANDS = {
 }
 
 
+def _version() -> str:
+    try:
+        return version("mlops-control-plane")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlopscp", description="Event-driven MLOps control plane for SageMaker."
     )
+    parser.add_argument("--version", action="version", version=f"mlopscp {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in dict.fromkeys(COMMANDS.values()):
         importlib.import_module(module).add_parser(subparsers)
@@ -42,9 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except CliError as error:
-        print(error.line(), file=sys.stderr)
-        return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (`mlopscp ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print("mlopscp: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one place turns known failures into one line
+        known = error if isinstance(error, CliError) else from_aws(error)
+        if known is None:
+            raise
+        print(known.line(), file=sys.stderr)
+        return known.exit_code
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from mlopscp.output import CliError
+
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -17,6 +19,20 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--region", default=None, help="AWS region (default: your profile's)")
     parser.add_argument("--endpoint-url", default=None, help="AWS endpoint, e.g. a local emulator")
+
+
+class _Outputs(dict[str, str]):
+    """A stack's outputs; a missing one means the stack is not (this version of) ours."""
+
+    def __init__(self, stack: str, outputs: dict[str, str]) -> None:
+        super().__init__(outputs)
+        self.stack = stack
+
+    def __missing__(self, key: str) -> str:
+        raise CliError(
+            f"stack {self.stack} has no output {key}",
+            hint="is --stack an mlops-control-plane stack of this version? (sam deploy updates it)",
+        )
 
 
 @dataclass
@@ -40,7 +56,8 @@ class StackArgs:
     @cached_property
     def outputs(self) -> dict[str, str]:
         stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
-        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        return _Outputs(self.stack, outputs)
 
     def _point_sdk_here(self) -> None:
         # The runtime adapters build their clients from the environment.

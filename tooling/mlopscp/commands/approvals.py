@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import uuid
 from typing import Any
 
+from mlopscp.output import EXIT_ATTENTION, EXIT_AWS, CliError, emit_json, say
 from mlopscp.stack import StackArgs, add_stack_arguments
 
 STATUSES = ("pending", "approved", "rejected", "expired", "withdrawn")
@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="approvals by status, soonest deadline first")
     listing.add_argument("--status", choices=(*STATUSES, "all"), default="pending")
     listing.add_argument("--model", help="only this model id")
-    listing.add_argument("--json", action="store_true", help="one JSON array on the last line")
+    listing.add_argument("--json", action="store_true", help="the approvals as one JSON array")
     add_stack_arguments(listing)
     listing.set_defaults(func=run_list)
     for verb in ("approve", "reject"):
@@ -60,16 +60,17 @@ def run_list(args: argparse.Namespace) -> int:
     statuses = STATUSES if args.status == "all" else (args.status,)
     found = [a.summary() for s in statuses for a in store.with_status(Status(s))]
     found = [a for a in found if args.model in (None, a["model_id"])]
+    if args.json:
+        emit_json(found)
+        return 0
     for a in found:
         decided = f"  by {a['decided_by']} via {a['channel']}" if a["decided_by"] else ""
-        print(
+        say(
             f"{a['approval_id']}  {a['status']:<9} {a['model_id']:<12} {a['kind']:<10} "
             f"deadline {a['deadline']}  {a['subject']}{decided}"
         )
     if not found:
-        print("no approvals" if args.status == "all" else f"no {args.status} approvals")
-    if args.json:
-        print(json.dumps(found))
+        say("no approvals" if args.status == "all" else f"no {args.status} approvals")
     return 0
 
 
@@ -90,12 +91,12 @@ def run_answer(args: argparse.Namespace) -> int:
     )
     result: dict[str, Any] = json.loads(response["Payload"].read() or b"{}")
     if response.get("FunctionError"):
-        print(f"the decider failed: {result.get('errorMessage', result)}", file=sys.stderr)
-        return 2
+        raise CliError(
+            f"the decider failed: {result.get('errorMessage', result)}", exit_code=EXIT_AWS
+        )
     if result.get("status") != "recorded":
-        print(f"not recorded: {result.get('why', result)}", file=sys.stderr)
-        return 1
-    print(f"{args.approval_id}: {result['outcome']} by {result['decided_by']} (channel cli)")
+        raise CliError(f"not recorded: {result.get('why', result)}", exit_code=EXIT_ATTENTION)
+    say(f"{args.approval_id}: {result['outcome']} by {result['decided_by']} (channel cli)")
     return 0
 
 
@@ -128,7 +129,11 @@ def signed_identity(stack: StackArgs, binding: str) -> dict:
     )
     credentials = stack.session().get_credentials()
     if credentials is None:
-        raise SystemExit("no AWS credentials: the decider records who you are from them")
+        raise CliError(
+            "no AWS credentials: the decider records who you are from them",
+            hint="configure credentials (aws configure, aws sso login, AWS_PROFILE)",
+            exit_code=EXIT_AWS,
+        )
     SigV4Auth(credentials.get_frozen_credentials(), "sts", sts.meta.region_name).add_auth(request)
     return {"url": url, "headers": dict(request.headers.items()), "body": STS_IDENTITY_BODY}
 
@@ -143,12 +148,12 @@ def run_rotate(args: argparse.Namespace) -> int:
     arn = stack.outputs["ApprovalLinkKeySecretArn"]
     old = manager.get_secret_value(SecretId=arn)["VersionId"]
     new = manager.put_secret_value(SecretId=arn, SecretString=secrets.token_urlsafe(48))
-    print(f"link key rotated: version {new['VersionId']} signs new links")
+    say(f"link key rotated: version {new['VersionId']} signs new links")
     if args.revoke_previous:
         manager.update_secret_version_stage(
             SecretId=arn, VersionStage="AWSPREVIOUS", RemoveFromVersionId=old
         )
-        print(f"version {old} revoked: links signed with it are refused (within a minute)")
+        say(f"version {old} revoked: links signed with it are refused (within a minute)")
     else:
-        print(f"version {old} still verifies the links it signed for 30 days")
+        say(f"version {old} still verifies the links it signed for 30 days")
     return 0

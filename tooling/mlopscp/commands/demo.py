@@ -39,6 +39,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from mlopscp.events_file import load_event
+
+    load_event(args.event)  # not JSON, not an envelope, a bad time: one line, before any work
     from mlopscp.replay import main
 
     return main(args.event, args.json, max(1, args.times), args.logs)

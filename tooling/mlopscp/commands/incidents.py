@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mlopscp.commands.approvals import signed_identity
+from mlopscp.output import EXIT_ATTENTION, EXIT_AWS, CliError, emit_json, say
 from mlopscp.stack import StackArgs, add_stack_arguments
 
 
@@ -67,18 +67,18 @@ def run_list(args: argparse.Namespace) -> int:
     store = IncidentStore(stack.outputs["StateTableName"], stack.ledger())
     found = [summary(s) for s in store.list(args.model, open_only=not args.all)]
     if args.json:
-        print(json.dumps(found, default=str))
+        emit_json(found)
         return 0
     for i in found:
-        print(
+        say(
             f"{i['incident_id']}  {i['status']:<12} {i['severity']:<8} {i['kind']:<11} "
             f"opened {i['opened_at'][:16]}  last seen {i['last_seen_at'][:16]}  "
             f"runs {i['runs']}  pages {i['pages']}{_who(i)}"
         )
-        print(f"    {', '.join(i['fingerprint']) or i['summary'] or '-'}")
+        say(f"    {', '.join(i['fingerprint']) or i['summary'] or '-'}")
     if not found:
         scope = f" of {args.model}" if args.model else ""
-        print(f"no incidents{scope}" if args.all else f"no open incidents{scope}")
+        say(f"no incidents{scope}" if args.all else f"no open incidents{scope}")
     return 0
 
 
@@ -123,13 +123,13 @@ def run_control(args: argparse.Namespace) -> int:
     )
     result: dict[str, Any] = json.loads(response["Payload"].read() or b"{}")
     if response.get("FunctionError"):
-        print(f"the decider failed: {result.get('errorMessage', result)}", file=sys.stderr)
-        return 2
+        raise CliError(
+            f"the decider failed: {result.get('errorMessage', result)}", exit_code=EXIT_AWS
+        )
     if result.get("status") == "refused":
-        print(f"not recorded: {result.get('why', result)}", file=sys.stderr)
-        return 1
+        raise CliError(f"not recorded: {result.get('why', result)}", exit_code=EXIT_ATTENTION)
     if result.get("status") == "unchanged":
-        print(f"{args.incident_id}: nothing changed ({result.get('why')})")
+        say(f"{args.incident_id}: nothing changed ({result.get('why')})")
         return 0
-    print(f"{args.incident_id}: {result.get('why')} (now {result.get('incident_status')})")
+    say(f"{args.incident_id}: {result.get('why')} (now {result.get('incident_status')})")
     return 0

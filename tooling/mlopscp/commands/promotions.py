@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from mlopscp.output import emit_json, say
 from mlopscp.stack import StackArgs, add_stack_arguments
 
 
@@ -22,13 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     records = StackArgs.from_args(args).promotion_store().records(args.model)
     if args.json:
-        print(json.dumps(records, default=str))
+        emit_json(records)
         return 0
     if not records:
-        print("no promotions" + (f" of {args.model}" if args.model else ""))
+        say("no promotions" + (f" of {args.model}" if args.model else ""))
         return 0
     for record in records:
-        print("\n".join(describe(record)))
+        say("\n".join(describe(record)))
     return 0
 
 

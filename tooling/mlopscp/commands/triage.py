@@ -1,16 +1,26 @@
-"""`mlopscp triage PATH`: the control plane's triage, run on a local folder or an S3 prefix."""
+"""`mlopscp triage PATH`: the control plane's triage, run on a local folder or an S3 prefix.
+
+The exit code says the decision, so a job can gate on it (`mlopscp triage ... || page`):
+0 watch, 10 retrain, 11 investigate; 2 and 3 stay bad input and AWS failures.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from mlops_core.monitoring import execution_key, is_evidence, latest_executions, load_history
 from mlops_core.policy import TriagePolicy
 from mlops_core.triage import TriageResult, triage
+
+from mlopscp.output import CliError, emit_json, say
+
+# The decision as the process's exit code (README, "Command line").
+DECISION_EXIT = {"watch": 0, "retrain": 10, "investigate": 11}
+
+_SCHEDULE_AT = re.compile(r"(?:^|/)[^/]+/\d{4}/\d{2}/\d{2}/\d{2}/[^/]+$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,32 +30,36 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="PATH is a folder or s3:// prefix holding one endpoint's monitoring "
         "evidence: each subfolder is a stream (a Model Monitor schedule or an Evidently report "
         "stream, <stream>/<yyyy>/<mm>/<dd>/<hh>/*.json); a PATH that holds <yyyy>/ folders "
-        "itself is one stream.",
+        "itself is one stream. Exit code: 0 watch, 10 retrain, 11 investigate, 2 bad input, "
+        "3 AWS unreachable or refused.",
     )
     parser.add_argument("path", help="local folder or s3://bucket/prefix")
-    parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    parser.add_argument("--json", action="store_true", help="the result as one JSON object")
     parser.add_argument("--policy", type=Path, help="JSON file overriding triage policy settings")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from mlopscp.validation import load_json_settings
+
     policy = (
-        TriagePolicy.model_validate_json(args.policy.read_text()) if args.policy else TriagePolicy()
+        load_json_settings(args.policy, TriagePolicy, "policy file")
+        if args.policy
+        else TriagePolicy()
     )
-    try:
-        files = read_tree(args.path, policy.history_window)
-    except (FileNotFoundError, NotADirectoryError) as error:
-        print(f"mlopscp triage: {error}", file=sys.stderr)
-        return 2
+    files = read_tree(args.path, policy.history_window)
     history = load_history(files)
     if not history.schedules:
-        print(f"mlopscp triage: no monitoring output found under {args.path}", file=sys.stderr)
-        return 2
+        raise CliError(
+            f"no monitoring output found under {args.path}",
+            hint="PATH holds <stream>/<yyyy>/<mm>/<dd>/<hh>/*.json",
+        )
     result = triage(history, policy)
-    print(render(result))
     if args.json:
-        print(json.dumps(result.to_dict(), default=str, separators=(",", ":")))
-    return 0
+        emit_json(result.to_dict())
+    else:
+        say(render(result))
+    return DECISION_EXIT.get(str(result.decision), 0)
 
 
 def read_tree(path: str, per_schedule: int) -> Mapping[str, bytes]:
@@ -53,9 +67,9 @@ def read_tree(path: str, per_schedule: int) -> Mapping[str, bytes]:
         return _read_s3(path, per_schedule)
     root = Path(path)
     if not root.exists():
-        raise FileNotFoundError(f"{path} does not exist")
+        raise CliError(f"{path} does not exist")
     if not root.is_dir():
-        raise NotADirectoryError(f"{path} is not a folder")
+        raise CliError(f"{path} is not a folder", hint="PATH is one endpoint's monitoring folder")
     # Year folders right under PATH are a stream of its own, named after PATH (as in S3).
     name = root.resolve().name
     files = {
@@ -63,12 +77,32 @@ def read_tree(path: str, per_schedule: int) -> Mapping[str, bytes]:
         for p in root.rglob("*")
         if p.is_file() and is_evidence(p.name) and (rel := p.relative_to(root)).parts
     }
+    _refuse_many_endpoints(path, files)
     keep = latest_executions(files, per_schedule)
     return {
         key: p.read_bytes()
         for key, p in files.items()
         if (found := execution_key(key)) and (found[0], found[1]) in keep
     }
+
+
+def _refuse_many_endpoints(path: str, keys: Mapping[str, object]) -> None:
+    """A PATH one level too high (a folder of endpoints' folders, a set of cases) would merge
+    their streams into one history: say so instead."""
+    above = sorted(
+        {
+            key[: match.start()].split("/")[0]
+            for key in keys
+            if (match := _SCHEDULE_AT.search(key)) and match.start() > 0
+        }
+    )
+    if above:
+        shown = ", ".join(above[:5]) + (", ..." if len(above) > 5 else "")
+        raise CliError(
+            f"{path} is one level too high: it holds {len(above)} endpoint folder(s) "
+            f"({shown}), each with its own streams; triage would merge them",
+            hint=f"triage one endpoint at a time, e.g. mlopscp triage {Path(path) / above[0]}",
+        )
 
 
 def _is_year(name: str) -> bool:
