@@ -510,13 +510,8 @@ def organization_of(account: str) -> str | None:
 
 
 def _parse_time(value: str | float | datetime) -> datetime:
-    """An envelope's ``time``: ISO 8601, or epoch milliseconds as AWS writes them in some
-    events (CloudWatch alarms: "1785112800000"); plain epoch seconds are accepted too."""
     if isinstance(value, datetime):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
     if isinstance(value, (int, float)):
-        # Seconds stay below 1e11 until the year 5138; milliseconds passed it in 1973.
-        return datetime.fromtimestamp(value / 1000 if value >= 1e11 else value, UTC)
+        return datetime.fromtimestamp(value, UTC)
     return datetime.fromisoformat(value.replace("Z", "+00:00"))

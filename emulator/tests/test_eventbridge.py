@@ -73,21 +73,6 @@ def test_handlers_receive_awss_envelope(emulator: Emulator, stack: Stack, unique
     }
 
 
-@pytest.mark.parametrize("sent", ["1714564800000", 1714564800000])
-def test_an_envelope_time_in_epoch_milliseconds_is_delivered_as_that_instant(
-    emulator: Emulator, stack: Stack, unique: str, sent: str | int
-) -> None:
-    # CloudWatch alarm events carry their time as epoch milliseconds (a string of digits).
-    emulator.put_event(envelope(unique, time=sent))
-    emulator.wait_idle(30)
-    (record,) = [
-        r
-        for r in emulator.trace.invocations(stack.functions["RecorderFunction"].name)
-        if isinstance(r.payload, dict) and r.payload.get("id") == unique
-    ]
-    assert record.payload["time"] == "2024-05-01T12:00:00Z"
-
-
 def test_a_non_matching_event_runs_nothing(emulator: Emulator, stack: Stack, unique: str) -> None:
     before = len(emulator.trace.invocations())
     matched = emulator.put_event(envelope(unique, **{"detail-type": "Something Else"}))
