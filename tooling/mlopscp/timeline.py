@@ -24,14 +24,15 @@ class Timeline:
     forwards: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"rules matched: {', '.join(self.rules) or 'none'}"]
+        out = [f"rules matched: {', '.join(collapse(self.rules, longest=1)) or 'none'}"]
         out += [f"  ⇢ {forward}" for forward in self.forwards]
         for call in self.invocations:
-            outcome = call["error"] or _short(call["result"])
-            out.append(f"  λ {call['function']} ({call['type']}) -> {outcome}")
+            head, details = (call["error"], []) if call["error"] else describe(call["result"])
+            out.append(f"  λ {call['function']} ({call['type']}) -> {head}")
+            out += [f"      · {detail}" for detail in details]
         for execution in self.executions:
             out.append(
-                f"  ⎇ {execution['state_machine']}: {' → '.join(execution['states'])}"
+                f"  ⎇ {execution['state_machine']}: {' → '.join(collapse(execution['states']))}"
                 f"  [{execution['status']}]"
             )
         out += [f"  ✗ delivery failed: {failure}" for failure in self.delivery_failures]
@@ -99,6 +100,49 @@ def _rule_label(stack: Any, rule_name: str) -> str:
     return rule_name
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 160 else text[:157] + "..."
+def describe(result: Any) -> tuple[str, list[str]]:
+    """A function's result as a line of its fields, and a decision's reasons in full, one a
+    line (a triage result nests them in its summary)."""
+    if not isinstance(result, dict):
+        return json.dumps(result, default=str), []
+    summary = result.get("summary")
+    reasons = summary.get("reasons") if isinstance(summary, dict) else result.get("reasons")
+    shown = {k: v for k, v in result.items() if not (k == "summary" and reasons is not None)}
+    if reasons is not None:
+        shown.pop("reasons", None)
+    head = " ".join(f"{key}={_field(value)}" for key, value in shown.items()) or "{}"
+    return head, [str(reason) for reason in reasons or []]
+
+
+def _field(value: Any) -> str:
+    if isinstance(value, str):
+        # An ARN without its partition, region and account: the resource is what tells.
+        return (
+            value.split(":", 5)[5] if value.startswith("arn:") and value.count(":") >= 5 else value
+        )
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+def collapse(states: list[str], longest: int = 4) -> list[str]:
+    """A poll loop said once with its count: [Wait, Check, Wait, Check, Wait, Check, Done] ->
+    ["(Wait → Check) x3", "Done"]; [Running, Running, Running] -> ["Running x3"]."""
+    out: list[str] = []
+    i = 0
+    while i < len(states):
+        best_length, best_times = 1, 1
+        for length in range(1, longest + 1):
+            cycle = states[i : i + length]
+            times = 1
+            while states[i + times * length : i + (times + 1) * length] == cycle:
+                times += 1
+            if times > 1 and times * length > best_times * best_length:
+                best_length, best_times = length, times
+        cycle = states[i : i + best_length]
+        if best_times == 1:
+            out.append(states[i])
+        elif best_length == 1:
+            out.append(f"{cycle[0]} x{best_times}")
+        else:
+            out.append(f"({' → '.join(cycle)}) x{best_times}")
+        i += best_length * best_times
+    return out

@@ -10,6 +10,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     demo = subparsers.add_parser(
         "demo", help="run the demo scenarios on the embedded AWS emulator (make demo)"
     )
+    demo.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only these scenarios (repeatable or NAME,NAME; with the ones they continue)",
+    )
     demo.set_defaults(func=run_demo)
 
     replay = subparsers.add_parser(
@@ -33,9 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from mlopscp.demo.runner import main
+    from mlopscp.demo.runner import main, select
 
-    return main()
+    select(args.only)  # an unknown name is one line, before the emulator starts
+    return main(args.only)
 
 
 def run_replay(args: argparse.Namespace) -> int:

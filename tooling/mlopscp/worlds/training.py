@@ -23,6 +23,7 @@ CHECKPOINT = {
     "LocalPath": "/opt/ml/checkpoints",
 }
 # A model whose owners opted in to enforcing the Spot guardrail on their training jobs.
+ENFORCING_STORY = "its owners enforce the Spot guardrail: an on-demand training job is stopped"
 ENFORCING_MODEL = {
     "model_id": "vision",
     "endpoint_name": "vision-prod",
