@@ -92,3 +92,14 @@ def test_each_outcome_is_printed_with_its_place_and_flushed(
         "   → event",
         "   ✓ one page",
     ]
+
+
+def test_a_polls_identical_answers_are_said_once_with_their_count() -> None:
+    poll = {"function": "PromotionStepFunction", "type": "sync", "error": None}
+    creating = {**poll, "result": {"endpoint": "demand-staging", "status": "Creating"}}
+    ready = {**poll, "result": {"endpoint": "demand-staging", "status": "InService"}}
+    lines = Timeline(invocations=[creating, creating, creating, ready]).lines()
+    assert lines[1:] == [
+        "  λ PromotionStepFunction (sync) -> endpoint=demand-staging status=Creating  x3",
+        "  λ PromotionStepFunction (sync) -> endpoint=demand-staging status=InService",
+    ]

@@ -14,6 +14,9 @@ from mlopscp_emulator.trace import (
     TargetDeliveryFailed,
 )
 
+_SENTENCE = 400  # longer strings are documents, not sentences
+_GLANCE = 120  # nested data beyond this is cut
+
 
 @dataclass
 class Timeline:
@@ -26,10 +29,14 @@ class Timeline:
     def lines(self) -> list[str]:
         out = [f"rules matched: {', '.join(collapse(self.rules, longest=1)) or 'none'}"]
         out += [f"  ⇢ {forward}" for forward in self.forwards]
+        said: list[list[str]] = []  # one block per invocation, a poll's repeats said once
         for call in self.invocations:
             head, details = (call["error"], []) if call["error"] else describe(call["result"])
-            out.append(f"  λ {call['function']} ({call['type']}) -> {head}")
-            out += [f"      · {detail}" for detail in details]
+            block = [f"  λ {call['function']} ({call['type']}) -> {head}"]
+            block += [f"      · {detail}" for detail in details]
+            said.append(block)
+        for block, times in _runs(said):
+            out += [block[0] + (f"  x{times}" if times > 1 else ""), *block[1:]]
         for execution in self.executions:
             out.append(
                 f"  ⎇ {execution['state_machine']}: {' → '.join(collapse(execution['states']))}"
@@ -115,12 +122,26 @@ def describe(result: Any) -> tuple[str, list[str]]:
 
 
 def _field(value: Any) -> str:
+    """A sentence (a reason, a verdict's headline) whole; a document (a page's HTML) or nested
+    data cut to a glance: what the scenario checks is said in its ✓ lines."""
     if isinstance(value, str):
-        # An ARN without its partition, region and account: the resource is what tells.
-        return (
-            value.split(":", 5)[5] if value.startswith("arn:") and value.count(":") >= 5 else value
-        )
-    return json.dumps(value, default=str, separators=(",", ":"))
+        if value.startswith("arn:") and value.count(":") >= 5:
+            return value.split(":", 5)[5]  # the resource is what tells
+        if "\n" in value or value.lstrip().startswith("<") or len(value) > _SENTENCE:
+            return f"<{len(value)} characters>"
+        return value
+    text = json.dumps(value, default=str, separators=(",", ":"))
+    return text if len(text) <= _GLANCE else text[: _GLANCE - 1] + "…"
+
+
+def _runs(blocks: list[list[str]]) -> list[tuple[list[str], int]]:
+    runs: list[tuple[list[str], int]] = []
+    for block in blocks:
+        if runs and runs[-1][0] == block:
+            runs[-1] = (block, runs[-1][1] + 1)
+        else:
+            runs.append((block, 1))
+    return runs
 
 
 def collapse(states: list[str], longest: int = 4) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.timeline import collapse
 from mlopscp.worlds.drift import MODELS, DemoModel
 
 APPROVE, REJECT = "approval.approve", "approval.reject"
@@ -292,7 +293,7 @@ class ApprovalScenarios(Scenarios):
     def _finished(self, out: Any, model: DemoModel, through: str) -> None:
         execution = self._execution(model)
         states = self.emu.execution_states(execution["executionArn"]) if execution else []
-        out.lines.append(f"  ⎇ DriftResponseStateMachine: {' → '.join(states)}")
+        out.lines.append(f"  ⎇ DriftResponseStateMachine: {' → '.join(collapse(states))}")
         out.check(
             f"the execution went on through {through} and succeeded",
             execution.get("status") == "SUCCEEDED" and through in states,

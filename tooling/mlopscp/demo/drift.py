@@ -98,7 +98,7 @@ class DriftScenarios(Scenarios):
     def malformed(self) -> Outcome:
         out = Outcome(
             "Malformed event -> dead-letter queue with its reason",
-            "a Model Drift Signal that names no model",
+            "a Model Drift Signal that names no model and no s3:// monitoring output",
         )
         event = json.loads((ROOT / "events" / "drift-signal-malformed.json").read_text())
         self.send(out, lambda: self.emu.put_event(event), "malformed Model Drift Signal")

@@ -16,6 +16,7 @@ from typing import Any
 from mlopscp_emulator import sagemaker_ext
 
 from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.timeline import collapse
 from mlopscp.worlds.promotion import (
     APPROVER,
     EMAIL_APPROVER,
@@ -97,7 +98,7 @@ class PromotionScenarios(Scenarios):
         )
         out.lines.append(
             "  ⎇ after the approval: "
-            + " → ".join(self._promo_states_after(execution["executionArn"], "Approved"))
+            + " → ".join(collapse(self._promo_states_after(execution["executionArn"], "Approved")))
         )
         serving = world.serving(demand)
         out.check(
@@ -245,7 +246,7 @@ class PromotionScenarios(Scenarios):
         (execution,) = world.executions(eta)
         out.lines.append(
             "  ⎇ after the approval: "
-            + " → ".join(self._promo_states_after(execution["executionArn"], "Approved"))
+            + " → ".join(collapse(self._promo_states_after(execution["executionArn"], "Approved")))
         )
         out.check(
             "the execution ended in RolledBack (PromotionRolledBackError)",
@@ -370,7 +371,7 @@ class PromotionScenarios(Scenarios):
         )
         out.lines.append(
             "  ⎇ after the approval: "
-            + " → ".join(self._promo_states_after(execution["executionArn"], "Approved"))
+            + " → ".join(collapse(self._promo_states_after(execution["executionArn"], "Approved")))
         )
         out.check(
             "the execution ended in Promoted",

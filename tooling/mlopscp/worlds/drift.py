@@ -96,7 +96,7 @@ MODELS = {
             "search",
             "search-prod",
             CASES / "case-018",
-            "sustained drift on credit_score while quality falls; the ML on-call group approves",
+            "sustained drift on credit_score while quality falls; the ML on-call group is asked",
             approvals={
                 "slack_channel": "C0APPROVALS",
                 "slack_approver_groups": ["S0MLONCALL"],
