@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from mlops_core.monitoring import execution_key, is_evidence, latest_executions, load_history
@@ -77,7 +77,7 @@ def read_tree(path: str, per_schedule: int) -> Mapping[str, bytes]:
         for p in root.rglob("*")
         if p.is_file() and is_evidence(p.name) and (rel := p.relative_to(root)).parts
     }
-    _refuse_many_endpoints(path, files)
+    _refuse_many_endpoints(path, _endpoint_folders(files))
     keep = latest_executions(files, per_schedule)
     return {
         key: p.read_bytes()
@@ -86,22 +86,27 @@ def read_tree(path: str, per_schedule: int) -> Mapping[str, bytes]:
     }
 
 
-def _refuse_many_endpoints(path: str, keys: Mapping[str, object]) -> None:
-    """A PATH one level too high (a folder of endpoints' folders, a set of cases) would merge
-    their streams into one history: say so instead."""
-    above = sorted(
+def _endpoint_folders(keys: Iterable[str]) -> list[str]:
+    """The folders above the streams, when the streams are not PATH's own children."""
+    return sorted(
         {
             key[: match.start()].split("/")[0]
             for key in keys
             if (match := _SCHEDULE_AT.search(key)) and match.start() > 0
         }
     )
+
+
+def _refuse_many_endpoints(path: str, above: list[str]) -> None:
+    """A PATH one level too high (a folder of endpoints' folders, a set of cases) would merge
+    their streams into one history: say so instead."""
     if above:
         shown = ", ".join(above[:5]) + (", ..." if len(above) > 5 else "")
+        example = f"{path.rstrip('/')}/{above[0]}"
         raise CliError(
-            f"{path} is one level too high: it holds {len(above)} endpoint folder(s) "
-            f"({shown}), each with its own streams; triage would merge them",
-            hint=f"triage one endpoint at a time, e.g. mlopscp triage {Path(path) / above[0]}",
+            f"{path} is one level too high: it holds endpoint folders ({shown}), "
+            "each with its own streams; triage would merge them",
+            hint=f"triage one endpoint at a time, e.g. mlopscp triage {example}",
         )
 
 
@@ -112,7 +117,33 @@ def _is_year(name: str) -> bool:
 def _read_s3(uri: str, per_schedule: int) -> Mapping[str, bytes]:
     from mlops_runtime.monitoring_store import read_monitoring_output
 
-    return read_monitoring_output(uri, per_schedule)
+    files = read_monitoring_output(uri, per_schedule)
+    if not files:
+        _refuse_many_endpoints(uri, _s3_endpoint_folders(uri))
+    return files
+
+
+def _s3_endpoint_folders(uri: str, looked_at: int = 5) -> list[str]:
+    """The children of a prefix with no streams of its own that hold streams themselves
+    (``<endpoint>/<stream>/<yyyy>/``), among its first few: list calls only, no reads."""
+    from mlops_runtime.aws import client
+    from mlops_runtime.monitoring_store import split_uri
+
+    s3, (bucket, root) = client("s3"), split_uri(uri)
+
+    def children(prefix: str) -> list[str]:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/")
+        return [p["Prefix"] for p in listed.get("CommonPrefixes", [])]
+
+    return [
+        endpoint.removeprefix(root).rstrip("/")
+        for endpoint in children(root)[:looked_at]
+        if any(
+            _is_year(year[len(stream) : -1])
+            for stream in children(endpoint)
+            for year in children(stream)
+        )
+    ]
 
 
 def render(result: TriageResult) -> str:
