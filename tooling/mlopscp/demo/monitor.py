@@ -58,7 +58,7 @@ class MonitorScenarios(Scenarios):
     def monitor_gradual_drift(self) -> Outcome:
         model = MONITORED["eta"]
         out, latest, _ = self._monitor(
-            model, "New customer, gradual drift with falling quality -> the monitor -> retrain"
+            model, "Evidently monitor: gradual drift with falling quality -> retrain"
         )
         drift = metric_values(latest, "ValueDrift")
         out.check(
@@ -85,7 +85,7 @@ class MonitorScenarios(Scenarios):
     def monitor_broken_column(self) -> Outcome:
         model = MONITORED["fares"]
         out, latest, world = self._monitor(
-            model, "New customer, the upstream breaks a column -> the monitor -> incident"
+            model, "Evidently monitor: the upstream breaks a column -> incident"
         )
         reports = world.reports(model)
         before = reports[sorted(reports)[-2]] if len(reports) > 1 else {}

@@ -74,14 +74,15 @@ MONITORED = {
             "eta",
             "eta-prod",
             traffic.STORIES["gradual"],
-            "delivery-time model, new customer: traffic creeps up hour by hour and the "
-            "error grows with it",
+            "the delivery-time model, now watched by the Evidently monitor (a new customer's "
+            "path: no Model Monitor): traffic creeps up hour by hour and the error grows with it",
         ),
         MonitoredModel(
             "fares",
             "fares-prod",
             traffic.STORIES["broken_column"],
-            "fare model, new customer: the upstream stops sending traffic_index",
+            "a fare model watched by the Evidently monitor (a new customer's path: no Model "
+            "Monitor): the upstream stops sending traffic_index",
         ),
     )
 }
