@@ -10,6 +10,7 @@ from typing import Any
 
 from mlopscp import timeline
 from mlopscp.local import LocalControlPlane
+from mlopscp.output import emit_json, say
 from mlopscp.worlds.drift import MODELS
 
 
@@ -84,7 +85,8 @@ def main(path: Path, as_json: bool, times: int, show_logs: bool) -> int:
         print(f"mlopscp replay: cannot read {path}: {error}", file=sys.stderr)
         return 2
     result = replay(event, times, show_logs)
-    print("\n".join(render(result)))
     if as_json:
-        print(json.dumps(result, default=str, separators=(",", ":")))
+        emit_json(result)
+    else:
+        say("\n".join(render(result)))
     return 0
