@@ -16,4 +16,3 @@ def run_demo(args: argparse.Namespace) -> int:
     from mlopscp.demo.runner import main
 
     return main()
-
