@@ -25,6 +25,7 @@ COMMANDS = {
     "approvals": "mlopscp.commands.approvals",
     "incidents": "mlopscp.commands.incidents",
     "promotions": "mlopscp.commands.promotions",
+    "discover": "mlopscp.commands.discover",
 }
 
 
