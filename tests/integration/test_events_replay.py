@@ -117,7 +117,8 @@ def test_a_replay_meets_the_users_own_model_and_monitoring_history(tmp_path: Pat
         if call["function"] == "DriftTriageFunction"
     ]
     assert [run["decision"] for run in triaged] == ["investigate"]
-    assert "replay: copied " in err and "s3://acme-monitoring/models/acme-prod" in err
+    assert "replay: copied " in err
+    assert "s3://acme-monitoring/models/acme-prod" in err
 
 
 def test_a_bad_model_file_is_one_line_before_anything_starts(tmp_path: Path) -> None:
