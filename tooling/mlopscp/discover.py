@@ -12,6 +12,7 @@ registry (no promotion), no retraining pipeline found. The proposals are validat
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

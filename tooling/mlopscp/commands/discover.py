@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from mlopscp.output import EXIT_ATTENTION, EXIT_AWS, CliError, emit_json, say
 from mlopscp.stack import StackArgs
@@ -61,11 +62,11 @@ def run_discover(args: argparse.Namespace) -> int:
     return EXIT_ATTENTION if any(e.gaps for e in estate.endpoints) else 0
 
 
-def _configured(where: StackArgs, estate: object) -> dict[str, str]:
+def _configured(where: StackArgs, estate: Any) -> dict[str, str]:
     """Endpoint -> model id, for the endpoints the stack already has a configuration for."""
     store = where.model_config_store()
     found = {}
-    for endpoint in getattr(estate, "endpoints", []):
+    for endpoint in estate.endpoints:
         config = store.by_endpoint(endpoint.name)
         if config is not None:
             found[endpoint.name] = config.model_id
