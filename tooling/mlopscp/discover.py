@@ -223,7 +223,6 @@ def _gaps(endpoint: Endpoint) -> list[str]:
 
 def proposal(endpoint: Endpoint) -> tuple[dict[str, Any], list[str]]:
     """The configuration discover can vouch for, and the TODOs for the rest."""
-    import re
 
     from mlops_runtime.model_config import MODEL_ID_PATTERN
 
