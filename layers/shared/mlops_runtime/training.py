@@ -140,34 +140,30 @@ def endpoint_facts(
     read with ``sagemaker`` (a client in the endpoint's account; default: this account's)."""
     sagemaker = sagemaker or client("sagemaker")
     try:
-        return _endpoint_facts(endpoint_name, config_name, sagemaker)
+        with translated_errors():
+            if not config_name:
+                config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)[
+                    "EndpointConfigName"
+                ]
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            pages = sagemaker.get_paginator("list_monitoring_schedules").paginate(
+                EndpointName=endpoint_name
+            )
+            schedules = [
+                s["MonitoringScheduleName"]
+                for page in pages
+                for s in page.get("MonitoringScheduleSummaries", [])
+            ]
+            models = [
+                _model_origin(sagemaker, variant["ModelName"])
+                for variant in config.get("ProductionVariants", [])
+                if variant.get("ModelName")
+            ]
     except ClientError as error:
         if missing(error):  # an event named it; no retry will find it
             why = f"endpoint {endpoint_name} (or its configuration) does not exist in its account"
             raise EventRejectedError(why) from error
         raise
-
-
-def _endpoint_facts(endpoint_name: str, config_name: str | None, sagemaker: Any) -> dict[str, Any]:
-    with translated_errors():
-        if not config_name:
-            config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)[
-                "EndpointConfigName"
-            ]
-        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-        pages = sagemaker.get_paginator("list_monitoring_schedules").paginate(
-            EndpointName=endpoint_name
-        )
-        schedules = [
-            s["MonitoringScheduleName"]
-            for page in pages
-            for s in page.get("MonitoringScheduleSummaries", [])
-        ]
-        models = [
-            _model_origin(sagemaker, variant["ModelName"])
-            for variant in config.get("ProductionVariants", [])
-            if variant.get("ModelName")
-        ]
     return {
         "EndpointName": endpoint_name,
         "EndpointConfigName": config_name,
