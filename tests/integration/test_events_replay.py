@@ -99,6 +99,8 @@ def test_a_replay_meets_the_users_own_model_and_monitoring_history(tmp_path: Pat
     event = json.loads((EVENTS / "model-monitor-alarm.json").read_text())
     dimensions = event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]
     dimensions["dimensions"] = {"Endpoint": "acme-prod", "MonitoringSchedule": schedule}
+    # captured in the user's own account: replay moves it into the emulated one
+    event = json.loads(json.dumps(event).replace("123456789012", "444455556666"))
     alarm = tmp_path / "alarm.json"
     alarm.write_text(json.dumps(event))
 
@@ -108,6 +110,7 @@ def test_a_replay_meets_the_users_own_model_and_monitoring_history(tmp_path: Pat
 
     assert code == 0, err[-2000:]
     assert result["models"] == ["acme"]
+    assert result["account_moved_from"] == "444455556666"
     decided = {entry["action"] for entry in result["decision"]}
     assert "incident_opened" in decided, result["decision"]
     assert all(entry["model_id"] == "acme" for entry in result["decision"])

@@ -12,7 +12,7 @@ import yaml
 from mlops_runtime.model_config import ModelConfig
 from mlopscp import discover
 from mlopscp.output import CliError
-from mlopscp.replay import read_event, read_models
+from mlopscp.replay import into_local_account, read_event, read_models
 
 
 def endpoint(**changes: Any) -> discover.Endpoint:
@@ -133,3 +133,16 @@ def test_monitoring_output_needs_a_model_with_a_location(tmp_path: Path) -> None
         read_models([path], tmp_path)
     with pytest.raises(CliError, match="is not a directory"):
         read_models([path], tmp_path / "nowhere")
+
+
+def test_an_event_from_the_users_account_is_moved_into_the_local_one() -> None:
+    arn = "arn:aws:cloudwatch:eu-west-1:444455556666:alarm:drift"
+    event = {"account": "444455556666", "resources": [arn], "detail": {"x": 1}}
+    moved, source = into_local_account(event)
+    assert source == "444455556666"
+    assert moved["account"] == "123456789012"
+    assert moved["resources"] == ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:drift"]
+    assert event["account"] == "444455556666"  # the caller's copy is untouched
+    # the local account and the demo world's workload accounts stay as sent
+    for account in ("123456789012", "333333333333"):
+        assert into_local_account({"account": account}) == ({"account": account}, None)

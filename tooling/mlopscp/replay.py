@@ -18,8 +18,11 @@ from typing import Any
 
 from mlopscp import timeline
 from mlopscp.output import EXIT_ATTENTION, CliError, emit_json, say
+from mlopscp.worlds.common import ACCOUNT
+from mlopscp.worlds.promotion import PRODUCTION, STAGING
 
 Progress = Callable[[str], None]
+WORKLOAD_ACCOUNTS = (STAGING, PRODUCTION)  # the demo world's workload accounts
 
 
 def _stderr(line: str) -> None:
@@ -41,6 +44,9 @@ def replay(
     from mlopscp.worlds.drift import MODELS
 
     warnings.filterwarnings("ignore", message=".*moto does not enforce.*")
+    event, moved = into_local_account(event)
+    if moved:
+        progress(f"the event came from account {moved}: replayed as the local account {ACCOUNT}")
     with Emulator() as emulator:
         progress("deploying template.yaml and seeding the demo world on the emulator")
         plane = LocalControlPlane(emulator).up()
@@ -71,6 +77,7 @@ def replay(
         dead_letters = plane.dead_letters()
         return {
             **shown.to_dict(),
+            "account_moved_from": moved,
             "models": [config.model_id for config in models],
             "decision": _decision(ledger, models),
             "dead_letter_reasons": [_reason(dead) for dead in dead_letters],
@@ -86,6 +93,17 @@ def replay(
             },
             "logs": logs,
         }
+
+
+def into_local_account(event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """An event captured in the user's own account, moved into the emulated one: its account
+    id is replaced wherever it appears (the envelope, ARNs, the detail), or every trust check
+    would rightly refuse it. The demo world's own accounts are kept as they are."""
+    account = str(event.get("account") or "")
+    if not account or account in (ACCOUNT, *WORKLOAD_ACCOUNTS):
+        return event, None
+    moved: dict[str, Any] = json.loads(json.dumps(event).replace(account, ACCOUNT))
+    return moved, account
 
 
 def _ledger_models(demo_models: Any, models: Sequence[Any]) -> list[str]:
