@@ -58,7 +58,7 @@ def replay(
             count = plane.upload_tree(monitoring_output, target)
             progress(f"copied {count} file(s) of {monitoring_output} to {target}")
         mark = len(emulator.trace)
-        before = {m: _keys(plane.ledger(m)) for m in _ledger_models(MODELS, models)}
+        before = {m: _keys(plane.ledger(m)) for m in _configured_models(plane)}
         progress(f"putting {event.get('detail-type', 'the event')} x{times}; waiting for the stack")
         emulator.put_event(event)
         if times > 1:
@@ -106,8 +106,16 @@ def into_local_account(event: dict[str, Any]) -> tuple[dict[str, Any], str | Non
     return moved, account
 
 
-def _ledger_models(demo_models: Any, models: Sequence[Any]) -> list[str]:
-    return list(dict.fromkeys([*demo_models, *(c.model_id for c in models), "_unknown"]))
+def _configured_models(plane: Any) -> list[str]:
+    """Every model the local stack is configured with (the demo world's and the user's), and
+    the ledger's place for events about no known model."""
+    pages = (
+        plane.emu.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=plane.outputs["ModelConfigTableName"], ProjectionExpression="id")
+    )
+    ids = [item["id"]["S"] for page in pages for item in page.get("Items", [])]
+    return [*sorted(i.removeprefix("model#") for i in ids if i.startswith("model#")), "_unknown"]
 
 
 def _key(entry: dict[str, Any]) -> tuple[str, str]:
