@@ -514,4 +514,6 @@ def _parse_time(value: str | float | datetime) -> datetime:
         return value
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(value, UTC)
+    if value.isdigit():  # epoch milliseconds, as some AWS services (and their docs) send it
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
     return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -182,3 +182,18 @@ def test_an_undeliverable_event_goes_to_the_targets_dead_letter_queue(
     (failed,) = [f for f in emulator.trace.failed_deliveries() if f.event_id == unique]
     assert isinstance(failed, TargetDeliveryFailed)
     assert failed.dead_letter_arn == dlq_arn
+
+
+def test_an_event_timed_in_epoch_milliseconds_is_delivered_with_that_time(
+    emulator: Emulator, stack: Stack, unique: str
+) -> None:
+    # SageMaker's published Endpoint State Change sample sends "time" as epoch-ms text.
+    sent = envelope(unique) | {"time": "1583831889050"}
+    emulator.put_event(sent)
+    emulator.wait_idle(30)
+    (record,) = [
+        r
+        for r in emulator.trace.invocations(stack.functions["RecorderFunction"].name)
+        if isinstance(r.payload, dict) and r.payload.get("id") == unique
+    ]
+    assert record.payload["time"] == "2020-03-10T09:18:09Z"

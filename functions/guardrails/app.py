@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core import guardrails, spot
+from mlops_core import guardrails
 from mlops_core.errors import EventRejectedError
 from mlops_core.guardrails import Finding
 from mlops_core.ledger import UNKNOWN_MODEL
@@ -72,22 +72,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"status": "ignored", "reason": f"training job is {detail.TrainingJobStatus}"}
     else:  # every secondary status change of a job is an event: the first one checks it
         owner, subject, check = tooling, detail.TrainingJobName, check_training_job
-        request = {"key": f"training-job/{subject}", "job_name": subject}
-    # Training runs in this account; an endpoint answers to its model's account.
-    if why := account_refusal(parsed.account, subject, owner, "the resource"):
-        return reject(event, EventRejectedError(why), SETTINGS.dead_letter_queue_url, ledger, NAME)
-    return check(request=request)
+        # The event carries the job's description: checked from that, described only to act.
+        request = {"key": f"training-job/{subject}", "job": detail.model_dump(exclude_none=True)}
+    try:  # training runs in this account; an endpoint answers to its model's account
+        if why := account_refusal(parsed.account, subject, owner, "the resource"):
+            raise EventRejectedError(why)
+        return check(request=request)
+    except EventRejectedError as error:  # refused, or about a resource the account lacks
+        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, NAME)
 
 
 @idempotent_function(
     data_keyword_argument="request", config=idempotency, persistence_store=persistence
 )
 def check_training_job(request: dict[str, Any]) -> dict[str, Any]:
-    job = training.describe_job(request["job_name"])
-    model_id = spot.tags_of(job).get(spot.MODEL_TAG) or UNKNOWN_MODEL
-    model = models.get(model_id) if model_id != UNKNOWN_MODEL else None
-    ratio = SETTINGS.spot_policy_for(model).wait_time_ratio
-    found = guardrails.check_training_job(job, SETTINGS.guardrail_policy_for(model), ratio)
+    job, model_id, found = training.job_findings(request["job"], models.get, SETTINGS)
     if job["TrainingJobStatus"] != "InProgress":  # it ended meanwhile: nothing left to stop
         found = [dataclasses.replace(f, enforced=False) for f in found]
     stopped = any(f.enforced for f in found) and training.stop_job(job["TrainingJobName"])

@@ -59,8 +59,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return reject(event, EventRejectedError(why), SETTINGS.dead_letter_queue_url, ledger, NAME)
     outcome = _OUTCOMES.get(detail.currentPipelineExecutionStatus)
     link = state.get(f"PIPELINE_EXECUTION#{detail.pipelineExecutionArn}", "INCIDENT")
-    if outcome is None or link is None:
-        return {"status": "ignored"}  # still running, or not a retrain this control plane started
+    if outcome is None:
+        return {"status": "ignored", "reason": f"{detail.currentPipelineExecutionStatus}: running"}
+    if link is None:
+        why = f"{detail.pipelineExecutionArn} is not a retrain this control plane started"
+        return {"status": "ignored", "reason": why}
 
     action, lock_status = outcome
     model_id, incident = link["model_id"], link["incident_id"]

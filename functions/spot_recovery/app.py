@@ -64,10 +64,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if why := account_refusal(parsed.account, subject, SETTINGS.tooling_account_id, "training"):
         rejected = EventRejectedError(why)
         return reject(event, rejected, SETTINGS.dead_letter_queue_url, ledger, "spot-recovery")
-    request = recovery.request_of(parsed)
-    if request is None:
-        return {"status": "ignored", "reason": "not a failed training step"}
-    return recover(request=request)
+    try:
+        request = recovery.request_of(parsed)
+        if isinstance(request, str):
+            return {"status": "ignored", "reason": request}
+        return recover(request=request)
+    except EventRejectedError as error:  # about a job this account does not have
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "spot-recovery")
 
 
 @idempotent_function(

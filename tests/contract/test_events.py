@@ -10,6 +10,7 @@ from mlops_core.errors import EventRejectedError
 from mlops_runtime import events
 
 from tests.contract.published import SAMPLES, load
+from tests.events_catalogue import catalogue
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -55,6 +56,20 @@ def test_event_catalogue_files_are_strict_json_and_parse(path: Path) -> None:
 def test_every_catalogue_file_is_documented() -> None:
     readme = (EVENTS / "README.md").read_text()
     assert all(f"`{p.name}`" in readme for p in event_files())
+
+
+def test_every_catalogue_file_says_what_its_replay_does() -> None:
+    """One table row per file, each with checkable claims (tests/integration replays them);
+    a dead-letter outcome is never mixed with an ignored one."""
+    rows = catalogue()
+    assert sorted(rows) == [p.name for p in event_files()]
+    for name, claims in rows.items():
+        verbs = {c.verb for c in claims}
+        assert claims, f"{name}: the replay column makes no claim"
+        assert not {"dead-letter", "ignored"} <= verbs, name
+        for claim in claims:
+            if claim.verb == "ledger":
+                assert len(claim.text.split()) == 2, f"{name}: ledger MODEL ACTION, got {claim}"
 
 
 @pytest.mark.parametrize("path", sample_files(), ids=lambda p: p.name)

@@ -24,10 +24,11 @@ COMMANDS = {
     "models": "mlopscp.commands.models",
     "ledger": "mlopscp.commands.models",
     "demo": "mlopscp.commands.demo",
-    "replay": "mlopscp.commands.demo",
+    "replay": "mlopscp.commands.replay",
     "approvals": "mlopscp.commands.approvals",
     "incidents": "mlopscp.commands.incidents",
     "promotions": "mlopscp.commands.promotions",
+    "discover": "mlopscp.commands.discover",
 }
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from mlops_core.monitoring import MonitorType, load_history
-from mlops_runtime.model_config import ModelConfig
+from mlops_runtime.model_config import ModelConfig, records
 from mlops_runtime.store import from_attributes
 from mlopscp_emulator import sagemaker_ext
 
@@ -172,16 +173,31 @@ class LocalControlPlane:
             }
             | ({"incidents": model.incidents} if model.incidents else {})
         )
-        table = self.outputs["ModelConfigTableName"]
+        self.put_config(config)
+
+    def put_config(self, config: ModelConfig) -> None:
+        """Store a model configuration with the items `mlopscp models put` writes."""
         dynamodb = self.emu.client("dynamodb")
-        dynamodb.put_item(
-            TableName=table,
-            Item={"id": {"S": f"model#{model.model_id}"}, "value": {"S": config.model_dump_json()}},
-        )
-        dynamodb.put_item(
-            TableName=table,
-            Item={"id": {"S": f"endpoint#{model.endpoint}"}, "value": {"S": model.model_id}},
-        )
+        for key, value in records(config).items():
+            dynamodb.put_item(
+                TableName=self.outputs["ModelConfigTableName"],
+                Item={"id": {"S": key}, "value": {"S": value}},
+            )
+
+    def upload_tree(self, folder: Path, uri: str) -> int:
+        """Every file under ``folder`` to the same relative key under ``uri`` (its bucket is
+        created when the emulated account has none of that name); how many files."""
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        s3 = self.emu.client("s3")
+        if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            s3.create_bucket(Bucket=bucket)
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        for path in files:
+            key = "/".join(
+                part for part in (prefix.strip("/"), path.relative_to(folder).as_posix()) if part
+            )
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        return len(files)
 
     # -- events as AWS would send them ----------------------------------------------------------
 

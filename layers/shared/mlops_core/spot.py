@@ -237,15 +237,16 @@ def decide(
     if ending == Ending.OTHER:
         status = f"{job.get('TrainingJobStatus')}/{job.get('SecondaryStatus')}"
         return Recovery(Step.NOTHING, f"{status} is not a Spot or capacity ending", **base)
+    # Before anything else: an event is the job as it was when sent, and may arrive late.
+    stale = _already_handled(name, attempt, lineage)
+    if stale:
+        return Recovery(Step.NOTHING, stale, **base)
     if ending == Ending.INTERRUPTED:
         return Recovery(
             Step.RECORD_INTERRUPTION,
             f"Spot interrupted {name} ({interruptions(job)} so far); SageMaker resumes it itself",
             **base,
         )
-    stale = _already_handled(name, attempt, lineage)
-    if stale:
-        return Recovery(Step.NOTHING, stale, **base)
     execution = pipeline_execution_arn or tags_of(job).get(PIPELINE_EXECUTION_TAG)
     if execution:
         return _pipeline(job, lineage, policy, execution, base)
@@ -256,7 +257,7 @@ def _already_handled(name: str, attempt: int, lineage: dict[str, Any] | None) ->
     if not lineage:
         return None
     if name in (lineage.get("handled") or []):
-        return f"{name} was already handled (duplicate or redelivered event)"
+        return f"{name} was already handled (a duplicate, or an earlier change arriving late)"
     if lineage.get("status") == GIVEN_UP:
         return f"lineage {lineage.get('lineage_id')} was given up; nothing more is started"
     latest = int(lineage.get("attempt", 1))

@@ -99,6 +99,15 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def missing(error: ClientError) -> bool:
+    """SageMaker says "does not exist" with ValidationException, ResourceNotFound, ..."""
+    message = str(error.response.get("Error", {}).get("Message", "")).lower()
+    return error_code(error) in ("ResourceNotFound", "ResourceNotFoundException") or (
+        error_code(error) == "ValidationException"
+        and ("could not find" in message or "does not exist" in message)
+    )
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     """Turn retryable AWS failures into the exception names the state machines retry on."""

@@ -50,24 +50,29 @@ class SpotRecovery:
     topic_arn: str
     slack_secret_arn: str | None
 
-    def request_of(self, parsed: Any) -> dict[str, Any] | None:
-        """The described job, and the business key of this ending: lineage, job, what happened
-        (each Spot interruption counts on its own) and which event said so."""
-        execution, name, trigger = None, None, "job"
+    def request_of(self, parsed: Any) -> dict[str, Any] | str:
+        """The job and the business key of this ending (lineage, job, what happened: each Spot
+        interruption counts on its own; which event said so), or why there is nothing to do.
+
+        A Training Job State Change carries the job's description: it is decided from that.
+        A pipeline step's event names the job only, which is described."""
+        execution, trigger = None, "job"
         if isinstance(parsed, PipelineStepStatusChange):
-            step, trigger = parsed.detail, "step"
-            if step.currentStepStatus == "Failed" and step.metadata.trainingJob:
-                execution = step.pipelineExecutionArn
-                name = training.job_name(step.metadata.trainingJob.arn)
+            step = parsed.detail
+            if step.currentStepStatus != "Failed" or not step.metadata.trainingJob:
+                return "not a failed training step"
+            execution, trigger = step.pipelineExecutionArn, "step"
+            job = training.describe_job(training.job_name(step.metadata.trainingJob.arn))
         else:
-            name = parsed.detail.TrainingJobName
-        if name is None:
-            return None
-        job = training.describe_job(name)
-        lineage_id, _ = spot.lineage_of(job, execution)
+            job = parsed.detail.model_dump(exclude_none=True)
+        name = str(job["TrainingJobName"])
         ending = spot.classify(
             job["TrainingJobStatus"], job.get("SecondaryStatus"), job.get("FailureReason")
         )
+        if ending == spot.Ending.OTHER:
+            status = f"{job['TrainingJobStatus']}/{job.get('SecondaryStatus')}"
+            return f"training job {name} is {status}: not a Spot or capacity ending"
+        lineage_id, _ = spot.lineage_of(job, execution)
         if ending == spot.Ending.INTERRUPTED:
             ending = f"{ending}-{spot.interruptions(job)}"
         key = f"{lineage_id}|{name}|{ending}|{trigger}"
@@ -75,11 +80,11 @@ class SpotRecovery:
 
     def recover(self, request: dict[str, Any]) -> dict[str, Any]:
         job, trigger = request["job"], request["trigger"]
-        execution = request["execution"] or spot.tags_of(job).get(spot.PIPELINE_EXECUTION_TAG)
-        model_id = self._model_id(job, execution)
-        lineage_id, _ = spot.lineage_of(job, execution)
-        lineage = self.state.get(f"TRAINING_LINEAGE#{lineage_id}", "LINEAGE")
-        decision = spot.decide(job, lineage, self._policy(model_id), execution)
+        decision, lineage, model_id = self._decide(job, request["execution"])
+        if decision.starts_something and trigger == "job":
+            # Acting: the copy's role, image, data and lineage come from our own read.
+            job = training.as_described(job, decision.job_name)
+            decision, lineage, model_id = self._decide(job, request["execution"])
         logger.info("recovery decided", extra={"step": decision.step, "reason": decision.reason})
         if decision.step == Step.NOTHING:
             return {"status": "nothing", "reason": decision.reason}
@@ -92,6 +97,16 @@ class SpotRecovery:
         elif decision.request is not None:
             decision = self._start_copy(decision)
         return self._record(decision, job, lineage, model_id)
+
+    def _decide(
+        self, job: dict[str, Any], execution: str | None
+    ) -> tuple[Recovery, dict[str, Any] | None, str]:
+        """The decision about ``job``, its lineage record and its model."""
+        execution = execution or spot.tags_of(job).get(spot.PIPELINE_EXECUTION_TAG)
+        model_id = self._model_id(job, execution)
+        lineage_id, _ = spot.lineage_of(job, execution)
+        lineage = self.state.get(f"TRAINING_LINEAGE#{lineage_id}", "LINEAGE")
+        return spot.decide(job, lineage, self._policy(model_id), execution), lineage, model_id
 
     def _model_id(self, job: dict[str, Any], execution: str | None) -> str:
         tagged = spot.tags_of(job).get(spot.MODEL_TAG)

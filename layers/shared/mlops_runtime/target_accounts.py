@@ -32,7 +32,7 @@ from mlops_core.promotion import (
 from mlops_core.promotion.fleet import live_instance_count
 
 from mlops_runtime.accounts import role_client
-from mlops_runtime.aws import client, error_code, translated_errors
+from mlops_runtime.aws import client, error_code, missing, translated_errors
 
 
 class TargetAccount:
@@ -73,15 +73,6 @@ def created_by(sagemaker: Any, arn: str, promotion_id: str) -> bool:
     except ClientError:
         return False
     return {"Key": PROMOTION_TAG, "Value": promotion_id} in listed
-
-
-def missing(error: ClientError) -> bool:
-    """SageMaker says "does not exist" with ValidationException, ResourceNotFound, ..."""
-    message = str(error.response.get("Error", {}).get("Message", "")).lower()
-    return error_code(error) in ("ResourceNotFound", "ResourceNotFoundException") or (
-        error_code(error) == "ValidationException"
-        and ("could not find" in message or "does not exist" in message)
-    )
 
 
 def describe_or_none(call: Any, **kwargs: Any) -> dict[str, Any] | None:

@@ -12,12 +12,14 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
-from mlops_core import spot
-from mlops_core.guardrails import GuardrailPolicy
+from mlops_core import guardrails, spot
+from mlops_core.errors import EventRejectedError
+from mlops_core.guardrails import Finding, GuardrailPolicy
+from mlops_core.ledger import UNKNOWN_MODEL
 from mlops_core.spot import SpotPolicy
 from pydantic import Field, model_validator
 
-from mlops_runtime.aws import client, error_code, paginate, translated_errors
+from mlops_runtime.aws import client, error_code, missing, paginate, translated_errors
 from mlops_runtime.settings import AccountSettings
 
 # Statuses after which RetryPipelineExecution is refused or pointless.
@@ -40,13 +42,36 @@ def _iso(value: Any) -> str:
 
 
 def describe_job(name: str) -> dict[str, Any]:
-    """DescribeTrainingJob plus the job's tags (ListTags: Describe does not return them)."""
-    with translated_errors():
-        job = _plain(client("sagemaker").describe_training_job(TrainingJobName=name))
-        job["Tags"] = list(
-            paginate("sagemaker", "list_tags", "Tags", ResourceArn=job["TrainingJobArn"])
-        )
+    """DescribeTrainingJob plus the job's tags (ListTags: Describe does not return them).
+
+    An event named the job: if this account has none of that name, no retry will find one, so
+    that is an :class:`EventRejectedError` (the dead-letter queue, once), not a failure."""
+    try:
+        with translated_errors():
+            job = _plain(client("sagemaker").describe_training_job(TrainingJobName=name))
+            job["Tags"] = list(
+                paginate("sagemaker", "list_tags", "Tags", ResourceArn=job["TrainingJobArn"])
+            )
+    except ClientError as error:
+        if missing(error):
+            raise EventRejectedError(
+                f"training job {name} does not exist in this account"
+            ) from error
+        raise
     return job
+
+
+def as_described(event_job: dict[str, Any], name: str) -> dict[str, Any]:
+    """The job as this account describes it (what it is: role, image, data, tags), with the
+    event's news about how it ended (status, reasons, transitions): what acting relies on is
+    never taken from the event."""
+    described = describe_job(name)
+    news = {k: event_job[k] for k in EVENT_NEWS if k in event_job}
+    return described | news
+
+
+# What a Training Job State Change event reports about the moment it was sent.
+EVENT_NEWS = ("TrainingJobStatus", "SecondaryStatus", "FailureReason", "SecondaryStatusTransitions")
 
 
 def create_copy(request: dict[str, Any]) -> bool:
@@ -114,25 +139,31 @@ def endpoint_facts(
     """What the endpoint guardrails look at: data capture, monitoring schedules, model origins;
     read with ``sagemaker`` (a client in the endpoint's account; default: this account's)."""
     sagemaker = sagemaker or client("sagemaker")
-    with translated_errors():
-        if not config_name:
-            config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)[
-                "EndpointConfigName"
+    try:
+        with translated_errors():
+            if not config_name:
+                config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)[
+                    "EndpointConfigName"
+                ]
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            pages = sagemaker.get_paginator("list_monitoring_schedules").paginate(
+                EndpointName=endpoint_name
+            )
+            schedules = [
+                s["MonitoringScheduleName"]
+                for page in pages
+                for s in page.get("MonitoringScheduleSummaries", [])
             ]
-        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-        pages = sagemaker.get_paginator("list_monitoring_schedules").paginate(
-            EndpointName=endpoint_name
-        )
-        schedules = [
-            s["MonitoringScheduleName"]
-            for page in pages
-            for s in page.get("MonitoringScheduleSummaries", [])
-        ]
-        models = [
-            _model_origin(sagemaker, variant["ModelName"])
-            for variant in config.get("ProductionVariants", [])
-            if variant.get("ModelName")
-        ]
+            models = [
+                _model_origin(sagemaker, variant["ModelName"])
+                for variant in config.get("ProductionVariants", [])
+                if variant.get("ModelName")
+            ]
+    except ClientError as error:
+        if missing(error):  # an event named it; no retry will find it
+            why = f"endpoint {endpoint_name} (or its configuration) does not exist in its account"
+            raise EventRejectedError(why) from error
+        raise
     return {
         "EndpointName": endpoint_name,
         "EndpointConfigName": config_name,
@@ -147,6 +178,28 @@ def _model_origin(sagemaker: Any, model_name: str) -> dict[str, Any]:
     containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
     packages = [c["ModelPackageName"] for c in containers if c.get("ModelPackageName")]
     return {"ModelName": model_name, "ModelPackageName": packages[0] if packages else None}
+
+
+def job_findings(
+    job: dict[str, Any], model_of: Any, policies: TrainingPolicySettings
+) -> tuple[dict[str, Any], str, list[Finding]]:
+    """Guardrail findings about a training job as its event describes it, under its model's
+    policy (``model_of(model_id)``: the configuration or None). If one would be enforced, the
+    job is described and checked again: what is stopped, and why, is our own read."""
+    model_id, found = _job_findings(job, model_of, policies)
+    if any(f.enforced for f in found):
+        job = describe_job(str(job["TrainingJobName"]))
+        model_id, found = _job_findings(job, model_of, policies)
+    return job, model_id, found
+
+
+def _job_findings(
+    job: dict[str, Any], model_of: Any, policies: TrainingPolicySettings
+) -> tuple[str, list[Finding]]:
+    model_id = spot.tags_of(job).get(spot.MODEL_TAG) or UNKNOWN_MODEL
+    model = model_of(model_id) if model_id != UNKNOWN_MODEL else None
+    ratio = policies.spot_policy_for(model).wait_time_ratio
+    return model_id, guardrails.check_training_job(job, policies.guardrail_policy_for(model), ratio)
 
 
 # Only the Spot recovery and guardrail functions need these settings: they live here, not in

@@ -224,3 +224,37 @@ def test_a_malformed_event_goes_to_the_dead_letter_queue(training_cloud) -> None
     (dead,) = drain(training_cloud["DEAD_LETTER_QUEUE_URL"])
     assert "detail.EndpointName" in json.loads(dead["body"])["reason"]
     assert dead["attributes"]["source"] == "guardrails"
+
+
+def test_a_job_is_checked_from_its_event_without_a_read(training_cloud) -> None:
+    """Nothing is enforced: the findings come from the event's description alone (the job is
+    not even in this account)."""
+    event = json.loads((EVENTS / "training-job-started-on-demand.json").read_text())
+    event["detail"]["TrainingJobName"] = "seen-only-in-its-event"
+    result = check(event)
+    assert result["status"] == "checked"
+    assert result["stopped"] is False
+    assert {f["rule"] for f in result["findings"]} >= {"training.no_spot"}
+
+
+def test_enforcing_reads_the_job_and_a_missing_job_is_rejected_once(training_cloud) -> None:
+    put_model(guardrails={"enforce": ["training.no_spot"]})
+    event = json.loads((EVENTS / "training-job-started-on-demand.json").read_text())
+    event["detail"]["TrainingJobName"] = "not-in-this-account"
+    event["detail"]["Tags"] = {"mlopscp:model-id": "churn"}
+    result = check(event)  # returns: no exception, so no Lambda retry
+    assert result["status"] == "rejected"
+    assert "training job not-in-this-account does not exist" in result["reason"]
+    (dead,) = drain(training_cloud["DEAD_LETTER_QUEUE_URL"])
+    assert json.loads(dead["body"])["reason"] == result["reason"]
+    assert drain(training_cloud["inbox"]) == []  # nothing stopped, nobody paged
+
+
+def test_an_endpoint_this_account_lacks_is_rejected_once(training_cloud) -> None:
+    event = json.loads((EVENTS / "endpoint-in-service.json").read_text())
+    event["detail"]["EndpointName"] = "nowhere-prod"
+    result = check(event)
+    assert result["status"] == "rejected"
+    assert "endpoint nowhere-prod" in result["reason"]
+    (dead,) = drain(training_cloud["DEAD_LETTER_QUEUE_URL"])
+    assert dead["attributes"]["source"] == "guardrails"

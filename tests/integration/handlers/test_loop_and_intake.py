@@ -173,7 +173,11 @@ def test_pipelines_the_control_plane_did_not_start_are_ignored(inbox) -> None:
     event = status_event(
         "arn:aws:sagemaker:us-east-1:123456789012:pipeline/x/execution/y", "Failed"
     )
-    assert load_handler("pipeline_status").handler(event, LambdaContext()) == {"status": "ignored"}
+    assert load_handler("pipeline_status").handler(event, LambdaContext()) == {
+        "status": "ignored",
+        "reason": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/x/execution/y is not a "
+        "retrain this control plane started",
+    }
 
 
 def test_a_malformed_event_goes_to_the_dlq_with_its_reason(inbox) -> None:

@@ -130,6 +130,47 @@ def test_a_job_out_of_wait_time_is_resumed_from_its_checkpoint(training_cloud) -
     assert drain(training_cloud["inbox"]) == []  # a resume is recorded, not paged
 
 
+def test_the_event_decides_and_the_copy_is_built_from_our_own_read(training_cloud) -> None:
+    """SageMaker's description may lag the event (here it still says Completed): the event's
+    ending decides; the copy's role, image and data still come from DescribeTrainingJob."""
+    training_job("churn-train")
+    event = json.loads((EVENTS / "training-job-max-wait-exceeded.json").read_text())
+    event["detail"] |= {
+        "TrainingJobName": "churn-train",
+        "RoleArn": "arn:aws:iam::123456789012:role/attacker-chosen",
+        "AlgorithmSpecification": {"TrainingImage": "evil:1", "TrainingInputMode": "File"},
+    }
+    assert handle(event)["job"] == "churn-train-a2"
+    copy = jobs()["churn-train-a2"]
+    assert copy["RoleArn"] == ROLE
+    assert copy["AlgorithmSpecification"]["TrainingImage"] == "img:1"
+
+
+def test_an_ending_that_is_none_of_our_business_is_ignored_without_a_read(training_cloud) -> None:
+    event = json.loads((EVENTS / "training-job-max-wait-exceeded.json").read_text())
+    event["detail"] |= {"TrainingJobName": "nowhere", "TrainingJobStatus": "Completed"}
+    event["detail"]["SecondaryStatus"] = "Completed"
+    result = handle(event)  # "nowhere" does not exist: it was never described
+    assert result == {
+        "status": "ignored",
+        "reason": "training job nowhere is Completed/Completed: not a Spot or capacity ending",
+    }
+
+
+def test_an_event_about_a_job_this_account_lacks_is_rejected_once(training_cloud) -> None:
+    event = json.loads((EVENTS / "training-job-max-wait-exceeded.json").read_text())
+    event["detail"]["TrainingJobName"] = "not-here"
+    result = handle(event)  # returns: no exception, so no Lambda retry
+    assert result["status"] == "rejected"
+    assert "training job not-here does not exist" in result["reason"]
+    sqs = boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName="dead-letters")["QueueUrl"]
+    (dead,) = drain(queue)
+    assert json.loads(dead["body"])["reason"] == result["reason"]
+    assert jobs() == {}
+    assert [e["action"] for e in Ledger("ledger").entries("_unknown")] == ["event_rejected"]
+
+
 def test_the_same_event_delivered_again_starts_one_copy(training_cloud) -> None:
     training_job("churn-train")
     event = ends("churn-train")
@@ -196,11 +237,11 @@ def test_the_third_failure_falls_back_to_on_demand_and_pages(training_cloud) -> 
     assert "churn-train-a4" in page["body"]
 
 
-def test_an_out_of_order_event_is_decided_on_the_jobs_current_state(training_cloud) -> None:
+def test_an_out_of_order_event_about_a_handled_job_changes_nothing(training_cloud) -> None:
     training_job("churn-train")
     handle(ends("churn-train"))
-    # the job's earlier "Interrupted" change arrives after its end: SageMaker's description
-    # says Stopped/MaxWaitTimeExceeded, an ending already handled
+    # the job's earlier "Interrupted" change arrives after its end: the lineage record says
+    # the job was already handled, so the late event records and starts nothing
     late = ends("churn-train") | {"id": str(uuid.uuid4())}
     late["detail"] |= {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Interrupted"}
     handle(late)
@@ -383,11 +424,12 @@ def recovery() -> Any:
     )
 
 
-def business_key(event: dict[str, Any]) -> str | None:
+def business_key(event: dict[str, Any]) -> str:
+    """The request's key, or why the event asks for nothing."""
     from mlops_runtime.events import TRAINING_DETAIL_TYPES, TrainingEvent, parse_one_of
 
     request = recovery().request_of(parse_one_of(event, TrainingEvent, TRAINING_DETAIL_TYPES))
-    return None if request is None else str(request["key"])
+    return request if isinstance(request, str) else str(request["key"])
 
 
 def test_the_business_key_names_the_lineage_job_ending_and_trigger(training_cloud) -> None:
@@ -414,7 +456,7 @@ def test_a_failed_training_step_is_keyed_by_its_execution_and_a_passing_one_is_n
     assert business_key(step_event(execution, job)) == f"{execution}|{job}|{ran_out}|step"
     passed = step_event(execution, job)
     passed["detail"]["currentStepStatus"] = "Succeeded"
-    assert business_key(passed) is None
+    assert business_key(passed) == "not a failed training step"
 
 
 def test_giving_up_on_a_retrain_pipeline_ends_its_retrain_incident(training_cloud) -> None:
