@@ -68,7 +68,7 @@ class RetrainStarter:
             return self._skip(model_id, incident, why, summary)
         if observed and self.observer:
             return self._would_start(
-                self.observer, request, model.retrain, lock_key, lock, observed
+                self.observer, request, model.retrain, lock_key, lock, now, observed
             )
 
         # Claim the lock only if it is still what the gate saw: two incidents racing get one start.
