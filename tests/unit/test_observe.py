@@ -123,3 +123,5 @@ def test_the_digest_lists_what_observed_models_would_have_done() -> None:
     )
     assert "training-job/t1 (churn) training_without_spot: no Spot" in digest.lines
     assert guardrails.digest("d", items[:1]).title == "[guardrails] 1 finding(s) on 1 resource(s)"
+    only = guardrails.digest("d", items[1:]).title
+    assert only == "[guardrails] 1 observe-only action(s) on 1 resource(s)"

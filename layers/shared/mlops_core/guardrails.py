@@ -223,8 +223,10 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
         for f in sorted(found, key=lambda f: str(f["rule"]))
     ]
     observed = sum(1 for item in items if is_would(str(item["rule"])))
-    counts = f"{len(items) - observed} finding(s)" + (
-        f", {observed} observe-only action(s)" if observed else ""
+    found = len(items) - observed
+    counts = ", ".join(
+        ([f"{found} finding(s)"] if found or not observed else [])
+        + ([f"{observed} observe-only action(s)"] if observed else [])
     )
     return Notification(
         kind="guardrail_digest",
