@@ -165,3 +165,25 @@ def test_an_observed_spot_recovery_starts_no_copy(training_cloud) -> None:
     assert would["evidence"]["new_job"] == "churn-train-a2"
     assert StateStore("state").get("TRAINING_LINEAGE#churn-train", "LINEAGE") is None
     assert drain(training_cloud["inbox"]) == []
+
+
+def test_retrain_decisions_inside_the_observed_cooldown_join_the_last_incident(cloud) -> None:
+    put_model(mode="observe")
+    create_pipeline()
+    first = load_handler("track_incident").handler(run("00", "retrain"), LambdaContext())
+    assert (first["transition"], first["route"]) == ("opened", "retrain")
+    assert retrain(first["incident_id"])["status"] == "observed"
+    end = {"end_retrain": {"incident_id": first["incident_id"], "reason": "observe-only"}}
+    assert load_handler("track_incident").handler(end, LambdaContext())["ended"] is True
+
+    again = load_handler("track_incident").handler(run("01", "retrain"), LambdaContext())
+    assert (again["incident_id"], again["transition"], again["route"]) == (
+        first["incident_id"],
+        "attached",
+        "done",
+    ), "as an acting model's would inside its cooldown"
+
+    put_model(mode="act")
+    acting = load_handler("track_incident").handler(run("02", "retrain"), LambdaContext())
+    assert (acting["transition"], acting["route"]) == ("opened", "retrain")
+    assert retrain(acting["incident_id"])["status"] == "started"
