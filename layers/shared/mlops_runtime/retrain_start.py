@@ -115,19 +115,8 @@ class RetrainStarter:
         """Record what would have started, and hold the observed retrains' own cooldown."""
         model_id, incident = request["model_id"], request["incident_id"]
         reason = _reason(request)
-        version = int((lock or {}).get("version", 0))
-        item = {
-            "pk": key[0],
-            "sk": key[1],
-            "status": retrain.OBSERVED,
-            "incident_id": incident,
-            "started_at": now.isoformat(),
-            "version": version + 1,
-        }
-        hold = (
-            self.state.put_operation(item, "attribute_not_exists(pk)")
-            if lock is None
-            else self.state.put_operation(item, "#v = :v", {"#v": "version"}, **{":v": version})
+        hold = self._lock_write(
+            key, lock, status=retrain.OBSERVED, incident_id=incident, started_at=now.isoformat()
         )
         entry = LedgerEntry(
             action=Action.RETRAIN_STARTED,
@@ -181,23 +170,27 @@ class RetrainStarter:
     def _claim(
         self, key: tuple[str, str], lock: dict[str, Any] | None, incident: str, now: datetime
     ) -> bool:
+        return self.state.apply(
+            self._lock_write(
+                key,
+                lock,
+                status=retrain.STARTING,
+                incident_id=incident,
+                claimed_at=now.isoformat(),
+                started_at=(lock or {}).get("started_at"),
+            )
+        )
+
+    def _lock_write(
+        self, key: tuple[str, str], lock: dict[str, Any] | None, **fields: Any
+    ) -> dict[str, Any]:
         """Optimistic lock: the write succeeds only if the lock is still the version the gate
         saw."""
         version = int((lock or {}).get("version", 0))
-        item = {
-            "pk": key[0],
-            "sk": key[1],
-            "status": retrain.STARTING,
-            "incident_id": incident,
-            "claimed_at": now.isoformat(),
-            "version": version + 1,
-            "started_at": (lock or {}).get("started_at"),
-        }
+        item = {"pk": key[0], "sk": key[1], "version": version + 1, **fields}
         if lock is None:
-            return self.state.apply(self.state.put_operation(item, "attribute_not_exists(pk)"))
-        return self.state.apply(
-            self.state.put_operation(item, "#v = :seen", {"#v": "version"}, **{":seen": version})
-        )
+            return self.state.put_operation(item, "attribute_not_exists(pk)")
+        return self.state.put_operation(item, "#v = :seen", {"#v": "version"}, **{":seen": version})
 
     def _release(self, key: tuple[str, str], incident: str) -> None:
         """The start failed before anything began: let a retry of this incident try again."""
