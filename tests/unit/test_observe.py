@@ -125,3 +125,17 @@ def test_the_digest_lists_what_observed_models_would_have_done() -> None:
     assert guardrails.digest("d", items[:1]).title == "[guardrails] 1 finding(s) on 1 resource(s)"
     only = guardrails.digest("d", items[1:]).title
     assert only == "[guardrails] 1 observe-only action(s) on 1 resource(s)"
+
+
+def test_an_observed_model_respects_a_real_retrain_started_before_the_trial() -> None:
+    running = {"status": retrain.RUNNING, "incident_id": "inc-real", "started_at": None}
+    gate = retrain.observed_gate(running, None, "inc-b", NOW, DAY)
+    assert not gate.allowed
+    assert "still running" in gate.reason
+    recent = {
+        "status": retrain.SUCCEEDED,
+        "incident_id": "inc-real",
+        "started_at": (NOW - timedelta(hours=2)).isoformat(),
+    }
+    assert "cooldown" in retrain.observed_gate(recent, None, "inc-b", NOW, DAY).reason
+    assert retrain.observed_gate(None, None, "inc-b", NOW, DAY).allowed

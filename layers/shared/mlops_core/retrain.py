@@ -74,6 +74,19 @@ def retrain_gate(
     return RetrainGate(True, f"previous retrain {status.lower().replace('_', ' ')}, cooldown over")
 
 
+def observed_gate(
+    real: dict[str, object] | None,
+    observed: dict[str, object] | None,
+    incident_id: str,
+    now: datetime,
+    cooldown: timedelta,
+) -> RetrainGate:
+    """An observe-only model's gate: the real lock first (a retrain started before the trial
+    still runs, or cools down), then its observed retrains' own cooldown."""
+    acting = retrain_gate(real, incident_id, now, cooldown)
+    return retrain_gate(observed, incident_id, now, cooldown) if acting.allowed else acting
+
+
 def pipeline_parameters(
     incident_id: str, reason: str, window: dict[str, str] | None, static: dict[str, str]
 ) -> list[dict[str, str]]:

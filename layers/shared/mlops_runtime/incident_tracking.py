@@ -24,7 +24,7 @@ from mlops_core.incidents import (
     observe,
 )
 from mlops_core.ledger import Action
-from mlops_core.retrain import cooldown, lock_key, retrain_gate
+from mlops_core.retrain import cooldown, lock_key, observed_gate, retrain_gate
 
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
@@ -104,12 +104,16 @@ class IncidentTracker:
         self, model: ModelConfig, now: datetime, observed: str | None = None
     ) -> str | None:
         """Why no retrain could start now, as the retrain gate would answer; None if one could.
-        An observed model answers from its observed retrains' lock (mlops_core.retrain)."""
+        An observed model also answers from its observed retrains' lock (mlops_core.retrain)."""
         if model.retrain is None:
             return "no retraining pipeline is configured for this model"
         wait = cooldown(model.retrain.cooldown_hours, self.default_cooldown_hours)
-        lock = self.locks.get(*lock_key(model.model_id, observed=bool(observed)))
-        gate = retrain_gate(lock, "", now, wait)
+        real = self.locks.get(*lock_key(model.model_id))
+        if observed:
+            own = self.locks.get(*lock_key(model.model_id, observed=True))
+            gate = observed_gate(real, own, "", now, wait)
+        else:
+            gate = retrain_gate(real, "", now, wait)
         return None if gate.allowed else gate.reason
 
     def _observe(

@@ -62,7 +62,11 @@ class RetrainStarter:
         cooldown = retrain.cooldown(model.retrain.cooldown_hours, self.default_cooldown_hours)
         lock_key = retrain.lock_key(model_id, observed=bool(observed))
         lock = self.state.get(*lock_key)
-        gate = retrain.retrain_gate(lock, incident, now, cooldown)
+        if observed:  # what really runs or cools down counts too; its own lock holds the rest
+            real = self.state.get(*retrain.lock_key(model_id))
+            gate = retrain.observed_gate(real, lock, incident, now, cooldown)
+        else:
+            gate = retrain.retrain_gate(lock, incident, now, cooldown)
         if not gate.allowed:
             why = f"observe-only ({observed}): {gate.reason}" if observed else gate.reason
             return self._skip(model_id, incident, why, summary)
