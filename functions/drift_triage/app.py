@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import errors
 from mlops_core.approvals import backstop_seconds
 from mlops_core.monitoring import load_history
+from mlops_core.observe import observed_by
 from mlops_core.signals import run_id
 from mlops_core.triage import triage
 from mlops_core.trust import is_under
@@ -99,8 +100,10 @@ def _location(model: ModelConfig, requested: str | None) -> str:
 
 
 def _approval_gate(model: ModelConfig) -> dict[str, Any]:
-    """Whether a retrain waits for a human, and the waiting state's timeout backstop."""
-    required = bool(model.retrain and model.retrain.require_approval)
+    """Whether a retrain waits for a human (never for an observe-only model: no one is asked),
+    and the waiting state's timeout backstop."""
+    observed = observed_by(SETTINGS.observe_only, model.mode)
+    required = bool(model.retrain and model.retrain.require_approval) and not observed
     hours = model.approvals.deadline_hours if model.approvals else 24.0
     return {"required": required, "timeout_seconds": backstop_seconds(hours)}
 

@@ -1,8 +1,7 @@
 """Guardrails: check a training job that started, or an endpoint that went InService.
 
-Findings (mlops_core.guardrails) land in the ledger and wait for the digest; nothing pages for a
-warning. Where the model or the stack enforces a training rule, the job is stopped while it is
-still starting and the owner is paged at once, with every finding of that job in one message.
+Findings (mlops_core.guardrails) land in the ledger and wait for the digest; a warning pages no
+one. An enforced rule stops the job while it starts and pages (observe-only: would_stop_training).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from mlops_core.errors import EventRejectedError
 from mlops_core.guardrails import Finding
 from mlops_core.ledger import UNKNOWN_MODEL
 from mlops_core.trust import account_refusal
-from mlops_runtime import notify, settings, training
+from mlops_runtime import notify, observe, settings, training
 from mlops_runtime.accounts import AccountReader
 from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
@@ -40,11 +39,11 @@ class Settings(
 SETTINGS = settings.load(Settings)
 SLACK = SETTINGS.slack_webhook_secret_arn or None
 NAME, SESSION = "guardrails", "mlopscp-guardrails"
-logger = Logger()
-metrics = Metrics()
+logger, metrics = Logger(), Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 findings = FindingStore(ledger, StateStore(SETTINGS.state_table))
 models = ModelConfigStore(SETTINGS.model_config_table)
+observer = observe.Observer(SETTINGS.observe_only, ledger, findings.state)
 idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=7 * 86400)
 persistence = idempotency_store(SETTINGS.idempotency_table)
 
@@ -89,6 +88,7 @@ def check_training_job(request: dict[str, Any]) -> dict[str, Any]:
     job, model_id, found = training.job_findings(request["job"], models.get, SETTINGS)
     if job["TrainingJobStatus"] != "InProgress":  # it ended meanwhile: nothing left to stop
         found = [dataclasses.replace(f, enforced=False) for f in found]
+    found = observer.unenforced(found, model, model_id)  # observe-only: would_stop_training
     stopped = any(f.enforced for f in found) and training.stop_job(job["TrainingJobName"])
     new = _record(found, model_id)
     if stopped or (new and any(f.enforced for f in found)):

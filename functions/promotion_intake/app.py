@@ -23,9 +23,10 @@ from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import ModelPackageStateChange, parse_event
 from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.observe import Observer
 from mlops_runtime.promotion_start import PromotionStarter
 from mlops_runtime.promotions import PromotionStore
-from mlops_runtime.store import Ledger
+from mlops_runtime.store import Ledger, StateStore
 from pydantic import Field
 
 
@@ -49,6 +50,7 @@ starter = PromotionStarter(
     SETTINGS.promotion_state_machine_arn,
     SETTINGS.notification_topic_arn,
     SETTINGS.slack_webhook_secret_arn or None,
+    Observer(SETTINGS.observe_only, ledger, StateStore(SETTINGS.state_table)),
 )
 idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 86400)
 persistence = idempotency_store(SETTINGS.idempotency_table)
@@ -86,6 +88,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "version": detail.ModelPackageVersion,
             "notify_pending": model.promotion.notify_pending_approval,
             "description": detail.ApprovalDescription or "",
+            "observe_only": starter.observer.by(model) if starter.observer else None,
         }
     )
 

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core.errors import EventRejectedError
 from mlops_core.trust import account_refusal
-from mlops_runtime import settings, training
+from mlops_runtime import observe, settings, training
 from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import TRAINING_DETAIL_TYPES, TrainingEvent, parse_one_of
@@ -37,14 +37,15 @@ class Settings(
 SETTINGS = settings.load(Settings)
 logger = Logger()
 metrics = Metrics()
-ledger = Ledger(SETTINGS.ledger_table)
+ledger, state = Ledger(SETTINGS.ledger_table), StateStore(SETTINGS.state_table)
 recovery = SpotRecovery(
     ledger,
-    StateStore(SETTINGS.state_table),
+    state,
     ModelConfigStore(SETTINGS.model_config_table),
     SETTINGS.spot_policy_for,
     SETTINGS.notification_topic_arn,
     SETTINGS.slack_webhook_secret_arn or None,
+    observe.Observer(SETTINGS.observe_only, ledger, state),
 )
 idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=7 * 86400)
 persistence = idempotency_store(SETTINGS.idempotency_table)

@@ -17,6 +17,7 @@ from mlops_runtime import settings
 from mlops_runtime.approvals import ApprovalStore
 from mlops_runtime.aws import idempotency_store
 from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.observe import Observer
 from mlops_runtime.retrain_start import RetrainStarter
 from mlops_runtime.store import Ledger, StateStore
 from pydantic import Field
@@ -30,12 +31,14 @@ class Settings(settings.IdempotentSettings):
 SETTINGS = settings.load(Settings)
 logger = Logger()
 metrics = Metrics()
+ledger, state = Ledger(SETTINGS.ledger_table), StateStore(SETTINGS.state_table)
 starter = RetrainStarter(
-    Ledger(SETTINGS.ledger_table),
-    StateStore(SETTINGS.state_table),
+    ledger,
+    state,
     ModelConfigStore(SETTINGS.model_config_table),
     ApprovalStore(SETTINGS.approval_table) if SETTINGS.approval_table else None,
     SETTINGS.default_retrain_cooldown_hours,
+    Observer(SETTINGS.observe_only, ledger, state),
 )
 idempotency = IdempotencyConfig(event_key_jmespath="incident_id", expires_after_seconds=30 * 86400)
 persistence = idempotency_store(SETTINGS.idempotency_table)

@@ -17,6 +17,7 @@ from mlops_runtime import settings
 from mlops_runtime.incident_tracking import IncidentTracker
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.observe import Observer
 from mlops_runtime.store import Ledger, StateStore
 from pydantic import BaseModel, Field
 
@@ -51,11 +52,13 @@ class Settings(settings.FunctionSettings):
 SETTINGS = settings.load(Settings)
 logger = Logger()
 metrics = Metrics()
+ledger, state = Ledger(SETTINGS.ledger_table), StateStore(SETTINGS.state_table)
 tracker = IncidentTracker(
-    IncidentStore(SETTINGS.state_table, Ledger(SETTINGS.ledger_table)),
+    IncidentStore(SETTINGS.state_table, ledger),
     ModelConfigStore(SETTINGS.model_config_table),
-    StateStore(SETTINGS.state_table),
+    state,
     SETTINGS.default_retrain_cooldown_hours,
+    Observer(SETTINGS.observe_only, ledger, state),
 )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops_core import spot
 from mlops_core.messages import Notification
+from mlops_core.observe import is_would
 
 # Pseudo model id of records that span models (the digest).
 ALL_MODELS = "_all"
@@ -208,7 +209,8 @@ def enforcement_notice(model_id: str, resource: str, findings: list[Finding]) ->
 
 
 def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
-    """One notification for every finding recorded since the last digest, grouped by resource.
+    """One notification for every finding recorded since the last digest, grouped by resource,
+    and what observe-only models would have done (mlops_core.observe) in the same period.
 
     ``items``: ``{"resource", "rule", "message", "model_id", "enforced"}`` dicts.
     """
@@ -216,17 +218,28 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
     for item in items:
         by_resource[str(item["resource"])].append(item)
     lines = [
-        f"{resource} ({found[0].get('model_id') or 'no model'}) "
-        f"{'[stopped] ' if f.get('enforced') else ''}{f['rule']}: {f['message']}"
+        f"{resource} ({found[0].get('model_id') or 'no model'}) {_digest_line(f)}"
         for resource, found in sorted(by_resource.items())
         for f in sorted(found, key=lambda f: str(f["rule"]))
     ]
+    observed = sum(1 for item in items if is_would(str(item["rule"])))
+    found = len(items) - observed
+    counts = ", ".join(
+        ([f"{found} finding(s)"] if found or not observed else [])
+        + ([f"{observed} observe-only action(s)"] if observed else [])
+    )
     return Notification(
         kind="guardrail_digest",
         model_id=ALL_MODELS,
         subject_id=digest_id,
-        title=f"[guardrails] {len(items)} finding(s) on {len(by_resource)} resource(s)",
+        title=f"[guardrails] {counts} on {len(by_resource)} resource(s)",
         lines=lines,
         severity="info",
         facts={"digest": digest_id},
     )
+
+
+def _digest_line(item: dict[str, Any]) -> str:
+    if is_would(str(item["rule"])):  # its message says what would have happened, and why
+        return str(item["message"])
+    return f"{'[stopped] ' if item.get('enforced') else ''}{item['rule']}: {item['message']}"

@@ -58,6 +58,15 @@ class Action(StrEnum):
     DEPLOYMENT_ROLLED_BACK = "deployment_rolled_back"
     PROMOTION_FAILED = "promotion_failed"
     MODEL_PACKAGE_REJECTED = "model_package_rejected"  # rejected in the registry
+    # Observe-only mode (issue 12): what the control plane would have done, with its evidence;
+    # mlops_core.observe maps each action to its would_* kind.
+    WOULD_START_RETRAIN = "would_start_retrain"
+    WOULD_PAGE = "would_page"
+    WOULD_NOTIFY = "would_notify"
+    WOULD_PROMOTE = "would_promote"
+    WOULD_RESTART_TRAINING = "would_restart_training"
+    WOULD_RETRY_PIPELINE = "would_retry_pipeline"
+    WOULD_STOP_TRAINING = "would_stop_training"
 
 
 UNKNOWN_MODEL = "_unknown"

@@ -14,14 +14,16 @@ DATA_WINDOW_START = "DataWindowStart"
 DATA_WINDOW_END = "DataWindowEnd"
 PIPELINE_PARAMETERS = (INCIDENT_ID, RETRAIN_REASON, DATA_WINDOW_START, DATA_WINDOW_END)
 
-# Retrain lock states kept per model in the state table.
-STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, NOT_STARTED = (
+# Retrain lock states kept per model in the state table; OBSERVED: an observe-only model's
+# retrain that would have started (its own lock, mlops_core.observe).
+STARTING, RUNNING, SUCCEEDED, FAILED, STOPPED, NOT_STARTED, OBSERVED = (
     "STARTING",
     "RUNNING",
     "SUCCEEDED",
     "FAILED",
     "STOPPED",
     "NOT_STARTED",
+    "OBSERVED",
 )
 ACTIVE = frozenset({STARTING, RUNNING})
 
@@ -31,9 +33,11 @@ def cooldown(configured_hours: float | None, default_hours: float) -> timedelta:
     return timedelta(hours=default_hours if configured_hours is None else configured_hours)
 
 
-def lock_key(model_id: str) -> tuple[str, str]:
-    """The state-table key of a model's retrain lock."""
-    return f"MODEL#{model_id}", "RETRAIN"
+def lock_key(model_id: str, observed: bool = False) -> tuple[str, str]:
+    """The state-table key of a model's retrain lock. Observed retrains keep their own, with
+    the same cooldown: the trial shows the retrains that would really have started, and none of
+    them holds back a real retrain once the model acts."""
+    return f"MODEL#{model_id}", "RETRAIN_OBSERVED" if observed else "RETRAIN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,7 @@ def retrain_gate(
         return RetrainGate(
             False, f"a retrain of this model is still running (incident {lock.get('incident_id')})"
         )
-    started = lock.get("started_at")  # of the last retrain that really began
+    started = lock.get("started_at")  # of the last retrain that really (or observed) began
     if isinstance(started, str):
         ready = datetime.fromisoformat(started) + cooldown
         if now < ready:
@@ -68,6 +72,19 @@ def retrain_gate(
                 f"{ready.isoformat(timespec='minutes')}",
             )
     return RetrainGate(True, f"previous retrain {status.lower().replace('_', ' ')}, cooldown over")
+
+
+def observed_gate(
+    real: dict[str, object] | None,
+    observed: dict[str, object] | None,
+    incident_id: str,
+    now: datetime,
+    cooldown: timedelta,
+) -> RetrainGate:
+    """An observe-only model's gate: the real lock first (a retrain started before the trial
+    still runs, or cools down), then its observed retrains' own cooldown."""
+    acting = retrain_gate(real, incident_id, now, cooldown)
+    return retrain_gate(observed, incident_id, now, cooldown) if acting.allowed else acting
 
 
 def pipeline_parameters(

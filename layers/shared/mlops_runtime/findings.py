@@ -49,6 +49,22 @@ class FindingStore:
         }
         return self.ledger.record(entry, self.state.put_operation(item, "attribute_not_exists(pk)"))
 
+    def would(self, entry: LedgerEntry, *operations: dict[str, Any]) -> bool:
+        """An observe-only entry (mlops_runtime.observe) and its digest item, written together
+        with ``operations``; False if it was recorded before."""
+        item = {
+            "pk": DIGEST_PK,
+            "sk": f"{entry.at.isoformat()}#{entry.entry_id}",
+            "rule": str(entry.action),
+            "resource": entry.subject,
+            "message": entry.summary,
+            "model_id": entry.model_id,
+            "enforced": False,
+            "expires_at": int((entry.at + RETENTION).timestamp()),
+        }
+        put = self.state.put_operation(item, "attribute_not_exists(pk)")
+        return self.ledger.record(entry, put, *operations)
+
     def pending(self) -> list[dict[str, Any]]:
         with translated_errors():
             pages = (

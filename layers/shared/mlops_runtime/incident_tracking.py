@@ -23,10 +23,12 @@ from mlops_core.incidents import (
     end_retrain,
     observe,
 )
-from mlops_core.retrain import cooldown, lock_key, retrain_gate
+from mlops_core.ledger import Action
+from mlops_core.retrain import cooldown, lock_key, observed_gate, retrain_gate
 
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
+from mlops_runtime.observe import Observer
 from mlops_runtime.store import StateStore
 
 logger = Logger(child=True)
@@ -41,17 +43,22 @@ class IncidentTracker:
     models: ModelConfigStore
     locks: StateStore  # the retrain lock (mlops_core.retrain), read to know if one could start
     default_cooldown_hours: float
+    observer: Observer | None = None  # None: always acts (mlops_runtime.observe)
 
     def track(self, triage: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
         """Observe one run; returns the route, the run's incident and the notices to send."""
         now = now or datetime.now(UTC)
         model = self._model(str(triage["model_id"]))
         decision = str(triage.get("decision"))
-        investigate = self._observe(IncidentKind.INVESTIGATE, triage, model.incidents, now)
+        observed = self.observer.by(model) if self.observer else None
+        marks = {"observe_only": observed} if observed else {}
+        investigate = self._observe(IncidentKind.INVESTIGATE, triage, model.incidents, now, marks)
         retrain = None
         if decision == IncidentKind.RETRAIN:
-            refusal = self._retrain_refusal(model, now)
-            retrain = self._observe(IncidentKind.RETRAIN, triage, model.incidents, now, refusal)
+            refusal = self._retrain_refusal(model, now, observed)
+            retrain = self._observe(
+                IncidentKind.RETRAIN, triage, model.incidents, now, marks, refusal
+            )
         primary = retrain or investigate
         channel = model.incidents.slack_channel or (
             model.approvals.slack_channel if model.approvals else None
@@ -61,6 +68,11 @@ class IncidentTracker:
             for step in (investigate, retrain)
             if step is not None and _worth_a_message(step)
         ]
+        if observed and self.observer:  # the incident is kept; nobody is paged or messaged
+            for step in (investigate, retrain):
+                if step is not None and _worth_a_message(step):
+                    self._would_send(step, triage, observed, self.observer)
+            notices = []
         logger.info(
             "incident tracked",
             extra={
@@ -88,12 +100,20 @@ class IncidentTracker:
             raise ModelNotConfiguredError(f"model {model_id} has no configuration")
         return model
 
-    def _retrain_refusal(self, model: ModelConfig, now: datetime) -> str | None:
-        """Why no retrain could start now, as the retrain gate would answer; None if one could."""
+    def _retrain_refusal(
+        self, model: ModelConfig, now: datetime, observed: str | None = None
+    ) -> str | None:
+        """Why no retrain could start now, as the retrain gate would answer; None if one could.
+        An observed model also answers from its observed retrains' lock (mlops_core.retrain)."""
         if model.retrain is None:
             return "no retraining pipeline is configured for this model"
         wait = cooldown(model.retrain.cooldown_hours, self.default_cooldown_hours)
-        gate = retrain_gate(self.locks.get(*lock_key(model.model_id)), "", now, wait)
+        real = self.locks.get(*lock_key(model.model_id))
+        if observed:
+            own = self.locks.get(*lock_key(model.model_id, observed=True))
+            gate = observed_gate(real, own, "", now, wait)
+        else:
+            gate = retrain_gate(real, "", now, wait)
         return None if gate.allowed else gate.reason
 
     def _observe(
@@ -102,11 +122,13 @@ class IncidentTracker:
         triage: dict[str, Any],
         policy: IncidentPolicy,
         now: datetime,
+        marks: dict[str, Any],
         retrain_refusal: str | None = None,
     ) -> Step:
         observation = Observation.of_run(triage, kind)
         # The ledger entry carries the run's evidence, as every decision's entry does.
         evidence = {"triage": triage.get("summary") or {}, "report_uri": triage.get("report_uri")}
+        evidence |= marks
         for _ in range(ATTEMPTS):
             current = self.store.current(observation.model_id, kind)
             step = observe(current, observation, policy, now, retrain_refusal)
@@ -116,6 +138,14 @@ class IncidentTracker:
             except IncidentChangedError:
                 continue  # a concurrent run wrote first: read it and decide again
         raise IncidentChangedError(f"the {kind} incident of {observation.model_id} kept changing")
+
+    @staticmethod
+    def _would_send(step: Step, triage: dict[str, Any], by: str, observer: Observer) -> None:
+        reasons = (triage.get("summary") or {}).get("reasons", [])
+        entry = step.ledger_entry({"details": list(reasons)[:8]})
+        if entry is not None:
+            kind = Action.WOULD_PAGE if step.page else Action.WOULD_NOTIFY
+            observer.record(entry, by, kind=kind)
 
     @staticmethod
     def _notice(step: Step, triage: dict[str, Any], channel: str | None) -> dict[str, Any]:

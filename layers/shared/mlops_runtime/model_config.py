@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 from mlops_core.guardrails import GuardrailPolicy
 from mlops_core.incidents import IncidentPolicy
+from mlops_core.observe import Mode
 from mlops_core.policy import TriagePolicy
 from mlops_core.promotion import AutoscalingPolicy, DeploymentPolicy, QualityPolicy, ShadowPolicy
 from mlops_core.spot import SpotPolicy
@@ -205,6 +206,11 @@ class ModelConfig(BaseModel):
 
     model_id: str = Field(pattern=MODEL_ID_PATTERN)
     endpoint_name: str = Field(pattern=ENDPOINT_PATTERN)
+    mode: Mode = Field(
+        Mode.ACT,
+        description="observe: decide and record (would_* ledger entries), never start, deploy "
+        "or page; the stack's ObserveOnly switch wins when it is on",
+    )
     account: WorkloadAccount | None = Field(
         None, description="the workload account the endpoint is in; none: the tooling account"
     )

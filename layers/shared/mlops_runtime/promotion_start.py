@@ -23,6 +23,7 @@ from mlops_core.messages import Notification
 
 from mlops_runtime import notify
 from mlops_runtime.aws import client, error_code, translated_errors
+from mlops_runtime.observe import Observer
 from mlops_runtime.promotions import PromotionStore, now_iso
 from mlops_runtime.store import Ledger
 
@@ -38,10 +39,12 @@ class PromotionStarter:
     state_machine_arn: str
     topic_arn: str
     slack_secret_arn: str | None
+    observer: Observer | None = None  # None: always acts (mlops_runtime.observe)
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """One registry event (``event_id``, ``model_id``, ``status``, ``package_arn``,
-        ``version``, ``notify_pending``, ``description``): start, record, notify or ignore."""
+        ``version``, ``notify_pending``, ``description``, ``observe_only``: who keeps the model
+        from acting, if anyone): start, record, notify or ignore."""
         action = promotion.intake_action(request["status"], request["notify_pending"])
         pid = promotion.promotion_id(request["model_id"], request["version"])
         if action is promotion.IntakeAction.START:
@@ -86,6 +89,9 @@ class PromotionStarter:
             refusal, stale_owner = self._busy(model_id, pid)
         if refusal:
             return self._refuse(request, pid, refusal)
+        if request.get("observe_only") and self.observer:
+            by = str(request["observe_only"])
+            return self._would_promote(self.observer, request, pid, production, by)
 
         name = promotion.execution_name(model_id, version, arn)
         record = {
@@ -125,6 +131,33 @@ class PromotionStarter:
         )
         metrics.add_metric(name="PromotionsStarted", unit=MetricUnit.Count, value=1)
         return {"status": "started", "promotion_id": pid, "execution_arn": execution_arn}
+
+    def _would_promote(
+        self,
+        observer: Observer,
+        request: dict[str, Any],
+        pid: str,
+        production: dict[str, Any] | None,
+        by: str,
+    ) -> dict[str, Any]:
+        """No staging endpoint, no shadow test, no approval request: what would have started."""
+        entry = LedgerEntry(
+            Action.PROMOTION_STARTED,
+            request["model_id"],
+            pid,
+            f"version {request['version']} approved in the registry: staging deployment, "
+            "shadow test and a human approval would follow",
+            {
+                "package_arn": request["package_arn"],
+                "production": production,
+                "event_id": request["event_id"],
+                "state_machine_arn": self.state_machine_arn,
+            },
+        )
+        recorded = observer.record(entry, by)
+        if recorded:
+            metrics.add_metric(name="PromotionsObserved", unit=MetricUnit.Count, value=1)
+        return {"status": "observed" if recorded else "duplicate", "promotion_id": pid}
 
     def _execution_arn(self, name: str) -> str:
         return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
@@ -204,4 +237,7 @@ class PromotionStarter:
             severity=severity,
             facts={"package": request["package_arn"], "promotion": pid},
         )
+        if request.get("observe_only") and self.observer:
+            self.observer.message(message, str(request["observe_only"]))
+            return
         notify.send_and_record(message, self.ledger, self.topic_arn, self.slack_secret_arn)

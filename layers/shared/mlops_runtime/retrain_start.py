@@ -23,7 +23,8 @@ from mlops_core.ledger import Action, LedgerEntry
 
 from mlops_runtime.approvals import ApprovalStore
 from mlops_runtime.aws import client, translated_errors
-from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.model_config import ModelConfigStore, RetrainConfig
+from mlops_runtime.observe import Observer
 from mlops_runtime.store import Ledger, StateStore
 
 logger = Logger(child=True)
@@ -38,6 +39,7 @@ class RetrainStarter:
     models: ModelConfigStore
     approvals: ApprovalStore | None  # None: no approval table, so no retrain is confirmed
     default_cooldown_hours: float
+    observer: Observer | None = None  # None: always acts (mlops_runtime.observe)
 
     def start(self, request: dict[str, Any]) -> dict[str, Any]:
         model_id, incident = request["model_id"], request["incident_id"]
@@ -49,18 +51,29 @@ class RetrainStarter:
             return self._skip(
                 model_id, incident, "no retraining pipeline is configured for this model", summary
             )
-        if model.retrain.require_approval:
+        observed = self.observer.by(model) if self.observer else None
+        # An observed model asks nobody (drift_triage): the entry says approval would be asked.
+        if model.retrain.require_approval and not observed:
             refused = self._not_approved(request.get("approval"), model_id, incident)
             if refused:
                 return self._skip(model_id, incident, refused, summary)
 
         now = datetime.now(UTC)
         cooldown = retrain.cooldown(model.retrain.cooldown_hours, self.default_cooldown_hours)
-        lock_key = retrain.lock_key(model_id)
+        lock_key = retrain.lock_key(model_id, observed=bool(observed))
         lock = self.state.get(*lock_key)
-        gate = retrain.retrain_gate(lock, incident, now, cooldown)
+        if observed:  # what really runs or cools down counts too; its own lock holds the rest
+            real = self.state.get(*retrain.lock_key(model_id))
+            gate = retrain.observed_gate(real, lock, incident, now, cooldown)
+        else:
+            gate = retrain.retrain_gate(lock, incident, now, cooldown)
         if not gate.allowed:
-            return self._skip(model_id, incident, gate.reason, summary)
+            why = f"observe-only ({observed}): {gate.reason}" if observed else gate.reason
+            return self._skip(model_id, incident, why, summary)
+        if observed and self.observer:
+            return self._would_start(
+                self.observer, request, model.retrain, lock_key, lock, now, observed
+            )
 
         # Claim the lock only if it is still what the gate saw: two incidents racing get one start.
         claimed = self._claim(lock_key, lock, incident, now)
@@ -69,7 +82,7 @@ class RetrainStarter:
                 model_id, incident, "another incident claimed the retrain first", summary
             )
 
-        reason = "; ".join(summary.get("reasons", [])[:2]) or "drift response decided to retrain"
+        reason = _reason(request)
         try:
             with translated_errors():
                 arn = client("sagemaker").start_pipeline_execution(
@@ -92,6 +105,46 @@ class RetrainStarter:
         )
         metrics.add_metric(name="RetrainsStarted", unit=MetricUnit.Count, value=1)
         return {"status": "started", "pipeline_execution_arn": arn}
+
+    def _would_start(
+        self,
+        observer: Observer,
+        request: dict[str, Any],
+        config: RetrainConfig,
+        key: tuple[str, str],
+        lock: dict[str, Any] | None,
+        now: datetime,
+        by: str,
+    ) -> dict[str, Any]:
+        """Record what would have started, and hold the observed retrains' own cooldown."""
+        model_id, incident = request["model_id"], request["incident_id"]
+        reason = _reason(request)
+        hold = self._lock_write(
+            key, lock, status=retrain.OBSERVED, incident_id=incident, started_at=now.isoformat()
+        )
+        entry = LedgerEntry(
+            action=Action.RETRAIN_STARTED,
+            model_id=model_id,
+            subject=incident,
+            summary=f"{config.pipeline_name}: {reason}",
+            evidence={
+                "pipeline_name": config.pipeline_name,
+                "pipeline_parameters": retrain.pipeline_parameters(
+                    incident, reason, request.get("data_window"), config.parameters
+                ),
+                "approval_required": config.require_approval,
+                "triage": request.get("summary", {}),
+                "report_uri": request.get("report_uri"),
+                "data_window": request.get("data_window"),
+            },
+            at=now,
+        )
+        if not observer.record(entry, by, hold):
+            return self._skip(
+                model_id, incident, f"observe-only ({by}): another incident came first", {}
+            )
+        metrics.add_metric(name="RetrainsObserved", unit=MetricUnit.Count, value=1)
+        return {"status": "observed", "reason": f"observe-only ({by}): would start {entry.summary}"}
 
     def _not_approved(
         self, answer: dict[str, Any] | None, model_id: str, incident: str
@@ -121,23 +174,27 @@ class RetrainStarter:
     def _claim(
         self, key: tuple[str, str], lock: dict[str, Any] | None, incident: str, now: datetime
     ) -> bool:
+        return self.state.apply(
+            self._lock_write(
+                key,
+                lock,
+                status=retrain.STARTING,
+                incident_id=incident,
+                claimed_at=now.isoformat(),
+                started_at=(lock or {}).get("started_at"),
+            )
+        )
+
+    def _lock_write(
+        self, key: tuple[str, str], lock: dict[str, Any] | None, **fields: Any
+    ) -> dict[str, Any]:
         """Optimistic lock: the write succeeds only if the lock is still the version the gate
         saw."""
         version = int((lock or {}).get("version", 0))
-        item = {
-            "pk": key[0],
-            "sk": key[1],
-            "status": retrain.STARTING,
-            "incident_id": incident,
-            "claimed_at": now.isoformat(),
-            "version": version + 1,
-            "started_at": (lock or {}).get("started_at"),
-        }
+        item = {"pk": key[0], "sk": key[1], "version": version + 1, **fields}
         if lock is None:
-            return self.state.apply(self.state.put_operation(item, "attribute_not_exists(pk)"))
-        return self.state.apply(
-            self.state.put_operation(item, "#v = :seen", {"#v": "version"}, **{":seen": version})
-        )
+            return self.state.put_operation(item, "attribute_not_exists(pk)")
+        return self.state.put_operation(item, "#v = :seen", {"#v": "version"}, **{":seen": version})
 
     def _release(self, key: tuple[str, str], incident: str) -> None:
         """The start failed before anything began: let a retry of this incident try again."""
@@ -203,3 +260,8 @@ class RetrainStarter:
         metrics.add_metric(name="RetrainsSkipped", unit=MetricUnit.Count, value=1)
         logger.info("retrain skipped", extra={"reason": reason, "incident_id": incident})
         return {"status": "skipped", "reason": reason}
+
+
+def _reason(request: dict[str, Any]) -> str:
+    reasons = (request.get("summary") or {}).get("reasons", [])
+    return "; ".join(reasons[:2]) or "drift response decided to retrain"

@@ -22,6 +22,9 @@ class FunctionSettings(BaseSettings):
     model_config_table: str = Field(
         min_length=3, description="DynamoDB table of per-model configuration"
     )
+    observe_only: bool = Field(
+        False, description="the stack's ObserveOnly switch: decide and record, never act"
+    )
 
 
 class AccountSettings(FunctionSettings):

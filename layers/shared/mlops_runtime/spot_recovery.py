@@ -27,6 +27,7 @@ from mlops_runtime.events import PipelineStepStatusChange
 from mlops_runtime.incident_tracking import end_retrain_incident
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
+from mlops_runtime.observe import Observer
 from mlops_runtime.store import Ledger, StateStore
 
 logger = Logger(child=True)
@@ -49,6 +50,7 @@ class SpotRecovery:
     policy_for: Callable[[ModelConfig | None], SpotPolicy]
     topic_arn: str
     slack_secret_arn: str | None
+    observer: Observer | None = None  # None: always acts (mlops_runtime.observe)
 
     def request_of(self, parsed: Any) -> dict[str, Any] | str:
         """The job and the business key of this ending (lineage, job, what happened: each Spot
@@ -85,11 +87,14 @@ class SpotRecovery:
             # Acting: the copy's role, image, data and lineage come from our own read.
             job = training.as_described(job, decision.job_name)
             decision, lineage, model_id = self._decide(job, request["execution"])
+        model = self.models.get(model_id) if model_id != UNKNOWN_MODEL else None
         logger.info("recovery decided", extra={"step": decision.step, "reason": decision.reason})
         if decision.step == Step.NOTHING:
             return {"status": "nothing", "reason": decision.reason}
         if decision.step == Step.RECORD_INTERRUPTION:
             return self._interrupted(decision, job, model_id)
+        if self.observer and (observed := self.observer.by(model)):
+            return self._would(self.observer, decision, job, model_id, observed)
         if decision.step == Step.RETRY_PIPELINE:
             blocked = self._retry_pipeline(decision, trigger)
             if blocked:
@@ -112,10 +117,6 @@ class SpotRecovery:
         tagged = spot.tags_of(job).get(spot.MODEL_TAG)
         link = self.state.get(f"PIPELINE_EXECUTION#{execution}", "INCIDENT") if execution else None
         return tagged or (link or {}).get("model_id") or UNKNOWN_MODEL
-
-    def _policy(self, model_id: str) -> SpotPolicy:
-        model = self.models.get(model_id) if model_id != UNKNOWN_MODEL else None
-        return self.policy_for(model)
 
     def _interrupted(
         self, decision: Recovery, job: dict[str, Any], model_id: str
@@ -206,6 +207,28 @@ class SpotRecovery:
             "step": str(decision.step),
             "lineage": decision.lineage_id,
             "job": decision.copy_name,
+        }
+
+    def _would(
+        self, observer: Observer, decision: Recovery, job: dict[str, Any], model_id: str, by: str
+    ) -> dict[str, Any]:
+        """No copy, no pipeline retry, no page: what would have been done, with its evidence.
+        No lineage record either, so the model's first real recovery starts at attempt 1."""
+        action, _ = OUTCOMES[decision.step]
+        what = "given-up" if decision.step == Step.GIVE_UP else f"attempt-{decision.attempt}"
+        entry = LedgerEntry(
+            action=action,
+            model_id=model_id,
+            subject=f"{decision.lineage_id}#{what}",
+            summary=decision.reason,
+            evidence=self._evidence(decision, job),
+        )
+        kind = {Step.RETRY_PIPELINE: Action.WOULD_RETRY_PIPELINE, Step.GIVE_UP: Action.WOULD_PAGE}
+        recorded = observer.record(entry, by, kind=kind.get(decision.step))
+        return {
+            "status": "observed" if recorded else "duplicate",
+            "step": str(decision.step),
+            "lineage": decision.lineage_id,
         }
 
     def _end_retrain(self, decision: Recovery) -> None:

@@ -20,6 +20,7 @@ from mlopscp.demo.approvals import ApprovalScenarios
 from mlopscp.demo.drift import DriftScenarios
 from mlopscp.demo.incidents import IncidentScenarios
 from mlopscp.demo.monitor import MonitorScenarios
+from mlopscp.demo.observe import ObserveScenarios
 from mlopscp.demo.promotion import PromotionScenarios
 from mlopscp.demo.scenario import Outcome
 from mlopscp.demo.spot import SpotScenarios
@@ -40,6 +41,7 @@ class Demo(
     MonitorScenarios,
     CrossAccountScenarios,
     IncidentScenarios,
+    ObserveScenarios,
 ):
     SCENARIOS = (
         "gradual_drift",
@@ -72,6 +74,7 @@ class Demo(
         "xaccount_refused",
         # the incident lifecycle (issue 17): a day-long schema break pages once, then resolves
         "schema_break_persists",
+        "observe_only",  # issue 12: trial mode, decisions recorded, nothing started or paged
     )
 
     # A scenario that continues another's story needs that one first, under --only too.
