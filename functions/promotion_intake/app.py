@@ -86,6 +86,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "version": detail.ModelPackageVersion,
             "notify_pending": model.promotion.notify_pending_approval,
             "description": detail.ApprovalDescription or "",
+            "pipeline_execution_arn": detail.pipeline_execution_arn,
         }
     )
 

@@ -25,6 +25,8 @@ COMMANDS = {
     "approvals": "mlopscp.commands.approvals",
     "incidents": "mlopscp.commands.incidents",
     "promotions": "mlopscp.commands.promotions",
+    "status": "mlopscp.commands.status",
+    "explain": "mlopscp.commands.explain",
 }
 
 

@@ -7,6 +7,7 @@ contract tests parse every real sample in ../shared/samples as well.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -236,6 +237,16 @@ TrainingEvent = Annotated[
 # --- Model promotion (issue 3): SageMaker Model Package State Change ---
 
 
+# A pipeline execution ARN as SageMaker writes it into a package's MetadataProperties.GeneratedBy.
+_PIPELINE_EXECUTION_ARN = re.compile(
+    r"^arn:aws[\w-]*:sagemaker:[a-z0-9-]+:\d{12}:pipeline/[^/\s]+/execution/[^/\s]+$"
+)
+
+
+class PackageMetadata(_Open):
+    GeneratedBy: str | None = None
+
+
 class ModelPackageDetail(_Open):
     """Mirrors DescribeModelPackage; AWS also sends it for lifecycle or metadata updates
     (``UpdatedModelPackageFields``), so the approval status is read, not assumed changed."""
@@ -251,6 +262,16 @@ class ModelPackageDetail(_Open):
     UpdatedModelPackageFields: list[str] = []
     CreationTime: datetime | None = None
     LastModifiedTime: datetime | None = None
+    MetadataProperties: PackageMetadata | None = None
+
+    @property
+    def pipeline_execution_arn(self) -> str:
+        """The pipeline execution that registered the package (SageMaker Pipelines' register
+        step sets GeneratedBy); empty when it came from elsewhere or does not look like one."""
+        generated_by = (
+            (self.MetadataProperties.GeneratedBy or "") if self.MetadataProperties else ""
+        )
+        return generated_by if _PIPELINE_EXECUTION_ARN.match(generated_by) else ""
 
 
 class ModelPackageStateChange(Envelope):

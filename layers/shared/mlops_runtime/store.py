@@ -108,6 +108,23 @@ class Ledger:
         )
         return [_entry(item) for item in response.get("Items", [])]
 
+    def since(self, model_id: str, start: str) -> list[dict[str, Any]]:
+        """The model's entries at or after ``start`` (ISO text, as ``at``), newest first."""
+        pages = (
+            client("dynamodb")
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table_name,
+                IndexName="by-time",
+                KeyConditionExpression="model_id = :m AND #at >= :since",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":m": {"S": model_id}, ":since": {"S": start}},
+                ScanIndexForward=False,
+            )
+        )
+        with translated_errors():
+            return [_entry(item) for page in pages for item in page.get("Items", [])]
+
     def about(self, subject: str) -> list[dict[str, Any]]:
         pages = (
             client("dynamodb")
