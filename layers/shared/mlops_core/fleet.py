@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mlops_core import retrain
+from mlops_core.guardrails import ALL_MODELS
 from mlops_core.ledger import Action
 from mlops_core.messages import Notification
 from mlops_core.promotion.outcome import Outcome
 
-ALL_MODELS = "_all"
 GUARDRAIL_WINDOW = timedelta(days=7)  # how far back `status` shows guardrail flags
 DIGEST_WINDOW = timedelta(hours=24)
 
