@@ -82,6 +82,8 @@ def test_only_unacknowledged_open_incidents_wait_for_a_human() -> None:
     assert len(found.waiting) == 1
     assert "i-OPEN" in found.waiting[0]
     assert not status(incidents=[incident("ACKNOWLEDGED")]).needs_a_human
+    retraining = incident("OPEN") | {"kind": "retrain"}
+    assert not status(incidents=[retraining]).needs_a_human  # the retrain is the answer
 
 
 def test_a_promotion_in_flight_shows_its_step_and_a_finished_one_does_not() -> None:

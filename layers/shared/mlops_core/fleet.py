@@ -15,6 +15,7 @@ from typing import Any
 
 from mlops_core import retrain
 from mlops_core.guardrails import ALL_MODELS
+from mlops_core.incident_state import IncidentKind
 from mlops_core.ledger import Action
 from mlops_core.messages import Notification
 from mlops_core.promotion.outcome import Outcome
@@ -32,7 +33,8 @@ NOT_DECISIONS = frozenset(
     }
 )
 GUARDRAIL_ACTIONS = frozenset({Action.GUARDRAIL_FLAGGED, Action.GUARDRAIL_ENFORCED})
-# Incidents in these states wait for someone to look (acknowledged or snoozed ones do not).
+# Incidents in these states wait for someone to look (acknowledged or snoozed ones do not);
+# a retrain incident does not: the retrain is the control plane's answer, it pages no one.
 NEEDS_A_HUMAN = frozenset({"OPEN"})
 PROMOTION_DONE = frozenset(str(o) for o in Outcome)
 
@@ -91,7 +93,7 @@ def model_status(
     ] + [
         f"incident {i['incident_id']} ({i['kind']}, {i['severity']}) open, not acknowledged"
         for i in open_incidents
-        if i["status"] in NEEDS_A_HUMAN
+        if i["status"] in NEEDS_A_HUMAN and i["kind"] != str(IncidentKind.RETRAIN)
     ]
     return ModelStatus(
         model_id=model_id,

@@ -263,15 +263,19 @@ class ModelPackageDetail(_Open):
     CreationTime: datetime | None = None
     LastModifiedTime: datetime | None = None
     MetadataProperties: PackageMetadata | None = None
+    CustomerMetadataProperties: dict[str, str] = {}
 
     @property
     def pipeline_execution_arn(self) -> str:
-        """The pipeline execution that registered the package (SageMaker Pipelines' register
-        step sets GeneratedBy); empty when it came from elsewhere or does not look like one."""
-        generated_by = (
-            (self.MetadataProperties.GeneratedBy or "") if self.MetadataProperties else ""
+        """The pipeline execution that registered the package: the retrain blueprint writes it
+        into CustomerMetadataProperties (docs/retrain-pipeline.md), SageMaker Pipelines' own
+        register step into MetadataProperties.GeneratedBy. Empty when the package came from
+        elsewhere or the value does not look like one."""
+        candidates = (
+            self.CustomerMetadataProperties.get("PipelineExecutionArn") or "",
+            (self.MetadataProperties.GeneratedBy or "") if self.MetadataProperties else "",
         )
-        return generated_by if _PIPELINE_EXECUTION_ARN.match(generated_by) else ""
+        return next((c for c in candidates if _PIPELINE_EXECUTION_ARN.match(c)), "")
 
 
 class ModelPackageStateChange(Envelope):

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from mlops_core import causal_chain, fleet
+from mlops_core import causal_chain, fleet, retrain
 from mlops_core.approvals import Status as ApprovalStatus
 from mlops_core.incident_state import IncidentKind
 
@@ -91,7 +91,7 @@ class FleetReader:
             incidents=incidents,
             approvals=approvals,
             promotion=record,
-            retrain_lock=self.state.get(f"MODEL#{model_id}", "RETRAIN"),
+            retrain_lock=self.state.get(*retrain.lock_key(model_id)),
             now=now,
         )
 
@@ -105,12 +105,12 @@ class FleetReader:
             found = self.ledger.about(promotion_id)
             entries += found
             if arn := causal_chain.pipeline_execution_of(found):
-                link = self.state.get(f"PIPELINE_EXECUTION#{arn}", "INCIDENT")
+                link = self.state.get(*retrain.execution_link_key(arn))
                 incident = link["incident_id"] if link else None
             if approval := causal_chain.approval_of(found):
                 entries += self.ledger.about(f"approval:{approval}")
         else:
-            lock = self.state.get(f"MODEL#{model_id}", "RETRAIN")
+            lock = self.state.get(*retrain.lock_key(model_id))
             incident = lock.get("incident_id") if lock else None
         if incident:
             entries += self.ledger.about(str(incident))

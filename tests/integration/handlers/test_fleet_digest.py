@@ -69,7 +69,9 @@ def test_the_daily_digest_reports_the_last_day_and_what_waits(
     assert [e["subject"] for e in sent] == [f"{result['digest_id']}#daily_digest"]
 
 
-def test_the_guardrail_digest_still_answers_its_own_schedule(training_cloud: dict[str, Any]) -> None:
+def test_the_guardrail_digest_still_answers_its_own_schedule(
+    training_cloud: dict[str, Any],
+) -> None:
     put_model()
     result = load_handler("guardrail_digest").handler({}, LambdaContext())
     assert result == {"status": "empty", "findings": 0}
