@@ -90,7 +90,11 @@ def test_a_promoted_model_has_every_hop_in_causal_order_with_its_entry_id() -> N
         "deployment",
     ]
     by_step = {h.step: h for h in chain.hops}
-    assert by_step["evidence"].detail["report_uri"] == "s3://reports/inc-1.json"
+    assert by_step["evidence"].detail == {
+        "fingerprint": ["drift:age"],
+        "report_uri": "s3://reports/inc-1.json",
+        "decision": "retrain",
+    }
     assert by_step["pipeline_execution"].detail["pipeline_execution_arn"] == ARN
     assert by_step["approval"].detail["decided_by"].endswith("user/ana")
     assert by_step["deployment"].entry_id == world["promotion"][-1]["entry_id"]

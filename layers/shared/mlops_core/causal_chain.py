@@ -35,7 +35,7 @@ HOPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-EVIDENCE_KEYS = ("report_uri", "triage", "data_window", "fingerprint", "summary")
+EVIDENCE_KEYS = ("report_uri", "data_window", "fingerprint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +145,10 @@ def _evidence_hop(found: list[Entry]) -> Hop | None:
             continue
         evidence = _evidence(entry)
         kept = {k: evidence[k] for k in EVIDENCE_KEYS if evidence.get(k) and k not in detail}
+        triage = evidence.get("triage")
+        if isinstance(triage, Mapping) and "decision" not in detail:
+            # What triage decided and why, not its whole summary (the report has that).
+            kept |= {k: triage[k] for k in ("decision", "reasons") if triage.get(k)}
         if kept:
             first = first or entry
             detail |= kept

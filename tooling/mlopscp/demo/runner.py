@@ -15,6 +15,7 @@ from mlopscp_emulator import Emulator
 
 from mlopscp.demo.approvals import ApprovalScenarios
 from mlopscp.demo.drift import DriftScenarios
+from mlopscp.demo.fleet import FleetScenarios
 from mlopscp.demo.incidents import IncidentScenarios
 from mlopscp.demo.monitor import MonitorScenarios
 from mlopscp.demo.promotion import PromotionScenarios
@@ -33,6 +34,7 @@ class Demo(
     MonitorScenarios,
     CrossAccountScenarios,
     IncidentScenarios,
+    FleetScenarios,
 ):
     SCENARIOS = (
         "gradual_drift",
@@ -65,6 +67,7 @@ class Demo(
         "xaccount_refused",
         # the incident lifecycle (issue 17): a day-long schema break pages once, then resolves
         "schema_break_persists",
+        "fleet_view",  # issue 12: status, explain and the daily digest of everything above
     )
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:
