@@ -2,7 +2,8 @@
 
 evidence -> incident/retrain -> pipeline execution -> package version -> promotion -> verdict
 -> approval -> deployment. The reader (``mlops_runtime.fleet``) follows ids from entry to entry
-with key lookups; this module only says which ids to follow next and orders what was found.
+with key lookups (entry ids are stable: :func:`mlops_core.ledger.entry_id`); this module says
+which entries to read, which ids to follow next, and orders what was found.
 Entries are the ledger's records as plain dicts (``entry_id``, ``at``, ``action``, ``subject``,
 ``summary``, ``evidence``).
 """
@@ -64,6 +65,45 @@ class Chain:
             "hops": [h.to_dict() for h in self.hops],
             "gaps": list(self.gaps),
         }
+
+
+# Every entry a promotion writes once (its subject is the promotion id, no key).
+PROMOTION_ACTIONS = (
+    Action.PROMOTION_STARTED,
+    Action.QUALITY_GATE_CHECKED,
+    Action.STAGING_DEPLOYED,
+    Action.SHADOW_TEST_STARTED,
+    Action.SHADOW_VERDICT,
+    Action.SHADOW_TEST_SKIPPED,
+    Action.PRODUCTION_DEPLOY_STARTED,
+    Action.MODEL_PROMOTED,
+    Action.DEPLOYMENT_ROLLED_BACK,
+    Action.PROMOTION_FAILED,
+)
+Lookup = tuple[str, str, str]  # (action, subject, key): an entry id (mlops_core.ledger.entry_id)
+
+
+def promotion_lookups(promotion_id: str) -> list[Lookup]:
+    """The entries a promotion may have written: read by key, never searched for."""
+    return [(str(a), promotion_id, "") for a in PROMOTION_ACTIONS]
+
+
+def cause_lookups(incident_id: str | None, approval_id: str | None) -> list[Lookup]:
+    """The incident's opening (its first version), its retrain and the pipeline's end; the
+    approval's answer."""
+    wanted: list[Lookup] = []
+    if incident_id:
+        wanted.append((str(Action.INCIDENT_OPENED), incident_id, "v1"))
+        wanted += [
+            (str(a), incident_id, "")
+            for a in (Action.RETRAIN_STARTED, Action.RETRAIN_SUCCEEDED, Action.RETRAIN_FAILED)
+        ]
+    if approval_id:
+        wanted += [
+            (str(a), f"approval:{approval_id}", "")
+            for a in (Action.APPROVAL_RECORDED, Action.APPROVAL_EXPIRED)
+        ]
+    return wanted
 
 
 def pipeline_execution_of(promotion_entries: Iterable[Entry]) -> str | None:

@@ -1,10 +1,10 @@
 """Reading the fleet: every model's status, its recent ledger and its causal chain.
 
-Key lookups and queries only, never a scan of the ledger: a model's entries come from the
-``by-time`` index (bounded by a time window), one incident's, promotion's or approval's from
-``by-subject``; incidents, locks and promotion records are items read by key. Only the list of
-models is a (paginated) scan of the small model-configuration table. What the facts mean is
-decided in :mod:`mlops_core.fleet` and :mod:`mlops_core.causal_chain`.
+Key lookups and queries only, never a scan of the ledger: a model's recent entries come from the
+``by-time`` index (bounded by a time window), the entries of a causal chain by their ids
+(stable per action and subject); incidents, locks and promotion records are items read by
+key. Only the list of models is a (paginated) scan of the small model-configuration table. What
+the facts mean is decided in :mod:`mlops_core.fleet` and :mod:`mlops_core.causal_chain`.
 """
 
 from __future__ import annotations
@@ -97,23 +97,23 @@ class FleetReader:
 
     def chain(self, model_id: str) -> causal_chain.Chain:
         """Follow the ids from what production serves (or the promotion in flight, or the last
-        one) back to the evidence; without a promotion, from the retrain in flight or last."""
+        one) back to the evidence; without a promotion, from the retrain in flight or last.
+        Every entry is read by its key (BatchGetItem), whatever the size of the ledger."""
         entries: list[dict[str, Any]] = []
-        incident = None
+        incident = approval = None
         promotion_id = self._promotion_of(model_id)
         if promotion_id:
-            found = self.ledger.about(promotion_id)
-            entries += found
-            if arn := causal_chain.pipeline_execution_of(found):
+            entries = self.ledger.find(model_id, causal_chain.promotion_lookups(promotion_id))
+            if arn := causal_chain.pipeline_execution_of(entries):
                 link = self.state.get(*retrain.execution_link_key(arn))
-                incident = link["incident_id"] if link else None
-            if approval := causal_chain.approval_of(found):
-                entries += self.ledger.about(f"approval:{approval}")
+                incident = link.get("incident_id") if link else None
+            approval = causal_chain.approval_of(entries)
         else:
             lock = self.state.get(*retrain.lock_key(model_id))
             incident = lock.get("incident_id") if lock else None
-        if incident:
-            entries += self.ledger.about(str(incident))
+        causes = causal_chain.cause_lookups(incident, approval)
+        if causes:
+            entries += self.ledger.find(model_id, causes)
         return causal_chain.build(model_id, entries)
 
     def _promotion_of(self, model_id: str) -> str | None:
