@@ -9,10 +9,14 @@ never by scanning the ledger.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from mlopscp.commands.status import reading
 from mlopscp.output import EXIT_OK, EXIT_USAGE, CliError, emit_json, say
 from mlopscp.stack import StackArgs, add_stack_arguments
+
+if TYPE_CHECKING:
+    from mlops_core.causal_chain import Chain
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,11 +48,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def render(model_id: str, endpoint: str, chain: object) -> list[str]:
-    from mlops_core.causal_chain import Chain
+def render(model_id: str, endpoint: str, chain: Chain) -> list[str]:
     from mlops_core.untrusted import single_line
 
-    assert isinstance(chain, Chain)
     lines = [f"{model_id} (endpoint {endpoint})"]
     if not chain.hops:
         return [*lines, "  the ledger records no retrain and no promotion of this model yet"]

@@ -14,21 +14,13 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from mlops_core.causal_chain import HOPS
+
 from mlopscp.demo.scenario import Outcome, Scenarios
 from mlopscp.local import STACK
 
 PROMOTED = "forecast"  # drifted, retrained and promoted back in xaccount_loop
-CHAIN = [
-    "evidence",
-    "incident",
-    "retrain",
-    "pipeline_execution",
-    "package_version",
-    "promotion",
-    "verdict",
-    "approval",
-    "deployment",
-]
+CHAIN = [step for step, _ in HOPS]  # evidence -> ... -> deployment
 
 
 class FleetScenarios(Scenarios):
