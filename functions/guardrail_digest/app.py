@@ -81,7 +81,6 @@ def daily(now: datetime) -> dict[str, Any]:
         note, ledger, SETTINGS.notification_topic_arn, SETTINGS.slack_webhook_secret_arn or None
     )
     waiting = sum(len(s.waiting) for s in statuses)
-    metrics.add_metric(name="DailyDigestWaiting", unit=MetricUnit.Count, value=waiting)
     logger.info("daily digest sent", extra={"digest_id": digest_id, "waiting": waiting})
     return {
         "status": "sent",
