@@ -106,11 +106,10 @@ def training_cloud(
         "NOTIFICATION_TOPIC_ARN": topic,
         "DEAD_LETTER_QUEUE_URL": dead_letters,
         "SLACK_WEBHOOK_SECRET_ARN": "",
-        "APPROVAL_TABLE": "approvals",  # the daily digest reads the pending approvals
+        "APPROVAL_TABLE": "approvals",  # the digest function's settings name it
     }
     for key, value in extra.items():
         monkeypatch.setenv(key, value)
-    create_template_tables(boto3.client("dynamodb"), {"ApprovalTable": "approvals"})
     sagemaker_ext.install()
     try:
         yield cloud | extra | {"inbox": inbox}

@@ -13,7 +13,7 @@ from mlops_core.ledger import Action, LedgerEntry
 from mlops_runtime.approvals import Approval, ApprovalStore
 from mlops_runtime.store import Ledger
 
-from tests.aws_fixtures import LambdaContext, load_handler
+from tests.aws_fixtures import LambdaContext, create_template_tables, load_handler
 from tests.integration.handlers.conftest import drain, put_model
 from tests.integration.handlers.test_guardrails import check, on_demand_job
 
@@ -44,6 +44,7 @@ def record(action: Action, hours_ago: float, subject: str) -> None:
 def test_the_daily_digest_reports_the_last_day_and_what_waits(
     training_cloud: dict[str, Any],
 ) -> None:
+    create_template_tables(boto3.client("dynamodb"), {"ApprovalTable": "approvals"})
     put_model()
     check(on_demand_job())  # two guardrail flags, through the guardrails function
     drain(training_cloud["inbox"])
