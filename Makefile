@@ -52,7 +52,7 @@ help:
 	@echo "  build            sam build into .aws-sam/build (no Docker)"
 	@echo "  monitor-venv     .venv-monitor: the monitor job's Evidently environment"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>; integration: emulator/tests too)"
-	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job, incident storm -> docs/benchmarks.md"
+	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job, incident storm, fleet reads -> docs/benchmarks.md"
 	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
 	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
 

@@ -12,8 +12,12 @@ The types are added by wrapping ``moto.cloudformation.parsing.get_model_map`` (u
 :func:`uninstall`), not by subclassing moto's ``CloudFormationModel``, which would register them
 for the whole process for good.
 
-One fix to a type moto has: ``!Ref`` of an ``AWS::Events::EventBus`` is the bus's name, as in
-CloudFormation (moto hands over its Python object, which breaks a rule's ``EventBusName``).
+Two fixes to types moto has: ``!Ref`` of an ``AWS::Events::EventBus`` is the bus's name, as in
+CloudFormation (moto hands over its Python object, which breaks a rule's ``EventBusName``); an
+``AWS::Events::Archive``'s ``EventPattern`` is a JSON object in a template, as CloudFormation
+takes it (moto's CloudFormation passes it on to ``CreateArchive``, which wants the string the API
+takes), its ``RetentionDays`` a number even when it comes from a parameter, and its ``!Ref`` its
+name.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudformation import parsing
-from moto.events.models import EventBus
+from moto.events.models import Archive, EventBus
 from moto.secretsmanager.models import secretsmanager_backends
 
 from mlopscp_emulator._patching import Patches
@@ -173,12 +177,33 @@ def generated_secret_string(spec: dict[str, Any]) -> str:
 MODELS: dict[str, Any] = {model.cloudformation_type(): model for model in (FunctionUrl, Secret)}
 
 
+def _archive_as_the_api_takes_it(original: Any) -> Any:
+    """Wrap moto's ``Archive.create_from_cloudformation_json``: the template's pattern object
+    becomes the JSON text ``CreateArchive`` takes, ``RetentionDays`` an integer."""
+    create = original.__func__
+
+    def from_template(cls: Any, name: str, template: Any, *args: Any, **kwargs: Any) -> Any:
+        properties = dict(template["Properties"])
+        if isinstance(properties.get("EventPattern"), dict):
+            properties["EventPattern"] = json.dumps(properties["EventPattern"])
+        if properties.get("RetentionDays") is not None:
+            properties["RetentionDays"] = int(properties["RetentionDays"])
+        return create(cls, name, {**template, "Properties": properties}, *args, **kwargs)
+
+    return classmethod(from_template)
+
+
 def install(front: HttpFront) -> None:
     global _FRONT
     _FRONT = front
     original = _PATCHES.set(parsing, "get_model_map", None)
     _PATCHES.set(parsing, "get_model_map", lambda: {**original(), **MODELS})
     _PATCHES.set(EventBus, "physical_resource_id", property(lambda bus: bus.name))
+    _PATCHES.set(Archive, "physical_resource_id", property(lambda archive: archive.name))
+    original_archive = _PATCHES.set(Archive, "create_from_cloudformation_json", None)
+    _PATCHES.set(
+        Archive, "create_from_cloudformation_json", _archive_as_the_api_takes_it(original_archive)
+    )
 
 
 def uninstall() -> None:

@@ -153,3 +153,34 @@ def test_a_no_value_in_a_list_is_dropped_as_cloudformation_does(
         "RecorderFunctionEventInvokeConfigOnFailureSQSPolicy",
         "RecorderFunctionRolePolicy0",
     ]
+
+
+def test_an_archive_takes_its_pattern_as_an_object_and_its_retention_from_a_parameter(
+    emulator: Emulator, tmp_path: Path, unique: str
+) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Parameters:\n"
+        "  Days: {Type: Number, Default: 30}\n"
+        "Resources:\n"
+        "  Bus:\n"
+        "    Type: AWS::Events::EventBus\n"
+        f"    Properties: {{Name: bus-{unique}}}\n"
+        "  Kept:\n"
+        "    Type: AWS::Events::Archive\n"
+        "    Properties:\n"
+        "      SourceArn: !GetAtt Bus.Arn\n"
+        "      RetentionDays: !Ref Days\n"
+        "      EventPattern: {source: [aws.sagemaker], detail-type: [Model Drift Signal]}\n"
+        "Outputs:\n"
+        "  ArchiveName: {Value: !Ref Kept}\n"
+    )
+    deployed = emulator.deploy(tmp_path / "template.yaml", stack_name=f"archive-{unique}")
+    described = emulator.client("events").describe_archive(
+        ArchiveName=deployed.outputs["ArchiveName"]
+    )
+    assert described["RetentionDays"] == 30
+    assert described["EventSourceArn"].endswith(f":event-bus/bus-{unique}")
+    assert json.loads(described["EventPattern"]) == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["Model Drift Signal"],
+    }

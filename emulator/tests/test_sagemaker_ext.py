@@ -594,6 +594,32 @@ def test_an_inference_experiment_goes_creating_then_created(
 # -- model registry ----------------------------------------------------------------------------
 
 
+def test_an_approval_keeps_the_packages_customer_metadata(
+    sagemaker: BaseClient, unique: str
+) -> None:
+    group = f"meta-{unique}"
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    package = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "123.dkr.ecr/model:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        CustomerMetadataProperties={"IncidentId": "inc-1", "Team": "forecasting"},
+    )["ModelPackageArn"]
+    sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    sagemaker.update_model_package(
+        ModelPackageArn=package,
+        CustomerMetadataProperties={"Reviewed": "yes"},
+        CustomerMetadataPropertiesToRemove=["Team"],
+    )
+    described = sagemaker.describe_model_package(ModelPackageName=package)
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert described["CustomerMetadataProperties"] == {"IncidentId": "inc-1", "Reviewed": "yes"}
+
+
 def test_model_package_group_policies_and_model_package_tags(
     sagemaker: BaseClient, unique: str
 ) -> None:

@@ -44,7 +44,8 @@ requests = ApprovalRequests(store, ledger, slack, Email(SETTINGS.approval_topic_
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     reminded, expired = [], []
-    for approval in store.with_status(Status.PENDING):
+    pending = store.with_status(Status.PENDING)
+    for approval in pending:
         owed = due(
             approval.status,
             approval.deadline,
@@ -60,6 +61,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             reminded.append(approval.approval_id)
     delivered = [i for i in store.undelivered() if _ask_decider({"redeliver": i})]
     metrics.add_metric(name="ApprovalsExpired", unit=MetricUnit.Count, value=len(expired))
+    # A gauge every sweep (5 minutes): the dashboard's "approvals waiting" (Maximum).
+    metrics.add_metric(
+        name="ApprovalsWaiting", unit=MetricUnit.Count, value=len(pending) - len(expired)
+    )
     metrics.add_metric(name="ApprovalRemindersSent", unit=MetricUnit.Count, value=len(reminded))
     metrics.add_metric(
         name="ApprovalDeliveriesRetried", unit=MetricUnit.Count, value=len(delivered)

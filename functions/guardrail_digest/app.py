@@ -1,33 +1,49 @@
-"""Guardrail digest: every finding recorded since the last digest, in one notification.
+"""Digests: the guardrail findings recorded since the last digest, and the daily fleet digest.
 
-Runs on a schedule (daily by default) and can be invoked directly at any time (any payload).
-A finding is deleted from the queue only after the digest carrying it was published, so a crash
-in between repeats it in the next digest rather than losing it.
+Runs on two schedules (GuardrailDigestSchedule, DailyDigestSchedule with ``{"digest":
+"daily"}``) and can be invoked directly at any time with either payload. A finding is deleted
+from the queue only after the digest carrying it was published, so a crash in between repeats
+it in the next digest rather than losing it. The daily digest reads, it changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mlops_core import guardrails
+from mlops_core import fleet, guardrails
 from mlops_runtime import notify, settings
 from mlops_runtime.findings import FindingStore
+from mlops_runtime.fleet import FleetReader
 from mlops_runtime.store import Ledger, StateStore
 
-SETTINGS = settings.load(settings.NotifySettings)
+
+class Settings(settings.NotifySettings, settings.ApprovalSettings):
+    pass
+
+
+SETTINGS = settings.load(Settings)
 logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 findings = FindingStore(ledger, StateStore(SETTINGS.state_table))
+reader = FleetReader(
+    SETTINGS.ledger_table,
+    SETTINGS.state_table,
+    SETTINGS.model_config_table,
+    SETTINGS.approval_table,
+)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, dict) and event.get("digest") == "daily":
+        return daily(datetime.now(UTC))
     pending = findings.pending()
     if not pending:
         return {"status": "empty", "findings": 0}
@@ -50,5 +66,27 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "status": "sent",
         "digest_id": digest_id,
         "findings": len(pending),
+        "delivered": delivery.delivered,
+    }
+
+
+def daily(now: datetime) -> dict[str, Any]:
+    """The last 24 hours of every configured model and what waits for a human."""
+    models = reader.models()
+    statuses = reader.statuses(now, models)
+    entries = [e for m in models for e in reader.since(m.model_id, now - fleet.DIGEST_WINDOW)]
+    digest_id = f"daily-{now:%Y-%m-%dT%H%M}"
+    note = fleet.daily_digest(digest_id, entries, statuses, now)
+    delivery = notify.send_and_record(
+        note, ledger, SETTINGS.notification_topic_arn, SETTINGS.slack_webhook_secret_arn or None
+    )
+    waiting = sum(len(s.waiting) for s in statuses)
+    logger.info("daily digest sent", extra={"digest_id": digest_id, "waiting": waiting})
+    return {
+        "status": "sent",
+        "digest_id": digest_id,
+        "models": len(models),
+        "entries": len(entries),
+        "waiting": waiting,
         "delivered": delivery.delivered,
     }

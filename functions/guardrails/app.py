@@ -88,6 +88,7 @@ def check_training_job(request: dict[str, Any]) -> dict[str, Any]:
     job, model_id, found = training.job_findings(request["job"], models.get, SETTINGS)
     if job["TrainingJobStatus"] != "InProgress":  # it ended meanwhile: nothing left to stop
         found = [dataclasses.replace(f, enforced=False) for f in found]
+    model = models.get(model_id) if model_id != UNKNOWN_MODEL else None
     found = observer.unenforced(found, model, model_id)  # observe-only: would_stop_training
     stopped = any(f.enforced for f in found) and training.stop_job(job["TrainingJobName"])
     new = _record(found, model_id)

@@ -89,6 +89,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "notify_pending": model.promotion.notify_pending_approval,
             "description": detail.ApprovalDescription or "",
             "observe_only": starter.observer.by(model) if starter.observer else None,
+            "pipeline_execution_arn": detail.pipeline_execution_arn,
         }
     )
 

@@ -29,6 +29,8 @@ COMMANDS = {
     "incidents": "mlopscp.commands.incidents",
     "promotions": "mlopscp.commands.promotions",
     "discover": "mlopscp.commands.discover",
+    "status": "mlopscp.commands.status",
+    "explain": "mlopscp.commands.explain",
 }
 
 

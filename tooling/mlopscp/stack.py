@@ -83,3 +83,15 @@ class StackArgs:
 
         self._point_sdk_here()
         return PromotionStore(self.outputs["StateTableName"])
+
+    def fleet(self) -> Any:
+        from mlops_runtime.fleet import FleetReader
+
+        self._point_sdk_here()
+        o = self.outputs
+        return FleetReader(
+            o["LedgerTableName"],
+            o["StateTableName"],
+            o["ModelConfigTableName"],
+            o["ApprovalTableName"],
+        )

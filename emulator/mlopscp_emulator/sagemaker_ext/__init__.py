@@ -126,6 +126,7 @@ from mlopscp_emulator.sagemaker_ext.registry import (
     get_model_package_group_policy,
     get_resource_from_arn,
     put_model_package_group_policy,
+    update_model_package,
 )
 from mlopscp_emulator.sagemaker_ext.state import Params
 from mlopscp_emulator.sagemaker_ext.training import (
@@ -170,6 +171,7 @@ _WRAPPED_BACKEND = {
     "update_endpoint_weights_and_capacities": update_endpoint_weights_and_capacities,
     "_get_resource_from_arn": get_resource_from_arn,
     "create_model_package": create_model_package,
+    "update_model_package": update_model_package,
     "create_model": create_model,
     "create_training_job": create_training_job,
     "describe_training_job": describe_training_job,

@@ -115,3 +115,25 @@ def create_model_package(original: Callable[..., Any]) -> Callable[..., Any]:
         return arn
 
     return create
+
+
+def update_model_package(original: Callable[..., Any]) -> Callable[..., Any]:
+    """UpdateModelPackage changes only what it names, as SageMaker does: CustomerMetadataProperties
+    are merged into the package's, an absent approval status or description is kept (moto
+    replaced all three, dropping what an update did not name)."""
+
+    def update(backend: SageMakerModelBackend, **kwargs: Any) -> Any:
+        arn = kwargs["model_package_arn"]
+        package = backend.model_packages.get(backend.model_package_name_mapping.get(arn, arn))
+        if package is not None:
+            kept = dict(package.customer_metadata_properties or {})
+            kwargs["customer_metadata_properties"] = kept | (
+                kwargs.get("customer_metadata_properties") or {}
+            )
+            if kwargs.get("model_approval_status") is None:
+                kwargs["model_approval_status"] = package.model_approval_status
+            if kwargs.get("approval_description") is None:
+                kwargs["approval_description"] = package.approval_description
+        return original(backend, **kwargs)
+
+    return update

@@ -72,6 +72,13 @@ class Action(StrEnum):
 UNKNOWN_MODEL = "_unknown"
 
 
+def entry_id(action: Action | str, subject: str, key: str = "") -> str:
+    """The id of the entry of ``action`` on ``subject`` (and ``key``): a reader that knows what
+    it looks for reads it by key (`mlopscp explain`)."""
+    base = f"{action}|{subject}" + (f"|{key}" if key else "")
+    return hashlib.sha256(base.encode()).hexdigest()[:20]
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One ledger line. ``subject`` is what the entry is about: an incident, a promotion..."""
@@ -91,8 +98,7 @@ class LedgerEntry:
     def entry_id(self) -> str:
         """Stable for the same action on the same subject (and key), so a retried write is a
         no-op."""
-        base = f"{self.action}|{self.subject}" + (f"|{self.key}" if self.key else "")
-        return hashlib.sha256(base.encode()).hexdigest()[:20]
+        return entry_id(self.action, self.subject, self.key)
 
     def to_record(self) -> dict[str, Any]:
         return {

@@ -40,6 +40,11 @@ def lock_key(model_id: str, observed: bool = False) -> tuple[str, str]:
     return f"MODEL#{model_id}", "RETRAIN_OBSERVED" if observed else "RETRAIN"
 
 
+def execution_link_key(pipeline_execution_arn: str) -> tuple[str, str]:
+    """The state-table key linking a retrain's pipeline execution to its incident."""
+    return f"PIPELINE_EXECUTION#{pipeline_execution_arn}", "INCIDENT"
+
+
 @dataclass(frozen=True, slots=True)
 class RetrainGate:
     allowed: bool

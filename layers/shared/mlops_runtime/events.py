@@ -7,6 +7,7 @@ contract tests parse every real sample in ../shared/samples as well.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -236,6 +237,16 @@ TrainingEvent = Annotated[
 # --- Model promotion (issue 3): SageMaker Model Package State Change ---
 
 
+# A pipeline execution ARN as SageMaker writes it into a package's MetadataProperties.GeneratedBy.
+_PIPELINE_EXECUTION_ARN = re.compile(
+    r"^arn:aws[\w-]*:sagemaker:[a-z0-9-]+:\d{12}:pipeline/[^/\s]+/execution/[^/\s]+$"
+)
+
+
+class PackageMetadata(_Open):
+    GeneratedBy: str | None = None
+
+
 class ModelPackageDetail(_Open):
     """Mirrors DescribeModelPackage; AWS also sends it for lifecycle or metadata updates
     (``UpdatedModelPackageFields``), so the approval status is read, not assumed changed."""
@@ -251,6 +262,20 @@ class ModelPackageDetail(_Open):
     UpdatedModelPackageFields: list[str] = []
     CreationTime: datetime | None = None
     LastModifiedTime: datetime | None = None
+    MetadataProperties: PackageMetadata | None = None
+    CustomerMetadataProperties: dict[str, str] = {}
+
+    @property
+    def pipeline_execution_arn(self) -> str:
+        """The pipeline execution that registered the package: the retrain blueprint writes it
+        into CustomerMetadataProperties (docs/retrain-pipeline.md), SageMaker Pipelines' own
+        register step into MetadataProperties.GeneratedBy. Empty when the package came from
+        elsewhere or the value does not look like one."""
+        candidates = (
+            self.CustomerMetadataProperties.get("PipelineExecutionArn") or "",
+            (self.MetadataProperties.GeneratedBy or "") if self.MetadataProperties else "",
+        )
+        return next((c for c in candidates if _PIPELINE_EXECUTION_ARN.match(c)), "")
 
 
 class ModelPackageStateChange(Envelope):

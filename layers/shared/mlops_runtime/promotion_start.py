@@ -123,6 +123,8 @@ class PromotionStarter:
                     "execution_arn": execution_arn,
                     "production": production,
                     "event_id": request["event_id"],
+                    # Links the package to the retrain that built it (`mlopscp explain`).
+                    "pipeline_execution_arn": request.get("pipeline_execution_arn") or None,
                 },
             ),
             self.promotions.update_operation(

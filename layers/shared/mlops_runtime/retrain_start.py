@@ -236,12 +236,8 @@ class RetrainStarter:
                 **{":i": incident},
             ),
             self.state.put_operation(
-                {
-                    "pk": f"PIPELINE_EXECUTION#{arn}",
-                    "sk": "INCIDENT",
-                    "model_id": model_id,
-                    "incident_id": incident,
-                }
+                dict(zip(("pk", "sk"), retrain.execution_link_key(arn), strict=True))
+                | {"model_id": model_id, "incident_id": incident}
             ),
         )
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
-from mlops_core.ledger import LedgerEntry
+from mlops_core.ledger import LedgerEntry, entry_id
 
 from mlops_runtime.aws import client, error_code, translated_errors
 
@@ -107,6 +107,39 @@ class Ledger:
             Limit=limit,
         )
         return [_entry(item) for item in response.get("Items", [])]
+
+    def since(self, model_id: str, start: str) -> list[dict[str, Any]]:
+        """The model's entries at or after ``start`` (ISO text, as ``at``), newest first."""
+        pages = (
+            client("dynamodb")
+            .get_paginator("query")
+            .paginate(
+                TableName=self.table_name,
+                IndexName="by-time",
+                KeyConditionExpression="model_id = :m AND #at >= :since",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":m": {"S": model_id}, ":since": {"S": start}},
+                ScanIndexForward=False,
+            )
+        )
+        with translated_errors():
+            return [_entry(item) for page in pages for item in page.get("Items", [])]
+
+    def find(self, model_id: str, wanted: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        """The entries of ``(action, subject, key)`` that exist, by key (BatchGetItem)."""
+        keys = list(
+            {entry_id(a, s, k): {"model_id": {"S": model_id}, "entry_id": {"S": entry_id(a, s, k)}}
+             for a, s, k in wanted}.values()
+        )  # fmt: skip
+        found: list[dict[str, Any]] = []
+        with translated_errors():
+            for start in range(0, len(keys), 100):
+                pending: dict[str, Any] = {self.table_name: {"Keys": keys[start : start + 100]}}
+                while pending:
+                    answer = client("dynamodb").batch_get_item(RequestItems=pending)
+                    found += answer.get("Responses", {}).get(self.table_name, [])
+                    pending = answer.get("UnprocessedKeys") or {}
+        return [_entry(item) for item in found]
 
     def about(self, subject: str) -> list[dict[str, Any]]:
         pages = (

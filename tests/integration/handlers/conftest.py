@@ -106,6 +106,7 @@ def training_cloud(
         "NOTIFICATION_TOPIC_ARN": topic,
         "DEAD_LETTER_QUEUE_URL": dead_letters,
         "SLACK_WEBHOOK_SECRET_ARN": "",
+        "APPROVAL_TABLE": "approvals",  # the digest function's settings name it
     }
     for key, value in extra.items():
         monkeypatch.setenv(key, value)

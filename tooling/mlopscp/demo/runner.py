@@ -18,6 +18,7 @@ from mlopscp_emulator import Emulator
 
 from mlopscp.demo.approvals import ApprovalScenarios
 from mlopscp.demo.drift import DriftScenarios
+from mlopscp.demo.fleet import FleetScenarios
 from mlopscp.demo.incidents import IncidentScenarios
 from mlopscp.demo.monitor import MonitorScenarios
 from mlopscp.demo.observe import ObserveScenarios
@@ -42,6 +43,7 @@ class Demo(
     CrossAccountScenarios,
     IncidentScenarios,
     ObserveScenarios,
+    FleetScenarios,
 ):
     SCENARIOS = (
         "gradual_drift",
@@ -75,6 +77,7 @@ class Demo(
         # the incident lifecycle (issue 17): a day-long schema break pages once, then resolves
         "schema_break_persists",
         "observe_only",  # issue 12: trial mode, decisions recorded, nothing started or paged
+        "fleet_view",  # issue 12: status, explain and the daily digest of everything above
     )
 
     # A scenario that continues another's story needs that one first, under --only too.
@@ -83,6 +86,7 @@ class Demo(
         "retrain_failed": ("gradual_drift",),  # fails the retrain gradual_drift started
         "spot_fallback": ("spot_resume",),  # the resumed copy is the one that fails next
         "promotion_out_of_order": ("promotion_shadow_pass",),  # approves demand's v2 again
+        "fleet_view": ("xaccount_loop",),  # explains the model xaccount_loop promoted
     }
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> Iterator[Outcome]:
