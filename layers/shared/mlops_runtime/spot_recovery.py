@@ -111,7 +111,8 @@ class SpotRecovery:
         model_id = self._model_id(job, execution)
         lineage_id, _ = spot.lineage_of(job, execution)
         lineage = self.state.get(f"TRAINING_LINEAGE#{lineage_id}", "LINEAGE")
-        return spot.decide(job, lineage, self._policy(model_id), execution), lineage, model_id
+        model = self.models.get(model_id) if model_id != UNKNOWN_MODEL else None
+        return spot.decide(job, lineage, self.policy_for(model), execution), lineage, model_id
 
     def _model_id(self, job: dict[str, Any], execution: str | None) -> str:
         tagged = spot.tags_of(job).get(spot.MODEL_TAG)
