@@ -29,11 +29,34 @@ class Rule(StrEnum):
     ENDPOINT_WITHOUT_DATA_CAPTURE = "endpoint.no_data_capture"
     ENDPOINT_WITHOUT_MONITORING = "endpoint.no_monitoring"
     ENDPOINT_MODEL_NOT_REGISTERED = "endpoint.model_not_registered"
+    # Serving cost (mlops_core.serving, issue 14): from CloudWatch usage, swept by the digest
+    ENDPOINT_IDLE = "endpoint.idle"
+    ENDPOINT_UNDERUSED = "endpoint.underused"
+    ENDPOINT_BATCH_TRAFFIC = "endpoint.batch_traffic"
 
 
 ENFORCEABLE = frozenset(
     {Rule.TRAINING_WITHOUT_SPOT, Rule.TRAINING_WITHOUT_CHECKPOINT, Rule.SPOT_WAIT_TIME}
 )
+
+
+class ServingPolicy(BaseModel):
+    """Thresholds of the serving guardrails (a model's ``guardrails.serving`` section)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    idle_days: int = Field(7, ge=1, le=60, description="no invocations this long: idle")
+    underused_cpu_percent: float = Field(
+        10.0,
+        gt=0,
+        lt=100,
+        description="busiest hour under this share of all cores: underused",
+    )
+    batch_window_hours: int = Field(3, ge=1, le=12, description="a daily window this short...")
+    batch_window_share: float = Field(
+        0.9, gt=0.5, le=1, description="...holding this share of the invocations: batch traffic"
+    )
+    batch_min_days: int = Field(3, ge=2, description="days with traffic before a pattern counts")
 
 
 class GuardrailPolicy(BaseModel):
@@ -45,6 +68,9 @@ class GuardrailPolicy(BaseModel):
         "only warning",
     )
     ignore: frozenset[Rule] = Field(frozenset(), description="rules not checked at all")
+    serving: ServingPolicy = Field(
+        default_factory=ServingPolicy, description="thresholds of the serving cost rules"
+    )
     wait_time_tolerance: float = Field(
         0.25,
         gt=0.0,
@@ -70,14 +96,17 @@ class Finding:
     resource: str  # "training-job/<name>" or "endpoint/<name>"
     message: str
     enforced: bool = False
+    monthly_usd: float | None = None  # what the resource costs per month at list price
+    fix: str | None = None  # the suggested fix, when the rule has one
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"monthly_usd": self.monthly_usd, "fix": self.fix}
         return {
             "rule": str(self.rule),
             "resource": self.resource,
             "message": self.message,
             "enforced": self.enforced,
-        }
+        } | {k: v for k, v in extra.items() if v is not None}
 
 
 # ---------------------------------------------------------------- training jobs
@@ -218,15 +247,22 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
     lines = [
         f"{resource} ({found[0].get('model_id') or 'no model'}) "
         f"{'[stopped] ' if f.get('enforced') else ''}{f['rule']}: {f['message']}"
+        + (f". Fix: {f['fix']}" if f.get("fix") else "")
         for resource, found in sorted(by_resource.items())
         for f in sorted(found, key=lambda f: str(f["rule"]))
     ]
+    title = f"[guardrails] {len(items)} finding(s) on {len(by_resource)} resource(s)"
+    costs = [float(f["monthly_usd"]) for f in items if f.get("monthly_usd") is not None]
+    facts = {"digest": digest_id}
+    if costs:  # serving findings: what the flagged endpoints cost, the number to act on
+        title += f", ${sum(costs):,.2f}/month at list price in flagged endpoints"
+        facts["flagged_monthly_usd"] = f"{sum(costs):.2f}"
     return Notification(
         kind="guardrail_digest",
         model_id=ALL_MODELS,
         subject_id=digest_id,
-        title=f"[guardrails] {len(items)} finding(s) on {len(by_resource)} resource(s)",
+        title=title,
         lines=lines,
         severity="info",
-        facts={"digest": digest_id},
+        facts=facts,
     )
