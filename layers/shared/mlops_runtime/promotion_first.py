@@ -25,6 +25,7 @@ from mlops_core.promotion import fleet
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
+from mlops_runtime.promotion_rightsizing import target_value
 from mlops_runtime.promotion_workflow import (
     Promotion,
     call_aws,
@@ -46,7 +47,7 @@ from mlops_runtime.target_accounts import (
 
 def planned_fleet(p: Promotion) -> tuple[fleet.FleetSize, fleet.Scaling | None]:
     """The new endpoint's instance count and autoscaling (there is no live variant to follow)."""
-    scaling = fleet.scaling_after(None, p.config.autoscaling)
+    scaling = fleet.scaling_after(None, p.config.autoscaling, target_value(p))
     return fleet.fleet_size(None, p.config.production.instance_count, scaling), scaling
 
 

@@ -23,6 +23,7 @@ from mlops_core.promotion import fleet
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
 from mlops_runtime.promotion_first import clean_first_deployment
+from mlops_runtime.promotion_rightsizing import stop_unfinished, target_value
 from mlops_runtime.promotion_shadow import stop_experiment
 from mlops_runtime.promotion_workflow import (
     Promotion,
@@ -60,7 +61,7 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
         )
     autoscaling = account.client("application-autoscaling")
     saved = _scaling_before(p, autoscaling)
-    scaling = fleet.scaling_after(saved, p.config.autoscaling)
+    scaling = fleet.scaling_after(saved, p.config.autoscaling, target_value(p))
     live = fleet.live_instance_count(now.get("ProductionVariants", []), variant)
     size = fleet.fleet_size(live, target.instance_count, scaling)
     with translated_errors():
@@ -337,6 +338,7 @@ def finish(p: Promotion) -> dict[str, Any]:
 def abort(p: Promotion) -> dict[str, Any]:
     """Any other ending: production on the old model, what we created removed, recorded."""
     end = rules.ending(p.state)
+    stop_unfinished(p)  # a recommendation job still load-testing costs money for nothing
     report = _cleanup(p, production_too=True)
     action = (
         Action.DEPLOYMENT_ROLLED_BACK

@@ -12,13 +12,16 @@ apply. One concept per module:
 - :mod:`.metrics`: the metric diff row the gate and the verdict share.
 - :mod:`.deployment`: blue/green ``DeploymentConfig``, rollback alarms, where a deployment stands.
 - :mod:`.scaling`: the model's autoscaling policy as a PutScalingPolicy request.
+- :mod:`.rightsizing`: where the autoscaling target comes from (override, Inference
+  Recommender, default).
 - :mod:`.fleet`: the new fleet's size and the autoscaling it keeps.
 - :mod:`.first_deployment`: a model with no production endpoint yet (shadow test skipped).
 - :mod:`.registry`: the model package group's resource policy for the target accounts.
 - :mod:`.outcome`: how a promotion ended, from what the workflow recorded.
 
 The names callers use are re-exported here (``from mlops_core import promotion``;
-``promotion.quality_gate(...)``); ``fleet`` and ``first_deployment`` are imported as modules.
+``promotion.quality_gate(...)``); ``fleet``, ``first_deployment`` and ``rightsizing`` are
+imported as modules.
 """
 
 from mlops_core.promotion.capture import (
