@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops_core import spot
+from mlops_core.ledger import UNKNOWN_MODEL
 from mlops_core.messages import Notification
 
 # Pseudo model id of records that span models (the digest).
@@ -245,7 +246,7 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
     for item in items:
         by_resource[str(item["resource"])].append(item)
     lines = [
-        f"{resource} ({found[0].get('model_id') or 'no model'}) "
+        f"{resource} ({_owner(found[0].get('model_id'))}) "
         f"{'[stopped] ' if f.get('enforced') else ''}{f['rule']}: {f['message']}"
         + (f". Fix: {f['fix']}" if f.get("fix") else "")
         for resource, found in sorted(by_resource.items())
@@ -266,3 +267,8 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
         severity="info",
         facts=facts,
     )
+
+
+def _owner(model_id: Any) -> str:
+    """Whose resource it is, as the digest says it (a resource of no configured model)."""
+    return "no model" if not model_id or model_id == UNKNOWN_MODEL else str(model_id)

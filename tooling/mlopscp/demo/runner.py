@@ -19,6 +19,7 @@ from mlopscp.demo.incidents import IncidentScenarios
 from mlopscp.demo.monitor import MonitorScenarios
 from mlopscp.demo.promotion import PromotionScenarios
 from mlopscp.demo.scenario import Outcome
+from mlopscp.demo.serving import ServingScenarios
 from mlopscp.demo.spot import SpotScenarios
 from mlopscp.demo.xaccount import CrossAccountScenarios
 from mlopscp.local import STACK, LocalControlPlane
@@ -33,6 +34,7 @@ class Demo(
     MonitorScenarios,
     CrossAccountScenarios,
     IncidentScenarios,
+    ServingScenarios,
 ):
     SCENARIOS = (
         "gradual_drift",
@@ -65,6 +67,7 @@ class Demo(
         "xaccount_refused",
         # the incident lifecycle (issue 17): a day-long schema break pages once, then resolves
         "schema_break_persists",
+        "serving_cost",  # issue 14: idle endpoint's cost; autoscaling from Inference Recommender
     )
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:
