@@ -19,6 +19,7 @@ from mlops_core.guardrails import GuardrailPolicy
 from mlops_core.incidents import IncidentPolicy
 from mlops_core.policy import TriagePolicy
 from mlops_core.promotion import AutoscalingPolicy, DeploymentPolicy, QualityPolicy, ShadowPolicy
+from mlops_core.promotion.serverless import ServerlessVariant
 from mlops_core.spot import SpotPolicy
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -115,6 +116,11 @@ class PromotionTarget(BaseModel):
         description="staging: the endpoint's data capture; production: the shadow test's, and "
         "the endpoint's when a first deployment creates it",
     )
+    serverless: ServerlessVariant | None = Field(
+        None,
+        description="serve with ServerlessConfig instead of instance_type/instance_count: no "
+        "data capture, no shadow test; production only by a first deployment (docs/serving.md)",
+    )
 
     @model_validator(mode="after")
     def _roles_in_the_account(self) -> PromotionTarget:
@@ -158,6 +164,11 @@ class PromotionConfig(BaseModel):
         if self.staging.account_id == self.production.account_id:
             raise ValueError("staging and production must be different accounts")
         scaling = self.autoscaling
+        if scaling is not None and self.production.serverless is not None:
+            raise ValueError(
+                "autoscaling applies to instance variants: a serverless production variant "
+                "scales itself (serverless.max_concurrency, provisioned_concurrency)"
+            )
         if scaling is not None and self.production.instance_count > scaling.max_instances:
             raise ValueError(
                 f"production.instance_count ({self.production.instance_count}) is above "

@@ -51,16 +51,29 @@ def planned_fleet(p: Promotion) -> tuple[fleet.FleetSize, fleet.Scaling | None]:
     return fleet.fleet_size(None, p.config.production.instance_count, scaling), scaling
 
 
+def serving_description(p: Promotion) -> str:
+    """What the new production variant runs on: its serverless config, or its fleet."""
+    target = p.config.production
+    if target.serverless is not None:
+        return target.serverless.describe()
+    return f"{planned_fleet(p)[0].count} x {target.instance_type}"
+
+
 def skip_shadow(p: Promotion) -> dict[str, Any]:
     """No production traffic to copy: the verdict comes from the staging test."""
-    target, size = p.config.production, planned_fleet(p)[0]
+    target = p.config.production
     verdict = first.staging_verdict(
         p.model_id,
         p.version,
         production={
             "endpoint": target.endpoint_name,
             "account": target.account_id,
-            "instances": f"{size.count} x {target.instance_type}",
+            "instances": serving_description(p),
+            "with": (
+                "rollback alarms (serverless: no data capture, no instance autoscaling)"
+                if target.serverless
+                else "data capture, rollback alarms and autoscaling"
+            ),
         },
         staging={
             "endpoint": p.part("staging")["endpoint"],
@@ -99,8 +112,14 @@ def create_production(p: Promotion) -> dict[str, Any]:
         p,
         sagemaker,
         p.names["prod_config"],
-        variant_spec(target.variant_name, p.names["prod_model"], target.instance_type, size.count),
-        capture_config(target.data_capture_uri),
+        variant_spec(
+            target.variant_name,
+            p.names["prod_model"],
+            target.instance_type,
+            size.count,
+            target.serverless,
+        ),
+        capture_config(target.data_capture_uri, target.serverless),
     )
     names = put_rollback_alarms(p, account, target.variant_name)
     if existing is None:
@@ -114,8 +133,12 @@ def create_production(p: Promotion) -> dict[str, Any]:
     p.record(
         Action.PRODUCTION_DEPLOY_STARTED,
         f"first deployment: creating {target.endpoint_name} in {target.account_id} with "
-        f"v{p.version} on {size.count} x {target.instance_type}, data capture to "
-        f"{target.data_capture_uri}",
+        f"v{p.version} on {serving_description(p)}, "
+        + (
+            "no data capture (serverless endpoints have none)"
+            if target.serverless
+            else f"data capture to {target.data_capture_uri}"
+        ),
         {
             "endpoint": target.endpoint_name,
             "first_deployment": True,
@@ -123,7 +146,8 @@ def create_production(p: Promotion) -> dict[str, Any]:
             "fleet": size.to_dict(),
             "autoscaling": scaling.to_dict() if scaling else None,
             "alarms": names,
-            "data_capture_uri": target.data_capture_uri,
+            "data_capture_uri": None if target.serverless else target.data_capture_uri,
+            "serverless": target.serverless.model_dump() if target.serverless else None,
             "approval": p.part("approval"),
         },
     )

@@ -176,7 +176,7 @@ def verify_production(p: Promotion) -> dict[str, Any]:
         raise PromotionVerificationError(
             f"{p.names['prod_model']} is not built from {p.package_arn}"
         )
-    if p.first:
+    if p.first and target.serverless is None:  # a serverless endpoint captures nothing
         _verify_capture(described.get("DataCaptureConfig") or {}, target)
     scaling = _apply_autoscaling(p, account.client("application-autoscaling"))
     return {

@@ -224,17 +224,20 @@ def deploy_part(
     }
 
 
-def variant_spec(name: str, model: str, instance_type: str, count: int) -> dict[str, Any]:
-    return {
-        "VariantName": name,
-        "ModelName": model,
-        "InstanceType": instance_type,
-        "InitialInstanceCount": count,
-        "InitialVariantWeight": 1.0,
-    }
+def variant_spec(
+    name: str, model: str, instance_type: str, count: int, serverless: Any = None
+) -> dict[str, Any]:
+    """One production variant: on instances, or serverless (a ``ServerlessVariant``)."""
+    spec: dict[str, Any] = {"VariantName": name, "ModelName": model, "InitialVariantWeight": 1.0}
+    if serverless is not None:
+        return spec | {"ServerlessConfig": rules.serverless_config(serverless)}
+    return spec | {"InstanceType": instance_type, "InitialInstanceCount": count}
 
 
-def capture_config(uri: str) -> dict[str, Any]:
+def capture_config(uri: str, serverless: Any = None) -> dict[str, Any] | None:
+    """Data capture of a new endpoint config (None: a serverless variant, which has none)."""
+    if serverless is not None:
+        return None
     return {
         "EnableCapture": True,
         "InitialSamplingPercentage": 100,

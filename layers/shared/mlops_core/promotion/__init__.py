@@ -71,6 +71,7 @@ from mlops_core.promotion.scaling import (
     scalable_resource_id,
     scaling_policy,
 )
+from mlops_core.promotion.serverless import ServerlessVariant, serverless_config
 from mlops_core.promotion.verdict import (
     AgreementStats,
     ShadowPolicy,
@@ -103,6 +104,7 @@ __all__ = [
     "PackageRef",
     "QualityPolicy",
     "ResourceNames",
+    "ServerlessVariant",
     "ShadowPolicy",
     "VariantStats",
     "Verdict",
@@ -128,5 +130,6 @@ __all__ = [
     "rollback_alarms",
     "scalable_resource_id",
     "scaling_policy",
+    "serverless_config",
     "shadow_verdict",
 ]
