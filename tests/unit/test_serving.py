@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from mlops_core import guardrails, serving, serving_prices
-from mlops_core.guardrails import Rule, ServingPolicy
+from mlops_core.guardrails import Rule
 from mlops_core.serving import EndpointUsage, VariantUsage
+from mlops_core.serving_policy import ServingPolicy
 from pydantic import ValidationError
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mlops_core import serving_prices as prices
-from mlops_core.guardrails import Finding, Rule, ServingPolicy
+from mlops_core.guardrails import Finding, Rule
+from mlops_core.serving_policy import ServingPolicy
 
 # The peak CPU share an instance may reach after a right-sizing (headroom for bursts).
 SIZING_TARGET = 0.6
