@@ -11,6 +11,7 @@ from mlops_core import promotion as rules
 from mlops_core.approvals import backstop_seconds
 from mlops_core.errors import DeploymentError, PromotionNotConfiguredError
 from mlops_core.ledger import Action
+from mlops_core.promotion.async_inference import update_refusal as async_refusal
 from mlops_core.promotion.serverless import update_refusal
 
 from mlops_runtime.aws import translated_errors
@@ -81,6 +82,10 @@ def prepare(p: Promotion) -> dict[str, Any]:
         info["refusal"] = info["refusal"] or update_refusal(
             production.endpoint_name, production.account_id
         )
+    if now is not None and production.async_inference is not None:
+        info["refusal"] = info["refusal"] or async_refusal(
+            production.endpoint_name, production.account_id
+        )
     if info["refusal"] is None:
         ensure_group_policy(
             p.config.model_package_group, [staging.account_id, production.account_id]
@@ -133,6 +138,7 @@ def deploy_staging(p: Promotion) -> dict[str, Any]:
             target.serverless,
         ),
         capture_config(target.data_capture_uri, target.serverless),
+        target.async_inference,
     )
     existing = describe_or_none(sagemaker.describe_endpoint, EndpointName=target.endpoint_name)
     if existing is None:

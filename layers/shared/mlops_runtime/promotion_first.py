@@ -18,10 +18,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from mlops_core import promotion as rules
-from mlops_core.errors import DeploymentError
+from mlops_core.errors import DeploymentError, PromotionVerificationError
 from mlops_core.ledger import Action
 from mlops_core.promotion import first_deployment as first
-from mlops_core.promotion import fleet
+from mlops_core.promotion import fleet, scalable_resource_id
+from mlops_core.promotion.async_inference import (
+    SCALE_OUT_FROM_ZERO_POLICY,
+    backlog_alarm,
+    backlog_alarm_name,
+    backlog_scaling,
+)
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
@@ -47,8 +53,12 @@ from mlops_runtime.target_accounts import (
 
 def planned_fleet(p: Promotion) -> tuple[fleet.FleetSize, fleet.Scaling | None]:
     """The new endpoint's instance count and autoscaling (there is no live variant to follow)."""
-    scaling = fleet.scaling_after(None, p.config.autoscaling, target_value(p))
-    return fleet.fleet_size(None, p.config.production.instance_count, scaling), scaling
+    target = p.config.production
+    if target.async_inference is not None:  # scales on its queue, from zero
+        scaling = backlog_scaling(target.async_inference, target.endpoint_name)
+    else:
+        scaling = fleet.scaling_after(None, p.config.autoscaling, target_value(p))
+    return fleet.fleet_size(None, target.instance_count, scaling), scaling
 
 
 def serving_description(p: Promotion) -> str:
@@ -56,7 +66,10 @@ def serving_description(p: Promotion) -> str:
     target = p.config.production
     if target.serverless is not None:
         return target.serverless.describe()
-    return f"{planned_fleet(p)[0].count} x {target.instance_type}"
+    fleet_now = f"{planned_fleet(p)[0].count} x {target.instance_type}"
+    if target.async_inference is not None:
+        return f"{fleet_now}, {target.async_inference.describe()}"
+    return fleet_now
 
 
 def skip_shadow(p: Promotion) -> dict[str, Any]:
@@ -120,6 +133,7 @@ def create_production(p: Promotion) -> dict[str, Any]:
             target.serverless,
         ),
         capture_config(target.data_capture_uri, target.serverless),
+        target.async_inference,
     )
     names = put_rollback_alarms(p, account, target.variant_name)
     if existing is None:
@@ -155,6 +169,33 @@ def create_production(p: Promotion) -> dict[str, Any]:
     return deploy_part(p, None, names, size, scaling)
 
 
+def put_backlog_alarm(p: Promotion, account: Any) -> str | None:
+    """An async variant scaling to zero: the alarm that scales it out from zero (its action is
+    the step scaling policy :func:`_apply_autoscaling` just put). Returns its name."""
+    target = p.config.production
+    if target.async_inference is None or not target.async_inference.scale_to_zero:
+        return None
+    with translated_errors():
+        policies = account.client("application-autoscaling").describe_scaling_policies(
+            ServiceNamespace="sagemaker",
+            ResourceId=scalable_resource_id(target.endpoint_name, p.variant),
+            PolicyNames=[SCALE_OUT_FROM_ZERO_POLICY],
+        )["ScalingPolicies"]
+    # Filtered here too: an answer that ignores PolicyNames must not pick the wrong policy.
+    policies = [x for x in policies if x["PolicyName"] == SCALE_OUT_FROM_ZERO_POLICY]
+    if not policies:
+        raise PromotionVerificationError(
+            f"{target.endpoint_name}: no {SCALE_OUT_FROM_ZERO_POLICY} policy to scale out from zero"
+        )
+    alarm = backlog_alarm(target.endpoint_name, policies[0]["PolicyARN"])
+    call_aws(
+        f"PutMetricAlarm {alarm['AlarmName']}",
+        account.client("cloudwatch").put_metric_alarm,
+        **alarm,
+    )
+    return str(alarm["AlarmName"])
+
+
 def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
     """Production had no endpoint before this promotion; it has none after it."""
     target, account = p.config.production, p.account("production")
@@ -172,15 +213,19 @@ def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
             if current is not None:
                 variant_scaling.deregister(autoscaling, endpoint, variant, current)
                 report["cleaned"].append(f"removed the autoscaling of {endpoint}/{variant}")
-            names = list(rules.alarm_names(endpoint).values())
             cloudwatch = account.client("cloudwatch")
-            try:
-                with translated_errors():
-                    cloudwatch.delete_alarms(AlarmNames=names)
-                report["cleaned"].append(f"deleted alarms {', '.join(names)}")
-            except ClientError as error:
-                if not missing(error):  # none to delete: the step failed before creating them
-                    raise
+            # One call per group: DeleteAlarms deletes nothing if one name is missing.
+            groups = [list(rules.alarm_names(endpoint).values())]
+            if target.async_inference is not None:
+                groups.append([backlog_alarm_name(endpoint)])
+            for names in groups:
+                try:
+                    with translated_errors():
+                        cloudwatch.delete_alarms(AlarmNames=names)
+                    report["cleaned"].append(f"deleted alarms {', '.join(names)}")
+                except ClientError as error:
+                    if not missing(error):  # none to delete: the step failed before them
+                        raise
         delete_if_created_by(sagemaker, "endpoint", endpoint, p.id, report)
         report["production"] = (
             f"no endpoint {endpoint} (first deployment: "

@@ -22,7 +22,7 @@ from mlops_core.promotion import fleet
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
-from mlops_runtime.promotion_first import clean_first_deployment
+from mlops_runtime.promotion_first import clean_first_deployment, put_backlog_alarm
 from mlops_runtime.promotion_rightsizing import stop_unfinished, target_value
 from mlops_runtime.promotion_shadow import stop_experiment
 from mlops_runtime.promotion_workflow import (
@@ -179,9 +179,11 @@ def verify_production(p: Promotion) -> dict[str, Any]:
     if p.first and target.serverless is None:  # a serverless endpoint captures nothing
         _verify_capture(described.get("DataCaptureConfig") or {}, target)
     scaling = _apply_autoscaling(p, account.client("application-autoscaling"))
+    backlog = put_backlog_alarm(p, account) if p.first else None
     return {
         "verified": True,
         "autoscaling": scaling,
+        **({"backlog_alarm": backlog} if backlog else {}),
         "endpoint_config": config["EndpointConfigName"],
     }
 

@@ -174,8 +174,10 @@ def ensure_endpoint_config(
     name: str,
     variant: dict[str, Any],
     capture: dict[str, Any] | None,
+    async_inference: Any = None,
 ) -> None:
-    """An endpoint config of one variant, tagged with the promotion (kept if it exists)."""
+    """An endpoint config of one variant, tagged with the promotion (kept if it exists);
+    ``async_inference``: an ``AsyncVariant`` to serve asynchronously."""
     if describe_or_none(sagemaker.describe_endpoint_config, EndpointConfigName=name) is not None:
         return
     call_aws(
@@ -185,6 +187,11 @@ def ensure_endpoint_config(
         ProductionVariants=[variant],
         Tags=p.tags,
         **({"DataCaptureConfig": capture} if capture else {}),
+        **(
+            {"AsyncInferenceConfig": rules.async_inference_config(async_inference)}
+            if async_inference is not None
+            else {}
+        ),
     )
 
 

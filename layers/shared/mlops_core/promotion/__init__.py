@@ -24,6 +24,7 @@ The names callers use are re-exported here (``from mlops_core import promotion``
 imported as modules.
 """
 
+from mlops_core.promotion.async_inference import AsyncVariant, async_inference_config
 from mlops_core.promotion.capture import (
     CapturedPrediction,
     agreement,
@@ -91,6 +92,7 @@ __all__ = [
     "SHADOW_VARIANT_PREFIX",
     "THRESHOLD_SUFFIX",
     "AgreementStats",
+    "AsyncVariant",
     "AutoscalingPolicy",
     "CapturedPrediction",
     "DeploymentPolicy",
@@ -111,6 +113,7 @@ __all__ = [
     "VerdictOutcome",
     "agreement",
     "alarm_names",
+    "async_inference_config",
     "deployment_config",
     "deployment_state",
     "ending",
