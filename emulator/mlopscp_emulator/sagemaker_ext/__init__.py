@@ -5,9 +5,9 @@ This is the ONE place that extends moto's SageMaker: this module wires the opera
 (:mod:`.monitoring`, :mod:`.pipelines`, :mod:`.endpoints`, :mod:`.experiments`, :mod:`.registry`,
 :mod:`.training`, :mod:`.recommender`) on two shared ones (:mod:`.lifecycle`: transitional
 statuses; :mod:`.state`: what the extension keeps on moto's objects). Requests and responses keep
-AWS's shapes:
-each operation is a method on moto's ``SageMakerResponse`` returning an ``ActionResult`` that
-moto serialises against botocore's service model, and boto3 validates every request. State lives
+AWS's shapes: each operation is a method on moto's ``SageMakerResponse`` returning an
+``ActionResult`` that moto serialises against botocore's service model, and boto3 validates
+every request. State lives
 on moto's backend (``SageMakerModelBackend``), per account and region, so ``/moto-api/reset``
 clears it. :func:`install` / :func:`uninstall` apply and remove every patch; the
 :class:`~mlopscp_emulator.Emulator` does both, and an in-process ``mock_aws`` test can too.
