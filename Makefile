@@ -297,9 +297,11 @@ bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP) $(MONITOR_STAMP)
 	$(BIN)/python tooling/bench/promotion_cost.py --out $(TMP)/bench/promotion.json
 	$(BIN)/python tooling/bench/monitor_job.py --out $(TMP)/bench/monitor.json
 	$(BIN)/python tooling/bench/incident_storm.py --out $(TMP)/bench/incidents.json
+	$(BIN)/python tooling/bench/serving_sweep.py --out $(TMP)/bench/serving.json
 	$(BIN)/python tooling/bench/report.py --triage-json $(TMP)/bench/triage.json \
 		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json \
-		--monitor-json $(TMP)/bench/monitor.json --incidents-json $(TMP)/bench/incidents.json
+		--monitor-json $(TMP)/bench/monitor.json --incidents-json $(TMP)/bench/incidents.json \
+		--serving-json $(TMP)/bench/serving.json
 
 clean:
 	rm -rf .aws-sam $(TMP)

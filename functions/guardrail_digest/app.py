@@ -1,9 +1,12 @@
 """Digests: the guardrail findings recorded since the last digest, and the daily fleet digest.
 
 Runs on two schedules (GuardrailDigestSchedule, DailyDigestSchedule with ``{"digest":
-"daily"}``) and can be invoked directly at any time with either payload. A finding is deleted
-from the queue only after the digest carrying it was published, so a crash in between repeats
-it in the next digest rather than losing it. The daily digest reads, it changes nothing.
+"daily"}``) and can be invoked directly at any time with either payload. The guardrail digest
+first sweeps this account's endpoints for the serving guardrails (mlops_runtime.serving_sweep:
+idle, underused, batch traffic, with their monthly cost); a sweep that fails is logged and
+counted, and the digest still carries every other finding. A finding is deleted from the queue
+only after the digest carrying it was published, so a crash in between repeats it in the next
+digest rather than losing it. The daily digest reads, it changes nothing.
 """
 
 from __future__ import annotations
@@ -15,10 +18,14 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 from mlops_core import fleet, guardrails
-from mlops_runtime import notify, settings
+from mlops_core.errors import ControlPlaneError
+from mlops_runtime import notify, serving_sweep, settings
+from mlops_runtime.aws import client
 from mlops_runtime.findings import FindingStore
 from mlops_runtime.fleet import FleetReader
+from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.store import Ledger, StateStore
 
 
@@ -37,6 +44,7 @@ reader = FleetReader(
     SETTINGS.model_config_table,
     SETTINGS.approval_table,
 )
+models = ModelConfigStore(SETTINGS.model_config_table)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -44,9 +52,10 @@ reader = FleetReader(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and event.get("digest") == "daily":
         return daily(datetime.now(UTC))
+    swept = sweep_endpoints()
     pending = findings.pending()
     if not pending:
-        return {"status": "empty", "findings": 0}
+        return {"status": "empty", "findings": 0, "serving": swept}
     digest_id = (
         "digest-"
         + hashlib.sha256(
@@ -67,6 +76,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "digest_id": digest_id,
         "findings": len(pending),
         "delivered": delivery.delivered,
+        "serving": swept,
     }
 
 
@@ -90,3 +100,16 @@ def daily(now: datetime) -> dict[str, Any]:
         "waiting": waiting,
         "delivered": delivery.delivered,
     }
+
+
+def sweep_endpoints() -> dict[str, Any]:
+    try:
+        swept = serving_sweep.sweep(
+            client("sagemaker"), client("cloudwatch"), findings, models, datetime.now(UTC)
+        )
+    except (ClientError, ControlPlaneError) as error:
+        logger.exception("serving sweep failed; the digest goes out without it")
+        metrics.add_metric(name="ServingSweepFailed", unit=MetricUnit.Count, value=1)
+        return {"status": "failed", "error": str(error)}
+    metrics.add_metric(name="ServingFindings", unit=MetricUnit.Count, value=len(swept["recorded"]))
+    return {"status": "swept", "endpoints": swept["endpoints"], "new": len(swept["recorded"])}

@@ -2,9 +2,10 @@
 
 The workflow (statemachines/promotion.asl.json) passes its whole state; the step returns the
 part it owns. What each step does is in mlops_runtime.promotion_candidate (prepare, quality
-gate, staging), mlops_runtime.promotion_shadow (shadow test, verdict),
-mlops_runtime.promotion_first (a first deployment: shadow skipped, endpoint created) and
-mlops_runtime.promotion_release (production deploy, verify, restore, finish, abort).
+gate, staging), mlops_runtime.promotion_rightsizing (the autoscaling target),
+mlops_runtime.promotion_shadow (shadow test, verdict), mlops_runtime.promotion_first (a first
+deployment: shadow skipped, endpoint created) and mlops_runtime.promotion_release (production
+deploy, verify, restore, finish, abort).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_runtime import promotion_candidate as candidate
 from mlops_runtime import promotion_first as first
 from mlops_runtime import promotion_release as release
+from mlops_runtime import promotion_rightsizing as rightsizing
 from mlops_runtime import promotion_shadow as shadow
 from mlops_runtime import promotion_workflow as workflow
 from mlops_runtime import settings
@@ -40,6 +42,8 @@ class StepRequest(BaseModel):
 STEPS: dict[str, Callable[[workflow.Promotion], dict[str, Any]]] = {
     "prepare": candidate.prepare,
     "quality_gate": candidate.quality_gate,
+    "start_rightsizing": rightsizing.start_rightsizing,
+    "check_rightsizing": rightsizing.check_rightsizing,
     "deploy_staging": candidate.deploy_staging,
     "check_staging": candidate.check_staging,
     "start_shadow": shadow.start_shadow,

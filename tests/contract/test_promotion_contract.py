@@ -36,6 +36,7 @@ TARGET_CALLERS = [
         "promotion_shadow.py",
         "promotion_first.py",
         "promotion_release.py",
+        "promotion_rightsizing.py",
         "target_accounts.py",
         "variant_scaling.py",
     )
@@ -137,6 +138,8 @@ def test_the_deployer_role_allows_every_call_made_in_a_target_account() -> None:
         "sagemaker:UpdateEndpoint",
         "sagemaker:CreateEndpoint",  # staging, and production on a first deployment
         "cloudwatch:GetMetricData",
+        "sagemaker:CreateInferenceRecommendationsJob",  # right-sizing in staging
+        "sagemaker:ListInferenceRecommendationsJobs",  # reusing a finished job
         "cloudwatch:DeleteAlarms",  # a failed first deployment removes its alarms
         "application-autoscaling:PutScalingPolicy",
         "application-autoscaling:DescribeScalableTargets",  # the live variant's, before

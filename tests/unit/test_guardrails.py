@@ -198,7 +198,7 @@ def test_the_digest_is_one_notification_grouped_by_resource() -> None:
     page = guardrails.digest("digest-1", items)
     assert page.title == "[guardrails] 3 finding(s) on 2 resource(s)"
     assert page.lines == [
-        "endpoint/a (_unknown) endpoint.no_monitoring: m2",
+        "endpoint/a (no model) endpoint.no_monitoring: m2",
         "training-job/b (churn) [stopped] training.no_checkpoint: m3",
         "training-job/b (churn) training.no_spot: m1",
     ]

@@ -401,6 +401,14 @@ def incidents_section(measured_json: Path | None) -> list[str]:
     return section(json.loads(measured_json.read_text()))
 
 
+def serving_section(measured_json: Path | None) -> list[str]:
+    if measured_json is None:
+        return []
+    from serving_sweep import section  # tooling/bench, this script's folder
+
+    return section(json.loads(measured_json.read_text()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triage-json", type=Path, required=True)
@@ -421,6 +429,12 @@ def main() -> int:
         type=Path,
         default=None,
         help="tooling/bench/incident_storm.py's replay",
+    )
+    parser.add_argument(
+        "--serving-json",
+        type=Path,
+        default=None,
+        help="tooling/bench/serving_sweep.py's measurement",
     )
     args = parser.parse_args()
 
@@ -450,6 +464,7 @@ def main() -> int:
         *promotion_section(args.promotion_json),
         *monitor_section(args.monitor_json),
         *incidents_section(args.incidents_json),
+        *serving_section(args.serving_json),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,11 @@
 This is the ONE place that extends moto's SageMaker: this module wires the operations in
 (:func:`install`, :func:`uninstall`) and re-exports the hooks; each area has a module of its own
 (:mod:`.monitoring`, :mod:`.pipelines`, :mod:`.endpoints`, :mod:`.experiments`, :mod:`.registry`,
-:mod:`.training`) on two shared ones (:mod:`.lifecycle`: transitional statuses; :mod:`.state`:
-what the extension keeps on moto's objects). Requests and responses keep AWS's shapes:
-each operation is a method on moto's ``SageMakerResponse`` returning an ``ActionResult`` that
-moto serialises against botocore's service model, and boto3 validates every request. State lives
+:mod:`.training`, :mod:`.recommender`) on two shared ones (:mod:`.lifecycle`: transitional
+statuses; :mod:`.state`: what the extension keeps on moto's objects). Requests and responses keep
+AWS's shapes: each operation is a method on moto's ``SageMakerResponse`` returning an
+``ActionResult`` that moto serialises against botocore's service model, and boto3 validates
+every request. State lives
 on moto's backend (``SageMakerModelBackend``), per account and region, so ``/moto-api/reset``
 clears it. :func:`install` / :func:`uninstall` apply and remove every patch; the
 :class:`~mlopscp_emulator.Emulator` does both, and an in-process ``mock_aws`` test can too.
@@ -60,6 +61,13 @@ Operations added or changed, and why:
   twice with ResourceInUse, as AWS does (moto would replace the job). StopTrainingJob (moto has
   none): Stopping -> Stopped. :func:`set_training_job_status` sets any status (and cancels the
   automatic lifecycle).
+
+- Inference Recommender (moto has none): CreateInferenceRecommendationsJob,
+  DescribeInferenceRecommendationsJob, ListInferenceRecommendationsJobs (filters NameContains,
+  StatusEquals, ModelNameEquals, ModelPackageVersionArnEquals; newest first; NextToken),
+  StopInferenceRecommendationsJob. PENDING -> IN_PROGRESS -> COMPLETED (STOPPING -> STOPPED);
+  the measurements are the :func:`set_recommendation_results` hook's, per model and instance
+  type; a job about a model without any ends FAILED with the reason.
 
 Lifecycles: a transitional status (Creating, Updating, RollingBack, Starting, Stopping, ...) is
 shown by :data:`LIFECYCLE` ``.describes`` Describe calls (default 1), then the next Describe shows
@@ -119,6 +127,14 @@ from mlopscp_emulator.sagemaker_ext.pipelines import (
     start_pipeline_execution,
     stop_pipeline_execution,
 )
+from mlopscp_emulator.sagemaker_ext.recommender import (
+    create_inference_recommendations_job,
+    describe_inference_recommendations_job,
+    forget_results,
+    list_inference_recommendations_jobs,
+    set_recommendation_results,
+    stop_inference_recommendations_job,
+)
 from mlopscp_emulator.sagemaker_ext.registry import (
     create_model,
     create_model_package,
@@ -160,6 +176,10 @@ _NEW_OPERATIONS: dict[str, Callable[[SageMakerModelBackend, Params], dict[str, A
     "get_model_package_group_policy": get_model_package_group_policy,
     "delete_model_package_group_policy": delete_model_package_group_policy,
     "stop_training_job": stop_training_job,
+    "create_inference_recommendations_job": create_inference_recommendations_job,
+    "describe_inference_recommendations_job": describe_inference_recommendations_job,
+    "list_inference_recommendations_jobs": list_inference_recommendations_jobs,
+    "stop_inference_recommendations_job": stop_inference_recommendations_job,
 }
 # moto backend methods wrapped to change their behaviour.
 _WRAPPED_BACKEND = {
@@ -208,6 +228,7 @@ def uninstall() -> None:
     global _installed
     _patches.undo()
     forget_failures()
+    forget_results()
     _installed = False
 
 
@@ -223,6 +244,7 @@ __all__ = [
     "record_monitoring_execution",
     "set_pipeline_execution_status",
     "set_pipeline_execution_steps",
+    "set_recommendation_results",
     "set_training_job_status",
     "uninstall",
 ]

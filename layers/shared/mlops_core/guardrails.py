@@ -16,8 +16,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops_core import spot
+from mlops_core.ledger import UNKNOWN_MODEL
 from mlops_core.messages import Notification
 from mlops_core.observe import is_would
+from mlops_core.serving_policy import ServingPolicy
 
 # Pseudo model id of records that span models (the digest).
 ALL_MODELS = "_all"
@@ -30,6 +32,10 @@ class Rule(StrEnum):
     ENDPOINT_WITHOUT_DATA_CAPTURE = "endpoint.no_data_capture"
     ENDPOINT_WITHOUT_MONITORING = "endpoint.no_monitoring"
     ENDPOINT_MODEL_NOT_REGISTERED = "endpoint.model_not_registered"
+    # Serving cost (mlops_core.serving, issue 14): from CloudWatch usage, swept by the digest
+    ENDPOINT_IDLE = "endpoint.idle"
+    ENDPOINT_UNDERUSED = "endpoint.underused"
+    ENDPOINT_BATCH_TRAFFIC = "endpoint.batch_traffic"
 
 
 ENFORCEABLE = frozenset(
@@ -46,6 +52,9 @@ class GuardrailPolicy(BaseModel):
         "only warning",
     )
     ignore: frozenset[Rule] = Field(frozenset(), description="rules not checked at all")
+    serving: ServingPolicy = Field(
+        default_factory=ServingPolicy, description="thresholds of the serving cost rules"
+    )
     wait_time_tolerance: float = Field(
         0.25,
         gt=0.0,
@@ -71,14 +80,17 @@ class Finding:
     resource: str  # "training-job/<name>" or "endpoint/<name>"
     message: str
     enforced: bool = False
+    monthly_usd: float | None = None  # what the resource costs per month at list price
+    fix: str | None = None  # the suggested fix, when the rule has one
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"monthly_usd": self.monthly_usd, "fix": self.fix}
         return {
             "rule": str(self.rule),
             "resource": self.resource,
             "message": self.message,
             "enforced": self.enforced,
-        }
+        } | {k: v for k, v in extra.items() if v is not None}
 
 
 # ---------------------------------------------------------------- training jobs
@@ -218,7 +230,7 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
     for item in items:
         by_resource[str(item["resource"])].append(item)
     lines = [
-        f"{resource} ({found[0].get('model_id') or 'no model'}) {_digest_line(f)}"
+        f"{resource} ({_owner(found[0].get('model_id'))}) {_digest_line(f)}"
         for resource, found in sorted(by_resource.items())
         for f in sorted(found, key=lambda f: str(f["rule"]))
     ]
@@ -228,18 +240,30 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
         ([f"{found} finding(s)"] if found or not observed else [])
         + ([f"{observed} observe-only action(s)"] if observed else [])
     )
+    title = f"[guardrails] {counts} on {len(by_resource)} resource(s)"
+    costs = [float(f["monthly_usd"]) for f in items if f.get("monthly_usd") is not None]
+    facts = {"digest": digest_id}
+    if costs:  # serving findings: what the flagged endpoints cost, the number to act on
+        title += f", ${sum(costs):,.2f}/month at list price in flagged endpoints"
+        facts["flagged_monthly_usd"] = f"{sum(costs):.2f}"
     return Notification(
         kind="guardrail_digest",
         model_id=ALL_MODELS,
         subject_id=digest_id,
-        title=f"[guardrails] {counts} on {len(by_resource)} resource(s)",
+        title=title,
         lines=lines,
         severity="info",
-        facts={"digest": digest_id},
+        facts=facts,
     )
 
 
 def _digest_line(item: dict[str, Any]) -> str:
     if is_would(str(item["rule"])):  # its message says what would have happened, and why
         return str(item["message"])
-    return f"{'[stopped] ' if item.get('enforced') else ''}{item['rule']}: {item['message']}"
+    line = f"{'[stopped] ' if item.get('enforced') else ''}{item['rule']}: {item['message']}"
+    return line + (f". Fix: {item['fix']}" if item.get("fix") else "")
+
+
+def _owner(model_id: Any) -> str:
+    """Whose resource it is, as the digest says it (a resource of no configured model)."""
+    return "no model" if not model_id or model_id == UNKNOWN_MODEL else str(model_id)

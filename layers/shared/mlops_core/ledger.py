@@ -53,6 +53,7 @@ class Action(StrEnum):
     SHADOW_TEST_STARTED = "shadow_test_started"
     SHADOW_VERDICT = "shadow_verdict"
     SHADOW_TEST_SKIPPED = "shadow_test_skipped"  # a first deployment: no production traffic
+    AUTOSCALING_TARGET_CHOSEN = "autoscaling_target_chosen"  # and where its number came from
     PRODUCTION_DEPLOY_STARTED = "production_deploy_started"
     MODEL_PROMOTED = "model_promoted"
     DEPLOYMENT_ROLLED_BACK = "deployment_rolled_back"

@@ -20,6 +20,8 @@ from mlops_core.incidents import IncidentPolicy
 from mlops_core.observe import Mode
 from mlops_core.policy import TriagePolicy
 from mlops_core.promotion import AutoscalingPolicy, DeploymentPolicy, QualityPolicy, ShadowPolicy
+from mlops_core.promotion.async_inference import AsyncVariant
+from mlops_core.promotion.serverless import ServerlessVariant
 from mlops_core.spot import SpotPolicy
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -116,6 +118,22 @@ class PromotionTarget(BaseModel):
         description="staging: the endpoint's data capture; production: the shadow test's, and "
         "the endpoint's when a first deployment creates it",
     )
+    serverless: ServerlessVariant | None = Field(
+        None,
+        description="serve with ServerlessConfig instead of instance_type/instance_count: no "
+        "data capture, no shadow test; production only by a first deployment (docs/serving.md)",
+    )
+    async_inference: AsyncVariant | None = Field(
+        None,
+        description="serve asynchronously (AsyncInferenceConfig), scaling on the queue, to zero "
+        "by default; production only by a first deployment (docs/serving.md)",
+    )
+
+    @model_validator(mode="after")
+    def _one_endpoint_type(self) -> PromotionTarget:
+        if self.serverless is not None and self.async_inference is not None:
+            raise ValueError("a variant is serverless or async, not both")
+        return self
 
     @model_validator(mode="after")
     def _roles_in_the_account(self) -> PromotionTarget:
@@ -159,6 +177,16 @@ class PromotionConfig(BaseModel):
         if self.staging.account_id == self.production.account_id:
             raise ValueError("staging and production must be different accounts")
         scaling = self.autoscaling
+        if scaling is not None and self.production.async_inference is not None:
+            raise ValueError(
+                "an async production variant scales on its queue: set async_inference."
+                "max_instances and target_backlog_per_instance instead of autoscaling"
+            )
+        if scaling is not None and self.production.serverless is not None:
+            raise ValueError(
+                "autoscaling applies to instance variants: a serverless production variant "
+                "scales itself (serverless.max_concurrency, provisioned_concurrency)"
+            )
         if scaling is not None and self.production.instance_count > scaling.max_instances:
             raise ValueError(
                 f"production.instance_count ({self.production.instance_count}) is above "

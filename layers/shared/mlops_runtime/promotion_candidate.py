@@ -11,6 +11,8 @@ from mlops_core import promotion as rules
 from mlops_core.approvals import backstop_seconds
 from mlops_core.errors import DeploymentError, PromotionNotConfiguredError
 from mlops_core.ledger import Action
+from mlops_core.promotion.async_inference import update_refusal as async_refusal
+from mlops_core.promotion.serverless import update_refusal
 
 from mlops_runtime.aws import translated_errors
 from mlops_runtime.promotion_workflow import (
@@ -76,6 +78,14 @@ def prepare(p: Promotion) -> dict[str, Any]:
     info["first_deployment"] = now is None
     info["production"] = now.to_dict() if now else None
     info["refusal"] = rules.order_refusal(p.version, now.version if now else None)
+    if now is not None and production.serverless is not None:
+        info["refusal"] = info["refusal"] or update_refusal(
+            production.endpoint_name, production.account_id
+        )
+    if now is not None and production.async_inference is not None:
+        info["refusal"] = info["refusal"] or async_refusal(
+            production.endpoint_name, production.account_id
+        )
     if info["refusal"] is None:
         ensure_group_policy(
             p.config.model_package_group, [staging.account_id, production.account_id]
@@ -125,8 +135,10 @@ def deploy_staging(p: Promotion) -> dict[str, Any]:
             p.names["staging_model"],
             target.instance_type,
             target.instance_count,
+            target.serverless,
         ),
-        capture_config(target.data_capture_uri),
+        capture_config(target.data_capture_uri, target.serverless),
+        target.async_inference,
     )
     existing = describe_or_none(sagemaker.describe_endpoint, EndpointName=target.endpoint_name)
     if existing is None:

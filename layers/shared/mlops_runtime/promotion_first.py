@@ -18,13 +18,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from mlops_core import promotion as rules
-from mlops_core.errors import DeploymentError
+from mlops_core.errors import DeploymentError, PromotionVerificationError
 from mlops_core.ledger import Action
 from mlops_core.promotion import first_deployment as first
-from mlops_core.promotion import fleet
+from mlops_core.promotion import fleet, scalable_resource_id
+from mlops_core.promotion.async_inference import (
+    SCALE_OUT_FROM_ZERO_POLICY,
+    backlog_alarm,
+    backlog_alarm_name,
+    backlog_scaling,
+)
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
+from mlops_runtime.promotion_rightsizing import target_value
 from mlops_runtime.promotion_workflow import (
     Promotion,
     call_aws,
@@ -46,20 +53,40 @@ from mlops_runtime.target_accounts import (
 
 def planned_fleet(p: Promotion) -> tuple[fleet.FleetSize, fleet.Scaling | None]:
     """The new endpoint's instance count and autoscaling (there is no live variant to follow)."""
-    scaling = fleet.scaling_after(None, p.config.autoscaling)
-    return fleet.fleet_size(None, p.config.production.instance_count, scaling), scaling
+    target = p.config.production
+    if target.async_inference is not None:  # scales on its queue, from zero
+        scaling = backlog_scaling(target.async_inference, target.endpoint_name)
+    else:
+        scaling = fleet.scaling_after(None, p.config.autoscaling, target_value(p))
+    return fleet.fleet_size(None, target.instance_count, scaling), scaling
+
+
+def serving_description(p: Promotion) -> str:
+    """What the new production variant runs on: its serverless config, or its fleet."""
+    target = p.config.production
+    if target.serverless is not None:
+        return target.serverless.describe()
+    fleet_now = f"{planned_fleet(p)[0].count} x {target.instance_type}"
+    if target.async_inference is not None:
+        return f"{fleet_now}, {target.async_inference.describe()}"
+    return fleet_now
 
 
 def skip_shadow(p: Promotion) -> dict[str, Any]:
     """No production traffic to copy: the verdict comes from the staging test."""
-    target, size = p.config.production, planned_fleet(p)[0]
+    target = p.config.production
     verdict = first.staging_verdict(
         p.model_id,
         p.version,
         production={
             "endpoint": target.endpoint_name,
             "account": target.account_id,
-            "instances": f"{size.count} x {target.instance_type}",
+            "instances": serving_description(p),
+            "with": (
+                "rollback alarms (serverless: no data capture, no instance autoscaling)"
+                if target.serverless
+                else "data capture, rollback alarms and autoscaling"
+            ),
         },
         staging={
             "endpoint": p.part("staging")["endpoint"],
@@ -98,8 +125,15 @@ def create_production(p: Promotion) -> dict[str, Any]:
         p,
         sagemaker,
         p.names["prod_config"],
-        variant_spec(target.variant_name, p.names["prod_model"], target.instance_type, size.count),
-        capture_config(target.data_capture_uri),
+        variant_spec(
+            target.variant_name,
+            p.names["prod_model"],
+            target.instance_type,
+            size.count,
+            target.serverless,
+        ),
+        capture_config(target.data_capture_uri, target.serverless),
+        target.async_inference,
     )
     names = put_rollback_alarms(p, account, target.variant_name)
     if existing is None:
@@ -113,8 +147,12 @@ def create_production(p: Promotion) -> dict[str, Any]:
     p.record(
         Action.PRODUCTION_DEPLOY_STARTED,
         f"first deployment: creating {target.endpoint_name} in {target.account_id} with "
-        f"v{p.version} on {size.count} x {target.instance_type}, data capture to "
-        f"{target.data_capture_uri}",
+        f"v{p.version} on {serving_description(p)}, "
+        + (
+            "no data capture (serverless endpoints have none)"
+            if target.serverless
+            else f"data capture to {target.data_capture_uri}"
+        ),
         {
             "endpoint": target.endpoint_name,
             "first_deployment": True,
@@ -122,12 +160,40 @@ def create_production(p: Promotion) -> dict[str, Any]:
             "fleet": size.to_dict(),
             "autoscaling": scaling.to_dict() if scaling else None,
             "alarms": names,
-            "data_capture_uri": target.data_capture_uri,
+            "data_capture_uri": None if target.serverless else target.data_capture_uri,
+            "serverless": target.serverless.model_dump() if target.serverless else None,
             "approval": p.part("approval"),
         },
     )
     p.step("production_deploy")
     return deploy_part(p, None, names, size, scaling)
+
+
+def put_backlog_alarm(p: Promotion, account: Any) -> str | None:
+    """An async variant scaling to zero: the alarm that scales it out from zero (its action is
+    the step scaling policy :func:`_apply_autoscaling` just put). Returns its name."""
+    target = p.config.production
+    if target.async_inference is None or not target.async_inference.scale_to_zero:
+        return None
+    with translated_errors():
+        policies = account.client("application-autoscaling").describe_scaling_policies(
+            ServiceNamespace="sagemaker",
+            ResourceId=scalable_resource_id(target.endpoint_name, p.variant),
+            PolicyNames=[SCALE_OUT_FROM_ZERO_POLICY],
+        )["ScalingPolicies"]
+    # Filtered here too: an answer that ignores PolicyNames must not pick the wrong policy.
+    policies = [x for x in policies if x["PolicyName"] == SCALE_OUT_FROM_ZERO_POLICY]
+    if not policies:
+        raise PromotionVerificationError(
+            f"{target.endpoint_name}: no {SCALE_OUT_FROM_ZERO_POLICY} policy to scale out from zero"
+        )
+    alarm = backlog_alarm(target.endpoint_name, policies[0]["PolicyARN"])
+    call_aws(
+        f"PutMetricAlarm {alarm['AlarmName']}",
+        account.client("cloudwatch").put_metric_alarm,
+        **alarm,
+    )
+    return str(alarm["AlarmName"])
 
 
 def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
@@ -147,15 +213,19 @@ def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
             if current is not None:
                 variant_scaling.deregister(autoscaling, endpoint, variant, current)
                 report["cleaned"].append(f"removed the autoscaling of {endpoint}/{variant}")
-            names = list(rules.alarm_names(endpoint).values())
             cloudwatch = account.client("cloudwatch")
-            try:
-                with translated_errors():
-                    cloudwatch.delete_alarms(AlarmNames=names)
-                report["cleaned"].append(f"deleted alarms {', '.join(names)}")
-            except ClientError as error:
-                if not missing(error):  # none to delete: the step failed before creating them
-                    raise
+            # One call per group: DeleteAlarms deletes nothing if one name is missing.
+            groups = [list(rules.alarm_names(endpoint).values())]
+            if target.async_inference is not None:
+                groups.append([backlog_alarm_name(endpoint)])
+            for names in groups:
+                try:
+                    with translated_errors():
+                        cloudwatch.delete_alarms(AlarmNames=names)
+                    report["cleaned"].append(f"deleted alarms {', '.join(names)}")
+                except ClientError as error:
+                    if not missing(error):  # none to delete: the step failed before them
+                        raise
         delete_if_created_by(sagemaker, "endpoint", endpoint, p.id, report)
         report["production"] = (
             f"no endpoint {endpoint} (first deployment: "

@@ -22,7 +22,8 @@ from mlops_core.promotion import fleet
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
-from mlops_runtime.promotion_first import clean_first_deployment
+from mlops_runtime.promotion_first import clean_first_deployment, put_backlog_alarm
+from mlops_runtime.promotion_rightsizing import stop_unfinished, target_value
 from mlops_runtime.promotion_shadow import stop_experiment
 from mlops_runtime.promotion_workflow import (
     Promotion,
@@ -60,7 +61,7 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
         )
     autoscaling = account.client("application-autoscaling")
     saved = _scaling_before(p, autoscaling)
-    scaling = fleet.scaling_after(saved, p.config.autoscaling)
+    scaling = fleet.scaling_after(saved, p.config.autoscaling, target_value(p))
     live = fleet.live_instance_count(now.get("ProductionVariants", []), variant)
     size = fleet.fleet_size(live, target.instance_count, scaling)
     with translated_errors():
@@ -175,12 +176,14 @@ def verify_production(p: Promotion) -> dict[str, Any]:
         raise PromotionVerificationError(
             f"{p.names['prod_model']} is not built from {p.package_arn}"
         )
-    if p.first:
+    if p.first and target.serverless is None:  # a serverless endpoint captures nothing
         _verify_capture(described.get("DataCaptureConfig") or {}, target)
     scaling = _apply_autoscaling(p, account.client("application-autoscaling"))
+    backlog = put_backlog_alarm(p, account) if p.first else None
     return {
         "verified": True,
         "autoscaling": scaling,
+        **({"backlog_alarm": backlog} if backlog else {}),
         "endpoint_config": config["EndpointConfigName"],
     }
 
@@ -337,6 +340,7 @@ def finish(p: Promotion) -> dict[str, Any]:
 def abort(p: Promotion) -> dict[str, Any]:
     """Any other ending: production on the old model, what we created removed, recorded."""
     end = rules.ending(p.state)
+    stop_unfinished(p)  # a recommendation job still load-testing costs money for nothing
     report = _cleanup(p, production_too=True)
     action = (
         Action.DEPLOYMENT_ROLLED_BACK

@@ -174,8 +174,10 @@ def ensure_endpoint_config(
     name: str,
     variant: dict[str, Any],
     capture: dict[str, Any] | None,
+    async_inference: Any = None,
 ) -> None:
-    """An endpoint config of one variant, tagged with the promotion (kept if it exists)."""
+    """An endpoint config of one variant, tagged with the promotion (kept if it exists);
+    ``async_inference``: an ``AsyncVariant`` to serve asynchronously."""
     if describe_or_none(sagemaker.describe_endpoint_config, EndpointConfigName=name) is not None:
         return
     call_aws(
@@ -185,6 +187,11 @@ def ensure_endpoint_config(
         ProductionVariants=[variant],
         Tags=p.tags,
         **({"DataCaptureConfig": capture} if capture else {}),
+        **(
+            {"AsyncInferenceConfig": rules.async_inference_config(async_inference)}
+            if async_inference is not None
+            else {}
+        ),
     )
 
 
@@ -224,17 +231,20 @@ def deploy_part(
     }
 
 
-def variant_spec(name: str, model: str, instance_type: str, count: int) -> dict[str, Any]:
-    return {
-        "VariantName": name,
-        "ModelName": model,
-        "InstanceType": instance_type,
-        "InitialInstanceCount": count,
-        "InitialVariantWeight": 1.0,
-    }
+def variant_spec(
+    name: str, model: str, instance_type: str, count: int, serverless: Any = None
+) -> dict[str, Any]:
+    """One production variant: on instances, or serverless (a ``ServerlessVariant``)."""
+    spec: dict[str, Any] = {"VariantName": name, "ModelName": model, "InitialVariantWeight": 1.0}
+    if serverless is not None:
+        return spec | {"ServerlessConfig": rules.serverless_config(serverless)}
+    return spec | {"InstanceType": instance_type, "InitialInstanceCount": count}
 
 
-def capture_config(uri: str) -> dict[str, Any]:
+def capture_config(uri: str, serverless: Any = None) -> dict[str, Any] | None:
+    """Data capture of a new endpoint config (None: a serverless variant, which has none)."""
+    if serverless is not None:
+        return None
     return {
         "EnableCapture": True,
         "InitialSamplingPercentage": 100,

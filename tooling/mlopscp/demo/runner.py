@@ -24,6 +24,7 @@ from mlopscp.demo.monitor import MonitorScenarios
 from mlopscp.demo.observe import ObserveScenarios
 from mlopscp.demo.promotion import PromotionScenarios
 from mlopscp.demo.scenario import Outcome
+from mlopscp.demo.serving import ServingScenarios
 from mlopscp.demo.spot import SpotScenarios
 from mlopscp.demo.xaccount import CrossAccountScenarios
 from mlopscp.local import STACK, LocalControlPlane
@@ -43,6 +44,7 @@ class Demo(
     CrossAccountScenarios,
     IncidentScenarios,
     ObserveScenarios,
+    ServingScenarios,
     FleetScenarios,
 ):
     SCENARIOS = (
@@ -77,6 +79,7 @@ class Demo(
         # the incident lifecycle (issue 17): a day-long schema break pages once, then resolves
         "schema_break_persists",
         "observe_only",  # issue 12: trial mode, decisions recorded, nothing started or paged
+        "serving_cost",  # issue 14: idle endpoint's cost; autoscaling from Inference Recommender
         "fleet_view",  # issue 12: status, explain and the daily digest of everything above
     )
 

@@ -56,6 +56,7 @@ class PromotionModel:
     approve_by: str = "slack"  # how the demo answers its promotion approval: slack | email
     in_production: bool = True  # False: no endpoint yet, its first version awaits approval
     thresholds: dict[str, float] | None = None  # quality.thresholds of its configuration
+    autoscaling: dict[str, Any] | None = None  # its autoscaling section (default: an override)
 
     @property
     def endpoint(self) -> str:
@@ -162,11 +163,15 @@ class PromotionWorld:
                     f"not the {DEPLOYER_ROLES[account]} the control plane may assume"
                 )
         for model in PROMOTION_MODELS.values():
-            self._register(model)
-            if model.in_production:
-                self._serve_version_1(model)
-            self._put_config(model)
+            self.add_model(model)
         return self
+
+    def add_model(self, model: PromotionModel) -> None:
+        """Its package group and versions, version 1 serving if in production, its config."""
+        self._register(model)
+        if model.in_production:
+            self._serve_version_1(model)
+        self._put_config(model)
 
     def _register(self, model: PromotionModel) -> None:
         sagemaker = self.emu.client("sagemaker")
@@ -296,7 +301,8 @@ class PromotionWorld:
                     "wait_interval_seconds": 300,
                     "bake_seconds": 600,
                 },
-                "autoscaling": {"benchmarked_max_rps": 25, "min_instances": 2, "max_instances": 6},
+                "autoscaling": model.autoscaling
+                or {"benchmarked_max_rps": 25, "min_instances": 2, "max_instances": 6},
                 **({"quality": {"thresholds": model.thresholds}} if model.thresholds else {}),
             },
         }

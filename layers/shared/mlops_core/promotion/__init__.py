@@ -12,15 +12,19 @@ apply. One concept per module:
 - :mod:`.metrics`: the metric diff row the gate and the verdict share.
 - :mod:`.deployment`: blue/green ``DeploymentConfig``, rollback alarms, where a deployment stands.
 - :mod:`.scaling`: the model's autoscaling policy as a PutScalingPolicy request.
+- :mod:`.rightsizing`: where the autoscaling target comes from (override, Inference
+  Recommender, default).
 - :mod:`.fleet`: the new fleet's size and the autoscaling it keeps.
 - :mod:`.first_deployment`: a model with no production endpoint yet (shadow test skipped).
 - :mod:`.registry`: the model package group's resource policy for the target accounts.
 - :mod:`.outcome`: how a promotion ended, from what the workflow recorded.
 
 The names callers use are re-exported here (``from mlops_core import promotion``;
-``promotion.quality_gate(...)``); ``fleet`` and ``first_deployment`` are imported as modules.
+``promotion.quality_gate(...)``); ``fleet``, ``first_deployment`` and ``rightsizing`` are
+imported as modules.
 """
 
+from mlops_core.promotion.async_inference import AsyncVariant, async_inference_config
 from mlops_core.promotion.capture import (
     CapturedPrediction,
     agreement,
@@ -68,6 +72,7 @@ from mlops_core.promotion.scaling import (
     scalable_resource_id,
     scaling_policy,
 )
+from mlops_core.promotion.serverless import ServerlessVariant, serverless_config
 from mlops_core.promotion.verdict import (
     AgreementStats,
     ShadowPolicy,
@@ -87,6 +92,7 @@ __all__ = [
     "SHADOW_VARIANT_PREFIX",
     "THRESHOLD_SUFFIX",
     "AgreementStats",
+    "AsyncVariant",
     "AutoscalingPolicy",
     "CapturedPrediction",
     "DeploymentPolicy",
@@ -100,12 +106,14 @@ __all__ = [
     "PackageRef",
     "QualityPolicy",
     "ResourceNames",
+    "ServerlessVariant",
     "ShadowPolicy",
     "VariantStats",
     "Verdict",
     "VerdictOutcome",
     "agreement",
     "alarm_names",
+    "async_inference_config",
     "deployment_config",
     "deployment_state",
     "ending",
@@ -125,5 +133,6 @@ __all__ = [
     "rollback_alarms",
     "scalable_resource_id",
     "scaling_policy",
+    "serverless_config",
     "shadow_verdict",
 ]

@@ -47,7 +47,8 @@ def staging_verdict(
         skipped,
         staged,
         f"approving creates {production['endpoint']} in account {production['account']} "
-        f"({production['instances']}) with data capture, rollback alarms and autoscaling",
+        f"({production['instances']}) with "
+        + production.get("with", "data capture, rollback alarms and autoscaling"),
     ]
     gate_metrics = [
         {k: row[k] for k in ("name", "before", "after", "higher_is_better")}

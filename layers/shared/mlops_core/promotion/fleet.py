@@ -47,11 +47,17 @@ class Scaling:
         )
 
 
-def scaling_after(before: Scaling | None, configured: AutoscalingPolicy | None) -> Scaling | None:
-    """The variant's autoscaling once the new fleet serves (None: none)."""
+def scaling_after(
+    before: Scaling | None,
+    configured: AutoscalingPolicy | None,
+    target_value: float | None = None,
+) -> Scaling | None:
+    """The variant's autoscaling once the new fleet serves (None: none); ``target_value``: the
+    target-tracking value the promotion chose (mlops_core.promotion.rightsizing), else the
+    configured override's."""
     if configured is None:
         return before
-    ours = scaling_policy(configured, TARGET_TRACKING_POLICY)
+    ours = scaling_policy(configured, TARGET_TRACKING_POLICY, target_value)
     theirs = tuple(
         p for p in (before.policies if before else ()) if p["PolicyName"] != TARGET_TRACKING_POLICY
     )

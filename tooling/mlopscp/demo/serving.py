@@ -1,0 +1,148 @@
+"""Serving cost (issue 14): an idle endpoint flagged with its monthly cost in the guardrail
+digest, and a first deployment whose autoscaling target comes from an Inference Recommender job
+in the staging account."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mlopscp_emulator import sagemaker_ext
+from mlopscp_emulator.sagemaker_ext.state import backend_for, put
+
+from mlopscp.demo.scenario import Outcome, Scenarios
+from mlopscp.worlds.common import ACCOUNT, REGION, serve
+from mlopscp.worlds.promotion import APPROVER, PRODUCTION, STAGING, PromotionModel
+
+IDLE_ENDPOINT = "legacy-scoring-prod"
+# A model promoted without benchmarked_max_rps: Inference Recommender measures it.
+PRICING = PromotionModel(
+    "pricing",
+    "a price-elasticity model deployed for the first time, sized by Inference Recommender",
+    {
+        1: {
+            "binary_classification_metrics": {
+                "auc": {"value": 0.9, "standard_deviation": 0.01},
+                "accuracy": {"value": 0.86, "standard_deviation": 0.01},
+            }
+        }
+    },
+    in_production=False,
+    autoscaling={
+        "default_max_rps": 10,
+        "min_instances": 1,
+        "max_instances": 4,
+        "compare_instance_types": ["ml.c6g.large"],
+    },
+)
+MEASURED = {  # what the recommendation job "measures" (the emulator's load-test results)
+    "ml.m5.large": {"MaxInvocations": 1800, "ModelLatency": 45, "CostPerHour": 0.115},
+    "ml.c6g.large": {"MaxInvocations": 1900, "ModelLatency": 41, "CostPerHour": 0.082},
+}
+
+
+class ServingScenarios(Scenarios):
+    def serving_cost(self) -> Outcome:
+        out = Outcome(
+            "Serving cost -> an idle endpoint in the digest with its monthly cost; a promotion "
+            "sized by Inference Recommender",
+            f"{IDLE_ENDPOINT} (2 x ml.m5.large) got no request for 30 days; pricing v1 is "
+            "promoted without a benchmarked_max_rps",
+        )
+        self._idle_endpoint_in_the_digest(out)
+        self._rightsized_promotion(out)
+        return out
+
+    def _idle_endpoint_in_the_digest(self, out: Outcome) -> None:
+        sagemaker = self.emu.client("sagemaker")
+        sagemaker.create_model(
+            ModelName=f"{IDLE_ENDPOINT}-m",
+            ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
+            PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/legacy.tar.gz"},
+        )
+        serve(sagemaker, IDLE_ENDPOINT, f"{IDLE_ENDPOINT}-m", 2, "s3://legacy-capture/scoring")
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=IDLE_ENDPOINT, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
+        )
+        month_ago = datetime.now(UTC) - timedelta(days=30)  # created a month ago, never called
+        put(backend_for(ACCOUNT, REGION).endpoints[IDLE_ENDPOINT], creation_time=month_ago)
+        self.plane.notifications()  # earlier scenarios' pages are not this one's
+        digest = self.plane.outputs["GuardrailDigestFunctionName"]
+        self.send(
+            out,
+            lambda: self.emu.client("lambda").invoke(FunctionName=digest, Payload=b"{}"),
+            "the guardrail digest runs (daily): it sweeps the endpoints' CloudWatch usage first",
+        )
+        flagged = [
+            json.loads(e["evidence"])
+            for e in self.plane.ledger("_unknown")
+            if e["action"] == "guardrail_flagged" and IDLE_ENDPOINT in e["subject"]
+        ]
+        idle = flagged[0] if flagged else {}
+        out.check(
+            f"ledger: guardrail_flagged endpoint.idle for {IDLE_ENDPOINT}, $167.90/month "
+            "(2 x ml.m5.large at list price), fix: delete it",
+            idle.get("rule") == "endpoint.idle"
+            and idle.get("monthly_usd") == 167.9
+            and str(idle.get("fix", "")).startswith("delete it"),
+        )
+        pages = [
+            p
+            for p in self.plane.notifications()
+            if p["attributes"].get("kind") == "guardrail_digest"
+        ]
+        body = pages[0]["body"] if pages else ""
+        out.check(
+            "the digest page lists it with its cost and the fix, and totals the flagged cost",
+            f"endpoint/{IDLE_ENDPOINT} (no model) endpoint.idle: no invocations for 7 days; "
+            "$167.90/month at list price"
+            in body
+            and "Fix: delete it" in body
+            and "$167.90/month at list price in flagged endpoints" in body,
+        )
+        if pages:
+            out.lines.append("  page: " + body.splitlines()[0])
+
+    def _rightsized_promotion(self, out: Outcome) -> None:
+        world = self.plane.promotion
+        world.add_model(PRICING)
+        sagemaker_ext.set_recommendation_results(PRICING.package_arn(1), MEASURED)
+        event = world.approve_in_registry(PRICING, 1)
+        self.send(out, lambda: self.emu.put_event(event), "pricing v1 approved in the registry")
+        jobs = self.emu.client("sagemaker", account=STAGING).list_inference_recommendations_jobs(
+            ModelPackageVersionArnEquals=PRICING.package_arn(1)
+        )["InferenceRecommendationsJobs"]
+        out.check(
+            f"staging account {STAGING}: one Inference Recommender job for package pricing/1",
+            [j["JobName"] for j in jobs] == ["pricing-v1-rightsizing"],
+        )
+        chosen = self._entry("pricing", "autoscaling_target_chosen")
+        out.check(
+            "ledger: autoscaling_target_chosen 1260 invocations/minute/instance = 0.7 x the 1800 "
+            "one ml.m5.large sustained in that job",
+            chosen.get("source") == "inference_recommender"
+            and chosen.get("value") == 1260.0
+            and chosen.get("max_invocations_per_minute") == 1800,
+        )
+        out.check(
+            "and it names the cheaper type it measured (ml.c6g.large, Graviton)",
+            [a["instance_type"] for a in chosen.get("alternatives", [])] == ["ml.c6g.large"],
+        )
+        approval = world.pending_approval(PRICING)
+        self.send(
+            out,
+            lambda: world.approve_in_slack(approval["approval_id"]),
+            f"{APPROVER} (ada) clicks Approve in Slack",
+        )
+        scaling = world.scalable_target(PRICING) or {}
+        values = [p["TargetValue"] for p in scaling.get("policies", []) if p]
+        out.check(
+            f"production account {PRODUCTION}: pricing-prod target tracking at 1260 "
+            "invocations/minute/instance (1-4 instances), from the recommendation",
+            values == [1260.0] and (scaling.get("min"), scaling.get("max")) == (1, 4),
+        )
+
+    def _entry(self, model_id: str, action: str) -> dict[str, Any]:
+        entries = [e for e in self.plane.ledger(model_id) if e["action"] == action]
+        return dict(json.loads(entries[-1]["evidence"])) if entries else {}
