@@ -35,6 +35,7 @@ import json
 import random
 import re
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -195,14 +196,52 @@ def schedule(draw: Draw, events: int, rng: random.Random) -> list[Sent]:
 # ---------------------------------------------------------------------------- the storm
 
 
-def deliver(emu: Any, sent: list[Sent], concurrency: int) -> float:
-    """Every send from `concurrency` threads at once; seconds until the stack was idle again."""
+class InFlight:
+    """How many sent events' target invocations have not finished yet, read from the trace: the
+    driver keeps `limit` of them in flight (as many as Lambda would run at once for a small
+    reserved concurrency), not the whole storm queued at once on a 2-core emulator."""
+
+    def __init__(self, emu: Any, limit: int) -> None:
+        self.emu, self.limit = emu, limit
+        self._mark, self._expected = len(emu.trace), 0
+        self._finished: set[str] = set()
+        self._lock = threading.Condition()
+
+    def sent(self, invocations: int) -> None:
+        with self._lock:
+            self._expected += invocations
+
+    def wait_for_room(self) -> None:
+        from mlopscp_emulator.trace import LambdaInvocation
+
+        while True:
+            with self._lock:
+                for record in self.emu.trace.since(self._mark):
+                    self._mark += 1
+                    payload = record.payload if isinstance(record, LambdaInvocation) else None
+                    if isinstance(payload, dict) and "detail-type" in payload:
+                        self._finished.add(record.request_id)
+                if self._expected - len(self._finished) < self.limit:
+                    return
+            time.sleep(0.2)
+
+
+def deliver(emu: Any, stack: Any, sent: list[Sent], concurrency: int) -> float:
+    """Every send from `concurrency` threads at once, at most 2 x `concurrency` events' target
+    invocations in flight; seconds until the stack was idle again."""
+    lambda_targets = {
+        rule.name: sum(":lambda:" in str(t.get("Arn", "")) for t in rule.targets)
+        for rule in stack.rules.values()
+    }
+    flight = InFlight(emu, 2 * concurrency)
 
     def one(send: Sent) -> None:
+        flight.wait_for_room()
         if send.how == "redelivery":
-            emu.redeliver(send.envelope)
+            rules = emu.redeliver(send.envelope)
         else:
-            emu.put_event(send.envelope)
+            rules = emu.put_event(send.envelope)
+        flight.sent(sum(lambda_targets.get(rule, 0) for rule in rules))
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -475,7 +514,7 @@ def measure(events: int, endpoints: int, concurrency: int, seed: int) -> dict[st
         setup = time.perf_counter() - began
         emu.wait_idle(timeout=600)
         mark, before, since = len(emu.trace), emu.api_calls.counts(), time.time()
-        seconds = deliver(emu, sent, concurrency)
+        seconds = deliver(emu, plane.stack, sent, concurrency)
         called = emu.api_calls.since(before)
         accounted = fates(emu, plane.stack, sent, mark)
         dead_letters = plane.dead_letters()

@@ -213,7 +213,8 @@ def import_section(medians: dict[str, dict[str, float]], runs: int) -> tuple[lis
         f"Target: at most {IMPORT_RATIO_TARGET}x `import boto3` alone. The second row is the "
         "floor of that ratio: what every handler imports by design (boto3, pydantic-settings, "
         "Powertools Logger and Metrics) before any code of ours; a handler's distance to it is "
-        "the cost of its own imports and cold-start validation.",
+        "the cost of its own imports and cold-start validation. What was deferred, and Lambda "
+        "SnapStart evaluated: [cold-start.md](cold-start.md).",
         "",
         "| Handler | source only (ms) | x boto3 | as shipped (ms) | x boto3 | target |",
         "|---|---:|---:|---:|---:|---|",

@@ -107,7 +107,7 @@ def simulate(profile: dict[str, Any], endpoints: int = ENDPOINTS) -> dict[str, A
         "endpoints": endpoints,
         "events_per_hour": endpoints * SCHEDULES,
         "peak_events_second": second,
-        "peak_events_minute": round(minute, 1),
+        "peak_events_minute": minute,
         "calls_per_event": event["calls"],
         "rates": rates,
         "executions_per_second": minute * event.get("executions", 0.0),
@@ -189,7 +189,7 @@ def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
         f"{JOB_MINUTES[0]:g}-{JOB_MINUTES[1]:g} minutes after the hour (uniform), "
         f"{REDELIVERED:.0%} of events redelivered: {measured['events_per_hour']:,} events an "
         f"hour, the busiest second {measured['peak_events_second']} events and the busiest "
-        f"minute {measured['peak_events_minute']} events/s on average.",
+        f"minute {measured['peak_events_minute']:.1f} events/s on average.",
         "",
         "| Calls | peak second (/s) | peak minute (/s) | default quota | at peak minute |",
         "|---|---:|---:|---|---|",
