@@ -87,7 +87,7 @@ def test_rates_scale_with_the_measured_calls_per_event() -> None:
             "calls": {"sagemaker": 2.0, "dynamodb": 4.0},
             "executions": 1.0,
             "state_transitions": 5.0,
-            "lambda_seconds": 0.5,
+            "invocations": 3.0,
         }
     }
 
@@ -98,7 +98,9 @@ def test_rates_scale_with_the_measured_calls_per_event() -> None:
     assert modelled["rates"]["sagemaker"]["peak_minute"] == pytest.approx(2.0 * minute)
     assert modelled["rates"]["dynamodb"]["peak_minute"] == pytest.approx(4.0 * minute)
     assert modelled["transitions_per_second"] == pytest.approx(5.0 * minute)
-    assert modelled["lambda_concurrency"] == pytest.approx(0.5 * minute)
+    assert modelled["lambda_concurrency"] == pytest.approx(
+        3.0 * cost.AWS_INVOCATION_SECONDS * minute
+    )
 
 
 def test_the_bill_is_units_times_events_times_models_times_list_price() -> None:
@@ -107,7 +109,8 @@ def test_the_bill_is_units_times_events_times_models_times_list_price() -> None:
             "calls": {"dynamodb": 3.0, "s3": 10.0},
             "operations": {"dynamodb:GetItem": 1.0, "dynamodb:PutItem": 2.0, "s3:GET /b": 10.0},
             "invocations": 2.0,
-            "gb_seconds": 0.5,
+            "lambda_seconds": 4.0,  # on the emulator
+            "gb_seconds": 2.0,  # 4 s at 0.5 GB
             "state_transitions": 6.0,
             "log_bytes": 1000.0,
         }
@@ -117,7 +120,10 @@ def test_the_bill_is_units_times_events_times_models_times_list_price() -> None:
     bill = cost.monthly(profile, 100)
 
     price = {name: value for name, (value, _) in cost.PRICES.items()}
-    assert bill["Lambda compute (GB-s)"] == pytest.approx(0.5 * events * price["lambda_gb_second"])
+    billed = 2.0 * cost.AWS_INVOCATION_SECONDS * 0.5  # invocations x assumed seconds x GB
+    assert bill["Lambda compute (GB-s)"] == pytest.approx(
+        billed * events * price["lambda_gb_second"]
+    )
     assert bill["Step Functions state transitions"] == pytest.approx(
         6.0 * events * price["state_transition"]
     )

@@ -101,7 +101,9 @@ def simulate(profile: dict[str, Any], endpoints: int = ENDPOINTS) -> dict[str, A
         service: {"peak_second": second * per, "peak_minute": minute * per}
         for service, per in event["calls"].items()
     }
-    lambda_seconds = event.get("lambda_seconds", 0.0)
+    from cost import AWS_INVOCATION_SECONDS  # tooling/bench: one assumption for both models
+
+    lambda_seconds = event.get("invocations", 0.0) * AWS_INVOCATION_SECONDS
     retrains = int(endpoints * DRIFT_STORM)
     return {
         "endpoints": endpoints,
@@ -168,7 +170,7 @@ def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
     )
     concurrency = QUOTAS["lambda:concurrency"]
     row(
-        "Lambda concurrency (Little's law: rate x measured seconds)",
+        "Lambda concurrency (Little's law: invocations/s x billed seconds)",
         measured["peak_events_second"] * measured["lambda_seconds_per_event"],
         measured["lambda_concurrency"],
         f"{concurrency.limit:,.0f} {concurrency.unit}",
@@ -197,7 +199,8 @@ def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
         "",
         "Token buckets absorb the peak second (StartExecution's bucket holds 1,300, state "
         "transitions' 5,000), so the peak minute is the rate that has to fit the refill. "
-        "Lambda's seconds are the emulator's, on this loaded machine: an upper bound.",
+        "Lambda's concurrency takes the measured invocations per event at the billed duration "
+        "the cost model assumes (tooling/bench/cost.py), not the emulator's durations.",
         "",
         "What keeps it under the quotas, and what is missing:",
         "",
