@@ -625,6 +625,37 @@ def section(m: dict[str, Any]) -> list[str]:
         + ", ".join(f"{op} {n}" for op, n in calls["sagemaker_operations"].items())
         + ".",
     ]
+    lines += [
+        "",
+        f"One new event of each kind, alone on a warm stack ({CALIBRATION_EVENTS} of each, before "
+        "the storm; the scale and cost models below are built on these):",
+        "",
+        "| Kind | SageMaker calls | all AWS calls | Lambda invocations | state transitions "
+        "| SageMaker operations |",
+        "|---|---:|---:|---:|---:|---|",
+        *[
+            f"| {kind} | {p['calls'].get('sagemaker', 0):g} | {sum(p['calls'].values()):g} "
+            f"| {p['invocations']:g} | {p['state_transitions']:g} | "
+            + ", ".join(
+                f"{op.split(':', 1)[1]} {n:g}"
+                for op, n in p.get("operations", {}).items()
+                if op.startswith("sagemaker:")
+            )
+            + " |"
+            for kind, p in m["per_kind"].items()
+        ],
+        "",
+        "Where a kind reaches 3 SageMaker calls or more: a *package approval* starts a whole "
+        "promotion (staging "
+        "endpoint, shadow test, verdict, release: one workflow per approved version, not per "
+        "event; docs/promotion.md counts its calls), and a *training job* state change is "
+        "consumed by two functions, Spot recovery and the guardrails, each of which describes "
+        "the job and lists its tags (DescribeTrainingJob does not return tags) before deciding, "
+        "plus the resumed job's CreateTrainingJob. Merging the two consumers would save two calls "
+        "per training event; they are kept apart because they answer different owners (recovery "
+        "acts, guardrails only report unless a model opts in). The S3 calls of the drift kinds are "
+        "triage reading the endpoint's monitoring history, one GET per file (about 40 here).",
+    ]
     if m["events"] != DEFAULT_EVENTS:
         lines += [
             "",
