@@ -18,7 +18,7 @@ def _application_client(emulator: Emulator, service: str) -> Any:
         endpoint_url=emulator.endpoint_url,
         region_name="us-east-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        aws_secret_access_key="testing",  # moto's fake credentials
         config=Config(retries={"max_attempts": 0}),
     )
 

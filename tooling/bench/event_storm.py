@@ -614,7 +614,7 @@ def section(m: dict[str, Any]) -> list[str]:
                 f"*{FAILED}*: the handler ran past its timeout (Sandbox.Timedout) on every "
                 "attempt, so Lambda's asynchronous invocation gave up after its retries and sent "
                 "the event, with the error, to the function's dead-letter queue (read back "
-                "above): recoverable by a redrive, not lost, and no action was taken for it. On "
+                "above): recoverable by a redrive, not lost, and no action was taken twice. On "
                 "this run the machine's load average was "
                 f"{m.get('load_average', '?')} on 2 cores (other jobs sharing it): the handlers "
                 "were starved of CPU, not stuck; the same handlers alone, one event at a time, "
