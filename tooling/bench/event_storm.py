@@ -274,16 +274,22 @@ class Seen:
     verdicts: dict[str, list[str]]  # run id -> acted | duplicate | watch, per incident tracking
     watched: dict[str, list[str]]  # run id -> acted | duplicate, per watch record
     matched: set[str]  # event ids some rule matched
+    execution_of: dict[str, str]  # event id -> the drift response execution it started
 
 
 def read_trace(emu: Any, stack: Any, mark: int) -> Seen:
-    from mlopscp_emulator.trace import LambdaInvocation, RuleMatched
+    from mlopscp_emulator.trace import ExecutionStarted, LambdaInvocation, RuleMatched
 
     names = {info.name: logical for logical, info in stack.functions.items()}
-    seen = Seen(defaultdict(dict), {}, defaultdict(list), defaultdict(list), set())
+    seen = Seen(defaultdict(dict), {}, defaultdict(list), defaultdict(list), set(), {})
     for record in emu.trace.since(mark):
         if isinstance(record, RuleMatched):
             seen.matched.add(record.event_id)
+        if isinstance(record, ExecutionStarted):
+            raw = record.input
+            request = json.loads(raw) if isinstance(raw, str) else raw
+            if isinstance(request, dict) and request.get("event_id"):
+                seen.execution_of[str(request["event_id"])] = record.execution_arn
         if not isinstance(record, LambdaInvocation):
             continue
         payload = record.payload if isinstance(record.payload, dict) else {}
@@ -324,7 +330,15 @@ def fates(emu: Any, stack: Any, sent: list[Sent], mark: int) -> dict[str, Any]:
             fate = _fate(event_id, [_status(i) for i in invocations], seen)
         if fate == "ignored" and invocations:
             reasons.update(_reason(i.result) for i in invocations)
-        if fate == "failed":
+        if fate == "lost" and event_id in seen.execution_of:
+            # the response started but never reached incident tracking: how did it end?
+            status = emu.client("stepfunctions").describe_execution(
+                executionArn=seen.execution_of[event_id]
+            )["status"]
+            if status in ("FAILED", "TIMED_OUT", "ABORTED"):
+                fate = "failed"
+                errors[f"drift response execution: {status}"] += 1
+        elif fate == "failed":
             errors.update(f"{i.function.split('-')[-2]}: {i.error_type}" for i in invocations)
         counts[fate] += 1
     return {
@@ -614,7 +628,9 @@ def section(m: dict[str, Any]) -> list[str]:
                 f"*{FAILED}*: the handler ran past its timeout (Sandbox.Timedout) on every "
                 "attempt, so Lambda's asynchronous invocation gave up after its retries and sent "
                 "the event, with the error, to the function's dead-letter queue (read back "
-                "above): recoverable by a redrive, not lost, and no action was taken twice. On "
+                "above): recoverable by a redrive, not lost, and no action was taken twice (a "
+                "drift response that started and then ended in its Failed state, after its "
+                "failure notice, is counted here too, by its execution's status). On "
                 "this run the machine's load average was "
                 f"{m.get('load_average', '?')} on 2 cores (other jobs sharing it): the handlers "
                 "were starved of CPU, not stuck; the same handlers alone, one event at a time, "
