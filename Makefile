@@ -53,6 +53,7 @@ help:
 	@echo "  monitor-venv     .venv-monitor: the monitor job's Evidently environment"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>; integration: emulator/tests too)"
 	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job, incident storm -> docs/benchmarks.md"
+	@echo "make bench-imports  only the cold-start import times -> that section of docs/benchmarks.md"
 	@echo "make storm     10,000 events through the local stack (STORM_EVENTS=, STORM_ENDPOINTS=), scale and cost -> docs/benchmarks.md"
 	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
 	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
