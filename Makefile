@@ -36,7 +36,7 @@ SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
 REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
 
 .PHONY: help install demo test lint bandit audit typecheck template-checks cfn-lint sam-validate asl checkov \
-	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser \
+	template-contract build unit contract integration e2e bench bench-imports storm clean sdk pipeline-render browser \
 	monitor-venv
 
 help:
@@ -53,6 +53,8 @@ help:
 	@echo "  monitor-venv     .venv-monitor: the monitor job's Evidently environment"
 	@echo "  unit contract integration e2e   the test tiers (tests/<tier>; integration: emulator/tests too)"
 	@echo "make bench     import time, package sizes, triage speed, promotion cost, monitor job, incident storm, fleet reads -> docs/benchmarks.md"
+	@echo "make bench-imports  only the cold-start import times -> that section of docs/benchmarks.md"
+	@echo "make storm     10,000 events through the local stack (STORM_EVENTS=, STORM_ENDPOINTS=), scale and cost -> docs/benchmarks.md"
 	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
 	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
 
@@ -302,6 +304,22 @@ bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP) $(MONITOR_STAMP)
 		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json \
 		--monitor-json $(TMP)/bench/monitor.json --incidents-json $(TMP)/bench/incidents.json \
 		--serving-json $(TMP)/bench/serving.json
+
+# Only the cold-start import times (a few minutes): rewrites that section of docs/benchmarks.md.
+bench-imports: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP)
+	$(BIN)/python tooling/bench/report.py --runtime $(BENCH_RUNTIME) --imports-only
+
+# A benchmark, not a test: the event storm on the emulator, then the scale and cost models from
+# its measured calls per event. Rewrites only its own sections of docs/benchmarks.md (Storm,
+# Scale, Cost); make bench keeps them.
+STORM_EVENTS ?= 10000
+STORM_ENDPOINTS ?= 500
+storm: $(STAMP)
+	mkdir -p $(TMP)/bench
+	$(BIN)/python tooling/bench/event_storm.py --out $(TMP)/bench/storm.json \
+		--events $(STORM_EVENTS) --endpoints $(STORM_ENDPOINTS) --docs docs/benchmarks.md
+	$(BIN)/python tooling/bench/scale.py --storm-json $(TMP)/bench/storm.json --docs docs/benchmarks.md
+	$(BIN)/python tooling/bench/cost.py --storm-json $(TMP)/bench/storm.json --docs docs/benchmarks.md
 
 clean:
 	rm -rf .aws-sam $(TMP)

@@ -13,10 +13,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from mlopscp_emulator import cfn_ext, cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
 from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.api_calls import OWN_AGENT, ApiCalls, call_of
 from mlopscp_emulator.credentials import DEFAULT_ACCOUNT, FAKE_KEY
 from mlopscp_emulator.deploy import Deployer, Stack
 from mlopscp_emulator.events import EventRouter
@@ -44,6 +46,7 @@ class Emulator:
         self.region = region
         self.account = DEFAULT_ACCOUNT
         self.trace = Trace()
+        self.api_calls = ApiCalls()
         self.stacks: dict[str, Stack] = {}
         self._tasks = BackgroundTasks()
         self._server = MotoServer()
@@ -97,6 +100,7 @@ class Emulator:
             self._http = HttpFront(self._invoke_for_url, self.account, self.region)
             cfn_ext.install(self._http)
             self._record_executions()
+            self._count_api_calls()
             self._settle_callbacks()
         except BaseException:
             self._teardown()
@@ -161,7 +165,10 @@ class Emulator:
                     service,
                     endpoint_url=self.endpoint_url,
                     config=Config(
-                        retries={"max_attempts": 0}, read_timeout=300, connect_timeout=10
+                        retries={"max_attempts": 0},
+                        read_timeout=300,
+                        connect_timeout=10,
+                        user_agent_extra=OWN_AGENT,  # not counted in api_calls
                     ),
                 )
             return self._clients[key]
@@ -370,6 +377,18 @@ class Emulator:
             return execution
 
         self._patches.set(StepFunctionsParserBackend, "start_execution", start_execution)
+
+    def _count_api_calls(self) -> None:
+        original = self._patches.set(DomainDispatcherApplication, "__call__", None)
+        calls = self.api_calls
+
+        def counted(app: DomainDispatcherApplication, environ: dict[str, Any], respond: Any) -> Any:
+            call = call_of(environ)
+            if call is not None:
+                calls.add(*call)
+            return original(app, environ, respond)
+
+        self._patches.set(DomainDispatcherApplication, "__call__", counted)
 
     def _settle_callbacks(self) -> None:
         """SendTaskSuccess/Failure return once the execution has moved past its waiting task, so

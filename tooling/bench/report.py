@@ -40,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".aws-sam" / "build"
-IMPORT_RATIO_TARGET = 1.3
+IMPORT_RATIO_TARGET = 1.5  # issue 13
 ZIP_TARGET_MB = 10.0
 TRIAGE_TARGET_MS = 50.0
 EXPLAIN_TARGET_S = 2.0  # issue 12: explain on a model with 10,000 ledger entries
@@ -214,7 +214,8 @@ def import_section(medians: dict[str, dict[str, float]], runs: int) -> tuple[lis
         f"Target: at most {IMPORT_RATIO_TARGET}x `import boto3` alone. The second row is the "
         "floor of that ratio: what every handler imports by design (boto3, pydantic-settings, "
         "Powertools Logger and Metrics) before any code of ours; a handler's distance to it is "
-        "the cost of its own imports and cold-start validation.",
+        "the cost of its own imports and cold-start validation. What was deferred, and Lambda "
+        "SnapStart evaluated: [cold-start.md](cold-start.md).",
         "",
         "| Handler | source only (ms) | x boto3 | as shipped (ms) | x boto3 | target |",
         "|---|---:|---:|---:|---:|---|",
@@ -409,9 +410,17 @@ def serving_section(measured_json: Path | None) -> list[str]:
     return section(json.loads(measured_json.read_text()))
 
 
+def storm_sections(out: Path) -> list[str]:
+    """`make storm`'s sections (Storm, Scale, Cost) of the file being replaced, kept as they are:
+    they are reproduced by `make storm`, not by this script."""
+    from sections import kept  # tooling/bench, this script's folder
+
+    return kept(out.read_text()) if out.exists() else []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--triage-json", type=Path, required=True)
+    parser.add_argument("--triage-json", type=Path, default=None)
     parser.add_argument("--runtime", type=Path, required=True, help="boto3 as Lambda provides it")
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per measurement")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -436,7 +445,14 @@ def main() -> int:
         default=None,
         help="tooling/bench/serving_sweep.py's measurement",
     )
+    parser.add_argument(
+        "--imports-only",
+        action="store_true",
+        help="measure import time only and rewrite only that section of --out (make bench-imports)",
+    )
     args = parser.parse_args()
+    if args.triage_json is None and not args.imports_only:
+        parser.error("--triage-json is required unless --imports-only")
 
     setup = Setup(read_env_file(ROOT / "samplefile.env"), args.runtime.resolve())
     targets = [Target(BASELINE, BASELINE, None), Target(FLOOR, FLOOR, None)] + [
@@ -446,6 +462,13 @@ def main() -> int:
     medians = measure_imports(targets, setup, args.runs)
     imports, worst = import_section(medians, args.runs)
     costly, packages = top_imports(next(t for t in targets if t.name == worst), setup)
+    if args.imports_only:
+        from sections import replace  # tooling/bench, this script's folder
+
+        cold_start = [*imports, *top_imports_section(worst, costly, packages)]
+        args.out.write_text(replace(args.out.read_text(), "Cold start", cold_start))
+        print(f"rewrote the import-time section of {args.out}")
+        return 0
 
     lines = [
         "# Benchmarks",
@@ -465,6 +488,7 @@ def main() -> int:
         *monitor_section(args.monitor_json),
         *incidents_section(args.incidents_json),
         *serving_section(args.serving_json),
+        *storm_sections(args.out),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

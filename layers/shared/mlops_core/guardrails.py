@@ -44,7 +44,7 @@ ENFORCEABLE = frozenset(
 
 
 class GuardrailPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     enforce: frozenset[Rule] = Field(
         frozenset(),

@@ -73,7 +73,7 @@ CONTROL_PLANE = "control-plane"
 class IncidentPolicy(BaseModel):
     """Per-model incident settings (the model configuration's ``incidents`` section)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     resolve_after: int = Field(
         3, ge=1, description="consecutive clean runs that resolve an investigate incident"

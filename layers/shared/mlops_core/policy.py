@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class TriagePolicy(BaseModel):
     """Thresholds of the triage decision. Ratios are in units of the check's own threshold."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     drift_run_length: int = Field(
         3,

@@ -104,7 +104,7 @@ def classify(status: str, secondary_status: str | None, failure_reason: str | No
 class SpotPolicy(BaseModel):
     """How far the control plane goes to finish a training job that ran out of capacity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     max_spot_attempts: int = Field(
         3,

@@ -23,7 +23,7 @@ DRIFT_SIGNAL_DETAIL_TYPE = "Model Drift Signal"
 class _Open(BaseModel):
     """AWS adds fields over time: keep them, never fail on them."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class Envelope(EventBridgeModel):

@@ -33,7 +33,7 @@ EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\
 
 
 class RetrainConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     pipeline_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
     parameters: dict[str, str] = Field(
@@ -54,7 +54,7 @@ class ApprovalsConfig(BaseModel):
     only the approvals asked afterwards.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     slack_channel: str | None = Field(
         None, pattern=r"^[CGD][A-Z0-9]{2,}$", description="Slack channel id to post requests in"
@@ -92,7 +92,7 @@ SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.
 class PromotionTarget(BaseModel):
     """A staging or production account the model is promoted into (docs/promotion.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     account_id: str = Field(pattern=r"^\d{12}$")
     deployer_role_arn: str = Field(
@@ -146,7 +146,7 @@ class PromotionTarget(BaseModel):
 class PromotionConfig(BaseModel):
     """How a model's approved versions reach production: registry, accounts, gates."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model_package_group: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     external_id_secret_arn: str = Field(
@@ -200,7 +200,7 @@ class WorkloadAccount(BaseModel):
     events come from there, and triage reads its monitoring output there through the reader
     role accounts/target-account.yaml creates."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     account_id: str = Field(pattern=r"^\d{12}$")
     reader_role_arn: str = Field(
@@ -222,7 +222,7 @@ class WorkloadAccount(BaseModel):
 class AccountAccess(BaseModel):
     """How the control plane reads in one workload account: the ``account#<id>`` item."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     account_id: str = Field(pattern=r"^\d{12}$")
     reader_role_arn: str = Field(pattern=ROLE_ARN_PATTERN)
@@ -230,7 +230,7 @@ class AccountAccess(BaseModel):
 
 
 class ModelConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model_id: str = Field(pattern=MODEL_ID_PATTERN)
     endpoint_name: str = Field(pattern=ENDPOINT_PATTERN)

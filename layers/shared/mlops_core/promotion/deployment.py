@@ -17,7 +17,7 @@ from mlops_core.promotion.names import ALARM_PREFIX
 class DeploymentPolicy(BaseModel):
     """The production deployment: blue/green traffic shifting and its rollback alarms."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     strategy: Literal["canary", "linear"] = "canary"
     canary_percent: int = Field(10, ge=1, le=99, description="first traffic share (canary)")

@@ -58,7 +58,7 @@ KNOWN_DIRECTIONS: dict[str, Direction] = {
 class QualityPolicy(BaseModel):
     """The quality gate: how far the candidate's offline metrics may fall behind production's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     tolerance: float = Field(
         0.01,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class AutoscalingPolicy(BaseModel):
     """Target tracking on SageMakerVariantInvocationsPerInstance after the deployment."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     benchmarked_max_rps: float | None = Field(
         None,

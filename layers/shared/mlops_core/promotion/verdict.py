@@ -21,7 +21,7 @@ from mlops_core.promotion.metrics import MetricRow
 class ShadowPolicy(BaseModel):
     """The shadow test and the thresholds of its verdict."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     duration_minutes: float = Field(
         1440, ge=0.01, le=43200, description="how long the shadow runs (SageMaker: up to 30 days)"
