@@ -20,6 +20,7 @@ from mlopscp_emulator._patching import Patches
 from mlopscp_emulator.credentials import DEFAULT_ACCOUNT, FAKE_KEY
 from mlopscp_emulator.deploy import Deployer, Stack
 from mlopscp_emulator.events import EventRouter
+from mlopscp_emulator.faults import Faults
 from mlopscp_emulator.http import HttpFront
 from mlopscp_emulator.lambdas import LambdaRouter
 from mlopscp_emulator.server import MotoServer
@@ -46,7 +47,8 @@ class Emulator:
         self.trace = Trace()
         self.stacks: dict[str, Stack] = {}
         self._tasks = BackgroundTasks()
-        self._server = MotoServer()
+        self.faults = Faults(accounts=_account_of_key)
+        self._server = MotoServer(self.faults)
         self._patches = Patches()
         self._clients: dict[tuple[str, str], Any] = {}
         self._credentials: dict[str, dict[str, str]] = {}
@@ -406,3 +408,9 @@ class Emulator:
 
 def _history_length(backend: StepFunctionsParserBackend, execution_arn: str) -> int:
     return len(backend.get_execution_history(execution_arn)["events"])
+
+
+def _account_of_key(access_key: str) -> str:
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key)
