@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +41,9 @@ class Emulator:
     """
 
     _active_lock = threading.Lock()
+    # Step Functions Retry waits and the SDK's own backoff inside handlers last this fraction of
+    # what AWS waits (IntervalSeconds x BackoffRate^n, jittered and capped as the ASL says).
+    retry_scale = 0.01
 
     def __init__(self, region: str = "us-east-1") -> None:
         self.region = region
@@ -82,6 +86,7 @@ class Emulator:
             raise EmulatorError("another Emulator is running in this process; stop it first")
         try:
             self._server.start()
+            self._compress_retries()
             self._lambdas = LambdaRouter(
                 self.endpoint_url,
                 self.trace,
@@ -90,6 +95,7 @@ class Emulator:
                 self._worker_credentials,
             )
             self._events = EventRouter(self.trace, self._tasks, self._client_for)
+            self._lambdas.sdk_retry_scale = self.retry_scale
             self._lambdas.install()
             self._events.install()
             sagemaker_ext.install()
@@ -353,6 +359,14 @@ class Emulator:
         info = self._lambdas.function(function)
         name = info.name if info else function
         return [line for record in self.trace.invocations(name) for line in record.log_lines]
+
+    def _compress_retries(self) -> None:
+        """moto's interpreter sleeps a Retry's whole interval; sleep a fraction of it."""
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        scale = self.retry_scale
+        scaled = types.SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * scale))
+        self._patches.set(retrier_decl, "time", scaled)
 
     def _record_executions(self) -> None:
         original = self._patches.set(StepFunctionsParserBackend, "start_execution", None)
