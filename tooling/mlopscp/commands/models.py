@@ -32,11 +32,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     ledger.set_defaults(func=run_ledger)
 
 
+class ConfigFileError(ValueError):
+    """A configuration file that is not YAML/JSON at all (pydantic's ValidationError says what
+    is wrong inside one that is)."""
+
+
 def load_config_file(path: Path) -> Any:
     import yaml
     from mlops_runtime.model_config import ModelConfig
 
-    return ModelConfig.model_validate(yaml.safe_load(path.read_text()))
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigFileError(f"not valid YAML or JSON: {error}") from None
+    return ModelConfig.model_validate(document)
 
 
 def run_put(args: argparse.Namespace) -> int:
@@ -46,7 +55,7 @@ def run_put(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             configs.append(load_config_file(path))
-        except (ValidationError, OSError) as error:
+        except (ValidationError, OSError, ConfigFileError) as error:
             print(f"{path}: {error}", file=sys.stderr)
             return 2
     if args.check:
