@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from mlopscp.local import LocalControlPlane
 from mlopscp.worlds.drift import MODELS, DemoModel
+from mlopscp.worlds.promotion import PROMOTION_MODELS
 from mlopscp_emulator import Emulator
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +61,22 @@ CALLS = [
     Call("drift -> retrain", "StartPipelineExecution", "sagemaker:StartPipelineExecution", "churn"),
     # the incident's page, then NotifyFailure's
     Call("drift -> page", "SNS publish", "sns:Publish", "fraud", 2),
+    # the promotion's start and cleanup each assume both accounts' deployer roles
+    Call("promotion", "AssumeRole (deployer role)", "sts:AssumeRole", "demand", 4),
+    Call("promotion", "CreateEndpointConfig (staging)", "sagemaker:CreateEndpointConfig", "demand"),
+    # the shadow verdict reads both variants' metrics; a run goes through the shadow test
+    Call("promotion", "GetMetricData (shadow verdict)", "cloudwatch:GetMetricData", "demand", 2),
+    # approved in Slack, then production's blue/green update
+    Call("promotion", "UpdateEndpoint (production)", "sagemaker:UpdateEndpoint", "demand", 2),
+    # the approval's decision reaches its waiting task: the task token decrypted, then sent;
+    # a failed delivery stays pending and the sweeper delivers it once AWS answers again
+    Call("promotion", "KMS decrypt (task token)", "kms:Decrypt", "demand", 2),
+    Call("promotion", "SendTaskSuccess (approval)", "stepfunctions:SendTaskSuccess", "demand", 2),
 ]
+# The promotion calls made only after the shadow test starts / after the approval answer.
+DELIVERY = {"kms:Decrypt", "stepfunctions:SendTaskSuccess"}
+AFTER_APPROVAL = {"sagemaker:UpdateEndpoint", *DELIVERY}
+AFTER_SHADOW = {"cloudwatch:GetMetricData", *AFTER_APPROVAL}
 
 
 @dataclass
@@ -73,6 +89,8 @@ class Cell:
     pages: int = 0
     slack: int = 0
     dead_letters: int = 0
+    half_applied: str = ""  # a promotion that left staging up or production changed
+    waiting: bool = False  # the decision's delivery failed: the task still waited for it
     pipelines: int = 0
     attempts: int = 0
 
@@ -107,6 +125,8 @@ class Cell:
             found.append("nobody told")
         if self.pipelines > 1:
             found.append(f"{self.pipelines} pipeline executions")
+        if self.half_applied:
+            found.append(self.half_applied)
         if "retrain_started" in self.actions and self.pipelines != 1:
             found.append("retrain_started recorded without a pipeline execution")
         if not 1 <= self.attempts <= self.call.max_attempts:
@@ -115,6 +135,8 @@ class Cell:
 
     def describe(self) -> str:
         parts = [f"{self.status.lower()} at {self.last_state}" if self.status else "no execution"]
+        if self.waiting:
+            parts.insert(0, "delivery pending, the sweeper delivered it")
         if self.dead_letters:
             parts.append("event in DLQ")
         told = [f"{n} {what}" for n, what in ((self.pages, "SNS"), (self.slack, "Slack")) if n]
@@ -141,6 +163,8 @@ def _copy(plane: LocalControlPlane, base: DemoModel, tag: str) -> DemoModel:
 
 
 def _run(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
+    if call.path == "promotion":
+        return _run_promotion(plane, call, kind)
     emu = plane.emu
     tag = f"{kind.replace('_', '')}-{re.sub(r'[^a-z]', '', call.target.split(':')[1].lower())}"
     model = _copy(plane, MODELS[call.model], tag[:24])
@@ -169,6 +193,52 @@ def _run(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
     )
     cell.dead_letters = sum(event["id"] in m["body"] for m in plane.dead_letters())
     cell.pipelines = len(plane.pipeline_executions(model))
+    return cell
+
+
+def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
+    """A version 2 of a model of the cell's own, approved in the registry: the promotion."""
+    emu, world = plane.emu, plane.promotion
+    base = PROMOTION_MODELS[call.model]
+    tag = f"{kind.replace('_', '')[:6]}{call.target.split(':')[1][:10].lower()}"
+    model = replace(base, model_id=f"{base.model_id}-{tag}")
+    world._register(model)  # the world's own seeding, for a model of the cell's own
+    world._serve_version_1(model)
+    world._put_config(model)
+    plane.notifications()
+    emu.put_event(world.approve_in_registry(model, 2))
+    if call.target in AFTER_SHADOW:
+        world.wait_for_shadow(model)
+        world.shadow_traffic(model, 2)
+        emu.wait_idle(timeout=300)
+    if call.target in AFTER_APPROVAL:
+        approval = world.pending_approval(model)["approval_id"]
+    fault = emu.faults.inject(call.target, kind, times=None)
+    try:
+        if call.target in AFTER_APPROVAL:
+            world.approve_in_slack(approval)
+        emu.wait_idle(timeout=300)
+    finally:
+        emu.faults.clear()
+    cell = Cell(call, kind, attempts=fault.hits)
+    if call.target in DELIVERY:
+        cell.waiting = bool(emu.waiting_executions())
+        plane.sweep()  # the sweeper's next run, once AWS answers again
+        emu.wait_idle(timeout=300)
+    sfn = emu.client("stepfunctions")
+    for execution in world.executions(model):
+        arn = execution["executionArn"]
+        cell.status = sfn.describe_execution(executionArn=arn)["status"]
+        cell.last_state = emu.execution_states(arn)[-1]
+    cell.actions = [e["action"] for e in plane.ledger(model.model_id)]
+    cell.pages = sum(
+        m["attributes"].get("model_id") == model.model_id for m in plane.notifications()
+    )
+    serving = world.serving(model)["config"]
+    if world.staging_endpoints(model):
+        cell.half_applied = "staging left up"
+    elif serving != f"{model.model_id}-prod-v1" and "model_promoted" not in cell.actions:
+        cell.half_applied = f"production changed to {serving}"
     return cell
 
 
