@@ -38,7 +38,7 @@ REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHO
 .PHONY: faults-doc
 # Rewrite the fault matrix in docs/faults.md from its test (the test fails while it is stale).
 faults-doc: $(STAMP)
-	MLOPSCP_WRITE_FAULTS=1 $(PYTEST) tests/e2e/test_fault_matrix.py
+	MLOPSCP_WRITE_FAULTS=1 $(PYTEST) tests/e2e/test_fault_matrix.py -k docs_show
 
 .PHONY: help install demo test lint bandit audit typecheck template-checks cfn-lint sam-validate asl checkov \
 	template-contract build unit contract integration e2e bench clean sdk pipeline-render browser \

@@ -32,6 +32,7 @@ from .test_sagemaker_ext import (
     model,
     pipeline,
     schedule,
+    shadow_test,
     training_job,
 )
 
@@ -324,41 +325,8 @@ def _drive_sagemaker(sagemaker: Any, unique: str) -> None:
 
 
 def _drive_shadow_test(sagemaker: Any, unique: str, endpoint: str) -> None:
-    challenger = model(sagemaker, f"challenger-{unique}")
-    infrastructure = {
-        "InfrastructureType": "RealTimeInference",
-        "RealTimeInferenceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
-    }
+    shadow_test(sagemaker, unique, endpoint)
     name = f"x-{unique}"
-    sagemaker.create_inference_experiment(
-        Name=name,
-        Type="ShadowMode",
-        RoleArn=ROLE,
-        EndpointName=endpoint,
-        Schedule={
-            "StartTime": datetime.now(UTC) + timedelta(days=1),
-            "EndTime": datetime.now(UTC) + timedelta(days=8),
-        },
-        ModelVariants=[
-            {
-                "ModelName": f"blue-{unique}",
-                "VariantName": "AllTraffic",
-                "InfrastructureConfig": infrastructure,
-            },
-            {
-                "ModelName": challenger,
-                "VariantName": "Challenger",
-                "InfrastructureConfig": infrastructure,
-            },
-        ],
-        ShadowModeConfig={
-            "SourceModelVariantName": "AllTraffic",
-            "ShadowModelVariants": [
-                {"ShadowModelVariantName": "Challenger", "SamplingPercentage": 50}
-            ],
-        },
-        DataStorageConfig={"Destination": "s3://bucket/shadow"},
-    )
     for _ in range(2):  # Creating, Created
         sagemaker.describe_inference_experiment(Name=name)
     sagemaker.update_inference_experiment(Name=name, Description="shadow test")
