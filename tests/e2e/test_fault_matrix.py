@@ -48,6 +48,7 @@ class Call:
     target: str  # service:Operation
     model: str  # the demo model whose story takes the path through this call
     fan_out: int = 1
+    parallel: bool = False  # calls made concurrently: how many land before a failure varies
 
     @property
     def max_attempts(self) -> int:
@@ -56,7 +57,7 @@ class Call:
 
 CALLS = [
     # triage reads an execution's files 16 at a time
-    Call("drift -> retrain", "S3 read (monitoring output)", "s3:GetObject", "churn", 16),
+    Call("drift -> retrain", "S3 read (monitoring output)", "s3:GetObject", "churn", 16, True),
     Call("drift -> retrain", "DynamoDB write", "dynamodb:PutItem", "churn"),
     Call("drift -> retrain", "StartPipelineExecution", "sagemaker:StartPipelineExecution", "churn"),
     # the incident's page, then NotifyFailure's
@@ -144,7 +145,10 @@ class Cell:
         shown = [a for a in self.actions if a != "notification_sent"]
         if shown:
             parts.append("ledger: " + ", ".join(dict.fromkeys(shown)))
-        parts.append(f"{self.attempts} calls")
+        if self.call.parallel:  # the table must not change from run to run
+            parts.append(f"≤ {self.call.max_attempts} calls")
+        else:
+            parts.append(f"{self.attempts} calls")
         problems = self.problems()
         return ("✗ " + "; ".join(problems) + " — " if problems else "") + "; ".join(parts)
 
@@ -206,20 +210,23 @@ def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
     world._serve_version_1(model)
     world._put_config(model)
     plane.notifications()
-    emu.put_event(world.approve_in_registry(model, 2))
-    if call.target in AFTER_SHADOW:
-        world.wait_for_shadow(model)
-        world.shadow_traffic(model, 2)
-        emu.wait_idle(timeout=300)
-    if call.target in AFTER_APPROVAL:
-        approval = world.pending_approval(model)["approval_id"]
-    fault = emu.faults.inject(call.target, kind, times=None)
+    event = world.approve_in_registry(model, 2)
+    late = call.target in AFTER_APPROVAL  # the fault starts when the approval is answered
+    fault = None if late else emu.faults.inject(call.target, kind, times=None)
     try:
-        if call.target in AFTER_APPROVAL:
+        emu.put_event(event)
+        if call.target in AFTER_SHADOW:
+            world.wait_for_shadow(model)
+            world.shadow_traffic(model, 2)
+            emu.wait_idle(timeout=300)
+        if late:
+            approval = world.pending_approval(model)["approval_id"]
+            fault = emu.faults.inject(call.target, kind, times=None)
             world.approve_in_slack(approval)
         emu.wait_idle(timeout=300)
     finally:
         emu.faults.clear()
+    assert fault is not None
     cell = Cell(call, kind, attempts=fault.hits)
     if call.target in DELIVERY:
         cell.waiting = bool(emu.waiting_executions())
