@@ -35,6 +35,11 @@ export SAM_CLI_TELEMETRY := 0
 SAM := PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam
 REQUIRE_PYTHON = @test -n "$(PYTHON)" || { echo "python3.13 not found (set PYTHON=/path/to/python3.13)"; exit 1; }
 
+.PHONY: faults-doc
+# Rewrite the fault matrix in docs/faults.md from its test (the test fails while it is stale).
+faults-doc: $(STAMP)
+	MLOPSCP_WRITE_FAULTS=1 $(PYTEST) tests/e2e/test_fault_matrix.py -k docs_show
+
 .PHONY: help install demo test lint bandit audit typecheck template-checks cfn-lint sam-validate asl checkov \
 	template-contract build unit contract integration e2e bench bench-imports storm clean sdk pipeline-render browser \
 	monitor-venv
@@ -57,6 +62,7 @@ help:
 	@echo "make storm     10,000 events through the local stack (STORM_EVENTS=, STORM_ENDPOINTS=), scale and cost -> docs/benchmarks.md"
 	@echo "make lock      compile the hash-pinned lock files from their inputs (lock-upgrade: newest)"
 	@echo "make audit     pip-audit every lock file (needs the internet: CI, not these machines)"
+	@echo "make faults-doc  rewrite the fault matrix in docs/faults.md from its test"
 
 # ---------------------------------------------------------------- installs (stamp files)
 

@@ -19,6 +19,7 @@ from mlopscp_emulator.credentials import DEFAULT_ACCOUNT
 from mlopscp_emulator.deploy import DeployError, RuleInfo, Stack
 from mlopscp_emulator.emulator import Emulator, EmulatorError
 from mlopscp_emulator.events import matches
+from mlopscp_emulator.faults import Fault, Faults
 from mlopscp_emulator.lambdas import FunctionInfo
 from mlopscp_emulator.trace import Trace
 
@@ -27,6 +28,8 @@ __all__ = [
     "DeployError",
     "Emulator",
     "EmulatorError",
+    "Fault",
+    "Faults",
     "FunctionInfo",
     "RuleInfo",
     "Stack",

@@ -104,8 +104,9 @@ class FunctionUrl(_Model):
             props["TargetFunctionArn"], props.get("Qualifier")
         )
         url = _FRONT.serve(function.function_arn)
+        # moto's default InvokeMode is "Buffered", which is not one of AWS's values.
         config = function.create_url_config(
-            {k: props[k] for k in ("AuthType", "Cors", "InvokeMode") if k in props}
+            {k: props[k] for k in ("AuthType", "Cors") if k in props} | {"InvokeMode": "BUFFERED"}
         )
         config.url = url  # GetFunctionUrlConfig answers the URL that really serves
         return cls(function.function_arn, url)

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +23,7 @@ from mlopscp_emulator.api_calls import OWN_AGENT, ApiCalls, call_of
 from mlopscp_emulator.credentials import DEFAULT_ACCOUNT, FAKE_KEY
 from mlopscp_emulator.deploy import Deployer, Stack
 from mlopscp_emulator.events import EventRouter
+from mlopscp_emulator.faults import Faults
 from mlopscp_emulator.http import HttpFront
 from mlopscp_emulator.lambdas import LambdaRouter
 from mlopscp_emulator.server import MotoServer
@@ -41,6 +43,9 @@ class Emulator:
     """
 
     _active_lock = threading.Lock()
+    # Step Functions Retry waits and the SDK's own backoff inside handlers last this fraction of
+    # what AWS waits (IntervalSeconds x BackoffRate^n, jittered and capped as the ASL says).
+    retry_scale = 0.01
 
     def __init__(self, region: str = "us-east-1") -> None:
         self.region = region
@@ -49,7 +54,8 @@ class Emulator:
         self.api_calls = ApiCalls()
         self.stacks: dict[str, Stack] = {}
         self._tasks = BackgroundTasks()
-        self._server = MotoServer()
+        self.faults = Faults(accounts=_account_of_key)
+        self._server = MotoServer(self.faults)
         self._patches = Patches()
         self._clients: dict[tuple[str, str], Any] = {}
         self._credentials: dict[str, dict[str, str]] = {}
@@ -83,6 +89,7 @@ class Emulator:
             raise EmulatorError("another Emulator is running in this process; stop it first")
         try:
             self._server.start()
+            self._compress_retries()
             self._lambdas = LambdaRouter(
                 self.endpoint_url,
                 self.trace,
@@ -91,6 +98,7 @@ class Emulator:
                 self._worker_credentials,
             )
             self._events = EventRouter(self.trace, self._tasks, self._client_for)
+            self._lambdas.sdk_retry_scale = self.retry_scale
             self._lambdas.install()
             self._events.install()
             sagemaker_ext.install()
@@ -359,6 +367,14 @@ class Emulator:
         name = info.name if info else function
         return [line for record in self.trace.invocations(name) for line in record.log_lines]
 
+    def _compress_retries(self) -> None:
+        """moto's interpreter sleeps a Retry's whole interval; sleep a fraction of it."""
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        scale = self.retry_scale
+        scaled = types.SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * scale))
+        self._patches.set(retrier_decl, "time", scaled)
+
     def _record_executions(self) -> None:
         original = self._patches.set(StepFunctionsParserBackend, "start_execution", None)
         trace = self.trace
@@ -425,3 +441,9 @@ class Emulator:
 
 def _history_length(backend: StepFunctionsParserBackend, execution_arn: str) -> int:
     return len(backend.get_execution_history(execution_arn)["events"])
+
+
+def _account_of_key(access_key: str) -> str:
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key)

@@ -110,6 +110,7 @@ class LambdaRouter:
     """Owns the worker processes and the patch of moto's simple Lambda backend."""
 
     retry_delay = 0.1  # AWS waits 1 then 2 minutes between async attempts
+    sdk_retry_scale = 1.0  # the fraction of botocore's retry backoff handlers really wait
 
     def __init__(
         self,
@@ -277,6 +278,7 @@ class LambdaRouter:
             "AWS_REGION": info.region,
             "AWS_DEFAULT_REGION": info.region,
             "AWS_ENDPOINT_URL": self._endpoint_url,
+            "MLOPSCP_EMULATOR_SDK_RETRY_SCALE": str(self.sdk_retry_scale),
             # Never the developer's ~/.aws files: a profile there must not leak in.
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,

@@ -11,6 +11,8 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+from mlopscp_emulator.faults import FaultFront, Faults
+
 EMULATOR_CONFIG = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -18,7 +20,8 @@ EMULATOR_CONFIG = {
 
 
 class MotoServer:
-    def __init__(self) -> None:
+    def __init__(self, faults: Faults | None = None) -> None:
+        self.faults = faults or Faults()
         self._server: ThreadedMotoServer | None = None
         self._saved_config: dict[str, Any] = {}
         self._saved_port: str | None = None
@@ -28,6 +31,9 @@ class MotoServer:
     def start(self) -> str:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
+        wsgi = self._server._server  # the werkzeug server; faults answer before moto does
+        assert wsgi is not None
+        wsgi.app = FaultFront(wsgi.app, self.faults)
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
         # The Step Functions interpreter calls AWS at localhost:$MOTO_PORT.
@@ -44,6 +50,7 @@ class MotoServer:
     def stop(self) -> None:
         if self._server is None:
             return
+        self.faults.clear()
         try:
             self._moto_api("reset", {})
             self._moto_api("config", self._saved_config)

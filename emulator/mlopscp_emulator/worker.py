@@ -44,6 +44,22 @@ class LambdaContext:
         return max(0, int((self.deadline - time.time()) * 1000))
 
 
+def _compress_sdk_backoff() -> None:
+    """botocore sleeps between retries in ``botocore.endpoint``; the emulator compresses time
+    (``MLOPSCP_EMULATOR_SDK_RETRY_SCALE``), as it does for Step Functions Retry waits."""
+    scale = float(os.environ.get("MLOPSCP_EMULATOR_SDK_RETRY_SCALE", "1"))
+    if scale == 1:
+        return
+    import types
+
+    import botocore.endpoint
+
+    sleep = time.sleep
+    botocore.endpoint.time = types.SimpleNamespace(  # type: ignore[attr-defined]
+        sleep=lambda seconds: sleep(seconds * scale), time=time.time
+    )
+
+
 def _load_handler(init: dict[str, Any]) -> Any:
     # Lambda puts the function's code first, then each layer (and its python/ folder, where
     # `sam build` puts a layer's packages), then the runtime's own packages.
@@ -52,6 +68,7 @@ def _load_handler(init: dict[str, Any]) -> Any:
         paths += [os.path.join(layer, "python"), layer]
     sys.path[:0] = [p for p in paths if os.path.isdir(p)]
     os.chdir(init["code_dir"])
+    _compress_sdk_backoff()
     module_name, _, function_name = init["handler"].rpartition(".")
     return getattr(importlib.import_module(module_name), function_name)
 

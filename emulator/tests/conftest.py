@@ -11,6 +11,7 @@ import pytest
 from mlopscp_emulator import Emulator, Stack
 
 FIXTURE_APP = Path(__file__).parent / "fixture_app" / "template.yaml"
+HTTP_APP = Path(__file__).parent / "http_app" / "template.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +24,11 @@ def emulator() -> Iterator[Emulator]:
 def stack(emulator: Emulator) -> Stack:
     with pytest.warns(UserWarning, match="RuleDeadLetterQueuePolicy"):
         return emulator.deploy(FIXTURE_APP, stack_name="fixture", parameters={"Stage": "local"})
+
+
+@pytest.fixture(scope="session")
+def http_stack(emulator: Emulator) -> Stack:
+    return emulator.deploy(HTTP_APP, stack_name="http-fixture")
 
 
 @pytest.fixture

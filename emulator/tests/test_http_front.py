@@ -8,19 +8,12 @@ import json
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mlopscp_emulator import Emulator, Stack
 
 pytestmark = pytest.mark.integration
-HTTP_APP = Path(__file__).parent / "http_app" / "template.yaml"
-
-
-@pytest.fixture(scope="module")
-def http_stack(emulator: Emulator) -> Stack:
-    return emulator.deploy(HTTP_APP, stack_name="http-fixture")
 
 
 def call(

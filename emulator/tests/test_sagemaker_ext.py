@@ -486,46 +486,53 @@ def test_monitoring_executions_are_listed_newest_first_with_their_processing_job
 # -- shadow tests ------------------------------------------------------------------------------
 
 
+def shadow_test(sagemaker: BaseClient, unique: str, endpoint: str) -> str:
+    """Shadow test ``x-<unique>`` of a new model (returned) beside ``blue-<unique>``, scheduled
+    to start tomorrow (so it waits for StartInferenceExperiment)."""
+    challenger = model(sagemaker, f"challenger-{unique}")
+    infrastructure = {
+        "InfrastructureType": "RealTimeInference",
+        "RealTimeInferenceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+    }
+    sagemaker.create_inference_experiment(
+        Name=f"x-{unique}",
+        Type="ShadowMode",
+        RoleArn=ROLE,
+        EndpointName=endpoint,
+        Schedule={
+            "StartTime": datetime.now(UTC) + timedelta(days=1),
+            "EndTime": datetime.now(UTC) + timedelta(days=8),
+        },
+        ModelVariants=[
+            {
+                "ModelName": f"blue-{unique}",
+                "VariantName": "AllTraffic",
+                "InfrastructureConfig": infrastructure,
+            },
+            {
+                "ModelName": challenger,
+                "VariantName": "Challenger",
+                "InfrastructureConfig": infrastructure,
+            },
+        ],
+        ShadowModeConfig={
+            "SourceModelVariantName": "AllTraffic",
+            "ShadowModelVariants": [
+                {"ShadowModelVariantName": "Challenger", "SamplingPercentage": 50}
+            ],
+        },
+        DataStorageConfig={"Destination": "s3://bucket/shadow"},
+    )
+    return challenger
+
+
 def test_a_shadow_test_runs_and_promotes_the_shadow_model(
     sagemaker: BaseClient, unique: str
 ) -> None:
     sm_ext.configure(describes=0)  # every transition settles on the next Describe
     try:
         endpoint = in_service_endpoint(sagemaker, unique)
-        challenger = model(sagemaker, f"challenger-{unique}")
-        infrastructure = {
-            "InfrastructureType": "RealTimeInference",
-            "RealTimeInferenceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
-        }
-        sagemaker.create_inference_experiment(
-            Name=f"x-{unique}",
-            Type="ShadowMode",
-            RoleArn=ROLE,
-            EndpointName=endpoint,
-            Schedule={
-                "StartTime": datetime.now(UTC) + timedelta(days=1),
-                "EndTime": datetime.now(UTC) + timedelta(days=8),
-            },
-            ModelVariants=[
-                {
-                    "ModelName": f"blue-{unique}",
-                    "VariantName": "AllTraffic",
-                    "InfrastructureConfig": infrastructure,
-                },
-                {
-                    "ModelName": challenger,
-                    "VariantName": "Challenger",
-                    "InfrastructureConfig": infrastructure,
-                },
-            ],
-            ShadowModeConfig={
-                "SourceModelVariantName": "AllTraffic",
-                "ShadowModelVariants": [
-                    {"ShadowModelVariantName": "Challenger", "SamplingPercentage": 50}
-                ],
-            },
-            DataStorageConfig={"Destination": "s3://bucket/shadow"},
-        )
+        challenger = shadow_test(sagemaker, unique, endpoint)
         seen = [sagemaker.describe_inference_experiment(Name=f"x-{unique}")["Status"]]
         sagemaker.start_inference_experiment(Name=f"x-{unique}")
         seen += [sagemaker.describe_inference_experiment(Name=f"x-{unique}")["Status"]]

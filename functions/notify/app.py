@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import messages
+from mlops_core.ledger import Action, LedgerEntry
 from mlops_runtime import notify, settings
 from mlops_runtime.incident_channels import IncidentChannels
 from mlops_runtime.incidents import IncidentStore
@@ -58,6 +59,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=pages)
         return {"delivered": sorted({c for channels in delivered for c in channels}), "failed": []}
     message = messages.response_failed(request.model_id, request.incident_id, request.error)
+    # Recorded before the page goes out: a failed run is in the ledger even when no channel
+    # takes the page (the failed execution then alarms).
+    ledger.record(
+        LedgerEntry(
+            action=Action.RESPONSE_FAILED,
+            model_id=request.model_id,
+            subject=request.incident_id,
+            summary=message.title,
+            evidence={
+                "error": str(request.error.get("Error", ""))[:200],
+                "cause": str(request.error.get("Cause", ""))[:500],
+            },
+        )
+    )
     return deliver(message)
 
 

@@ -223,10 +223,16 @@ def record_monitoring_execution(
         },
         role_arn=definition.get("RoleArn", f"arn:aws:iam::{account_id}:role/monitoring"),
         tags=[],
-        stopping_condition=definition.get("StoppingCondition") or {},
+        # AWS's default for a monitoring job: one hour.
+        stopping_condition=definition.get("StoppingCondition") or {"MaxRuntimeInSeconds": 3600},
     )
     put(
         job,
+        # DescribeProcessingJob requires them; a monitoring job runs on the schedule's cluster.
+        processing_resources={
+            "ClusterConfig": (definition.get("MonitoringResources") or {}).get("ClusterConfig")
+            or {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
+        },
         monitoring_schedule_arn=schedule.arn,
         failure_reason=failure_reason,
         processing_job_status={"Failed": "Failed", "Stopped": "Stopped"}.get(status, "Completed"),

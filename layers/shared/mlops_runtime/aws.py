@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from mlops_core.errors import ThrottlingError, TransientAwsError
 
 # Standard retry mode: exponential backoff with jitter and a client-side retry quota.
@@ -121,7 +121,8 @@ def translated_errors() -> Iterator[None]:
         if status >= 500:
             raise TransientAwsError(f"AWS failed with {status} {code}") from error
         raise
-    except (ConnectionError, ReadTimeoutError) as error:
+    except (ConnectionError, HTTPClientError) as error:
+        # HTTPClientError: a read timeout, or a connection closed before any answer came.
         raise TransientAwsError(f"AWS unreachable: {error}") from error
 
 

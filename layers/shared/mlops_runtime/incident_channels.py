@@ -58,12 +58,17 @@ class IncidentChannels:
         channel = notice.get("slack_channel") if self.bot_token_secret_arn else None
         delivered: list[str] = []
         failed: list[str] = []
+        undelivered: Exception | None = None
         if notice.get("notify"):
-            sent = notify.send(
-                message, self.topic_arn, None if channel else self.webhook_secret_arn
-            )
-            delivered += sent.delivered
-            failed += sent.failed
+            try:
+                sent = notify.send(
+                    message, self.topic_arn, None if channel else self.webhook_secret_arn
+                )
+                delivered += sent.delivered
+                failed += sent.failed
+            except Exception as error:  # SNS down: the Slack message may still reach someone
+                undelivered = error
+                failed.append("sns")
         if channel:
             # Slack is a second channel: its failure is recorded, it does not undo the page.
             try:
@@ -74,6 +79,8 @@ class IncidentChannels:
                     "Slack incident message failed", extra={"error": type(error).__name__}
                 )
                 failed.append("slack")
+        if undelivered is not None and not delivered:
+            raise undelivered  # nobody was told: the step is retried, then fails visibly
         if notice.get("notify"):
             self._record(message, state, transition, delivered, failed)
         return delivered

@@ -42,13 +42,21 @@ def read_monitoring_output(
             for prefix in _newest(s3, bucket, stream, depth=4, wanted=per_schedule)
         ]
         with ThreadPoolExecutor(max_workers=16) as pool:
-            listed = pool.map(lambda e: [(e[0], k) for k in _files(s3, bucket, e[1])], executions)
-            keys = [named_key for keys in listed for named_key in keys]
-            bodies = pool.map(lambda k: _get(s3, bucket, k[1]), keys)
-            return {
-                f"{name}/{key.removeprefix(streams[name])}": body
-                for (name, key), body in zip(keys, bodies, strict=True)
-            }
+            try:
+                listed = pool.map(
+                    lambda e: [(e[0], k) for k in _files(s3, bucket, e[1])], executions
+                )
+                keys = [named_key for keys in listed for named_key in keys]
+                bodies = pool.map(lambda k: _get(s3, bucket, k[1]), keys)
+                return {
+                    f"{name}/{key.removeprefix(streams[name])}": body
+                    for (name, key), body in zip(keys, bodies, strict=True)
+                }
+            except BaseException:
+                # One failed read fails the run: reads not yet started are not sent (each would
+                # be retried in turn against an S3 that is throttling or failing).
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
 
 
 def _streams(s3: Any, bucket: str, root: str) -> dict[str, str]:

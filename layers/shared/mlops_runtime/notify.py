@@ -30,19 +30,27 @@ class Delivery:
 def send(
     notification: Notification, topic_arn: str, slack_webhook_secret_arn: str | None
 ) -> Delivery:
+    """Every configured channel is tried; the call fails only if no channel took it (so the
+    step is retried, then fails where a human sees it), with the SNS error."""
     delivered, failed = [], []
-    with translated_errors():
-        client("sns").publish(
-            TopicArn=topic_arn,
-            Subject=notification.short_title,
-            Message=notification.as_text(),
-            MessageAttributes={
-                "kind": {"DataType": "String", "StringValue": notification.kind},
-                "model_id": {"DataType": "String", "StringValue": notification.model_id},
-                "severity": {"DataType": "String", "StringValue": notification.severity},
-            },
-        )
-    delivered.append("sns")
+    sns_error: Exception | None = None
+    try:
+        with translated_errors():
+            client("sns").publish(
+                TopicArn=topic_arn,
+                Subject=notification.short_title,
+                Message=notification.as_text(),
+                MessageAttributes={
+                    "kind": {"DataType": "String", "StringValue": notification.kind},
+                    "model_id": {"DataType": "String", "StringValue": notification.model_id},
+                    "severity": {"DataType": "String", "StringValue": notification.severity},
+                },
+            )
+        delivered.append("sns")
+    except Exception as error:  # any SNS failure: Slack may still reach someone
+        logger.warning("SNS delivery failed", extra={"error": type(error).__name__})
+        sns_error = error
+        failed.append("sns")
     if slack_webhook_secret_arn:
         # Slack is a second channel: its failure is recorded, it does not undo the SNS page.
         try:
@@ -51,6 +59,8 @@ def send(
         except Exception as error:
             logger.warning("Slack webhook delivery failed", extra={"error": type(error).__name__})
             failed.append("slack")
+    if sns_error is not None and not delivered:
+        raise sns_error
     return Delivery(delivered, failed)
 
 

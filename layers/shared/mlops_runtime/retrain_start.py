@@ -18,7 +18,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 from mlops_core import retrain
-from mlops_core.errors import ModelNotConfiguredError, RetrainPipelineError
+from mlops_core.errors import (
+    ModelNotConfiguredError,
+    RetrainPipelineError,
+    ThrottlingError,
+    TransientAwsError,
+)
 from mlops_core.ledger import Action, LedgerEntry
 
 from mlops_runtime.approvals import ApprovalStore
@@ -99,6 +104,12 @@ class RetrainStarter:
             raise RetrainPipelineError(
                 f"could not start pipeline {model.retrain.pipeline_name}: {error}"
             ) from error
+        except (ThrottlingError, TransientAwsError):
+            # The state machine retries this: the retry must find the lock free again, or it
+            # would skip the retrain as "already starting" and nobody would hear of it.
+            # (Had the start reached SageMaker, the same ClientRequestToken returns it again.)
+            self._release(lock_key, incident)
+            raise
 
         self._record_started(
             model_id, incident, arn, model.retrain.pipeline_name, reason, request, now
