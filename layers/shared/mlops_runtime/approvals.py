@@ -68,6 +68,7 @@ class Approval:
     slack_ts: str | None = None
     slack_team: str | None = None
     decided_by: str | None = None
+    decided_by_name: str | None = None  # a Slack decider's name (users.info) at the time
     decided_channel: str | None = None
     decided_at: str | None = None
     reason: str | None = None
@@ -92,6 +93,7 @@ class Approval:
             slack_ts=item.get("slack_ts"),
             slack_team=item.get("slack_team"),
             decided_by=item.get("decided_by"),
+            decided_by_name=item.get("decided_by_name"),
             decided_channel=item.get("decided_channel"),
             decided_at=item.get("decided_at"),
             reason=item.get("reason"),
@@ -114,6 +116,7 @@ class Approval:
             "approvers": self.approvers.model_dump(),
             "delivered": self.delivered,
             "decided_by": self.decided_by,
+            "decided_by_name": self.decided_by_name,
             "channel": self.decided_channel,
             "decided_at": self.decided_at,
             "reason": self.reason,
@@ -190,6 +193,7 @@ class ApprovalStore:
         reason: str,
         decided_at: datetime,
         decision_id: str,
+        decided_by_name: str = "",
     ) -> dict[str, Any]:
         """Pending -> outcome, once: the condition makes a second decision fail. The decision
         starts as a pending delivery (index by-delivery) until SendTaskSuccess has taken it."""
@@ -203,6 +207,8 @@ class ApprovalStore:
             "delivery": PENDING_DELIVERY,
             "task_result": "pending: not sent yet",
         }
+        if decided_by_name and decided_by_name != decided_by:
+            changes["decided_by_name"] = decided_by_name
         return self._update(
             approval_id, changes, "#status = :pending", **{":pending": Status.PENDING.value}
         )
