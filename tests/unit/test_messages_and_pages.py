@@ -395,3 +395,13 @@ def test_the_pages_allow_their_one_style_element_by_hash_and_nothing_inline() ->
     assert re.search(r"style-src 'sha256-[A-Za-z0-9+/]{43}='", policy)
     assert "script-src" not in policy
     assert "default-src 'none'" in policy
+
+
+def test_a_quality_chart_marks_the_wrong_side_of_its_baseline_and_scales_to_its_values() -> None:
+    # r2: higher is better, so the two points below the baseline are the red ones.
+    chart = line_against(
+        "r2", [0.70, 0.69, 0.60, 0.56], 0.69, "baseline", bad_above=False, from_zero=False
+    )
+    assert len(re.findall(r'<circle [^>]*fill="#b3261e"', chart)) == 2
+    assert "2 below it" in chart
+    assert ">0<" not in chart  # the axis does not start at zero

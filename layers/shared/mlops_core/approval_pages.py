@@ -130,17 +130,25 @@ def status_page(view: ApprovalView) -> str:
     when = view.decided.get("decided_at", "")
     if view.status == Status.PENDING:
         line = f"Waiting for a decision until {escape(view.deadline)}"
+    elif view.status == Status.EXPIRED:
+        line = (
+            f"This approval expired at {escape(when or view.deadline)}: nobody answered "
+            "before the deadline, so it counts as rejected"
+        )
     else:
         line = f"This approval is {escape(view.status)}"
         if who:
             line += f" by {escape(who)}"
         if when:
             line += f" at {escape(when)}"
-    body = f'<h1>{escape(view.request.headline)}</h1><p class="status">{line}.</p>'
-    nxt = _NEXT.get((view.request.kind, str(view.status)))
-    if nxt:
+    # A statement, not the request's question: this page asks nothing.
+    request = view.request
+    title = f"{request.kind.replace('_', ' ').capitalize()} of {request.model_id}: {view.status}"
+    body = f'<h1>{escape(title)}</h1><p class="status">{line}.</p>'
+    outcome = "rejected" if view.status == Status.EXPIRED else str(view.status)
+    if nxt := _NEXT.get((request.kind, outcome)):
         body += f"<p>{escape(nxt)}</p>"
-    return _page(view.request.headline, body + _details(view))
+    return _page(title, body + _details(view))
 
 
 def result_page(title: str, message: str) -> str:

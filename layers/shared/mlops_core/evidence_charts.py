@@ -42,8 +42,12 @@ def drift_charts(evidence: Mapping[str, Any]) -> list[str]:
             "distance as a multiple of its threshold" if ratio else f"{unit} against its threshold"
         )
         labels = [str(a) for a in item.get("at") or []]
+        # Model Monitor reports a feature only when it violates: a gap is "under the threshold".
+        gaps = "gaps: under the threshold, not reported" if ratio and None in values else ""
         charts.append(
-            line_against(title, values, reference, "threshold", "x" if ratio else "", labels)
+            line_against(
+                title, values, reference, "threshold", "x" if ratio else "", labels, note=gaps
+            )
         )
     return [chart for chart in charts if chart]
 
@@ -56,9 +60,14 @@ def quality_charts(evidence: Mapping[str, Any]) -> list[str]:
         baseline, values = _number(item.get("baseline")), _numbers(item.get("values"))
         if baseline is None or not values:
             continue
-        better = "lower" if item.get("direction") == "lower_is_better" else "higher"
+        lower_is_better = item.get("direction") == "lower_is_better"
+        better = "lower" if lower_is_better else "higher"
         title = f"{item.get('metric', '?')} per monitoring run ({better} is better)"
-        charts.append(line_against(title, values, baseline, "baseline"))
+        charts.append(
+            line_against(
+                title, values, baseline, "baseline", bad_above=lower_is_better, from_zero=False
+            )
+        )
     return [chart for chart in charts if chart]
 
 

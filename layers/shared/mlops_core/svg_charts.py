@@ -57,17 +57,24 @@ def line_against(
     reference_label: str,
     unit: str = "",
     labels: Sequence[str] = (),
+    bad_above: bool = True,
+    from_zero: bool = True,
+    note: str = "",
 ) -> str:
     """A series over time against a horizontal reference line (a threshold or a baseline).
 
     ``labels`` name the points (execution stamps): the first and last are drawn under the axis.
-    Gaps (None) break the line. Returns "" when nothing was measured."""
+    Gaps (None) break the line. Points on the wrong side of the reference (above it, or below
+    with ``bad_above=False``) are red. ``from_zero=False`` scales to the values (a metric that
+    moves 10% is visible). ``note`` is added to the caption. Returns "" when nothing was
+    measured."""
     known = [v for v in values if v is not None]
     if not known:
         return ""
-    low = min(0.0, *known, reference)
-    high = max(*known, reference)
-    high = high + (high - low) * 0.1 or 1.0
+    low, high = min(*known, reference), max(*known, reference)
+    pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
+    low = min(0.0, low) if from_zero else low - pad
+    high = high + pad
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
     step = plot_w / max(len(values) - 1, 1)
 
@@ -82,10 +89,9 @@ def line_against(
             continue
         x, y = _LEFT + i * step, y_of(value)
         segments[-1].append(f"{x:.1f},{y:.1f}")
-        above = value > reference
-        dots.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{_REFERENCE if above else _SERIES}"/>'
-        )
+        wrong_side = value > reference if bad_above else value < reference
+        colour = _REFERENCE if wrong_side else _SERIES
+        dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
     lines = "".join(
         f'<polyline points="{" ".join(points)}" fill="none" stroke="{_SERIES}" stroke-width="2"/>'
         for points in segments
@@ -114,9 +120,11 @@ def line_against(
     desc = (
         f"{len(values)} points from {_fmt(known[0])} to {_fmt(latest)}{unit}; "
         f"{reference_label} {_fmt(reference)}{unit}; "
-        f"{sum(1 for v in known if v > reference)} above it"
+        f"{sum(1 for v in known if (v > reference if bad_above else v < reference))} "
+        f"{'above' if bad_above else 'below'} it"
     )
     caption = f"{title}: latest {_fmt(latest)}{unit}, {reference_label} {_fmt(reference)}{unit}"
+    caption += f" ({note})" if note else ""
     return _figure(title, caption, body, desc)
 
 
