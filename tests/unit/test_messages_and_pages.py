@@ -106,6 +106,7 @@ def test_links_are_https_console_pages_or_nothing() -> None:
     assert s3_console_url("https://b/x") == ""
     for bad in ("javascript:alert(1)", "http://wiki.example.com", "https://", "runbook"):
         assert safe_url(bad) == ""
+    assert safe_url("http://127.0.0.1:8080/approvals/x/view") != ""  # the local stack only
     # Nothing in a link can close Slack's <url|label> or an HTML attribute.
     assert safe_url('https://x.example/a|b>c"d <e') == "https://x.example/a%7Cb%3Ec%22d%20%3Ce"
 

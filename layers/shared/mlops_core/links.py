@@ -17,11 +17,16 @@ _SAFE = "/:?=&#%@+,;~!$*()'.-_"  # quote()'s extra safe set; never ' ', '"', '<'
 _URL_SAFE = _SAFE.replace("'", "").replace("*", "")
 
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})  # the local stack serves plain http
+
+
 def safe_url(url: str) -> str:
-    """``url`` if it is an https URL with a host, percent-encoded to markup-free characters;
-    "" for anything else (http, javascript:, a bare word)."""
+    """``url`` if it is an https URL with a host (or http on loopback: the emulator's Function
+    URLs), percent-encoded to markup-free characters; "" for anything else (http elsewhere,
+    javascript:, a bare word)."""
     parts = urlsplit(str(url).strip())
-    if parts.scheme != "https" or not parts.hostname:
+    local = parts.scheme == "http" and parts.hostname in LOOPBACK
+    if not (parts.scheme == "https" or local) or not parts.hostname:
         return ""
     return quote(str(url).strip(), safe=_URL_SAFE)
 

@@ -113,7 +113,7 @@ class Slack:
             ts=approval.slack_ts,
             text=slack_text.fallback(f"{approval.request.headline} {decision_line(approval)}"),
             mrkdwn=False,
-            blocks=request_blocks(approval, decided=True),
+            blocks=request_blocks(approval, True, approval.slack_details_url or ""),
         )
 
     def remind(self, approval: Approval) -> None:

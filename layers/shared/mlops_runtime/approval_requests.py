@@ -65,7 +65,7 @@ class ApprovalRequests:
         """Ask over every configured channel and record ``approval_requested`` with where the
         request went (for Slack, the message a click must come from). Returns the channels."""
         delivered: list[str] = []
-        slack_ref = None
+        slack_ref, details = None, ""
         if self.slack.enabled and approval.approvers.slack_channel:
             try:
                 viewer = f"slack:{approval.approvers.slack_channel}"
@@ -91,7 +91,7 @@ class ApprovalRequests:
                 summary=f"{request.headline} (deadline {approval.deadline:%Y-%m-%d %H:%M}Z)",
                 evidence={**approval.summary(), "delivered": delivered, "reasons": request.reasons},
             ),
-            self.store.announced_operation(approval.approval_id, delivered, slack_ref),
+            self.store.announced_operation(approval.approval_id, delivered, slack_ref, details),
         )
         return delivered
 
