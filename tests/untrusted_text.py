@@ -37,7 +37,8 @@ def assert_slack_inert(message: dict[str, object], allowed_mentions: set[str]) -
 
 
 def _from_hostile(source: str) -> bool:
-    markers = ("evil", "channel", "bold", "it", "gone", "code", "quoted", "Approve here")
+    # "_it_", not "it": the control plane's own bold labels ("*severity*") contain "it".
+    markers = ("evil", "channel", "bold", "_it_", "gone", "code", "quoted", "Approve here")
     return any(marker in source for marker in markers)
 
 

@@ -5,6 +5,7 @@
 - ``GET /approvals/{id}/{approve|reject}``: check the link's HMAC and expiry, show a
   confirmation page. A GET decides nothing, so link previews and mail scanners are harmless.
 - ``POST /approvals/{id}/{approve|reject}``: the page's form; the decider records the decision.
+- ``GET /approvals/{id}/view``: the read-only evidence page (its link can never decide).
 
 Only the decider acts (no KMS, SendTaskSuccess or incident write here); incident buttons too.
 """
@@ -21,7 +22,7 @@ from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Respo
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import approval_pages as pages
-from mlops_core.approvals import Action, LinkClaim
+from mlops_core.approvals import VIEW_PURPOSE, Action, LinkClaim
 from mlops_runtime import settings
 from mlops_runtime.approval_door import ApprovalDoor, Receipt, body_text
 from mlops_runtime.approvals import ApprovalStore, silence_sdk_debug_logs
@@ -81,12 +82,11 @@ def slack_interaction() -> Response:
 def link_page(approval_id: str, action: str) -> Response:
     fields = app.current_event.query_string_parameters or {}
     claim = LinkClaim.from_fields(approval_id, action, fields)
-    if why := door.link_refusal(claim):
+    if why := door.link_refusal(claim, viewing=action == VIEW_PURPOSE):
         return _refuse_link(claim, why)
-    view = door.view(approval_id)
-    if view is not None:
+    if (view := door.view(approval_id)) is not None:
         metrics.add_metric(name="ApprovalPagesShown", unit=MetricUnit.Count, value=1)
-    return _page(*pages.link_page(view, Action(action), claim))
+    return _page(*pages.link_page(view, action, claim))
 
 
 @app.post("/approvals/<approval_id>/<action>")
@@ -113,7 +113,7 @@ def _refuse_slack(body: str, why: str, status: int = 200) -> Response:
 def _refuse_link(claim: LinkClaim, why: str, status: int = 403) -> Response:
     door.refuse_link(claim, why)
     metrics.add_metric(name="ApprovalRequestsRefused", unit=MetricUnit.Count, value=1)
-    return _page(status, pages.result_page("This link cannot be used", f"{why.capitalize()}."))
+    return _page(status, pages.refused_link_page(why))
 
 
 def _page(status: int, html: str) -> Response:

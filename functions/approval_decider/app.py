@@ -51,7 +51,9 @@ slack = Slack(SETTINGS.slack_bot_token_secret_arn, SETTINGS.slack_api_url)
 email = Email(SETTINGS.approval_topic_arn)
 ledger = Ledger(SETTINGS.ledger_table)
 store = ApprovalStore(SETTINGS.approval_table, SETTINGS.approval_key_id)
-service = ApprovalService(store, ledger, group_members=slack.group_members)
+service = ApprovalService(
+    store, ledger, group_members=slack.group_members, display_name=slack.display_name
+)
 verifier = Verifier(
     lambda: secret_text(s) if (s := SETTINGS.slack_signing_secret_arn) else "",
     LinkKeys(SETTINGS.approval_link_key_secret_arn),

@@ -20,6 +20,7 @@ from mlops_runtime.approval_channels import Email, Slack
 from mlops_runtime.approval_requests import ApprovalRequests
 from mlops_runtime.approval_service import ask_decider
 from mlops_runtime.approvals import ApprovalStore, silence_sdk_debug_logs
+from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.store import Ledger
 from pydantic import Field
 
@@ -27,6 +28,8 @@ from pydantic import Field
 class Settings(settings.ApprovalSettings, settings.SlackApiSettings):
     approval_topic_arn: str = Field(pattern=r"^arn:aws[\w-]*:sns:")
     approval_decider_function: str = Field(min_length=1)
+    approval_callback_url: str = Field("", description="reminder emails carry links from here")
+    approval_link_key_secret_arn: str = Field("", description="HMAC key of emailed links")
 
 
 SETTINGS = settings.load(Settings)
@@ -36,7 +39,9 @@ metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 store = ApprovalStore(SETTINGS.approval_table)
 slack = Slack(SETTINGS.slack_bot_token_secret_arn, SETTINGS.slack_api_url)
-requests = ApprovalRequests(store, ledger, slack, Email(SETTINGS.approval_topic_arn))
+links = LinkKeys(SETTINGS.approval_link_key_secret_arn)
+email = Email(SETTINGS.approval_topic_arn, links, SETTINGS.approval_callback_url)
+requests = ApprovalRequests(store, ledger, slack, email)
 
 
 @logger.inject_lambda_context(clear_state=True)

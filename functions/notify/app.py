@@ -32,6 +32,7 @@ class NotifyRequest(BaseModel):
     summary: dict[str, Any] = {}
     error: dict[str, Any] = {}
     notices: list[dict[str, Any]] = []
+    execution: str = ""  # $$.Execution.Id: the messages' "View details" link
 
 
 SETTINGS = settings.load(Settings)
@@ -53,12 +54,15 @@ incidents = IncidentChannels(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = NotifyRequest.model_validate(event)
     if request.kind == "incident":
-        delivered = [incidents.deliver(notice) for notice in request.notices]
+        delivered = [incidents.deliver(notice, request.execution) for notice in request.notices]
         pages = sum(1 for notice in request.notices if notice.get("notify"))
         if pages:
             metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=pages)
         return {"delivered": sorted({c for channels in delivered for c in channels}), "failed": []}
-    message = messages.response_failed(request.model_id, request.incident_id, request.error)
+    context = messages.Context(execution_arn=request.execution)
+    message = messages.response_failed(
+        request.model_id, request.incident_id, request.error, context
+    )
     # Recorded before the page goes out: a failed run is in the ledger even when no channel
     # takes the page (the failed execution then alarms).
     ledger.record(

@@ -26,6 +26,7 @@ from moto.core.exceptions import ServiceException
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 LINK = re.compile(r"https?://\S+/approvals/(apv_[A-Za-z0-9_-]{22})/(approve|reject)\?\S+")
+VIEW_LINK = re.compile(r"^View details: (\S+/approvals/apv_[A-Za-z0-9_-]{22}/view\?\S+)$", re.M)
 HIDDEN = re.compile(r'<input type="hidden" name="([a-z]+)" value="([^"]*)">')
 
 
@@ -38,6 +39,7 @@ class Asked:
     execution_arn: str
     message: Message | None
     links: dict[str, str] = field(default_factory=dict)  # action -> URL of the first recipient
+    details: str = ""  # the first recipient's "View details" link (the evidence page)
 
 
 @dataclass
@@ -68,12 +70,14 @@ class ApprovalWorld:
             (m for m in self.plane.slack.messages() if approval_id in json.dumps(m.blocks)), None
         )
         emails = self.emails()
-        links = {}
+        links, details = {}, ""
         for email in emails:
             if email["attributes"].get("approval_id") == approval_id:
                 links = {m.group(2): m.group(0) for m in LINK.finditer(email["body"])}
+                details = m.group(1) if (m := VIEW_LINK.search(email["body"])) else ""
                 break
-        return Asked(approval_id, model_id, self.execution_of(approval_id), message, links)
+        execution = self.execution_of(approval_id)
+        return Asked(approval_id, model_id, execution, message, links, details)
 
     def new_retrain_problem(self, model_id: str) -> None:
         """Make the next signal a new retrain problem, so the drift response asks again.

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,104 @@ def test_a_tampered_link_shows_an_error_page(browser: Any, world: ApprovalWorld)
     assert not browser.find_elements(By.TAG_NAME, "form")
     world.emu.wait_idle(timeout=60)
     assert world.status(asked.approval_id) == "pending"
+
+
+PHONE = (390, 844)  # CSS pixels of a common phone screen
+DECIDE_BLUE = "rgba(31, 95, 168, 1)"  # .decide's background: only if the CSP let the style in
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    """Where the pages' screenshots go (docs/approvals.md describes them); kept after the run."""
+    folder = Path(tempfile.mkdtemp(prefix="mlopscp-pages-"))
+    print(f"\npage screenshots: {folder}")
+    return folder
+
+
+def headers_of(url: str) -> dict[str, str]:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return {k.lower(): v for k, v in response.headers.items()}
+
+
+def full_page_screenshot(browser: Any, path: Path) -> None:
+    """The whole page at phone width (the window grows to the page's height, then shrinks)."""
+    from selenium.webdriver.common.by import By
+
+    height = browser.find_element(By.TAG_NAME, "html").size["height"]
+    browser.set_window_size(PHONE[0], max(PHONE[1], height + 120))
+    browser.save_screenshot(str(path))
+    browser.set_window_size(*PHONE)
+
+
+def assert_self_contained(browser: Any) -> None:
+    """Nothing on the page loads from anywhere: no script, image, stylesheet, frame or font."""
+    from selenium.webdriver.common.by import By
+
+    for tag in ("script", "img", "link", "iframe", "object", "embed"):
+        assert not browser.find_elements(By.TAG_NAME, tag), f"a <{tag}> on the page"
+    assert not browser.find_elements(By.CSS_SELECTOR, "[src], [style]")
+    assert not browser.find_elements(By.CSS_SELECTOR, "a[href]")
+
+
+def test_pages_draw_the_evidence_and_put_the_decision_first_on_a_phone(
+    browser: Any, world: ApprovalWorld, screenshots: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    asked = world.ask("ranking")
+    assert asked.details, "the approval email carries a View details link"
+    browser.set_window_size(*PHONE)
+    try:
+        browser.get(asked.links["approve"])
+        button = browser.find_element(By.CSS_SELECTOR, "form button[type='submit']")
+        first_section = browser.find_elements(By.TAG_NAME, "h2")[0]
+        assert button.location["y"] < first_section.location["y"], "the button comes first"
+        assert button.location["y"] + button.size["height"] < PHONE[1], "visible at once"
+        assert button.value_of_css_property("background-color") == DECIDE_BLUE
+        assert button.text == "Approve retrain"
+        charts = browser.find_elements(By.CSS_SELECTOR, "main figure.chart svg")
+        assert charts, "the drift evidence is drawn"
+        width = browser.find_element(By.TAG_NAME, "main").size["width"]
+        assert all(200 < chart.size["width"] <= width + 1 for chart in charts), "fits the phone"
+        captions = [c.text for c in browser.find_elements(By.TAG_NAME, "figcaption")]
+        assert any("threshold" in caption for caption in captions)
+        assert_self_contained(browser)
+        full_page_screenshot(browser, screenshots / "approval-page-phone.png")
+
+        csp = headers_of(asked.links["approve"])["content-security-policy"]
+        assert "default-src 'none'" in csp
+        assert "unsafe-inline" not in csp
+
+        # The evidence page: the same evidence, read only.
+        browser.get(asked.details)
+        assert not browser.find_elements(By.TAG_NAME, "form")
+        assert not browser.find_elements(By.TAG_NAME, "button")
+        assert "Waiting for a decision until" in browser.find_element(By.TAG_NAME, "main").text
+        assert browser.find_elements(By.CSS_SELECTOR, "main figure.chart svg")
+        assert_self_contained(browser)
+        full_page_screenshot(browser, screenshots / "evidence-page-phone.png")
+        assert world.status(asked.approval_id) == "pending", "viewing decides nothing"
+
+        # An evidence link turned into a decision link is a forgery.
+        forged = asked.details.replace("/view?", "/approve?")
+        browser.get(forged)
+        assert browser.find_element(By.TAG_NAME, "h1").text == "This link cannot be used"
+        assert "Open the newest message" in browser.find_element(By.TAG_NAME, "main").text
+        assert not browser.find_elements(By.TAG_NAME, "form")
+
+        # Past its deadline the approval expires: no page asks the question any more.
+        world.plane.move_deadline(asked.approval_id, datetime.now(UTC) - timedelta(minutes=1))
+        world.plane.sweep()
+        world.emu.wait_idle(timeout=120)
+        assert world.status(asked.approval_id) == "expired"
+        for url in (asked.links["approve"], asked.details):
+            browser.get(url)
+            text = browser.find_element(By.TAG_NAME, "main").text
+            assert "This approval expired at" in text
+            assert "counts as rejected" in text
+            assert not browser.find_elements(By.TAG_NAME, "form")
+        full_page_screenshot(browser, screenshots / "evidence-page-expired-phone.png")
+    finally:
+        browser.set_window_size(1280, 900)

@@ -11,6 +11,7 @@ shapes, errors included (HTTP 200 with ``{"ok": false, "error": ...}``):
   message``; ``chat.update`` (``channel``, ``ts``) -> ``ok, channel, ts, text, message``
   (``message_not_found`` for an unknown ts); ``chat.postEphemeral`` -> ``ok, message_ts``
 - ``usergroups.users.list`` (``usergroup``) -> ``ok, users`` (``no_such_subteam``)
+- ``users.info`` (``user``) -> ``ok, user`` (``id, name, real_name, profile``; ``user_not_found``)
 
 Everything is recorded (:attr:`SlackStandIn.calls`, :meth:`SlackStandIn.messages`).
 
@@ -326,6 +327,23 @@ class SlackStandIn:
         if group not in self.groups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.groups[group])}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = args.get("user", "")
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        name = self.users[user]
+        handle = name.split()[0].lower() if name.split() else user.lower()
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": TEAM_ID,
+                "name": handle,
+                "real_name": name,
+                "profile": {"display_name": name, "real_name": name},
+            },
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlops_core.promotion.shadow_table import message_lines
 from mlops_core.sparkline import sparkline
 
 APPROVAL_ID_PREFIX = "apv_"
@@ -85,6 +86,12 @@ class Action(StrEnum):
     @property
     def outcome(self) -> Outcome:
         return Outcome.APPROVED if self is Action.APPROVE else Outcome.REJECTED
+
+
+# The signed purpose of a read-only "View details" link. It is not an Action: the decider and
+# the approve/reject pages accept only Actions, and the purpose is part of the HMAC, so an
+# evidence link can never be turned into a decision.
+VIEW_PURPOSE = "view"
 
 
 def new_approval_id() -> str:
@@ -171,9 +178,16 @@ class ApprovalRequest(BaseModel):
 
     @property
     def trend_line(self) -> str:
-        if isinstance(self.trend, list):
-            return sparkline(self.trend)
-        return self.trend or ""
+        """The trend, labelled with what it measures when the evidence says."""
+        line = sparkline(self.trend) if isinstance(self.trend, list) else self.trend or ""
+        what = self.evidence.get("sparkline_of")
+        return f"{line} ({what})" if line and isinstance(what, str) and what else line
+
+    @property
+    def comparison(self) -> list[str]:
+        """A shadow test's production vs shadow rows, one line each (empty for other kinds)."""
+        verdict = self.evidence.get("verdict")
+        return message_lines(verdict) if isinstance(verdict, Mapping) else []
 
 
 class Approvers(BaseModel):
@@ -317,7 +331,7 @@ def iso(moment: datetime) -> str:
 
 
 def link_signature(
-    key: bytes, approval_id: str, action: Action, approver: str, expires: int, key_id: str = ""
+    key: bytes, approval_id: str, action: str, approver: str, expires: int, key_id: str = ""
 ) -> str:
     """HMAC-SHA256 over what a link says. With ``key_id`` (v2, every link since key rotation)
     the key's id is signed too; without it, the v1 form of links sent before rotation."""
@@ -380,16 +394,22 @@ class LinkClaim:
         return fields
 
 
-def link_refusal(keys: bytes | Mapping[str, bytes], claim: LinkClaim, now: datetime) -> str | None:
+def link_refusal(
+    keys: bytes | Mapping[str, bytes],
+    claim: LinkClaim,
+    now: datetime,
+    purposes: frozenset[str] = frozenset(Action),
+) -> str | None:
     """Why a link is not honoured (None: it is genuine and unexpired).
 
     ``keys`` are the accepted keys by id (:func:`accepted_link_keys`). The signature is checked
     before anything else the link says, so a tampered id, action, recipient, expiry or key id
     reads as what it is: a forgery. A link without a key id (sent before rotation existed) is
-    checked against every accepted key.
+    checked against every accepted key. ``purposes``: what the link may be for here (approve or
+    reject; :data:`VIEW_PURPOSE` on the read-only evidence page).
     """
     accepted = {"": keys} if isinstance(keys, bytes) else dict(keys)
-    if claim.action not in set(Action) or not EPOCH_PATTERN.match(claim.expires):
+    if claim.action not in purposes or not EPOCH_PATTERN.match(claim.expires):
         return "malformed link"
     if not claim.approver or not re.fullmatch(r"[0-9a-f]{64}", claim.signature):
         return "malformed link"
@@ -398,7 +418,7 @@ def link_refusal(keys: bytes | Mapping[str, bytes], claim: LinkClaim, now: datet
     if claim.key_id and claim.key_id not in accepted:
         return "link signed with a key that is no longer accepted (rotated out)"
     candidates = [accepted[claim.key_id]] if claim.key_id else list(accepted.values())
-    action, expires = Action(claim.action), int(claim.expires)
+    action, expires = str(claim.action), int(claim.expires)
     genuine = any(
         hmac.compare_digest(
             link_signature(key, claim.approval_id, action, claim.approver, expires, claim.key_id),

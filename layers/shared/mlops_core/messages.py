@@ -9,10 +9,12 @@ failure reasons): the email rendering (:meth:`Notification.as_text`) quotes it t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from mlops_core import email_text
 from mlops_core.incidents import IncidentState, Status, Transition
+from mlops_core.links import execution_console_url, s3_console_url, safe_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +27,28 @@ class Notification:
     severity: str = "info"  # info | warning | critical
     facts: dict[str, str] = field(default_factory=dict)
     trend: str = ""
+    # "View details" first: label -> https URL (mlops_core.links builds or validates them).
+    links: dict[str, str] = field(default_factory=dict)
+    owners: list[str] = field(default_factory=list)  # the model's, as its configuration says
+    times: dict[str, datetime] = field(default_factory=dict)  # label -> when (Slack: a date)
 
     def as_text(self) -> str:
-        """The email body: the title on one line, then every value as a quoted field."""
-        parts = [
-            email_text.single_line(self.title, 300),
-            "",
+        """The email body: the title on one line, the links, then every value as a quoted
+        field (links are the control plane's own or validated https, percent-encoded)."""
+        parts = [email_text.single_line(self.title, 300), ""]
+        links = [(k, safe_url(v)) for k, v in self.links.items()]
+        if any(url for _, url in links):
+            parts += [f"{email_text.label_of(k)}: {url}" for k, url in links if url] + [""]
+        parts += [
             f"severity: {email_text.label_of(self.severity)}",
             email_text.field("model", self.model_id),
-            *(email_text.field(k, v) for k, v in self.facts.items()),
+        ]
+        if self.owners:
+            parts.append(email_text.field("owners", ", ".join(self.owners)))
+        parts += [email_text.field(k, v) for k, v in self.facts.items()]
+        parts += [
+            f"{email_text.label_of(k)}: {when.isoformat(timespec='minutes')}"
+            for k, when in self.times.items()
         ]
         if self.trend:
             parts.append(email_text.field("trend", self.trend))
@@ -44,6 +59,26 @@ class Notification:
     @property
     def short_title(self) -> str:
         return email_text.subject(self.title)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a message links to and whom it names: the model's configuration (owners, runbook)
+    and the run behind it (its Step Functions execution, its monitoring report)."""
+
+    owners: list[str] = field(default_factory=list)
+    runbook_url: str = ""
+    execution_arn: str = ""
+    report_uri: str = ""
+
+    def links(self) -> dict[str, str]:
+        region = self.execution_arn.split(":")[3] if self.execution_arn.count(":") > 3 else ""
+        links = {
+            "View details": execution_console_url(self.execution_arn),
+            "Monitoring report": s3_console_url(self.report_uri, region),
+            "Runbook": safe_url(self.runbook_url),
+        }
+        return {label: url for label, url in links.items() if url}
 
 
 # What an incident message says, per transition: (kind, title after "<model>: ").
@@ -70,10 +105,12 @@ def incident(
     details: list[str] | None = None,
     new_items: list[str] | None = None,
     summary: dict[str, Any] | None = None,
+    context: Context | None = None,
 ) -> Notification:
     """An investigate incident's message: its first page, an escalation, a reopening, the page
     after a snooze, or its resolution (kinds ``investigate``, ``investigate_<what>``)."""
     transition = Transition(transition)
+    context = context or Context()
     kind, what = _INCIDENT_TEXT.get(transition, _INCIDENT_TEXT[Transition.UPDATED])
     summary = summary or {}
     resolved = state.status == Status.RESOLVED
@@ -85,12 +122,7 @@ def incident(
         "why": reason,
         "runs": f"{state.runs} showing the problem"
         + (f", {state.updates} updates" if state.updates else ""),
-        "opened": state.opened_at.isoformat(timespec="minutes"),
-        "last seen": state.last_seen_at.isoformat(timespec="minutes"),
         "acknowledged by": state.acknowledged_by or "",
-        "snoozed until": state.snoozed_until.isoformat(timespec="minutes")
-        if state.snoozed_until
-        else "",
         "resolved by": state.resolved_by if resolved else "",
         "latest executions": ", ".join(
             f"{k} {v}" for k, v in sorted(summary.get("latest", {}).items())
@@ -104,13 +136,33 @@ def incident(
         lines=list(details or [])[:8],
         severity="info" if resolved else str(state.severity),
         facts={k: v for k, v in facts.items() if v},
-        trend="" if resolved else str(summary.get("sparkline", "")),
+        trend="" if resolved else _labelled_trend(summary),
+        links=context.links(),
+        owners=list(context.owners),
+        times={
+            "opened": state.opened_at,
+            "last seen": state.last_seen_at,
+            **({"snoozed until": state.snoozed_until} if state.snoozed_until else {}),
+        },
     )
 
 
+def _labelled_trend(summary: dict[str, Any]) -> str:
+    """The sparkline with what it measures (the triage says which series it drew)."""
+    line = str(summary.get("sparkline") or "")
+    what = summary.get("sparkline_of")
+    return f"{line} ({what})" if line and what else line
+
+
 def retrain_failed(
-    model_id: str, incident_id: str, execution_arn: str, status: str, reason: str | None
+    model_id: str,
+    incident_id: str,
+    execution_arn: str,
+    status: str,
+    reason: str | None,
+    context: Context | None = None,
 ) -> Notification:
+    context = context or Context()
     return Notification(
         kind="retrain_failed",
         model_id=model_id,
@@ -119,11 +171,16 @@ def retrain_failed(
         lines=[reason or "the pipeline execution gave no failure reason"],
         severity="warning",
         facts={"incident": incident_id, "pipeline execution": execution_arn},
+        links=context.links(),
+        owners=list(context.owners),
     )
 
 
-def response_failed(model_id: str, subject_id: str, error: dict[str, Any]) -> Notification:
+def response_failed(
+    model_id: str, subject_id: str, error: dict[str, Any], context: Context | None = None
+) -> Notification:
     cause = str(error.get("Cause", ""))[:500]
+    context = context or Context()
     return Notification(
         kind="response_failed",
         model_id=model_id or "unknown model",
@@ -132,4 +189,6 @@ def response_failed(model_id: str, subject_id: str, error: dict[str, Any]) -> No
         lines=[f"{error.get('Error', 'error')}: {cause}"],
         severity="critical",
         facts={"subject": subject_id},
+        links=context.links(),
+        owners=list(context.owners),
     )

@@ -7,8 +7,10 @@ auto-linked URLs. mrkdwn has no escape for the formatting characters, so the rul
 
 - untrusted text only ever goes into ``plain_text`` text objects (:func:`plain`), where Slack
   formats nothing, with ``&``, ``<`` and ``>`` escaped as Slack asks, on one line each;
-- ``mrkdwn`` is used only for the control plane's own labels (:func:`label`) and for mentions
-  of ids that a model's configuration validated (:func:`mention`, :func:`group_mention`);
+- ``mrkdwn`` is used only for the control plane's own labels (:func:`label`), for mentions
+  of ids that a model's configuration validated (:func:`mention`, :func:`group_mention`), for
+  links the control plane built or a configuration validated as https (:func:`link`, through
+  :func:`mlops_core.links.safe_url`) and for dates (:func:`date`);
 - a message's top-level ``text`` (the notification fallback) is sent with ``mrkdwn: false``
   and escaped (:func:`fallback`).
 """
@@ -16,7 +18,9 @@ auto-linked URLs. mrkdwn has no escape for the formatting characters, so the rul
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
+from mlops_core.links import safe_url
 from mlops_core.untrusted import shorten, single_line
 
 PLAIN_TEXT_LIMIT = 3000  # Slack's limit for a section's text object
@@ -57,6 +61,11 @@ def is_user_id(value: str) -> bool:
     return bool(_USER_ID.match(value))
 
 
+def is_group_id(value: str) -> bool:
+    """A Slack user group id (``S...``): safe to show as a group mention."""
+    return bool(_GROUP_ID.match(value))
+
+
 def mention(user_id: str) -> str:
     """``<@U...>`` for a validated user id; anything else is shown as plain, escaped text."""
     return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(single_line(user_id, 100))
@@ -64,6 +73,35 @@ def mention(user_id: str) -> str:
 
 def group_mention(group_id: str) -> str:
     return f"<!subteam^{group_id}>" if _GROUP_ID.match(group_id) else escape(group_id[:100])
+
+
+def link(url: str, text: str) -> str:
+    """``<url|text>`` for an https URL (percent-encoded, so it cannot close the sequence) with
+    one of the control plane's own labels; "" when the URL is not https."""
+    safe = safe_url(url)
+    shown = _FORMATTING.sub("", single_line(text, 60)).replace("|", "/")
+    return f"<{safe}|{escape(shown)}>" if safe else ""
+
+
+def relative(when: datetime, now: datetime) -> str:
+    """How far ``when`` is from ``now``, coarsely: "in 23 h", "in 40 min", "2 d ago"."""
+    seconds = (when - now).total_seconds()
+    size = abs(seconds)
+    if size < 3600:
+        amount = f"{max(round(size / 60), 1)} min"
+    elif size < 48 * 3600:
+        amount = f"{round(size / 3600)} h"
+    else:
+        amount = f"{round(size / 86400)} d"
+    return f"in {amount}" if seconds >= 0 else f"{amount} ago"
+
+
+def date(when: datetime, now: datetime | None = None) -> str:
+    """A time as Slack's date token (shown in each reader's time zone), the UTC time as the
+    fallback, and with ``now`` how far away it is ("in 23 h")."""
+    fallback_text = when.strftime("%Y-%m-%d %H:%M UTC")
+    token = f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{fallback_text}>"
+    return f"{token} ({relative(when, now)})" if now is not None else token
 
 
 def _escaped_within(text: str, limit: int) -> str:

@@ -77,6 +77,7 @@ class TriageResult:
             "data_window": self.data_window,
             "signal_key": self.signal_key,
             "sparkline": self.sparkline,
+            "sparkline_of": sparkline_subject(self.findings, self.quality),
             "sources": self.sources,
             "notes": self.notes[:5],
             # Headline quality metrics, baseline -> latest: the metric diff approvers see.
@@ -88,9 +89,12 @@ class TriageResult:
                     "direction": q.direction,
                     "baseline": q.baseline,
                     "latest": q.latest,
+                    "values": [p["value"] for p in q.series][-DRIFT_CHART_POINTS:],
                 }
                 for q in self.quality[:5]
             ],
+            # Each drifting feature's distance against its threshold, for the evidence charts.
+            "drift": _drift_series(self.findings),
             "findings": [
                 {
                     "kind": str(f.kind),
@@ -406,6 +410,43 @@ def _data_window(findings: list[Finding], history: MonitoringHistory) -> dict[st
     return {"start": start, "end": end}
 
 
+DRIFT_CHART_POINTS = 30
+_CHARTED = INVESTIGATE_KINDS | {
+    FindingKind.SUSTAINED_DRIFT,
+    FindingKind.EMERGING_DRIFT,
+    FindingKind.RECOVERED_DRIFT,
+}
+
+
+def _drift_series(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Per drifting feature: its distance per execution and the threshold it is held against.
+    Model Monitor reports a violation's size as a multiple of its threshold (reference 1);
+    Evidently reports the method's score and its own threshold."""
+    charts = []
+    for finding in findings:
+        series = finding.evidence.get("series") or []
+        if finding.kind not in _CHARTED or not series:
+            continue
+        threshold = finding.evidence.get("threshold")
+        evidently = "score" in series[0] and isinstance(threshold, int | float)
+        key = "score" if evidently else "ratio"
+        values = [p.get(key) for p in series][-DRIFT_CHART_POINTS:]
+        if all(v is None for v in values):
+            continue
+        charts.append(
+            {
+                "feature": finding.subject,
+                "schedule": finding.schedule,
+                "kind": str(finding.kind),
+                "at": [str(p.get("at", "")) for p in series][-DRIFT_CHART_POINTS:],
+                "values": values,
+                "reference": float(threshold) if evidently else 1.0,
+                "unit": str(finding.evidence.get("method", "distance")) if evidently else "x",
+            }
+        )
+    return charts[:6]
+
+
 def _signal_key(history: MonitoringHistory) -> str:
     """Identifies the monitoring state triaged: the same executions give the same key."""
     latest = sorted(f"{s.name}@{s.latest.stamp}" for s in history.schedules)
@@ -419,6 +460,23 @@ def _headline_sparkline(findings: list[Finding], quality: list[QualityTrend]) ->
             values = [p.get("ratio", p.get("shift", p.get("value"))) for p in series]
             return sparkline([v if v is not None else 0.0 for v in values])
     return sparkline([p["value"] for p in quality[0].series]) if quality else ""
+
+
+def sparkline_subject(findings: list[Finding], quality: list[QualityTrend]) -> str:
+    """What the headline sparkline measures, in words (the same choice as the sparkline's)."""
+    for finding in _ordered(findings):
+        series = finding.evidence.get("series")
+        if finding.kind in INVESTIGATE_KINDS | {FindingKind.SUSTAINED_DRIFT} and series:
+            point = series[0]
+            what = (
+                "drift as a multiple of its threshold"
+                if "ratio" in point
+                else "distribution shift"
+                if "shift" in point
+                else "value"
+            )
+            return f"{finding.subject}: {what}, per monitoring run"
+    return f"{quality[0].metric} per monitoring run" if quality else ""
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:

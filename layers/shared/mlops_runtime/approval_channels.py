@@ -9,13 +9,19 @@ Email: one SNS message per approver, carrying two links signed for that approver
 attribute ``approver``, so an email subscription's filter policy delivers it to that person
 only). Reminders and the expiry notice go once, to all of them (``approver`` as a String.Array).
 
+Both carry "View details" links: the read-only evidence page (a link signed for viewing only,
+:data:`mlops_core.approvals.VIEW_PURPOSE`, valid until a week after the deadline) and the
+workflow's Step Functions execution in the AWS console. Deadlines are Slack dates with how far
+away they are; a Slack decider is named by their Slack name (``users.info``, cached).
+
 Neither ever sees the task token: a message names the approval by its id.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +30,7 @@ from mlops_core import email_text, slack_text
 from mlops_core.approvals import (
     SLACK_APPROVE_ACTION,
     SLACK_REJECT_ACTION,
+    VIEW_PURPOSE,
     Action,
     LinkKey,
     Outcome,
@@ -31,6 +38,7 @@ from mlops_core.approvals import (
     link_signature,
 )
 from mlops_core.errors import ApprovalDeliveryError
+from mlops_core.links import execution_console_url
 
 from mlops_runtime.approvals import Approval
 from mlops_runtime.aws import client, translated_errors
@@ -39,6 +47,8 @@ from mlops_runtime.link_keys import LinkKeys, plain_secret
 
 logger = Logger(child=True)
 GROUP_MEMBERS_TTL_SECONDS = 300
+USER_NAMES_TTL_SECONDS = 3600
+VIEW_LINK_GRACE = timedelta(days=7)  # evidence links outlive the deadline: decisions get read
 PENDING_NOTE = (
     "Recorded, but it has not reached the workflow yet: the control plane retries every "
     "5 minutes until it does. Nothing more to do."
@@ -68,6 +78,7 @@ class Slack:
         self._secret_arn = token_secret_arn
         self._api_url = api_url
         self._groups: TtlCache[tuple[str, ...]] = TtlCache(GROUP_MEMBERS_TTL_SECONDS)
+        self._names: TtlCache[str] = TtlCache(USER_NAMES_TTL_SECONDS)
         self._team: str | None = None
 
     @property
@@ -79,14 +90,15 @@ class Slack:
 
         return WebClient(token=secret_text(self._secret_arn), base_url=self._api_url, timeout=5)
 
-    def post_request(self, approval: Approval) -> tuple[str, str, str]:
-        """Post the request; returns the channel, message ts and team it was posted in."""
+    def post_request(self, approval: Approval, details_url: str = "") -> tuple[str, str, str]:
+        """Post the request; returns the channel, message ts and team it was posted in.
+        ``details_url``: the evidence page's link (signed for viewing only)."""
         web = self._client()
         response = web.chat_postMessage(
             channel=approval.approvers.slack_channel,
             text=slack_text.fallback(f"Approval needed: {approval.request.headline}"),
             mrkdwn=False,
-            blocks=request_blocks(approval, decided=False),
+            blocks=request_blocks(approval, decided=False, details_url=details_url),
             unfurl_links=False,
             unfurl_media=False,
         )
@@ -101,7 +113,7 @@ class Slack:
             ts=approval.slack_ts,
             text=slack_text.fallback(f"{approval.request.headline} {decision_line(approval)}"),
             mrkdwn=False,
-            blocks=request_blocks(approval, decided=True),
+            blocks=request_blocks(approval, True, approval.slack_details_url or ""),
         )
 
     def remind(self, approval: Approval) -> None:
@@ -110,10 +122,24 @@ class Slack:
         self._client().chat_postMessage(
             channel=approval.slack_channel,
             thread_ts=approval.slack_ts,
-            # Only validated ids and the control plane's own words: mentions must stay live.
-            text=f"Reminder {mentions(approval)}: this approval is still open and expires at "
-            f"{iso(approval.deadline)}; unanswered, it is rejected.",
+            # Only validated ids, a date and the control plane's own words: mentions stay live.
+            text=f"Reminder {mentions(approval)}: this approval is still open and expires "
+            f"{slack_text.date(approval.deadline, datetime.now(UTC))}; unanswered, it is "
+            "rejected. The buttons and links are in the message above.",
         )
+
+    def display_name(self, user_id: str) -> str:
+        """A user's name as Slack shows it (``users.info``: display name, else real name),
+        cached for an hour; "" when Slack is off or does not know the user."""
+        if not self.enabled or not slack_text.is_user_id(user_id):
+            return ""
+        return self._names.get(user_id, lambda: self._fetch_name(user_id))
+
+    def _fetch_name(self, user_id: str) -> str:
+        user = self._client().users_info(user=user_id).get("user") or {}
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+        return slack_text.plain(name or user.get("name") or "", 80)
 
     def tell(self, channel: str, user: str, text: str) -> None:
         """An ephemeral note to one person (e.g. why their click was refused)."""
@@ -188,8 +214,16 @@ def decision_line(approval: Approval) -> str:
     when = approval.decided_at or ""
     if outcome is Outcome.EXPIRED:
         return f"Expired at {when}: nobody answered before the deadline, so it is rejected."
+    return (
+        f"{outcome.capitalize()} by {decider(approval)} via {approval.decided_channel} at {when}."
+    )
+
+
+def decider(approval: Approval) -> str:
+    """Who decided, by name when one is known: "Ada Lovelace (U0ADA)", else the id or email."""
     who = approval.decided_by or "?"
-    return f"{outcome.capitalize()} by {who} via {approval.decided_channel} at {when}."
+    name = approval.decided_by_name
+    return f"{name} ({who})" if name and name != who else who
 
 
 def _decision_blocks(approval: Approval) -> list[Any]:
@@ -219,9 +253,10 @@ def _decision_blocks(approval: Approval) -> list[Any]:
     return blocks
 
 
-def request_blocks(approval: Approval, decided: bool) -> list[Any]:
-    """Block Kit: what is asked, the evidence, then the buttons or the decision. Every value of
-    the request is plain_text (mlops_core.slack_text): none of it can link, mention or format."""
+def request_blocks(approval: Approval, decided: bool, details_url: str = "") -> list[Any]:
+    """Block Kit: what is asked, its links, the evidence, then the buttons or the decision.
+    Every value of the request is plain_text (mlops_core.slack_text): none of it can link,
+    mention or format; links are the control plane's own (the evidence page, the console)."""
     from slack_sdk.models.blocks import (
         ActionsBlock,
         ButtonElement,
@@ -236,8 +271,11 @@ def request_blocks(approval: Approval, decided: bool) -> list[Any]:
 
     request = approval.request
     blocks: list[Any] = [HeaderBlock(text=slack_blocks.plain(request.headline, 150))]
-    blocks += slack_blocks.facts(_facts(approval))
+    blocks += slack_blocks.links(detail_links(approval, details_url))
+    deadline = slack_blocks.date(approval.deadline, None if decided else datetime.now(UTC))
+    blocks += slack_blocks.facts([*_facts(approval)[:-1], ("Deadline", deadline)])
     blocks += slack_blocks.titled_lines("Evidence", request.reasons)
+    blocks += slack_blocks.titled_lines("Production vs shadow", request.comparison)
     blocks += slack_blocks.titled_lines("Metrics", [m.row() for m in request.metrics])
     blocks.append(DividerBlock())
     if decided:
@@ -282,6 +320,14 @@ def request_blocks(approval: Approval, decided: bool) -> list[Any]:
     return blocks
 
 
+def detail_links(approval: Approval, details_url: str = "") -> dict[str, str]:
+    """ "View details" (the evidence page, when there is a link for it) and the workflow's
+    execution in the Step Functions console."""
+    console = execution_console_url(approval.request.execution or "")
+    links = {"View details": details_url, "Workflow execution": console}
+    return {label: url for label, url in links.items() if url}
+
+
 def _facts(approval: Approval) -> list[tuple[str, object]]:
     request = approval.request
     return [
@@ -318,7 +364,8 @@ class Email:
         sent = []
         for recipient in approval.approvers.emails:
             links = approval_links(key, self._callback_url, approval, recipient)
-            text = request_email(approval, links, recipient)
+            view = evidence_link(key, self._callback_url, approval, recipient)
+            text = request_email(approval, links, recipient, view)
             self._publish(
                 approval,
                 f"[approval needed] {approval.request.headline}",
@@ -328,6 +375,40 @@ class Email:
             )
             sent.append(recipient)
         return sent
+
+    def send_reminders(self, approval: Approval) -> bool:
+        """The reminder, one message per email approver with their own links again (the first
+        message may be buried); False when no email approver was asked. Without link keys
+        (a stack that cannot sign), one notice to all of them without links."""
+        if not approval.approvers.emails:
+            return False
+        if not (self.can_link and self._keys is not None):
+            text = (
+                f"Reminder: this approval is still open and expires at {iso(approval.deadline)}; "
+                "unanswered, it is rejected. Use the links in the first message, or Slack.\n\n"
+                + request_text(approval)
+            )
+            subject = f"[reminder] {approval.request.headline}"
+            return self.send_notice(approval, subject, text, "approval_reminder")
+        key = self._keys.signing()
+        for recipient in approval.approvers.emails:
+            links = approval_links(key, self._callback_url, approval, recipient)
+            view = evidence_link(key, self._callback_url, approval, recipient)
+            text = (
+                f"Reminder: this approval is still open and expires at {iso(approval.deadline)}"
+                "; unanswered, it is rejected.\n\n"
+                + request_email(approval, links, recipient, view)
+            )
+            subject = f"[reminder] {approval.request.headline}"
+            self._publish(approval, subject, text, [recipient], "approval_reminder")
+        return True
+
+    def view_link(self, approval: Approval, viewer: str) -> str:
+        """A "View details" link to the evidence page, signed for ``viewer`` (an email address,
+        or ``slack:<channel>``); "" when links are not configured."""
+        if not self.can_link or self._keys is None:
+            return ""
+        return evidence_link(self._keys.signing(), self._callback_url, approval, viewer)
 
     def send_notice(self, approval: Approval, subject: str, text: str, kind: str) -> bool:
         if not approval.approvers.emails:
@@ -359,11 +440,11 @@ class Email:
 
 def approval_links(
     key: LinkKey, base_url: str, approval: Approval, recipient: str
-) -> dict[Action, str]:
+) -> dict[str, str]:
     """The approve and reject links of one recipient: id, expiry (the deadline), the signing
     key's id and the HMAC over all of them."""
     expires = int(approval.deadline.timestamp())
-    links = {}
+    links: dict[str, str] = {}
     for action in Action:
         signature = link_signature(
             key.secret, approval.approval_id, action, recipient, expires, key.key_id
@@ -375,14 +456,30 @@ def approval_links(
     return links
 
 
-def request_email(approval: Approval, links: dict[Action, str], recipient: str) -> str:
+def evidence_link(key: LinkKey, base_url: str, approval: Approval, viewer: str) -> str:
+    """The read-only evidence page's link: signed for VIEW_PURPOSE, which the approve and
+    reject paths and the decider refuse, so it can show the evidence and never decide."""
+    expires = int((approval.deadline + VIEW_LINK_GRACE).timestamp())
+    signature = link_signature(
+        key.secret, approval.approval_id, VIEW_PURPOSE, viewer, expires, key.key_id
+    )
+    query = urlencode({"approver": viewer, "expires": expires, "kid": key.key_id, "sig": signature})
+    return f"{base_url.rstrip('/')}/approvals/{approval.approval_id}/{VIEW_PURPOSE}?{query}"
+
+
+def request_email(
+    approval: Approval, links: Mapping[str, str], recipient: str, details_url: str = ""
+) -> str:
     """The control plane's own words and the real links first; what the request says below,
     quoted (mlops_core.email_text), so nothing in it can pose as an instruction or a link."""
     what = email_text.label_of(approval.request.kind.replace("_", " "))
+    details = detail_links(approval, details_url)
     return (
         f"Approval needed: {what} of {email_text.label_of(approval.model_id)}\n\n"
         f"To approve, open: {links[Action.APPROVE]}\n"
-        f"To reject, open:  {links[Action.REJECT]}\n\n"
+        f"To reject, open:  {links[Action.REJECT]}\n"
+        + "".join(f"{label}: {url}\n" for label, url in details.items())
+        + "\n"
         "Each link opens a confirmation page; nothing is decided until you confirm there. "
         f"The links are for {email_text.single_line(recipient, 254)} only and stop working at "
         f"{iso(approval.deadline)} or once the approval is decided.\n\n" + request_text(approval)
@@ -399,6 +496,7 @@ def request_text(approval: Approval) -> str:
         email_text.field("Approval", approval.approval_id),
     ]
     lines += _section("Evidence", request.reasons)
+    lines += _section("Production vs shadow", request.comparison)
     lines += _section("Metrics", [metric.row() for metric in request.metrics])
     return "\n".join(lines) + "\n"
 

@@ -27,6 +27,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from mlops_core.approval_pages import ApprovalView
 from mlops_core.approvals import (
+    VIEW_PURPOSE,
+    Action,
     InteractionError,
     LinkClaim,
     SlackClick,
@@ -42,7 +44,7 @@ from mlops_core.incident_controls import (
     parse_incident_click,
 )
 
-from mlops_runtime.approval_channels import secret_text
+from mlops_runtime.approval_channels import decider, secret_text
 from mlops_runtime.approval_service import ask_decider, record_refusal
 from mlops_runtime.approvals import ApprovalStore
 from mlops_runtime.aws import client, translated_errors
@@ -50,6 +52,8 @@ from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.store import Ledger
 
 logger = Logger(child=True)
+DECISIONS: frozenset[str] = frozenset(Action)
+VIEWING = frozenset({VIEW_PURPOSE})
 
 
 def body_text(raw: str, base64_encoded: bool) -> str | None:
@@ -161,12 +165,14 @@ class ApprovalDoor:
 
     # -- emailed links --------------------------------------------------------------------
 
-    def link_refusal(self, claim: LinkClaim) -> str | None:
-        """Why a link is not honoured (None: genuine, unexpired, signed with an accepted key)."""
+    def link_refusal(self, claim: LinkClaim, viewing: bool = False) -> str | None:
+        """Why a link is not honoured (None: genuine, unexpired, signed with an accepted key,
+        for approve/reject, or with ``viewing`` for the read-only evidence page only)."""
         if not self.link_keys.configured:
             return "emailed links are not configured"
         now = datetime.now(UTC)
-        return link_refusal(self.link_keys.accepted(now, claim.key_id), claim, now)
+        purposes = VIEWING if viewing else DECISIONS
+        return link_refusal(self.link_keys.accepted(now, claim.key_id), claim, now, purposes)
 
     def refuse_link(self, claim: LinkClaim, why: str) -> None:
         approval = self.store.get(claim.approval_id)
@@ -178,7 +184,8 @@ class ApprovalDoor:
         approval = self.store.get(approval_id)
         if approval is None:
             return None
-        decided = {"decided_by": approval.decided_by or "", "decided_at": approval.decided_at or ""}
+        who = decider(approval) if approval.decided_by else ""
+        decided = {"decided_by": who, "decided_at": approval.decided_at or ""}
         return ApprovalView(
             approval_id=approval.approval_id,
             request=approval.request,
@@ -205,7 +212,8 @@ class ApprovalDoor:
         try:
             answer = ask_decider(self.decider_function, request)
             if answer is not None:
-                return answer
+                approval = self.store.get(claim.approval_id)  # for "what happens next"
+                return answer | ({"kind": approval.request.kind} if approval else {})
         except Exception as error:
             logger.error("decider unreachable", extra={"error": type(error).__name__})
         approval = self.store.get(claim.approval_id)

@@ -18,7 +18,7 @@ from mlops_core.approvals import ApprovalRequest, Approvers, Status, iso, new_ap
 from mlops_core.errors import ApprovalDeliveryError, ApprovalNotConfiguredError
 from mlops_core.ledger import Action, LedgerEntry
 
-from mlops_runtime.approval_channels import Email, Slack, request_text
+from mlops_runtime.approval_channels import Email, Slack
 from mlops_runtime.approvals import Approval, ApprovalStore
 from mlops_runtime.store import Ledger
 
@@ -65,10 +65,12 @@ class ApprovalRequests:
         """Ask over every configured channel and record ``approval_requested`` with where the
         request went (for Slack, the message a click must come from). Returns the channels."""
         delivered: list[str] = []
-        slack_ref = None
+        slack_ref, details = None, ""
         if self.slack.enabled and approval.approvers.slack_channel:
             try:
-                slack_ref = self.slack.post_request(approval)
+                viewer = f"slack:{approval.approvers.slack_channel}"
+                details = self.email.view_link(approval, viewer)
+                slack_ref = self.slack.post_request(approval, details)
                 delivered.append("slack")
             except Exception as error:
                 logger.warning("Slack request failed", extra={"error": type(error).__name__})
@@ -89,7 +91,7 @@ class ApprovalRequests:
                 summary=f"{request.headline} (deadline {approval.deadline:%Y-%m-%d %H:%M}Z)",
                 evidence={**approval.summary(), "delivered": delivered, "reasons": request.reasons},
             ),
-            self.store.announced_operation(approval.approval_id, delivered, slack_ref),
+            self.store.announced_operation(approval.approval_id, delivered, slack_ref, details),
         )
         return delivered
 
@@ -102,14 +104,11 @@ class ApprovalRequests:
                 delivered.append("slack")
             except Exception as error:
                 logger.warning("Slack reminder failed", extra={"error": type(error).__name__})
-        text = (
-            f"Reminder: this approval is still open and expires at {iso(approval.deadline)}; "
-            "unanswered, it is rejected. Use the links in the first message, or Slack.\n\n"
-            + request_text(approval)
-        )
-        subject = f"[reminder] {approval.request.headline}"
-        if self.email.send_notice(approval, subject, text, "approval_reminder"):
-            delivered.append("email")
+        try:
+            if self.email.send_reminders(approval):
+                delivered.append("email")
+        except Exception as error:
+            logger.warning("email reminder failed", extra={"error": type(error).__name__})
         self.ledger.record(
             LedgerEntry(
                 action=Action.NOTIFICATION_SENT,

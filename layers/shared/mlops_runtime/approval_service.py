@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -93,11 +93,13 @@ class ApprovalService:
         ledger: Ledger,
         group_members: Callable[[str], list[str]] = lambda group: [],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        display_name: Callable[[str], str] = lambda user: "",
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.group_members = group_members
         self.clock = clock
+        self.display_name = display_name  # a Slack user's name (users.info), "" if unknown
 
     def resolve(self, attempt: Attempt) -> Resolution:
         """Decide one approval if the attempt counts; record it either way."""
@@ -159,6 +161,8 @@ class ApprovalService:
     def _record_decision(self, approval: Approval, attempt: Attempt, now: datetime) -> bool:
         expired = attempt.outcome is Outcome.EXPIRED
         decided_by = attempt.actor if not expired else CONTROL_PLANE
+        if attempt.channel is Channel.SLACK:  # the person's name, not only the id Slack signed
+            attempt = replace(attempt, actor_name=self._name(attempt.actor) or attempt.actor_name)
         reason = attempt.reason or (
             f"no decision before the deadline {iso(approval.deadline)}" if expired else ""
         )
@@ -195,8 +199,16 @@ class ApprovalService:
             reason,
             now,
             attempt.attempt_id or iso(now),
+            attempt.actor_name if not expired else "",
         )
         return self.ledger.record(entry, operation)
+
+    def _name(self, user_id: str) -> str:
+        try:
+            return self.display_name(user_id)
+        except Exception as error:  # a name is a courtesy: the id is what was verified
+            logger.warning("no name for the Slack user", extra={"error": type(error).__name__})
+            return ""
 
     def _send_task_result(self, approval: Approval) -> str:
         output = task_output(

@@ -67,7 +67,9 @@ class Approval:
     slack_channel: str | None = None
     slack_ts: str | None = None
     slack_team: str | None = None
+    slack_details_url: str | None = None  # the Slack message's View details (evidence) link
     decided_by: str | None = None
+    decided_by_name: str | None = None  # a Slack decider's name (users.info) at the time
     decided_channel: str | None = None
     decided_at: str | None = None
     reason: str | None = None
@@ -91,7 +93,9 @@ class Approval:
             slack_channel=item.get("slack_channel"),
             slack_ts=item.get("slack_ts"),
             slack_team=item.get("slack_team"),
+            slack_details_url=item.get("slack_details_url"),
             decided_by=item.get("decided_by"),
+            decided_by_name=item.get("decided_by_name"),
             decided_channel=item.get("decided_channel"),
             decided_at=item.get("decided_at"),
             reason=item.get("reason"),
@@ -114,6 +118,7 @@ class Approval:
             "approvers": self.approvers.model_dump(),
             "delivered": self.delivered,
             "decided_by": self.decided_by,
+            "decided_by_name": self.decided_by_name,
             "channel": self.decided_channel,
             "decided_at": self.decided_at,
             "reason": self.reason,
@@ -172,13 +177,20 @@ class ApprovalStore:
             )
 
     def announced_operation(
-        self, approval_id: str, delivered: list[str], slack: tuple[str, str, str] | None
+        self,
+        approval_id: str,
+        delivered: list[str],
+        slack: tuple[str, str, str] | None,
+        slack_details_url: str = "",
     ) -> dict[str, Any]:
         """Where the request went; for Slack the channel, message ts and team it was posted in
-        (a click counts only from that message)."""
+        (a click counts only from that message), and its View details link (read-only: the
+        decider shows it again when it rewrites the message, and cannot sign one itself)."""
         changes: dict[str, Any] = {"delivered": delivered}
         if slack:
             changes |= {"slack_channel": slack[0], "slack_ts": slack[1], "slack_team": slack[2]}
+        if slack and slack_details_url:
+            changes["slack_details_url"] = slack_details_url
         return self._update(approval_id, changes, "attribute_exists(pk)")
 
     def decide_operation(
@@ -190,6 +202,7 @@ class ApprovalStore:
         reason: str,
         decided_at: datetime,
         decision_id: str,
+        decided_by_name: str = "",
     ) -> dict[str, Any]:
         """Pending -> outcome, once: the condition makes a second decision fail. The decision
         starts as a pending delivery (index by-delivery) until SendTaskSuccess has taken it."""
@@ -203,6 +216,8 @@ class ApprovalStore:
             "delivery": PENDING_DELIVERY,
             "task_result": "pending: not sent yet",
         }
+        if decided_by_name and decided_by_name != decided_by:
+            changes["decided_by_name"] = decided_by_name
         return self._update(
             approval_id, changes, "#status = :pending", **{":pending": Status.PENDING.value}
         )

@@ -103,8 +103,9 @@ def show_control(slack: Slack, attempt: ControlAttempt | None, result: ControlRe
 
 def refresh_message(slack: Slack, state: IncidentState) -> None:
     """Replace the incident's message with its current state (``chat.update``): the card Notify
-    keeps (mlops_runtime.incident_channels), then the controls. The run's latest executions and
-    trend come back with the next run's edit; the card's facts are the incident's own."""
+    keeps (mlops_runtime.incident_channels), then the controls. The run's latest executions,
+    trend, links and owners come back with the next run's edit; the card's facts are the
+    incident's own."""
     from mlops_core import messages
     from mlops_core.incidents import Transition
 

@@ -50,8 +50,10 @@ class IncidentChannels:
     bot_token_secret_arn: str | None
     slack_api_url: str
 
-    def deliver(self, notice: dict[str, Any]) -> list[str]:
-        """Send one notice (an item of track_incident's ``notices``); returns the channels."""
+    def deliver(self, notice: dict[str, Any], execution: str = "") -> list[str]:
+        """Send one notice (an item of track_incident's ``notices``); returns the channels.
+        ``execution``: the drift response's execution, the message's "View details" link."""
+        notice = notice | {"execution": execution} if execution else notice
         state = IncidentState.from_item(notice["state"])
         transition = Transition(notice["transition"])
         message = self._message(transition, state, notice)
@@ -95,6 +97,12 @@ class IncidentChannels:
             details=list(notice.get("details") or []),
             new_items=list(notice.get("new_items") or []),
             summary=notice.get("summary") or {},
+            context=messages.Context(
+                owners=[str(o) for o in notice.get("owners") or []],
+                runbook_url=str(notice.get("runbook_url") or ""),
+                execution_arn=str(notice.get("execution") or ""),
+                report_uri=str(notice.get("report_uri") or ""),
+            ),
         )
 
     def _slack(

@@ -64,7 +64,7 @@ class IncidentTracker:
             model.approvals.slack_channel if model.approvals else None
         )
         notices = [
-            self._notice(step, triage, channel)
+            self._notice(step, triage, channel, model)
             for step in (investigate, retrain)
             if step is not None and _worth_a_message(step)
         ]
@@ -148,12 +148,22 @@ class IncidentTracker:
             observer.record(entry, by, kind=kind)
 
     @staticmethod
-    def _notice(step: Step, triage: dict[str, Any], channel: str | None) -> dict[str, Any]:
+    def _notice(
+        step: Step, triage: dict[str, Any], channel: str | None, model: ModelConfig
+    ) -> dict[str, Any]:
         summary = triage.get("summary") or {}
         return step.to_dict() | {
             "slack_channel": channel,
             "details": list(summary.get("reasons", []))[:8],
-            "summary": {"latest": summary.get("latest", {}), "sparkline": summary.get("sparkline")},
+            "summary": {
+                "latest": summary.get("latest", {}),
+                "sparkline": summary.get("sparkline"),
+                "sparkline_of": summary.get("sparkline_of"),
+            },
+            # Who and where the message points to (mlops_core.messages.Context).
+            "owners": model.owners,
+            "runbook_url": model.runbook_url or "",
+            "report_uri": triage.get("report_uri") or "",
         }
 
 

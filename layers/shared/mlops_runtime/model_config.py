@@ -229,6 +229,17 @@ class AccountAccess(BaseModel):
     external_id_secret_arn: str = Field(pattern=SECRET_ARN_PATTERN)
 
 
+# A model owner: a Slack user id, a Slack user-group id, an email address or a team name.
+Owner = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        pattern=r"^(?:[UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}|[^@\s<>|]+@[^@\s<>|]+\.[^@\s<>|]+"
+        r"|@?[A-Za-z0-9][A-Za-z0-9._-]{0,79})$",
+    ),
+]
+
+
 class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -257,7 +268,19 @@ class ModelConfig(BaseModel):
         default_factory=IncidentPolicy,
         description="incident lifecycle: resolve, reopen, snooze limits, Slack channel",
     )
-    owners: list[str] = Field(default_factory=list, description="who to mention in notifications")
+    owners: list[Owner] = Field(
+        default_factory=list,
+        max_length=20,
+        description="who owns the model, named in its notifications: Slack user ids (U.../W...) "
+        "and user-group ids (S...) are mentioned and may acknowledge incidents; an email address "
+        "or a team name (@ml-platform) is shown as text",
+    )
+    runbook_url: str | None = Field(
+        None,
+        max_length=2000,
+        pattern=r"^https://[^\s/?#]+[^\s]*$",
+        description="what to do when this model pages: an https link in every incident message",
+    )
     spot: SpotPolicy | None = Field(
         None, description="Spot recovery of the model's training jobs; the stack's default if unset"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -117,15 +118,21 @@ def webhook_message(notification: Notification) -> dict[str, Any]:
     }
 
 
-def slack_blocks(notification: Notification) -> list[Any]:
-    """Block Kit; every value a notification carries is plain_text (mlops_core.slack_text)."""
+def slack_blocks(notification: Notification, now: datetime | None = None) -> list[Any]:
+    """Block Kit; every value a notification carries is plain_text (mlops_core.slack_text).
+    mrkdwn carries only labels, validated mentions, dates and https links."""
     from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
     from mlops_runtime import slack_blocks as kit
 
-    facts: list[tuple[str, object]] = list(notification.facts.items())
+    now = now or datetime.now(UTC)
+    facts: list[tuple[str, object]] = [("severity", notification.severity)]
+    facts += list(notification.facts.items())
+    facts += [(k, kit.date(when, now)) for k, when in notification.times.items()]
     facts.append(("trend", notification.trend))
     blocks: list[Any] = [HeaderBlock(text=kit.plain(notification.title, 150))]
+    blocks += kit.links(notification.links)
+    blocks += kit.owners(notification.owners)
     blocks += kit.facts(facts)
     blocks.append(DividerBlock())
     details = kit.plain_lines(notification.lines) if notification.lines else kit.plain("-")

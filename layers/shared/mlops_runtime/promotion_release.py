@@ -19,6 +19,7 @@ from mlops_core import promotion as rules
 from mlops_core.errors import DeploymentError, PromotionVerificationError
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.promotion import fleet
+from mlops_core.promotion.shadow_table import message_lines
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
@@ -328,6 +329,7 @@ def finish(p: Promotion) -> dict[str, Any]:
         f"[promoted] {p.model_id} v{p.version} is in production",
         [
             str(verdict.get("headline", "")),
+            *message_lines(verdict.get("evidence") or {}),  # production vs shadow, side by side
             f"approved by {approval.get('decided_by')} via {approval.get('channel')}",
             *(f"left behind: {item}" for item in report["left"]),
         ],

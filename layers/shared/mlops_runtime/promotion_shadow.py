@@ -164,9 +164,9 @@ def verdict(p: Promotion) -> dict[str, Any]:
         f"verdict: {result.outcome}",
     )
     gate = (p.part("gate").get("summary") or {}).get("metrics", [])
-    metrics = [row.to_change() for row in result.rows] + [
-        {k: row[k] for k in ("name", "before", "after", "higher_is_better")} for row in gate
-    ]
+    # Only the quality gate's rows are a before/after (production's model, then the candidate's);
+    # the shadow's numbers are a side-by-side over one window (ApprovalRequest.comparison).
+    metrics = [{k: row[k] for k in ("name", "before", "after", "higher_is_better")} for row in gate]
     return summary | {
         "end_deadline": deadline(p.config.staging_timeout_minutes),
         "approval_request": {

@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from mlops_core import promotion as rules
 from mlops_core.errors import DeploymentError, PromotionNotConfiguredError
 from mlops_core.ledger import Action, LedgerEntry
-from mlops_core.messages import Notification
+from mlops_core.messages import Context, Notification
 from mlops_core.promotion.fleet import FleetSize, Scaling
 
 from mlops_runtime import notify
@@ -256,6 +256,12 @@ def capture_config(uri: str, serverless: Any = None) -> dict[str, Any] | None:
 def notify_about(
     p: Promotion, kind: str, title: str, lines: list[str], severity: str, facts: dict[str, str]
 ) -> None:
+    record = p.deps.store.record(p.model_id, p.version) or {}
+    context = Context(  # View details: the promotion's execution; the owners; the runbook
+        owners=list(p.model.owners),
+        runbook_url=p.model.runbook_url or "",
+        execution_arn=str(record.get("execution_arn") or ""),
+    )
     message = Notification(
         kind=kind,
         model_id=p.model_id,
@@ -264,6 +270,8 @@ def notify_about(
         lines=lines,
         severity=severity,
         facts=facts,
+        links=context.links(),
+        owners=context.owners,
     )
     try:
         notify.send_and_record(message, p.deps.ledger, p.deps.topic_arn, p.deps.slack_secret_arn)

@@ -88,21 +88,35 @@ class RetrainStarter:
             )
 
         reason = _reason(request)
+        arn = self._start_pipeline(model.retrain, request, lock_key, reason)
+        self._record_started(
+            model_id, incident, arn, model.retrain.pipeline_name, reason, request, now
+        )
+        metrics.add_metric(name="RetrainsStarted", unit=MetricUnit.Count, value=1)
+        return {"status": "started", "pipeline_execution_arn": arn}
+
+    def _start_pipeline(
+        self, config: RetrainConfig, request: dict[str, Any], lock_key: tuple[str, str], reason: str
+    ) -> str:
+        """StartPipelineExecution under the claimed lock; the lock is released when it fails."""
+        incident = request["incident_id"]
         try:
             with translated_errors():
-                arn = client("sagemaker").start_pipeline_execution(
-                    PipelineName=model.retrain.pipeline_name,
-                    PipelineExecutionDisplayName=incident[:82],
-                    PipelineExecutionDescription=reason[:3072],
-                    PipelineParameters=retrain.pipeline_parameters(
-                        incident, reason, request.get("data_window"), model.retrain.parameters
-                    ),
-                    ClientRequestToken=retrain.client_request_token(incident),
-                )["PipelineExecutionArn"]
+                return str(
+                    client("sagemaker").start_pipeline_execution(
+                        PipelineName=config.pipeline_name,
+                        PipelineExecutionDisplayName=incident[:82],
+                        PipelineExecutionDescription=reason[:3072],
+                        PipelineParameters=retrain.pipeline_parameters(
+                            incident, reason, request.get("data_window"), config.parameters
+                        ),
+                        ClientRequestToken=retrain.client_request_token(incident),
+                    )["PipelineExecutionArn"]
+                )
         except ClientError as error:
             self._release(lock_key, incident)
             raise RetrainPipelineError(
-                f"could not start pipeline {model.retrain.pipeline_name}: {error}"
+                f"could not start pipeline {config.pipeline_name}: {error}"
             ) from error
         except (ThrottlingError, TransientAwsError):
             # The state machine retries this: the retry must find the lock free again, or it
@@ -110,12 +124,6 @@ class RetrainStarter:
             # (Had the start reached SageMaker, the same ClientRequestToken returns it again.)
             self._release(lock_key, incident)
             raise
-
-        self._record_started(
-            model_id, incident, arn, model.retrain.pipeline_name, reason, request, now
-        )
-        metrics.add_metric(name="RetrainsStarted", unit=MetricUnit.Count, value=1)
-        return {"status": "started", "pipeline_execution_arn": arn}
 
     def _would_start(
         self,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from mlops_core.approvals import ApprovalRequest
 from mlops_core.errors import DeploymentError, PromotionVerificationError, TargetAccountAccessError
 from mlops_runtime import promotion_candidate as candidate
 from mlops_runtime import promotion_release as release
@@ -151,7 +152,14 @@ def test_the_verdict_reads_both_variants_and_closes_the_shadow(world) -> None:
     assert evidence["agreement"]["compared"] == 40  # paired by identical requests
     request = state["verdict"]["approval_request"]
     assert request["versions"] == {"production": "v1", "candidate": "v2"}
-    assert {"mse", "p99 latency (ms)", "5xx error rate"} <= {m["name"] for m in request["metrics"]}
+    # The metric diff is the quality gate's before/after only; the shadow's numbers are a
+    # side-by-side with production (never "invocations -80%, worse").
+    assert {m["name"] for m in request["metrics"]} == {"mse", "r2"}
+    comparison = ApprovalRequest.model_validate(
+        {"kind": "promotion", "model_id": "demand", "subject": "x"} | request
+    ).comparison
+    assert comparison[0].startswith("invocations: production ")
+    assert "p99 latency ms: production 30.0, shadow 30.0" in comparison
     until(shadow.check_shadow, state, "ended", "shadow")
     assert (
         not account_client("sagemaker", PRODUCTION)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mlops_core.promotion.shadow_table import table_lines
+
 from mlopscp.output import emit_json, say
 from mlopscp.stack import StackArgs, add_stack_arguments
 
@@ -53,43 +55,5 @@ def describe(record: dict[str, Any]) -> list[str]:
     verdict = record.get("verdict") or {}
     if verdict:
         lines.append(f"  verdict   {verdict.get('headline', verdict.get('outcome'))}")
-        lines += [f"            {line}" for line in evidence_lines(verdict.get("evidence") or {})]
+        lines += [f"            {line}" for line in table_lines(verdict.get("evidence") or {})]
     return lines
-
-
-def evidence_lines(evidence: dict[str, Any]) -> list[str]:
-    """Shadow vs production, side by side: what the verdict was decided on."""
-    production, shadow = evidence.get("production") or {}, evidence.get("shadow") or {}
-    agreement = evidence.get("agreement") or {}
-    if not production and not shadow:
-        return []
-    rows = [("", "production", "shadow")]
-    rows.append(("invocations", _n(production.get("invocations")), _n(shadow.get("invocations"))))
-    for key, label in (("errors_5xx", "5xx"), ("errors_4xx", "4xx")):
-        rows.append((label, _rate(production, key), _rate(shadow, key)))
-    rows.append(
-        (
-            "p99 latency ms",
-            _n(production.get("p99_latency_ms"), ".1f"),
-            _n(shadow.get("p99_latency_ms"), ".1f"),
-        )
-    )
-    lines = [f"{a:<15} {b:>12} {c:>12}" for a, b, c in rows]
-    if agreement:
-        share = agreement.get("share")
-        lines.append(
-            f"agreement       {agreement.get('agreeing')}/{agreement.get('compared')} "
-            f"paired predictions" + (f" ({share:.2%})" if share is not None else "")
-        )
-    return lines
-
-
-def _n(value: Any, spec: str = ".0f") -> str:
-    return "-" if value is None else format(float(value), spec)
-
-
-def _rate(stats: dict[str, Any], key: str) -> str:
-    invocations = stats.get("invocations") or 0
-    if not invocations or stats.get(key) is None:
-        return "-"
-    return f"{_n(stats[key])} ({float(stats[key]) / invocations:.2%})"

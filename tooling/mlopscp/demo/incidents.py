@@ -8,6 +8,7 @@ table, its history from the ledger.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -55,6 +56,15 @@ class IncidentScenarios(Scenarios):
             f"after {BROKEN_HOURS} runs: one page on the SNS topic, naming latency_ms",
             [p["attributes"].get("kind") for p in pages] == ["investigate"]
             and "latency_ms" in pages[0]["body"],
+        )
+        body = pages[0]["body"] if pages else ""
+        out.check(
+            "the page says its severity and links to the drift response's execution "
+            "(View details), in the email and in Slack",
+            "severity: critical" in body
+            and "View details: https://us-east-1.console.aws.amazon.com/states/" in body
+            and len(posted) == 1
+            and "|View details>" in json.dumps(posted[0].blocks),
         )
         out.check(
             f"one incident_opened and {BROKEN_HOURS - 1} incident_updated in the ledger, "

@@ -85,10 +85,13 @@ class PromotionScenarios(Scenarios):
         )
         message = self._promo_slack_request(demand)
         out.check(
-            f"a Slack request in {PROMOTION_CHANNEL} with the verdict and the metric diff",
+            f"a Slack request in {PROMOTION_CHANNEL} with the verdict, production vs shadow side "
+            "by side (never 'worse' for the shadow's sampled traffic) and a View details link",
             message is not None
-            and "p99 latency" in json.dumps(message.blocks)
-            and "shadow test passed" in json.dumps(message.blocks),
+            and "p99 latency ms: production" in json.dumps(message.blocks)
+            and "shadow test passed" in json.dumps(message.blocks)
+            and "worse" not in json.dumps(message.blocks)
+            and "|View details>" in json.dumps(message.blocks),
         )
         approval = world.pending_approval(demand)
         self.send(
