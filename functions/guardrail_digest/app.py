@@ -112,4 +112,7 @@ def sweep_endpoints() -> dict[str, Any]:
         metrics.add_metric(name="ServingSweepFailed", unit=MetricUnit.Count, value=1)
         return {"status": "failed", "error": str(error)}
     metrics.add_metric(name="ServingFindings", unit=MetricUnit.Count, value=len(swept["recorded"]))
-    return {"status": "swept", "endpoints": swept["endpoints"], "new": len(swept["recorded"])}
+    if swept["skipped"]:
+        logger.warning("endpoints not checked", extra={"skipped": swept["skipped"]})
+    result = {"status": "swept", "endpoints": swept["endpoints"], "new": len(swept["recorded"])}
+    return result | ({"skipped": swept["skipped"]} if swept["skipped"] else {})

@@ -29,7 +29,8 @@ def sweep(
     default: GuardrailPolicy | None = None,
 ) -> dict[str, Any]:
     """Check every endpoint; returns how many were checked and the findings newly recorded."""
-    found = list(serving_usage.endpoints(sagemaker))
+    skipped: list[str] = []
+    found = list(serving_usage.endpoints(sagemaker, skipped))
     owners = {e.name: models.by_endpoint(e.name) for e in found}
     policies = {
         name: (m.guardrails if m is not None and m.guardrails else default or GuardrailPolicy())
@@ -49,4 +50,4 @@ def sweep(
             model_id = model.model_id if model is not None else UNKNOWN_MODEL
             if findings.record(finding, model_id, f"{config_of[usage.name]}@{week}"):
                 recorded.append(finding.to_dict())
-    return {"endpoints": len(found), "recorded": recorded}
+    return {"endpoints": len(found), "recorded": recorded, "skipped": skipped}

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+from mlops_core.errors import TransientAwsError
 from mlops_core.serving import EndpointUsage, VariantUsage
 
 from mlops_runtime.aws import translated_errors
@@ -32,13 +34,20 @@ class ServingEndpoint:
     ]  # name, instance type (None: serverless), count
 
 
-def endpoints(sagemaker: Any) -> Iterator[ServingEndpoint]:
-    """Every InService endpoint of the account, with what each variant runs on."""
+def endpoints(sagemaker: Any, skipped: list[str] | None = None) -> Iterator[ServingEndpoint]:
+    """Every InService endpoint of the account, with what each variant runs on. One that
+    cannot be described (deleted since the listing, or refused) is left out and named in
+    ``skipped``: it does not cost the other endpoints their check."""
     with translated_errors():
         pages = sagemaker.get_paginator("list_endpoints").paginate(StatusEquals="InService")
-        for page in pages:
-            for summary in page.get("Endpoints", []):
-                yield _described(sagemaker, summary["EndpointName"])
+        names = [s["EndpointName"] for page in pages for s in page.get("Endpoints", [])]
+    for name in names:
+        try:
+            with translated_errors():
+                yield _described(sagemaker, name)
+        except (ClientError, TransientAwsError) as error:
+            if skipped is not None:
+                skipped.append(f"{name}: {error}")
 
 
 def _described(sagemaker: Any, name: str) -> ServingEndpoint:

@@ -178,3 +178,13 @@ def test_metric_queries_are_batched_500_to_a_call(training_cloud) -> None:
     assert recorder.calls == [500, 100]  # 2 queries per variant
     assert len(usages) == 300
     assert usages[0].variants[0].invocations == ()
+
+
+def test_an_endpoint_that_cannot_be_described_is_skipped_not_the_sweep(training_cloud) -> None:
+    endpoint("churn-prod")
+    endpoint("gone-prod")
+    boto3.client("sagemaker").delete_endpoint_config(EndpointConfigName="gone-prod-v1")
+    swept = digest()["serving"]
+    assert (swept["status"], swept["endpoints"], swept["new"]) == ("swept", 1, 1)
+    (skipped,) = swept["skipped"]
+    assert skipped.startswith("gone-prod: ")

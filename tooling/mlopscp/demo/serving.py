@@ -17,9 +17,9 @@ from mlopscp.worlds.promotion import APPROVER, PRODUCTION, STAGING, PromotionMod
 
 IDLE_ENDPOINT = "legacy-scoring-prod"
 # A model promoted without benchmarked_max_rps: Inference Recommender measures it.
-PRICING = PromotionModel(
-    "pricing",
-    "a price-elasticity model deployed for the first time, sized by Inference Recommender",
+OFFERS = PromotionModel(
+    "offers",
+    "an offers ranker deployed for the first time, sized by Inference Recommender",
     {
         1: {
             "binary_classification_metrics": {
@@ -47,7 +47,7 @@ class ServingScenarios(Scenarios):
         out = Outcome(
             "Serving cost -> an idle endpoint in the digest with its monthly cost; a promotion "
             "sized by Inference Recommender",
-            f"{IDLE_ENDPOINT} (2 x ml.m5.large) got no request for 30 days; pricing v1 is "
+            f"{IDLE_ENDPOINT} (2 x ml.m5.large) got no request for 30 days; offers v1 is "
             "promoted without a benchmarked_max_rps",
         )
         self._idle_endpoint_in_the_digest(out)
@@ -106,18 +106,18 @@ class ServingScenarios(Scenarios):
 
     def _rightsized_promotion(self, out: Outcome) -> None:
         world = self.plane.promotion
-        world.add_model(PRICING)
-        sagemaker_ext.set_recommendation_results(PRICING.package_arn(1), MEASURED)
-        event = world.approve_in_registry(PRICING, 1)
-        self.send(out, lambda: self.emu.put_event(event), "pricing v1 approved in the registry")
+        world.add_model(OFFERS)
+        sagemaker_ext.set_recommendation_results(OFFERS.package_arn(1), MEASURED)
+        event = world.approve_in_registry(OFFERS, 1)
+        self.send(out, lambda: self.emu.put_event(event), "offers v1 approved in the registry")
         jobs = self.emu.client("sagemaker", account=STAGING).list_inference_recommendations_jobs(
-            ModelPackageVersionArnEquals=PRICING.package_arn(1)
+            ModelPackageVersionArnEquals=OFFERS.package_arn(1)
         )["InferenceRecommendationsJobs"]
         out.check(
-            f"staging account {STAGING}: one Inference Recommender job for package pricing/1",
-            [j["JobName"] for j in jobs] == ["pricing-v1-rightsizing"],
+            f"staging account {STAGING}: one Inference Recommender job for package offers/1",
+            [j["JobName"] for j in jobs] == ["offers-v1-rightsizing"],
         )
-        chosen = self._entry("pricing", "autoscaling_target_chosen")
+        chosen = self._entry("offers", "autoscaling_target_chosen")
         out.check(
             "ledger: autoscaling_target_chosen 1260 invocations/minute/instance = 0.7 x the 1800 "
             "one ml.m5.large sustained in that job",
@@ -129,16 +129,16 @@ class ServingScenarios(Scenarios):
             "and it names the cheaper type it measured (ml.c6g.large, Graviton)",
             [a["instance_type"] for a in chosen.get("alternatives", [])] == ["ml.c6g.large"],
         )
-        approval = world.pending_approval(PRICING)
+        approval = world.pending_approval(OFFERS)
         self.send(
             out,
             lambda: world.approve_in_slack(approval["approval_id"]),
             f"{APPROVER} (ada) clicks Approve in Slack",
         )
-        scaling = world.scalable_target(PRICING) or {}
+        scaling = world.scalable_target(OFFERS) or {}
         values = [p["TargetValue"] for p in scaling.get("policies", []) if p]
         out.check(
-            f"production account {PRODUCTION}: pricing-prod target tracking at 1260 "
+            f"production account {PRODUCTION}: offers-prod target tracking at 1260 "
             "invocations/minute/instance (1-4 instances), from the recommendation",
             values == [1260.0] and (scaling.get("min"), scaling.get("max")) == (1, 4),
         )
