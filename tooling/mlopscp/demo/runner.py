@@ -67,7 +67,6 @@ class Demo(
         "xaccount_refused",
         # the incident lifecycle (issue 17): a day-long schema break pages once, then resolves
         "schema_break_persists",
-        "serving_cost",  # issue 14: idle endpoint's cost; autoscaling from Inference Recommender
     )
 
     def run(self, names: tuple[str, ...] = SCENARIOS) -> list[Outcome]:
