@@ -137,5 +137,7 @@ def test_a_bad_model_file_is_one_line_before_anything_starts(tmp_path: Path) -> 
     )
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr.startswith(f"mlopscp: error: {model} is not a valid model configuration")
+    # The same words as `models put`: the file, the line and the field.
+    assert done.stderr.startswith(f"mlopscp: error: {model}:1: endpoint_name: required")
+    assert done.stderr.count("\n") == 1
     assert "replay: deploying" not in done.stderr
