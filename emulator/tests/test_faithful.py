@@ -309,6 +309,8 @@ def _drive_sagemaker(sagemaker: Any, unique: str) -> None:
         PrimaryContainer={"ModelPackageName": package},
     )
 
+    _drive_recommender(sagemaker, unique, package)
+
     training_job(sagemaker, f"t-{unique}")
     sagemaker.describe_training_job(TrainingJobName=f"t-{unique}")
     sagemaker.stop_training_job(TrainingJobName=f"t-{unique}")
@@ -322,6 +324,29 @@ def _drive_sagemaker(sagemaker: Any, unique: str) -> None:
         failure_reason="Spot capacity not available",
     )
     sagemaker.describe_training_job(TrainingJobName=f"f-{unique}")
+
+
+def _drive_recommender(sagemaker: Any, unique: str, package: str) -> None:
+    """A job that completes with a measured recommendation, listed; a second one stopped."""
+    sm_ext.set_recommendation_results(
+        package, {"ml.m5.large": {"MaxInvocations": 1500, "ModelLatency": 40, "CostPerHour": 0.1}}
+    )
+    for name in (f"ir-{unique}", f"irs-{unique}"):
+        sagemaker.create_inference_recommendations_job(
+            JobName=name,
+            JobType="Default",
+            RoleArn=ROLE,
+            InputConfig={
+                "ModelPackageVersionArn": package,
+                "EndpointConfigurations": [{"InstanceType": "ml.m5.large"}],
+            },
+        )
+    for _ in range(3):  # PENDING, IN_PROGRESS, COMPLETED with its recommendation
+        sagemaker.describe_inference_recommendations_job(JobName=f"ir-{unique}")
+    sagemaker.list_inference_recommendations_jobs(NameContains=unique)
+    sagemaker.stop_inference_recommendations_job(JobName=f"irs-{unique}")
+    for _ in range(2):  # STOPPING, STOPPED
+        sagemaker.describe_inference_recommendations_job(JobName=f"irs-{unique}")
 
 
 def _drive_shadow_test(sagemaker: Any, unique: str, endpoint: str) -> None:
