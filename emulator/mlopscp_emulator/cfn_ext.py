@@ -178,13 +178,22 @@ def generated_secret_string(spec: dict[str, Any]) -> str:
 MODELS: dict[str, Any] = {model.cloudformation_type(): model for model in (FunctionUrl, Secret)}
 
 
+ARCHIVE_NAME_MAX = 48  # CreateArchive's ArchiveName constraint (botocore's model)
+
+
 def _archive_as_the_api_takes_it(original: Any) -> Any:
     """Wrap moto's ``Archive.create_from_cloudformation_json``: the template's pattern object
-    becomes the JSON text ``CreateArchive`` takes, ``RetentionDays`` an integer."""
+    becomes the JSON text ``CreateArchive`` takes, ``RetentionDays`` an integer, and a generated
+    name fits the API's 48 characters (CloudFormation shortens the stack and logical id parts
+    of a generated name and keeps its unique suffix; moto's name broke CreateArchive for stacks
+    with names longer than 14 characters)."""
     create = original.__func__
 
     def from_template(cls: Any, name: str, template: Any, *args: Any, **kwargs: Any) -> Any:
         properties = dict(template["Properties"])
+        if "ArchiveName" not in properties and len(name) > ARCHIVE_NAME_MAX:
+            prefix, suffix = name.rsplit("-", 1)
+            name = f"{prefix[: ARCHIVE_NAME_MAX - len(suffix) - 1]}-{suffix}"
         if isinstance(properties.get("EventPattern"), dict):
             properties["EventPattern"] = json.dumps(properties["EventPattern"])
         if properties.get("RetentionDays") is not None:

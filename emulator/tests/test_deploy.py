@@ -184,3 +184,23 @@ def test_an_archive_takes_its_pattern_as_an_object_and_its_retention_from_a_para
         "source": ["aws.sagemaker"],
         "detail-type": ["Model Drift Signal"],
     }
+
+
+def test_a_generated_archive_name_fits_the_api_for_a_long_stack_name(
+    emulator: Emulator, tmp_path: Path, unique: str
+) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n"
+        "  WorkloadBusArchiveOfALongLogicalId:\n"
+        "    Type: AWS::Events::Archive\n"
+        "    Properties:\n"
+        "      SourceArn: !Sub arn:aws:events:${AWS::Region}:${AWS::AccountId}:event-bus/default\n"
+        "Outputs:\n"
+        "  ArchiveName: {Value: !Ref WorkloadBusArchiveOfALongLogicalId}\n"
+    )
+    stack_name = f"incident-controls-and-more-{unique}"
+    deployed = emulator.deploy(tmp_path / "template.yaml", stack_name=stack_name)
+    name = deployed.outputs["ArchiveName"]
+    assert len(name) <= 48
+    assert name.startswith("incident-controls-")
+    assert emulator.client("events").describe_archive(ArchiveName=name)["ArchiveName"] == name
