@@ -191,10 +191,13 @@ def test_a_generated_archive_name_fits_the_api_for_a_long_stack_name(
 ) -> None:
     (tmp_path / "template.yaml").write_text(
         "Resources:\n"
+        "  Bus:\n"  # a bus of its own: an archive of the default bus would see other tests' events
+        "    Type: AWS::Events::EventBus\n"
+        f"    Properties: {{Name: long-{unique}}}\n"
         "  WorkloadBusArchiveOfALongLogicalId:\n"
         "    Type: AWS::Events::Archive\n"
         "    Properties:\n"
-        "      SourceArn: !Sub arn:aws:events:${AWS::Region}:${AWS::AccountId}:event-bus/default\n"
+        "      SourceArn: !GetAtt Bus.Arn\n"
         "Outputs:\n"
         "  ArchiveName: {Value: !Ref WorkloadBusArchiveOfALongLogicalId}\n"
     )
