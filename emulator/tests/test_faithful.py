@@ -27,6 +27,7 @@ from moto.core.responses import ActionResult
 from .model_check import problems
 from .test_sagemaker_ext import (
     ROLE,
+    candidate_package,
     endpoint_config,
     in_service_endpoint,
     model,
@@ -290,16 +291,7 @@ def _drive_sagemaker(sagemaker: Any, unique: str) -> None:
     )
     sagemaker.get_model_package_group_policy(ModelPackageGroupName=group)
     sagemaker.delete_model_package_group_policy(ModelPackageGroupName=group)
-    package = sagemaker.create_model_package(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": "123.dkr.ecr/model:1"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        Tags=[{"Key": "stage", "Value": "candidate"}],
-    )["ModelPackageArn"]
+    package = candidate_package(sagemaker, group)
     sagemaker.add_tags(ResourceArn=package, Tags=[{"Key": "evaluated", "Value": "yes"}])
     sagemaker.list_tags(ResourceArn=package)
     sagemaker.delete_tags(ResourceArn=package, TagKeys=["evaluated"])

@@ -54,6 +54,21 @@ def in_service_endpoint(sagemaker: BaseClient, unique: str) -> str:
     return f"ep-{unique}"
 
 
+def candidate_package(sagemaker: BaseClient, group: str) -> str:
+    """A version pending approval in `group`, tagged stage=candidate."""
+    arn: str = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "123.dkr.ecr/model:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        Tags=[{"Key": "stage", "Value": "candidate"}],
+    )["ModelPackageArn"]
+    return arn
+
+
 def statuses(sagemaker: BaseClient, endpoint: str, count: int) -> list[tuple[str, str]]:
     described = [sagemaker.describe_endpoint(EndpointName=endpoint) for _ in range(count)]
     return [(d["EndpointStatus"], d["EndpointConfigName"]) for d in described]
@@ -657,16 +672,7 @@ def test_model_package_group_policies_and_model_package_tags(
     with pytest.raises(ClientError):
         sagemaker.get_model_package_group_policy(ModelPackageGroupName=group)
 
-    package = sagemaker.create_model_package(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": "123.dkr.ecr/model:1"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        Tags=[{"Key": "stage", "Value": "candidate"}],
-    )["ModelPackageArn"]
+    package = candidate_package(sagemaker, group)
     sagemaker.add_tags(ResourceArn=package, Tags=[{"Key": "evaluated", "Value": "yes"}])
     tags = sagemaker.list_tags(ResourceArn=package)["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"stage": "candidate", "evaluated": "yes"}

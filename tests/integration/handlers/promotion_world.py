@@ -30,6 +30,14 @@ MODELS_BUCKET = "sagemaker-models-tooling"
 ENDPOINT = "demand-prod"
 
 
+def remove_production() -> None:
+    """Production as before a model's first deployment: no endpoint, config or model."""
+    sagemaker = account_client("sagemaker", PRODUCTION)
+    sagemaker.delete_endpoint(EndpointName=ENDPOINT)
+    sagemaker.delete_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
+    sagemaker.delete_model(ModelName="demand-v1")
+
+
 def account_client(service: str, account: str) -> Any:
     """A client in another account (moto lands what it creates there)."""
     if account == TOOLING:

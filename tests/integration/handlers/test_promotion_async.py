@@ -21,6 +21,7 @@ from tests.integration.handlers.promotion_world import (
     approve,
     prepared,
     put_config,
+    remove_production,
     run,
     until,
     world_fixture,  # noqa: F401 - provides the `world` fixture
@@ -43,10 +44,7 @@ def async_config(world: World, **extra: Any) -> None:
 
 @pytest.fixture(name="fresh")
 def fresh_fixture(world: World) -> World:
-    sagemaker = account_client("sagemaker", PRODUCTION)
-    sagemaker.delete_endpoint(EndpointName=ENDPOINT)
-    sagemaker.delete_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
-    sagemaker.delete_model(ModelName="demand-v1")
+    remove_production()
     async_config(world)
     return world
 

@@ -28,6 +28,7 @@ from tests.integration.handlers.promotion_world import (
     ledger_entry,
     prepared,
     put_config,
+    remove_production,
     run,
     someone_elses_endpoint,
     until,
@@ -42,10 +43,7 @@ RESOURCE = f"endpoint/{ENDPOINT}/variant/AllTraffic"
 def fresh_fixture(world: World) -> World:
     """The world with nothing in production: the endpoint, its config and model never existed.
     The model asks for autoscaling (2-4 instances) and has an absolute quality bar."""
-    sagemaker = account_client("sagemaker", PRODUCTION)
-    sagemaker.delete_endpoint(EndpointName=ENDPOINT)
-    sagemaker.delete_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
-    sagemaker.delete_model(ModelName="demand-v1")
+    remove_production()
     put_config(
         world,
         autoscaling={"benchmarked_max_rps": 25, "min_instances": 2, "max_instances": 4},

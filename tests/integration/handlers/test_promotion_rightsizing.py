@@ -25,6 +25,7 @@ from tests.integration.handlers.promotion_world import (
     package_arn,
     prepared,
     put_config,
+    remove_production,
     run,
     until,
     world_fixture,  # noqa: F401 - provides the `world` fixture
@@ -41,10 +42,7 @@ MEASURED = {
 @pytest.fixture(name="fresh")
 def fresh_fixture(world: World) -> World:
     """No production endpoint yet (a first deployment); autoscaling without an override."""
-    sagemaker = account_client("sagemaker", PRODUCTION)
-    sagemaker.delete_endpoint(EndpointName=ENDPOINT)
-    sagemaker.delete_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
-    sagemaker.delete_model(ModelName="demand-v1")
+    remove_production()
     configure(world)
     return world
 

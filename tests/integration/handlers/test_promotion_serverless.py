@@ -23,6 +23,7 @@ from tests.integration.handlers.promotion_world import (
     ledger_entry,
     prepared,
     put_config,
+    remove_production,
     run,
     until,
     world_fixture,  # noqa: F401 - provides the `world` fixture
@@ -41,10 +42,7 @@ def serverless_config(world: World) -> None:
 
 @pytest.fixture(name="fresh")
 def fresh_fixture(world: World) -> World:
-    sagemaker = account_client("sagemaker", PRODUCTION)
-    sagemaker.delete_endpoint(EndpointName=ENDPOINT)
-    sagemaker.delete_endpoint_config(EndpointConfigName=f"{ENDPOINT}-v1")
-    sagemaker.delete_model(ModelName="demand-v1")
+    remove_production()
     serverless_config(world)
     return world
 
