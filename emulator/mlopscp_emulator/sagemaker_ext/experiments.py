@@ -10,7 +10,6 @@ from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import (
     ConflictException,
     ResourceInUseException,
-    ResourceNotFound,
     ValidationError,
 )
 from moto.sagemaker.models import SageMakerModelBackend
@@ -18,7 +17,14 @@ from moto.sagemaker.utils import arn_formatter
 
 from mlopscp_emulator.sagemaker_ext.endpoints import apply_config
 from mlopscp_emulator.sagemaker_ext.lifecycle import advance, begin
-from mlopscp_emulator.sagemaker_ext.state import Params, collection, put, utc, without_none
+from mlopscp_emulator.sagemaker_ext.state import (
+    Params,
+    collection,
+    member,
+    put,
+    utc,
+    without_none,
+)
 
 
 class FakeInferenceExperiment:
@@ -92,10 +98,10 @@ class FakeInferenceExperiment:
 
 
 def _experiment(backend: SageMakerModelBackend, name: str) -> FakeInferenceExperiment:
-    experiment = collection(backend, "inference_experiments").get(name)
-    if experiment is None:
-        raise ResourceNotFound(f"Inference experiment {name} does not exist.")
-    return experiment
+    found: FakeInferenceExperiment = member(
+        backend, "inference_experiments", name, f"Inference experiment {name} does not exist."
+    )
+    return found
 
 
 def create_inference_experiment(backend: SageMakerModelBackend, params: Params) -> dict:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from moto.core.utils import utcnow
-from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound
+from moto.sagemaker.exceptions import ResourceInUseException
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.utils import arn_formatter
 
@@ -18,6 +18,7 @@ from mlopscp_emulator.sagemaker_ext.state import (
     Params,
     backend_for,
     collection,
+    member,
     put,
     utc,
     without_none,
@@ -94,10 +95,10 @@ def _endpoint_of(backend: SageMakerModelBackend, config: dict[str, Any]) -> str 
 
 
 def _schedule(backend: SageMakerModelBackend, name: str) -> FakeMonitoringSchedule:
-    schedule = collection(backend, "monitoring_schedules").get(name)
-    if schedule is None:
-        raise ResourceNotFound(f"Monitoring Schedule '{name}' does not exist.")
-    return schedule
+    found: FakeMonitoringSchedule = member(
+        backend, "monitoring_schedules", name, f"Monitoring Schedule '{name}' does not exist."
+    )
+    return found
 
 
 def create_monitoring_schedule(backend: SageMakerModelBackend, params: Params) -> dict[str, Any]:

@@ -19,12 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from moto.core.utils import utcnow
-from moto.sagemaker.exceptions import ConflictException, ResourceInUseException, ResourceNotFound
+from moto.sagemaker.exceptions import ConflictException, ResourceInUseException
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.utils import arn_formatter
 
 from mlopscp_emulator.sagemaker_ext.lifecycle import advance, begin
-from mlopscp_emulator.sagemaker_ext.state import Params, collection, without_none
+from mlopscp_emulator.sagemaker_ext.state import Params, collection, member, without_none
 
 # Results per model (package ARN or model name) -> per instance type.
 _RESULTS: dict[str, dict[str, dict[str, Any]]] = {}
@@ -157,10 +157,13 @@ class FakeRecommendationJob:
 
 
 def _job(backend: SageMakerModelBackend, name: str) -> FakeRecommendationJob:
-    job = collection(backend, "recommendation_jobs").get(name)
-    if job is None:
-        raise ResourceNotFound(f"Inference recommendations job {name} does not exist.")
-    return job
+    found: FakeRecommendationJob = member(
+        backend,
+        "recommendation_jobs",
+        name,
+        f"Inference recommendations job {name} does not exist.",
+    )
+    return found
 
 
 def create_inference_recommendations_job(backend: SageMakerModelBackend, params: Params) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.sagemaker.exceptions import ResourceNotFound
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 
 DEFAULT_REGION = "us-east-1"
@@ -16,6 +17,14 @@ Params = dict[str, Any]  # a request's parameters, as moto parsed them
 def collection(backend: SageMakerModelBackend, name: str) -> dict[str, Any]:
     """A per-backend store moto does not have (reset with the backend)."""
     return backend.__dict__.setdefault(f"mlopscp_{name}", {})
+
+
+def member(backend: SageMakerModelBackend, name: str, key: str, missing: str) -> Any:
+    """``collection(backend, name)[key]``, or AWS's ResourceNotFound saying `missing`."""
+    found = collection(backend, name).get(key)
+    if found is None:
+        raise ResourceNotFound(missing)
+    return found
 
 
 def backend_for(account_id: str, region: str) -> SageMakerModelBackend:
