@@ -12,6 +12,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from mlopscp_emulator import Emulator
 from mlopscp_emulator import sagemaker_ext as sm_ext
+from mlopscp_emulator.sagemaker_ext import state
 
 pytestmark = pytest.mark.integration
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -200,6 +201,25 @@ def test_a_create_can_fail_as_an_unhealthy_endpoint_does(
     described = sagemaker.describe_endpoint(EndpointName=f"ep-{unique}")
     assert described["FailureReason"] == "The primary container did not pass the ping check"
     sagemaker.delete_endpoint(EndpointName=f"ep-{unique}")  # what AWS then asks for
+
+
+def test_an_aware_time_put_on_an_endpoint_keeps_list_endpoints_sorting(
+    sagemaker: BaseClient, unique: str
+) -> None:
+    old, new = (
+        in_service_endpoint(sagemaker, f"old-{unique}"),
+        in_service_endpoint(sagemaker, f"new-{unique}"),
+    )
+    month_ago = datetime.now(UTC) - timedelta(days=30)  # aware, as a caller would write it
+    state.put(
+        state.backend_for("123456789012", "us-east-1").endpoints[old], creation_time=month_ago
+    )
+    names = [
+        e["EndpointName"]
+        for e in sagemaker.list_endpoints(SortBy="CreationTime", SortOrder="Ascending")["Endpoints"]
+        if unique in e["EndpointName"]
+    ]
+    assert names == [old, new]  # moto compared aware with naive times and answered 500
 
 
 def test_describe_endpoint_summarises_the_data_capture_as_aws_does(

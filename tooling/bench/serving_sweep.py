@@ -53,7 +53,7 @@ def _seed(boto3: Any, count: int) -> None:
         put(
             backend_for("123456789012", "us-east-1").endpoints[name],
             endpoint_status="InService",
-            creation_time=(NOW - timedelta(days=30)).replace(tzinfo=None),  # moto: naive UTC
+            creation_time=NOW - timedelta(days=30),
         )
         if n % 5 == 0:
             continue  # idle

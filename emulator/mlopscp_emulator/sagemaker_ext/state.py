@@ -32,8 +32,17 @@ def backend_for(account_id: str, region: str) -> SageMakerModelBackend:
 
 
 def put(resource: Any, **attributes: Any) -> None:
-    """Set attributes moto's classes do not declare; moto serialises them by name."""
-    vars(resource).update(attributes)
+    """Set attributes moto's classes do not declare; moto serialises them by name. A time is
+    kept as moto keeps its own, naive UTC: an aware one breaks moto's sorts and filters (its
+    ListEndpoints compares creation times)."""
+    vars(resource).update(
+        {
+            name: value.astimezone(UTC).replace(tzinfo=None)
+            if isinstance(value, datetime) and value.tzinfo is not None
+            else value
+            for name, value in attributes.items()
+        }
+    )
 
 
 def without_none(values: dict[str, Any]) -> dict[str, Any]:

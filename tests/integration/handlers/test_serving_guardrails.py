@@ -43,7 +43,7 @@ def endpoint(name: str, *, instances: int = 1, age_days: int = 30) -> None:
     sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-v1")
     sagemaker.describe_endpoint(EndpointName=name)  # Creating -> InService
     sagemaker.describe_endpoint(EndpointName=name)
-    created = (NOW - timedelta(days=age_days)).replace(tzinfo=None)  # moto keeps naive UTC
+    created = NOW - timedelta(days=age_days)
     put(backend_for("123456789012", "us-east-1").endpoints[name], creation_time=created)
 
 

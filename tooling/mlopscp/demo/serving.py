@@ -65,9 +65,7 @@ class ServingScenarios(Scenarios):
         sagemaker.get_waiter("endpoint_in_service").wait(
             EndpointName=IDLE_ENDPOINT, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
         )
-        # Created a month ago, never called; moto keeps naive UTC times (an aware one breaks its
-        # ListEndpoints sort once other endpoints exist).
-        month_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
+        month_ago = datetime.now(UTC) - timedelta(days=30)  # created a month ago, never called
         put(backend_for(ACCOUNT, REGION).endpoints[IDLE_ENDPOINT], creation_time=month_ago)
         self.plane.notifications()  # earlier scenarios' pages are not this one's
         digest = self.plane.outputs["GuardrailDigestFunctionName"]
