@@ -38,6 +38,7 @@ from mlops_runtime.promotion_workflow import (
     deadline,
     deploy_part,
     ensure_endpoint_config,
+    ensure_model,
     notify_about,
     passed,
     put_rollback_alarms,
@@ -76,6 +77,8 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
     size = fleet.fleet_size(live, target.instance_count, scaling)
     with translated_errors():
         source = sagemaker.describe_endpoint_config(EndpointConfigName=old)
+    # The shadow test created the model; with no shadow test, it is created here.
+    ensure_model(p, sagemaker, p.names["prod_model"], target.execution_role_arn)
     ensure_endpoint_config(
         p,
         sagemaker,
