@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any
 
 import botocore.session
+from botocore.model import StringShape
 from moto.applicationautoscaling import models, responses
 
 from mlopscp_emulator._patching import Patches
@@ -32,7 +33,8 @@ _installed = False
 def aws_dimensions() -> list[str]:
     """botocore's ``ScalableDimension`` enum for application-autoscaling."""
     model = botocore.session.get_session().get_service_model("application-autoscaling")
-    return list(model.shape_for("ScalableDimension").enum)
+    shape: StringShape = model.shape_for("ScalableDimension")  # type: ignore[assignment]
+    return list(shape.enum)
 
 
 SAGEMAKER_ROLE = (
