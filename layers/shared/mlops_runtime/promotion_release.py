@@ -75,6 +75,8 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
     scaling = _scaling_for(p, saved)
     live = fleet.live_instance_count(now.get("ProductionVariants", []), variant)
     size = fleet.fleet_size(live, target.instance_count, scaling)
+    if target.serverless is not None:
+        size = fleet.FleetSize(0, "serverless: no instances")
     with translated_errors():
         source = sagemaker.describe_endpoint_config(EndpointConfigName=old)
     # The shadow test created the model; with no shadow test, it is created here.
