@@ -209,6 +209,20 @@ def put_backlog_alarm(p: Promotion, account: Any) -> str | None:
     return str(alarm["AlarmName"])
 
 
+def drop_backlog_alarm(p: Promotion, account: Any) -> bool:
+    """Delete the endpoint's scale-out-from-zero alarm; False if there was none."""
+    try:
+        with translated_errors():
+            account.client("cloudwatch").delete_alarms(
+                AlarmNames=[backlog_alarm_name(p.config.production.endpoint_name)]
+            )
+    except ClientError as error:
+        if not missing(error):
+            raise
+        return False
+    return True
+
+
 def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
     """Production had no endpoint before this promotion; it has none after it."""
     target, account = p.config.production, p.account("production")

@@ -28,7 +28,11 @@ from mlops_core.promotion.shadow_table import message_lines
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
 from mlops_runtime.promotion_bake import bake
-from mlops_runtime.promotion_first import clean_first_deployment, put_backlog_alarm
+from mlops_runtime.promotion_first import (
+    clean_first_deployment,
+    drop_backlog_alarm,
+    put_backlog_alarm,
+)
 from mlops_runtime.promotion_rightsizing import stop_unfinished, target_value
 from mlops_runtime.promotion_shadow import stop_experiment
 from mlops_runtime.promotion_workflow import (
@@ -72,7 +76,7 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
     kind_changes = plan.get("current", Kind.REAL_TIME) != plan.get("candidate", Kind.REAL_TIME)
     autoscaling = account.client("application-autoscaling")
     saved = _scaling_before(p, autoscaling)
-    scaling = _scaling_for(p, saved)
+    scaling = _scaling_for(p, None if kind_changes else saved)
     live = fleet.live_instance_count(now.get("ProductionVariants", []), variant)
     size = fleet.fleet_size(live, target.instance_count, scaling)
     if target.serverless is not None:
@@ -143,7 +147,9 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
 
 def _scaling_for(p: Promotion, saved: fleet.Scaling | None) -> fleet.Scaling | None:
     """The variant's autoscaling once the candidate serves: on its queue (async), on its
-    provisioned concurrency (serverless), or a real-time variant's (mlops_core.promotion.fleet)."""
+    provisioned concurrency (serverless), or a real-time variant's (mlops_core.promotion.fleet;
+    ``saved``: the variant's before, None when its kind changes: a queue's scaling is not
+    carried over to a real-time variant)."""
     target = p.config.production
     if target.async_inference is not None:
         return backlog_scaling(target.async_inference, target.endpoint_name)
@@ -235,6 +241,8 @@ def verify_production(p: Promotion) -> dict[str, Any]:
         _verify_capture(described.get("DataCaptureConfig") or {}, target)
     scaling = _apply_autoscaling(p, account.client("application-autoscaling"))
     backlog = put_backlog_alarm(p, account)
+    if _kind_left(p, Kind.ASYNC):  # its scale-out-from-zero policy went with the old scaling
+        drop_backlog_alarm(p, account)
     return {
         "verified": True,
         "autoscaling": scaling,
@@ -519,8 +527,24 @@ def _clean_production(p: Promotion, report: dict[str, Any]) -> None:
     if deploy.get("deregistered") and current == deploy.get("old_config"):
         _restore_autoscaling(p, account.client("application-autoscaling"))
         report["cleaned"].append("restored the production variant's autoscaling")
+    if _kind_left(p, Kind.ASYNC, candidate=True) and drop_backlog_alarm(p, account):
+        report["cleaned"].append("deleted the candidate's backlog alarm")
     delete_if_created_by(sagemaker, "endpoint-config", p.names["prod_config"], p.id, report)
     delete_if_created_by(sagemaker, "model", p.names["prod_model"], p.id, report)
+
+
+def _kind_left(p: Promotion, kind: Kind, candidate: bool = False) -> bool:
+    """The update changes the endpoint from ``kind`` (or, ``candidate``: to ``kind``)."""
+    plan = p.info.get("plan") or {}
+    ends = (
+        (plan.get("candidate"), plan.get("current"))
+        if candidate
+        else (
+            plan.get("current"),
+            plan.get("candidate"),
+        )
+    )
+    return ends[0] == kind and ends[1] != kind
 
 
 def _clean_staging(p: Promotion, report: dict[str, Any]) -> None:

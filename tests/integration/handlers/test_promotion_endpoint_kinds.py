@@ -21,6 +21,7 @@ from tests.integration.handlers.promotion_world import (
     ledger_entry,
     prepared,
     put_config,
+    register,
     remove_production,
     run,
     serve_version_1,
@@ -58,7 +59,7 @@ def approved(state: dict[str, Any]) -> dict[str, Any]:
     state["staging"] = run(candidate.deploy_staging, state)
     state = until(candidate.check_staging, state, "ready", "staging")
     state["verdict"] = run(first.skip_shadow, state)
-    approve(state)
+    approve(state, subject=state["promotion"]["id"])
     state["deploy"] = run(release.deploy_production, state)
     return state
 
@@ -165,6 +166,42 @@ def test_a_real_time_endpoint_is_promoted_to_async_scaling_to_zero(world: World)
     )["ScalableTargets"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 3)
     assert verified["backlog_alarm"] == f"mlopscp-{ENDPOINT}-backlog-without-capacity"
+
+
+def test_an_async_endpoint_is_promoted_to_real_time_without_its_queues_scaling(
+    world: World,
+) -> None:
+    configure(world, async_inference=ASYNC)
+    state = until(release.check_deployment, approved(prepared(world)), "deployed", "deploy")
+    state["verified"] = run(release.verify_production, state)
+    assert run(release.finish, state)["outcome"] == "promoted"  # v2 serves async
+    register(3, {"mse": 3.7, "r2": 0.83})
+    scaling = {"benchmarked_max_rps": 5, "min_instances": 1, "max_instances": 3}
+    put_config(world, autoscaling=scaling, deployment={"bake_seconds": 0})
+
+    state = prepared(world, version=3)
+    plan = state["promotion"]["plan"]
+    assert (plan["current"], plan["candidate"], plan["rollback"]) == ("async", "real-time", "ours")
+    state = until(release.check_deployment, approved(state), "deployed", "deploy")
+    run(release.verify_production, state)
+
+    config = account_client("sagemaker", PRODUCTION).describe_endpoint_config(
+        EndpointConfigName=state["promotion"]["names"]["prod_config"]
+    )
+    assert "AsyncInferenceConfig" not in config
+    autoscaling = account_client("application-autoscaling", PRODUCTION)
+    (target,) = autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[RESOURCE]
+    )["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)  # not the queue's 0
+    policies = autoscaling.describe_scaling_policies(
+        ServiceNamespace="sagemaker", ResourceId=RESOURCE
+    )["ScalingPolicies"]
+    assert [p["PolicyName"] for p in policies] == ["mlopscp-target-tracking"]
+    backlog = account_client("cloudwatch", PRODUCTION).describe_alarms(
+        AlarmNames=[f"mlopscp-{ENDPOINT}-backlog-without-capacity"]
+    )["MetricAlarms"]
+    assert backlog == []  # its scale-out-from-zero policy is gone: so is the alarm
 
 
 @pytest.mark.parametrize(
