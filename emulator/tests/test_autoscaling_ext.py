@@ -1,29 +1,22 @@
 """autoscaling_ext: Application Auto Scaling takes the scalable dimensions AWS documents
-(botocore's model), not only moto's list; an unknown dimension is still refused."""
+(botocore's model), not only moto's list; an unknown dimension is still refused. Driven through
+the emulator (which installs the extension), as users call AWS."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from mlopscp_emulator import autoscaling_ext
-from moto import mock_aws
+from mlopscp_emulator import Emulator, autoscaling_ext
 
-RESOURCE = "endpoint/quotes-prod/variant/AllTraffic"
+RESOURCE = "endpoint/quotes-ext/variant/AllTraffic"
 PROVISIONED = "sagemaker:variant:DesiredProvisionedConcurrency"
 
 
 @pytest.fixture(name="autoscaling")
-def autoscaling_fixture() -> Iterator[Any]:
-    with mock_aws():
-        autoscaling_ext.install()
-        try:
-            yield boto3.client("application-autoscaling", region_name="us-east-1")
-        finally:
-            autoscaling_ext.uninstall()
+def autoscaling_fixture(emulator: Emulator) -> Any:
+    return emulator.client("application-autoscaling")
 
 
 def test_botocores_dimensions_include_what_moto_lacks() -> None:
@@ -68,13 +61,3 @@ def test_an_unknown_dimension_is_still_refused(autoscaling: Any) -> None:
             MinCapacity=1,
             MaxCapacity=2,
         )
-
-
-def test_uninstall_gives_moto_its_own_list_back() -> None:
-    from moto.applicationautoscaling import models
-
-    before = models.ScalableDimensionValueSet
-    autoscaling_ext.install()
-    assert models.ScalableDimensionValueSet is not before
-    autoscaling_ext.uninstall()
-    assert models.ScalableDimensionValueSet is before
