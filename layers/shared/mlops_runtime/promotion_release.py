@@ -83,8 +83,8 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
         size = fleet.FleetSize(0, "serverless: no instances")
     with translated_errors():
         source = sagemaker.describe_endpoint_config(EndpointConfigName=old)
-    # The shadow test created the model; with no shadow test, it is created here.
-    ensure_model(p, sagemaker, p.names["prod_model"], target.execution_role_arn)
+    if p.info.get("shadow_skipped"):  # else the shadow test created the model
+        ensure_model(p, sagemaker, p.names["prod_model"], target.execution_role_arn)
     ensure_endpoint_config(
         p,
         sagemaker,
