@@ -14,7 +14,7 @@ offline EventBridge matcher, and the service extensions (``sagemaker_ext`` holds
 lifecycle hooks; each extension's ``install``/``uninstall`` serves in-process ``mock_aws`` tests).
 """
 
-from mlopscp_emulator import cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
+from mlopscp_emulator import autoscaling_ext, cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
 from mlopscp_emulator.credentials import DEFAULT_ACCOUNT
 from mlopscp_emulator.deploy import DeployError, RuleInfo, Stack
 from mlopscp_emulator.emulator import Emulator, EmulatorError
@@ -34,6 +34,7 @@ __all__ = [
     "RuleInfo",
     "Stack",
     "Trace",
+    "autoscaling_ext",
     "cloudwatch_ext",
     "matches",
     "s3_ext",

@@ -17,7 +17,14 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from mlopscp_emulator import cfn_ext, cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
+from mlopscp_emulator import (
+    autoscaling_ext,
+    cfn_ext,
+    cloudwatch_ext,
+    s3_ext,
+    sagemaker_ext,
+    sts_ext,
+)
 from mlopscp_emulator._patching import Patches
 from mlopscp_emulator.api_calls import OWN_AGENT, ApiCalls, call_of
 from mlopscp_emulator.credentials import DEFAULT_ACCOUNT, FAKE_KEY
@@ -105,6 +112,7 @@ class Emulator:
             cloudwatch_ext.install()
             sts_ext.install()
             s3_ext.install()
+            autoscaling_ext.install()
             self._http = HttpFront(self._invoke_for_url, self.account, self.region)
             cfn_ext.install(self._http)
             self._record_executions()
@@ -137,6 +145,7 @@ class Emulator:
             cloudwatch_ext.uninstall()
             sts_ext.uninstall()
             s3_ext.uninstall()
+            autoscaling_ext.uninstall()
             self._server.stop()
         finally:
             self._clients.clear()

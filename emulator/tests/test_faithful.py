@@ -66,6 +66,9 @@ OTHERS = [
     ("sts", "AssumeRole"),  # sts_ext: trust policies
     ("sts", "GetCallerIdentity"),  # sts_ext: signatures
     ("lambda", "GetFunctionUrlConfig"),  # cfn_ext: AWS::Lambda::Url
+    # autoscaling_ext: the dimensions of botocore's model (provisioned concurrency)
+    ("application-autoscaling", "RegisterScalableTarget"),
+    ("application-autoscaling", "DescribeScalableTargets"),
 ]
 OPERATIONS = [("sagemaker", name) for name in SAGEMAKER] + OTHERS
 # Operations whose whole answer the extension builds (a dict): its members are checked before
@@ -365,6 +368,16 @@ def _drive_shadow_test(sagemaker: Any, unique: str, endpoint: str) -> None:
 
 
 def _drive_others(emulator: Emulator, recorder: Recorder, http_stack: Stack) -> None:
+    autoscaling = recorder.client(emulator, "application-autoscaling")
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "endpoint/faithful/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredProvisionedConcurrency",
+    }
+    autoscaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=4)
+    autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ScalableDimension=target["ScalableDimension"]
+    )
     cloudwatch = recorder.client(emulator, "cloudwatch")
     dimensions = [{"Name": "EndpointName", "Value": "faithful"}]
     cloudwatch.put_metric_data(

@@ -130,6 +130,29 @@ def test_a_failed_update_rolls_back_to_the_old_config(sagemaker: BaseClient, uni
     assert described["FailureReason"] == "Model container failed the ping health check"
 
 
+def test_an_instance_based_endpoint_is_not_updated_to_serverless(
+    sagemaker: BaseClient, unique: str
+) -> None:
+    endpoint = in_service_endpoint(sagemaker, unique)
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"sl-{unique}",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"blue-{unique}",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+            }
+        ],
+    )
+    with pytest.raises(ClientError, match="serverless endpoint config"):
+        sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=f"sl-{unique}")
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == (
+        "InService",
+        f"blue-{unique}",
+    )
+
+
 def test_an_auto_rollback_alarm_in_alarm_rolls_the_update_back(
     emulator: Emulator, sagemaker: BaseClient, unique: str
 ) -> None:

@@ -36,6 +36,7 @@ TARGET_CALLERS = [
         "promotion_shadow.py",
         "promotion_first.py",
         "promotion_release.py",
+        "promotion_bake.py",
         "promotion_rightsizing.py",
         "target_accounts.py",
         "variant_scaling.py",

@@ -88,6 +88,14 @@ def update_endpoint(backend: SageMakerModelBackend, params: Params) -> dict[str,
     if endpoint.endpoint_status != "InService":
         raise ValidationError(f'Cannot update in-progress endpoint "{endpoint.arn}".')
     backend.describe_endpoint_config(config_name)  # raises if it does not exist
+    if _serverless(backend, config_name) and not _serverless(
+        backend, endpoint.endpoint_config_name
+    ):
+        # AWS: updating a real-time endpoint to serverless is not supported (its wording unknown)
+        raise ValidationError(
+            f"Cannot update endpoint {name} from an instance-based endpoint config to the "
+            f"serverless endpoint config {config_name}."
+        )
     deployment = params.get("DeploymentConfig")
     if deployment is None and params.get("RetainDeploymentConfig"):
         deployment = getattr(endpoint, "last_deployment_config", None)
@@ -120,6 +128,11 @@ def update_endpoint(backend: SageMakerModelBackend, params: Params) -> dict[str,
 
     begin(endpoint, settle)
     return {"EndpointArn": endpoint.arn}
+
+
+def _serverless(backend: SageMakerModelBackend, config_name: str) -> bool:
+    variants = backend.endpoint_configs[config_name].production_variants
+    return any(v.get("ServerlessConfig") for v in variants)
 
 
 def update_endpoint_weights_and_capacities(original: Callable[..., Any]) -> Callable[..., Any]:

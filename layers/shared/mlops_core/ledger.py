@@ -52,9 +52,11 @@ class Action(StrEnum):
     STAGING_DEPLOYED = "staging_deployed"
     SHADOW_TEST_STARTED = "shadow_test_started"
     SHADOW_VERDICT = "shadow_verdict"
-    SHADOW_TEST_SKIPPED = "shadow_test_skipped"  # a first deployment: no production traffic
+    SHADOW_TEST_SKIPPED = "shadow_test_skipped"  # no production traffic, or a kind not shadowable
     AUTOSCALING_TARGET_CHOSEN = "autoscaling_target_chosen"  # and where its number came from
     PRODUCTION_DEPLOY_STARTED = "production_deploy_started"
+    # ours, where SageMaker's guardrails do not apply: an alarm fired during the bake
+    PRODUCTION_ROLLBACK_STARTED = "production_rollback_started"
     MODEL_PROMOTED = "model_promoted"
     DEPLOYMENT_ROLLED_BACK = "deployment_rolled_back"
     PROMOTION_FAILED = "promotion_failed"

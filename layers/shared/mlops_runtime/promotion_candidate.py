@@ -11,8 +11,7 @@ from mlops_core import promotion as rules
 from mlops_core.approvals import backstop_seconds
 from mlops_core.errors import DeploymentError, PromotionNotConfiguredError
 from mlops_core.ledger import Action
-from mlops_core.promotion.async_inference import update_refusal as async_refusal
-from mlops_core.promotion.serverless import update_refusal
+from mlops_core.promotion.endpoint_kinds import Kind, update_plan
 
 from mlops_runtime.aws import translated_errors
 from mlops_runtime.promotion_workflow import (
@@ -58,6 +57,8 @@ def prepare(p: Promotion) -> dict[str, Any]:
         "production": None,
         "first_deployment": False,
         "refusal": None,
+        "shadow_skipped": None,  # why the shadow test does not run on an existing endpoint
+        "plan": None,
     }
     package = describe_package(p.package_arn)
     if package.get("ModelApprovalStatus") != "Approved":
@@ -78,14 +79,13 @@ def prepare(p: Promotion) -> dict[str, Any]:
     info["first_deployment"] = now is None
     info["production"] = now.to_dict() if now else None
     info["refusal"] = rules.order_refusal(p.version, now.version if now else None)
-    if now is not None and production.serverless is not None:
-        info["refusal"] = info["refusal"] or update_refusal(
-            production.endpoint_name, production.account_id
+    if now is not None:
+        plan = update_plan(
+            Kind(now.kind), target_kind(production), production.endpoint_name, production.account_id
         )
-    if now is not None and production.async_inference is not None:
-        info["refusal"] = info["refusal"] or async_refusal(
-            production.endpoint_name, production.account_id
-        )
+        info["plan"] = plan.to_dict()
+        info["refusal"] = info["refusal"] or plan.refusal
+        info["shadow_skipped"] = plan.shadow_skipped
     if info["refusal"] is None:
         ensure_group_policy(
             p.config.model_package_group, [staging.account_id, production.account_id]
@@ -96,6 +96,13 @@ def prepare(p: Promotion) -> dict[str, Any]:
     }  # a None would be an empty attribute: left out
     p.step("prepare", first_deployment=now is None, **{k: v for k, v in known.items() if v})
     return info
+
+
+def target_kind(target: Any) -> Kind:
+    """The kind of endpoint a promotion target configures."""
+    if target.serverless is not None:
+        return Kind.SERVERLESS
+    return Kind.ASYNC if target.async_inference is not None else Kind.REAL_TIME
 
 
 def quality_gate(p: Promotion) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from mlops_core.promotion.async_inference import (
     backlog_alarm_name,
     backlog_scaling,
 )
+from mlops_core.promotion.serverless import provisioned_scaling
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
@@ -56,6 +57,8 @@ def planned_fleet(p: Promotion) -> tuple[fleet.FleetSize, fleet.Scaling | None]:
     target = p.config.production
     if target.async_inference is not None:  # scales on its queue, from zero
         scaling = backlog_scaling(target.async_inference, target.endpoint_name)
+    elif target.serverless is not None:  # scales its provisioned concurrency, if any
+        scaling = provisioned_scaling(target.serverless)
     else:
         scaling = fleet.scaling_after(None, p.config.autoscaling, target_value(p))
     return fleet.fleet_size(None, target.instance_count, scaling), scaling
@@ -73,8 +76,15 @@ def serving_description(p: Promotion) -> str:
 
 
 def skip_shadow(p: Promotion) -> dict[str, Any]:
-    """No production traffic to copy: the verdict comes from the staging test."""
+    """No production traffic to copy, or an endpoint kind shadow tests do not take
+    (``shadow_skipped`` from Prepare): the verdict comes from the staging test."""
     target = p.config.production
+    plan = p.info.get("plan") or {}
+    rollback = (
+        "; rolled back by the control plane if a rollback alarm fires during the bake"
+        if plan.get("rollback") == "ours"
+        else ""
+    )
     verdict = first.staging_verdict(
         p.model_id,
         p.version,
@@ -86,7 +96,8 @@ def skip_shadow(p: Promotion) -> dict[str, Any]:
                 "rollback alarms (serverless: no data capture, no instance autoscaling)"
                 if target.serverless
                 else "data capture, rollback alarms and autoscaling"
-            ),
+            )
+            + rollback,
         },
         staging={
             "endpoint": p.part("staging")["endpoint"],
@@ -95,6 +106,8 @@ def skip_shadow(p: Promotion) -> dict[str, Any]:
         },
         gate=p.part("gate").get("summary") or {},
         package_arn=p.package_arn,
+        skipped=None if p.first else p.info.get("shadow_skipped"),
+        production_version=p.production.get("version"),
     )
     p.record(
         Action.SHADOW_TEST_SKIPPED,
@@ -196,6 +209,20 @@ def put_backlog_alarm(p: Promotion, account: Any) -> str | None:
     return str(alarm["AlarmName"])
 
 
+def drop_backlog_alarm(p: Promotion, account: Any) -> bool:
+    """Delete the endpoint's scale-out-from-zero alarm; False if there was none."""
+    try:
+        with translated_errors():
+            account.client("cloudwatch").delete_alarms(
+                AlarmNames=[backlog_alarm_name(p.config.production.endpoint_name)]
+            )
+    except ClientError as error:
+        if not missing(error):
+            raise
+        return False
+    return True
+
+
 def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
     """Production had no endpoint before this promotion; it has none after it."""
     target, account = p.config.production, p.account("production")
@@ -209,7 +236,10 @@ def clean_first_deployment(p: Promotion, report: dict[str, Any]) -> None:
         # alarms and autoscaling of an endpoint that is ours or absent are this promotion's.
         if p.part("approval").get("outcome") == "approved":
             autoscaling = account.client("application-autoscaling")
-            current = variant_scaling.read(autoscaling, endpoint, variant)
+            dimension = (p.part("deploy").get("scaling") or {}).get("dimension")
+            current = variant_scaling.read(
+                autoscaling, endpoint, variant, dimension or variant_scaling.DIMENSION
+            )
             if current is not None:
                 variant_scaling.deregister(autoscaling, endpoint, variant, current)
                 report["cleaned"].append(f"removed the autoscaling of {endpoint}/{variant}")

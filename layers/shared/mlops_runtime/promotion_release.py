@@ -19,11 +19,20 @@ from mlops_core import promotion as rules
 from mlops_core.errors import DeploymentError, PromotionVerificationError
 from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.promotion import fleet
+from mlops_core.promotion.async_inference import backlog_scaling
+from mlops_core.promotion.endpoint_kinds import ROLLBACK_OURS, ROLLBACK_SAGEMAKER, Kind
+from mlops_core.promotion.fleet import PROVISIONED_CONCURRENCY
+from mlops_core.promotion.serverless import provisioned_scaling
 from mlops_core.promotion.shadow_table import message_lines
 
 from mlops_runtime import variant_scaling
 from mlops_runtime.aws import translated_errors
-from mlops_runtime.promotion_first import clean_first_deployment, put_backlog_alarm
+from mlops_runtime.promotion_bake import bake
+from mlops_runtime.promotion_first import (
+    clean_first_deployment,
+    drop_backlog_alarm,
+    put_backlog_alarm,
+)
 from mlops_runtime.promotion_rightsizing import stop_unfinished, target_value
 from mlops_runtime.promotion_shadow import stop_experiment
 from mlops_runtime.promotion_workflow import (
@@ -33,6 +42,7 @@ from mlops_runtime.promotion_workflow import (
     deadline,
     deploy_part,
     ensure_endpoint_config,
+    ensure_model,
     notify_about,
     passed,
     put_rollback_alarms,
@@ -40,6 +50,7 @@ from mlops_runtime.promotion_workflow import (
 )
 from mlops_runtime.promotions import now_iso
 from mlops_runtime.target_accounts import delete_if_created_by, describe_or_none
+from mlops_runtime.variant_scaling import DIMENSION
 
 # ---------------------------------------------------------------- deploy and watch
 
@@ -60,45 +71,69 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
             f"production changed since the promotion began: {target.endpoint_name} is "
             f"{now['EndpointStatus']} on {now['EndpointConfigName']}, expected InService on {old}"
         )
+    plan = p.info.get("plan") or {}
+    ours = plan.get("rollback") == ROLLBACK_OURS
+    kind_changes = plan.get("current", Kind.REAL_TIME) != plan.get("candidate", Kind.REAL_TIME)
     autoscaling = account.client("application-autoscaling")
     saved = _scaling_before(p, autoscaling)
-    scaling = fleet.scaling_after(saved, p.config.autoscaling, target_value(p))
+    scaling = _scaling_for(p, None if kind_changes else saved)
     live = fleet.live_instance_count(now.get("ProductionVariants", []), variant)
     size = fleet.fleet_size(live, target.instance_count, scaling)
+    if target.serverless is not None:
+        size = fleet.FleetSize(0, "serverless: no instances")
     with translated_errors():
         source = sagemaker.describe_endpoint_config(EndpointConfigName=old)
+    if p.info.get("shadow_skipped"):  # else the shadow test created the model
+        ensure_model(p, sagemaker, p.names["prod_model"], target.execution_role_arn)
     ensure_endpoint_config(
         p,
         sagemaker,
         p.names["prod_config"],
-        variant_spec(variant, p.names["prod_model"], target.instance_type, size.count),
-        source.get("DataCaptureConfig"),  # keeps Model Monitor's capture as it was
+        variant_spec(
+            variant, p.names["prod_model"], target.instance_type, size.count, target.serverless
+        ),
+        # keeps Model Monitor's capture as it was (a serverless variant has none)
+        None if target.serverless else source.get("DataCaptureConfig"),
+        target.async_inference,
     )
     names = put_rollback_alarms(p, account, variant)
-    # AWS refuses an update that changes the instance type of an autoscaled variant.
-    deregistered = saved is not None and target.instance_type != p.production["instance_type"]
-    current = variant_scaling.read(autoscaling, target.endpoint_name, variant)
+    # AWS refuses an update that changes the instance type of an autoscaled variant; a variant
+    # changing kind changes what it scales on.
+    deregistered = saved is not None and (
+        kind_changes or target.instance_type != p.production["instance_type"]
+    )
+    current = variant_scaling.read(
+        autoscaling, target.endpoint_name, variant, saved.dimension if saved else DIMENSION
+    )
     if deregistered and current is not None:
         # Kept first in the promotion's record: a retried step must not lose it.
         p.step("production_deploy", saved_autoscaling=saved.to_dict() if saved else None)
         variant_scaling.deregister(autoscaling, target.endpoint_name, variant, current)
-    config = rules.deployment_config(p.config.deployment, names)
+    config = None if ours else rules.deployment_config(p.config.deployment, names)
     call_aws(
         f"UpdateEndpoint {target.endpoint_name}",
         sagemaker.update_endpoint,
         EndpointName=target.endpoint_name,
         EndpointConfigName=p.names["prod_config"],
-        DeploymentConfig=config,
+        **({"DeploymentConfig": config} if config else {}),
+    )
+    how = (
+        f"update of {target.endpoint_name} ({plan.get('current')} -> {plan.get('candidate')}) "
+        f"to v{p.version}, without SageMaker's deployment guardrails: the control plane watches "
+        f"{', '.join(names)} for {p.config.deployment.bake_seconds} s and rolls back"
+        if ours
+        else f"blue/green update of {target.endpoint_name} to v{p.version} "
+        f"({p.config.deployment.strategy}) on {size.reason}; rolls back on {', '.join(names)}"
     )
     p.record(
         Action.PRODUCTION_DEPLOY_STARTED,
-        f"blue/green update of {target.endpoint_name} to v{p.version} "
-        f"({p.config.deployment.strategy}) on {size.reason}; rolls back on {', '.join(names)}",
+        how,
         {
             "endpoint": target.endpoint_name,
             "from": old,
             "to": p.names["prod_config"],
             "deployment_config": config,
+            "rollback": plan.get("rollback", ROLLBACK_SAGEMAKER),
             "fleet": size.to_dict(),
             "autoscaling_before": saved.to_dict() if saved else None,
             "autoscaling_after": scaling.to_dict() if scaling else None,
@@ -106,7 +141,22 @@ def deploy_production(p: Promotion) -> dict[str, Any]:
         },
     )
     p.step("production_deploy")
-    return deploy_part(p, old, names, size, scaling, saved, deregistered)
+    rollback = plan.get("rollback", ROLLBACK_SAGEMAKER)
+    return deploy_part(p, old, names, size, scaling, saved, deregistered, rollback)
+
+
+def _scaling_for(p: Promotion, saved: fleet.Scaling | None) -> fleet.Scaling | None:
+    """The variant's autoscaling once the candidate serves: on its queue (async), on its
+    provisioned concurrency (serverless), or a real-time variant's (mlops_core.promotion.fleet;
+    ``saved``: the variant's before, None when its kind changes: a queue's scaling is not
+    carried over to a real-time variant)."""
+    target = p.config.production
+    if target.async_inference is not None:
+        return backlog_scaling(target.async_inference, target.endpoint_name)
+    if target.serverless is not None:
+        return provisioned_scaling(target.serverless)
+    before = saved if saved is None or saved.dimension == DIMENSION else None
+    return fleet.scaling_after(before, p.config.autoscaling, target_value(p))
 
 
 def _scaling_before(p: Promotion, autoscaling: Any) -> fleet.Scaling | None:
@@ -115,7 +165,13 @@ def _scaling_before(p: Promotion, autoscaling: Any) -> fleet.Scaling | None:
     recorded = (p.deps.store.record(p.model_id, p.version) or {}).get("saved_autoscaling")
     if recorded:
         return fleet.Scaling.from_dict(recorded)
-    return variant_scaling.read(autoscaling, p.config.production.endpoint_name, p.variant)
+    serverless = p.production.get("kind") == Kind.SERVERLESS
+    return variant_scaling.read(
+        autoscaling,
+        p.config.production.endpoint_name,
+        p.variant,
+        PROVISIONED_CONCURRENCY if serverless else DIMENSION,
+    )
 
 
 def check_deployment(p: Promotion) -> dict[str, Any]:
@@ -131,9 +187,13 @@ def check_deployment(p: Promotion) -> dict[str, Any]:
     )
     deploy |= {
         "status": described["EndpointStatus"],
-        "failure_reason": described.get("FailureReason"),
+        # ours: why we rolled back (SageMaker's FailureReason says nothing of our alarms)
+        "failure_reason": described.get("FailureReason") or deploy.get("failure_reason"),
     }
-    if state is rules.DeploymentState.DEPLOYED:
+    ours = deploy.get("rollback") == ROLLBACK_OURS
+    if state is rules.DeploymentState.DEPLOYED and ours and not deploy.get("failure_reason"):
+        return bake(p, deploy, described["EndpointStatus"])
+    if state is rules.DeploymentState.DEPLOYED and not (ours and deploy.get("failure_reason")):
         return deploy | {"deployed": True}
     if state is rules.DeploymentState.ROLLED_BACK:
         return deploy | {"rolled_back": True}
@@ -180,7 +240,9 @@ def verify_production(p: Promotion) -> dict[str, Any]:
     if p.first and target.serverless is None:  # a serverless endpoint captures nothing
         _verify_capture(described.get("DataCaptureConfig") or {}, target)
     scaling = _apply_autoscaling(p, account.client("application-autoscaling"))
-    backlog = put_backlog_alarm(p, account) if p.first else None
+    backlog = put_backlog_alarm(p, account)
+    if _kind_left(p, Kind.ASYNC):  # its scale-out-from-zero policy went with the old scaling
+        drop_backlog_alarm(p, account)
     return {
         "verified": True,
         "autoscaling": scaling,
@@ -229,8 +291,9 @@ def restore_production(p: Promotion) -> dict[str, Any]:
     autoscaling = account.client("application-autoscaling")
     with translated_errors():
         described = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)
-    ours = variant_scaling.read(autoscaling, target.endpoint_name, p.variant)
-    if ours and target.instance_type != p.production["instance_type"]:
+    ours = variant_scaling.read(autoscaling, target.endpoint_name, p.variant, _new_dimension(p))
+    changed = target.instance_type != p.production["instance_type"]
+    if ours and (deploy.get("deregistered") or changed):
         variant_scaling.deregister(autoscaling, target.endpoint_name, p.variant, ours)
     if described["EndpointConfigName"] != deploy["old_config"]:
         call_aws(
@@ -267,7 +330,12 @@ def _restore_autoscaling(p: Promotion, autoscaling: Any) -> None:
     """Production is back on the old config: so is its autoscaling."""
     endpoint, variant = p.config.production.endpoint_name, p.variant
     saved = fleet.Scaling.from_dict(p.part("deploy").get("saved_autoscaling"))
-    current = variant_scaling.read(autoscaling, endpoint, variant)
+    new = variant_scaling.read(autoscaling, endpoint, variant, _new_dimension(p))
+    if saved and new and new.dimension != saved.dimension:  # the candidate's kind scaled apart
+        variant_scaling.deregister(autoscaling, endpoint, variant, new)
+    current = variant_scaling.read(
+        autoscaling, endpoint, variant, saved.dimension if saved else _new_dimension(p)
+    )
     if saved:
         if current != saved:
             if current:
@@ -276,6 +344,12 @@ def _restore_autoscaling(p: Promotion, autoscaling: Any) -> None:
     elif current and (p.part("verified").get("autoscaling") is not None):
         # ours, new with the candidate
         variant_scaling.deregister(autoscaling, endpoint, variant, current)
+
+
+def _new_dimension(p: Promotion) -> str:
+    """What the candidate's variant scales on (instances, or provisioned concurrency)."""
+    scaling = fleet.Scaling.from_dict(p.part("deploy").get("scaling"))
+    return scaling.dimension if scaling else DIMENSION
 
 
 # ---------------------------------------------------------------- endings
@@ -453,8 +527,24 @@ def _clean_production(p: Promotion, report: dict[str, Any]) -> None:
     if deploy.get("deregistered") and current == deploy.get("old_config"):
         _restore_autoscaling(p, account.client("application-autoscaling"))
         report["cleaned"].append("restored the production variant's autoscaling")
+    if _kind_left(p, Kind.ASYNC, candidate=True) and drop_backlog_alarm(p, account):
+        report["cleaned"].append("deleted the candidate's backlog alarm")
     delete_if_created_by(sagemaker, "endpoint-config", p.names["prod_config"], p.id, report)
     delete_if_created_by(sagemaker, "model", p.names["prod_model"], p.id, report)
+
+
+def _kind_left(p: Promotion, kind: Kind, candidate: bool = False) -> bool:
+    """The update changes the endpoint from ``kind`` (or, ``candidate``: to ``kind``)."""
+    plan = p.info.get("plan") or {}
+    ends = (
+        (plan.get("candidate"), plan.get("current"))
+        if candidate
+        else (
+            plan.get("current"),
+            plan.get("candidate"),
+        )
+    )
+    return ends[0] == kind and ends[1] != kind
 
 
 def _clean_staging(p: Promotion, report: dict[str, Any]) -> None:

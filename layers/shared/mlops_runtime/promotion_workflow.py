@@ -212,10 +212,15 @@ def deploy_part(
     scaling: Scaling | None,
     saved: Scaling | None = None,
     deregistered: bool = False,
+    rollback: str | None = None,
 ) -> dict[str, Any]:
     """What DeployProduction and CreateProduction put at ``$.deploy`` (CheckDeployment keeps
-    it, adding the status)."""
+    it, adding the status). ``rollback``: who rolls an update back on the alarms, SageMaker's
+    blue/green or ours after the update (mlops_core.promotion.endpoint_kinds; None: a first
+    deployment); ``bake_until`` is set when our bake begins."""
     return {
+        "rollback": rollback,
+        "bake_until": None,
         "config": p.names["prod_config"],
         "old_config": old_config,
         "alarms": alarms,

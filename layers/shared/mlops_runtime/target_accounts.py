@@ -29,6 +29,7 @@ from mlops_core.promotion import (
     parse_capture_line,
     parse_package_arn,
 )
+from mlops_core.promotion.endpoint_kinds import Kind, kind_of
 from mlops_core.promotion.fleet import live_instance_count
 
 from mlops_runtime.accounts import role_client
@@ -177,6 +178,7 @@ class Serving:
     instance_type: str
     instance_count: int  # the live variant's current count (the shadow test keeps it)
     data_capture: dict[str, Any] | None
+    kind: str = str(Kind.REAL_TIME)  # mlops_core.promotion.endpoint_kinds
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "data_capture"}
@@ -218,6 +220,7 @@ def serving(sagemaker: Any, endpoint: str, variant: str, group: str) -> Serving 
         instance_count=live_instance_count(described.get("ProductionVariants", []), variant)
         or int(chosen.get("InitialInstanceCount", 1)),
         data_capture=config.get("DataCaptureConfig"),
+        kind=str(kind_of(chosen, config)),
     )
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_core.promotion import scalable_resource_id
-from mlops_core.promotion.fleet import Scaling
+from mlops_core.promotion.fleet import INSTANCE_COUNT, Scaling
 
 from mlops_runtime.aws import translated_errors
 
-DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+DIMENSION = INSTANCE_COUNT
 _POLICY_KEYS = (
     "PolicyName",
     "PolicyType",
@@ -24,22 +24,25 @@ _POLICY_KEYS = (
 )
 
 
-def read(autoscaling: Any, endpoint: str, variant: str) -> Scaling | None:
-    """The variant's scalable target and policies (None: not registered)."""
+def read(
+    autoscaling: Any, endpoint: str, variant: str, dimension: str = DIMENSION
+) -> Scaling | None:
+    """The variant's scalable target and policies on ``dimension`` (None: not registered)."""
     resource = scalable_resource_id(endpoint, variant)
     with translated_errors():
         targets = autoscaling.describe_scalable_targets(
-            ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=DIMENSION
+            ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=dimension
         )["ScalableTargets"]
         if not targets:
             return None
         policies = autoscaling.describe_scaling_policies(
-            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
+            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=dimension
         )["ScalingPolicies"]
     return Scaling(
         int(targets[0]["MinCapacity"]),
         int(targets[0]["MaxCapacity"]),
         tuple({k: policy[k] for k in _POLICY_KEYS if k in policy} for policy in policies),
+        dimension,
     )
 
 
@@ -50,7 +53,7 @@ def register(autoscaling: Any, endpoint: str, variant: str, scaling: Scaling) ->
         autoscaling.register_scalable_target(
             ServiceNamespace="sagemaker",
             ResourceId=resource,
-            ScalableDimension=DIMENSION,
+            ScalableDimension=scaling.dimension,
             MinCapacity=scaling.min,
             MaxCapacity=scaling.max,
         )
@@ -58,7 +61,7 @@ def register(autoscaling: Any, endpoint: str, variant: str, scaling: Scaling) ->
             autoscaling.put_scaling_policy(
                 ServiceNamespace="sagemaker",
                 ResourceId=resource,
-                ScalableDimension=DIMENSION,
+                ScalableDimension=scaling.dimension,
                 **policy,
             )
 
@@ -72,8 +75,8 @@ def deregister(autoscaling: Any, endpoint: str, variant: str, scaling: Scaling) 
                 PolicyName=policy["PolicyName"],
                 ServiceNamespace="sagemaker",
                 ResourceId=resource,
-                ScalableDimension=DIMENSION,
+                ScalableDimension=scaling.dimension,
             )
         autoscaling.deregister_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
+            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=scaling.dimension
         )

@@ -169,8 +169,12 @@ def share_group_with(*accounts: str) -> None:
     )
 
 
-def serve_version_1(instance_type: str = "ml.m5.large") -> None:
+def serve_version_1(
+    instance_type: str = "ml.m5.large", serverless: dict[str, int] | None = None
+) -> None:
+    """demand-prod serves v1: on instances, or serverless (a ``ServerlessConfig``)."""
     sagemaker = account_client("sagemaker", PRODUCTION)
+    fleet: dict[str, Any] = {"InitialInstanceCount": 1, "InstanceType": instance_type}
     sagemaker.create_model(
         ModelName="demand-v1",
         ExecutionRoleArn=f"arn:aws:iam::{PRODUCTION}:role/mlopscp-sagemaker-execution",
@@ -179,12 +183,8 @@ def serve_version_1(instance_type: str = "ml.m5.large") -> None:
     sagemaker.create_endpoint_config(
         EndpointConfigName=f"{ENDPOINT}-v1",
         ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "demand-v1",
-                "InitialInstanceCount": 1,
-                "InstanceType": instance_type,
-            }
+            {"VariantName": "AllTraffic", "ModelName": "demand-v1"}
+            | ({"ServerlessConfig": serverless} if serverless else fleet)
         ],
     )
     sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=f"{ENDPOINT}-v1")
@@ -220,7 +220,7 @@ def world_fixture(
     """`training_cloud` (moto, tables, topic + inbox, SageMaker extension) plus the accounts."""
     from aws_lambda_powertools.utilities import parameters
     from mlops_runtime import aws
-    from mlopscp_emulator import cloudwatch_ext, sts_ext
+    from mlopscp_emulator import autoscaling_ext, cloudwatch_ext, sts_ext
 
     parameters.clear_caches()  # the ExternalId secret is cached per process
     aws._ASSUMED.clear()
@@ -228,6 +228,7 @@ def world_fixture(
     monkeypatch.setenv("APPROVAL_TABLE", "approvals")
     sts_ext.install()
     cloudwatch_ext.install()
+    autoscaling_ext.install()
     try:
         boto3.client("s3").create_bucket(Bucket=MODELS_BUCKET)
         secret = boto3.client("secretsmanager").create_secret(
@@ -249,6 +250,7 @@ def world_fixture(
     finally:
         sts_ext.uninstall()
         cloudwatch_ext.uninstall()
+        autoscaling_ext.uninstall()
 
 
 def deps() -> Any:

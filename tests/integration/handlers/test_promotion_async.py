@@ -113,12 +113,6 @@ def test_a_failed_async_deployment_removes_its_backlog_alarm_too(fresh: World) -
     assert alarms == []
 
 
-def test_an_existing_endpoint_is_not_updated_to_async(world: World) -> None:
-    async_config(world)
-    refusal = prepared(world)["promotion"]["refusal"]
-    assert refusal.startswith(f"production.async_inference is set but {ENDPOINT} already exists")
-
-
 def test_async_and_serverless_are_exclusive_and_autoscaling_is_the_queues(world: World) -> None:
     put_config(world)
     production = world.config["promotion"]["production"] | {"async_inference": ASYNC}

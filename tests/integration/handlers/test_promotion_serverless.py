@@ -1,6 +1,7 @@
 """A serverless production variant promoted by a first deployment, against moto in three
 accounts: ServerlessConfig in staging and production, no data capture, no shadow test (said
-so), no instance autoscaling; an existing endpoint is not updated to serverless (refused)."""
+so), no instance autoscaling; an existing instance-based endpoint is not updated to serverless
+(refused: test_promotion_endpoint_kinds has the updates of existing endpoints)."""
 
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ def test_an_existing_endpoint_is_not_updated_to_serverless(world: World) -> None
     state = prepared(world)
     refusal = state["promotion"]["refusal"]
     assert refusal.startswith(
-        f"production.serverless is set but {ENDPOINT} already exists in account {PRODUCTION}"
+        f"{ENDPOINT} in account {PRODUCTION} is a real-time endpoint and production.serverless "
+        "is set"
     )
     assert "SageMaker cannot update an instance-based endpoint to serverless" in refusal
 

@@ -81,6 +81,7 @@ class Demo(
         "observe_only",  # issue 12: trial mode, decisions recorded, nothing started or paged
         "serving_cost",  # issue 14: idle endpoint's cost; autoscaling from Inference Recommender
         "fleet_view",  # issue 12: status, explain and the daily digest of everything above
+        "serverless_promotion",  # issue 14: an existing serverless endpoint, a new version
     )
 
     # A scenario that continues another's story needs that one first, under --only too.

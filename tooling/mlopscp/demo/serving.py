@@ -1,6 +1,6 @@
 """Serving cost (issue 14): an idle endpoint flagged with its monthly cost in the guardrail
-digest, and a first deployment whose autoscaling target comes from an Inference Recommender job
-in the staging account."""
+digest, a first deployment whose autoscaling target comes from an Inference Recommender job
+in the staging account, and a serverless endpoint promoted to a new serverless version."""
 
 from __future__ import annotations
 
@@ -35,6 +35,17 @@ OFFERS = PromotionModel(
         "max_instances": 4,
         "compare_instance_types": ["ml.c6g.large"],
     },
+)
+# A serverless endpoint updated to a new serverless version: no shadow test, our bake.
+QUOTES = PromotionModel(
+    "quotes",
+    "a quote scorer served serverless, v2 with more memory and 2 warm copies",
+    {
+        1: {"binary_classification_metrics": {"auc": {"value": 0.88, "standard_deviation": 0.01}}},
+        2: {"binary_classification_metrics": {"auc": {"value": 0.9, "standard_deviation": 0.01}}},
+    },
+    serverless={"memory_size_mb": 3072, "max_concurrency": 10, "provisioned_concurrency": 2},
+    bake_seconds=2,
 )
 MEASURED = {  # what the recommendation job "measures" (the emulator's load-test results)
     "ml.m5.large": {"MaxInvocations": 1800, "ModelLatency": 45, "CostPerHour": 0.115},
@@ -142,6 +153,61 @@ class ServingScenarios(Scenarios):
             "invocations/minute/instance (1-4 instances), from the recommendation",
             values == [1260.0] and (scaling.get("min"), scaling.get("max")) == (1, 4),
         )
+
+    def serverless_promotion(self) -> Outcome:
+        out = Outcome(
+            "Serverless promotion -> v2 replaces v1 on a serverless endpoint: the shadow test "
+            "skipped and said so, our bake watching the rollback alarms, provisioned concurrency "
+            "scaled",
+            f"{QUOTES.endpoint} serves quotes v1 serverless (2048 MB); v2 (3072 MB, 2 provisioned) "
+            "is approved in the registry",
+        )
+        world = self.plane.promotion
+        world.add_model(QUOTES)
+        event = world.approve_in_registry(QUOTES, 2)
+        self.send(out, lambda: self.emu.put_event(event), "quotes v2 approved in the registry")
+        skipped = [e for e in self.plane.ledger("quotes") if e["action"] == "shadow_test_skipped"]
+        summary = skipped[0]["summary"] if skipped else ""
+        out.check(
+            "ledger: shadow_test_skipped (serverless -> serverless): shadow tests take real-time "
+            "variants only, and a serverless endpoint has no data capture to replay",
+            summary.startswith("shadow test skipped (serverless -> serverless)")
+            and "no data capture to replay" in summary,
+        )
+        approval = world.pending_approval(QUOTES)
+        self.send(
+            out,
+            lambda: world.approve_in_slack(approval["approval_id"]),
+            f"{APPROVER} (ada) clicks Approve in Slack",
+        )
+        started = self._entry("quotes", "production_deploy_started")
+        out.check(
+            "ledger: production_deploy_started without SageMaker's guardrails (they cover "
+            "real-time and async): the control plane bakes and rolls back itself",
+            started.get("rollback") == "ours" and started.get("deployment_config") is None,
+        )
+        out.check(
+            "ledger: model_promoted, quotes v2 serves quotes-prod",
+            "model_promoted" in self.actions("quotes"),
+        )
+        live = self.emu.client("sagemaker", account=PRODUCTION).describe_endpoint(
+            EndpointName=QUOTES.endpoint
+        )
+        variant = live["ProductionVariants"][0]
+        out.check(
+            f"production account {PRODUCTION}: {QUOTES.endpoint} serverless at 3072 MB, up to 10 "
+            "concurrent, 2 provisioned",
+            variant.get("CurrentServerlessConfig")
+            == {"MemorySizeInMB": 3072, "MaxConcurrency": 10, "ProvisionedConcurrency": 2},
+        )
+        scaling = world.scalable_target(QUOTES) or {}
+        out.check(
+            "its provisioned concurrency scales 2-10 on SageMakerVariantProvisionedConcurrency"
+            "Utilization (target 0.7)",
+            (scaling.get("min"), scaling.get("max")) == (2, 10)
+            and [p.get("TargetValue") for p in scaling.get("policies", [])] == [0.7],
+        )
+        return out
 
     def _entry(self, model_id: str, action: str) -> dict[str, Any]:
         entries = [e for e in self.plane.ledger(model_id) if e["action"] == action]

@@ -57,6 +57,8 @@ class PromotionModel:
     in_production: bool = True  # False: no endpoint yet, its first version awaits approval
     thresholds: dict[str, float] | None = None  # quality.thresholds of its configuration
     autoscaling: dict[str, Any] | None = None  # its autoscaling section (default: an override)
+    serverless: dict[str, Any] | None = None  # both targets serverless; v1 served serverless
+    bake_seconds: int = 600  # deployment.bake_seconds
 
     @property
     def endpoint(self) -> str:
@@ -251,13 +253,28 @@ class PromotionWorld:
             ExecutionRoleArn=self.roles[PRODUCTION]["ExecutionRoleArn"],
             Containers=[{"ModelPackageName": model.package_arn(1)}],
         )
-        serve(
-            sagemaker,
-            model.endpoint,
-            f"{model.model_id}-v1",
-            2,
-            f"s3://{capture_bucket(PRODUCTION)}/monitoring",
-        )
+        if model.serverless:  # no data capture: serverless endpoints have none
+            sagemaker.create_endpoint_config(
+                EndpointConfigName=f"{model.endpoint}-v1",
+                ProductionVariants=[
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": f"{model.model_id}-v1",
+                        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 10},
+                    }
+                ],
+            )
+            sagemaker.create_endpoint(
+                EndpointName=model.endpoint, EndpointConfigName=f"{model.endpoint}-v1"
+            )
+        else:
+            serve(
+                sagemaker,
+                model.endpoint,
+                f"{model.model_id}-v1",
+                2,
+                f"s3://{capture_bucket(PRODUCTION)}/monitoring",
+            )
         waiter = sagemaker.get_waiter("endpoint_in_service")
         waiter.wait(EndpointName=model.endpoint, WaiterConfig={"Delay": 0, "MaxAttempts": 10})
 
@@ -271,6 +288,7 @@ class PromotionWorld:
                 "instance_type": "ml.m5.large",
                 "instance_count": 2,
                 "data_capture_uri": f"s3://{capture_bucket(account)}/{model.model_id}",
+                **({"serverless": model.serverless} if model.serverless else {}),
             }
 
         approvals: dict[str, Any] = (
@@ -299,10 +317,16 @@ class PromotionWorld:
                     "strategy": "canary",
                     "canary_percent": 10,
                     "wait_interval_seconds": 300,
-                    "bake_seconds": 600,
+                    "bake_seconds": model.bake_seconds,
                 },
-                "autoscaling": model.autoscaling
-                or {"benchmarked_max_rps": 25, "min_instances": 2, "max_instances": 6},
+                **(
+                    {}
+                    if model.serverless  # a serverless variant scales itself
+                    else {
+                        "autoscaling": model.autoscaling
+                        or {"benchmarked_max_rps": 25, "min_instances": 2, "max_instances": 6}
+                    }
+                ),
                 **({"quality": {"thresholds": model.thresholds}} if model.thresholds else {}),
             },
         }

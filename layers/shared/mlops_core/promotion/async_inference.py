@@ -7,9 +7,9 @@ on the queue, as AWS recommends for async endpoints: target tracking on
 MinCapacity of 0, and, because target tracking cannot scale out from zero instances, a step
 scaling policy that adds one instance when the alarm on ``HasBacklogWithoutCapacity`` fires.
 
-Like a serverless variant (mlops_core.promotion.serverless), an async production variant is
-promoted by a first deployment: inference experiments (shadow tests) take real-time variants
-only. Data capture works on async endpoints and is kept.
+Inference experiments (shadow tests) take real-time variants only, so an async promotion's
+verdict comes from the staging test (mlops_core.promotion.endpoint_kinds). Data capture works
+on async endpoints and is kept.
 """
 
 from __future__ import annotations
@@ -121,12 +121,3 @@ def backlog_alarm(endpoint: str, policy_arn: str) -> dict[str, Any]:
         "TreatMissingData": "missing",
         "AlarmActions": [policy_arn],
     }
-
-
-def update_refusal(endpoint: str, account: str) -> str:
-    return (
-        f"production.async_inference is set but {endpoint} already exists in account {account}: "
-        "an async variant is promoted by a first deployment only (shadow tests take real-time "
-        "variants only, and updating an async endpoint is not built yet); delete the endpoint "
-        "or name a new one"
-    )

@@ -30,23 +30,29 @@ def staging_verdict(
     staging: Mapping[str, str],
     gate: Mapping[str, Any],
     package_arn: str,
+    skipped: str | None = None,
+    production_version: int | None = None,
 ) -> dict[str, Any]:
     """The verdict of a first deployment (the shape of a shadow verdict's ``to_dict`` plus the
-    approval request): it proceeds to the approvers on the staging test alone.
+    approval request): it proceeds to the approvers on the staging test alone. ``skipped``: why
+    an existing endpoint (``production_version`` serving) gets no shadow test
+    (mlops_core.promotion.endpoint_kinds); the verdict then comes from staging the same way.
 
     ``production`` / ``staging``: ``endpoint``, ``account``, ``instances`` (a description of the
     fleet to create), ``config`` (staging's endpoint config); ``gate``: the quality gate's
     summary (``reasons``, ``metrics``)."""
-    skipped = shadow_skipped_reason(production["endpoint"], production["account"])
+    first = skipped is None
+    skipped = skipped or shadow_skipped_reason(production["endpoint"], production["account"])
     staged = (
         f"staging test passed: v{version} went InService on {staging['endpoint']} in staging "
         f"account {staging['account']} ({staging['config']})"
     )
-    headline = f"first deployment, {skipped}; {staged}"
+    headline = f"{'first deployment, ' if first else ''}{skipped}; {staged}"
+    verb = "creates" if first else "updates"
     reasons = [
         skipped,
         staged,
-        f"approving creates {production['endpoint']} in account {production['account']} "
+        f"approving {verb} {production['endpoint']} in account {production['account']} "
         f"({production['instances']}) with "
         + production.get("with", "data capture, rollback alarms and autoscaling"),
     ]
@@ -55,7 +61,7 @@ def staging_verdict(
         for row in gate.get("metrics", [])
     ]
     evidence = {
-        "first_deployment": True,
+        "first_deployment": first,
         "shadow_skipped": skipped,
         "staging": dict(staging),
     }
@@ -67,8 +73,15 @@ def staging_verdict(
         "metrics": gate_metrics[:20],
         "evidence": evidence,
         "approval_request": {
-            "title": f"Deploy {model_id} v{version} to production (first deployment)?"[:150],
-            "versions": {"production": NO_PRODUCTION_VERSION, "candidate": f"v{version}"},
+            "title": (
+                f"Deploy {model_id} v{version} to production (first deployment)?"
+                if first
+                else f"Promote {model_id} v{version} to production (no shadow test)?"
+            )[:150],
+            "versions": {
+                "production": NO_PRODUCTION_VERSION if first else f"v{production_version or '?'}",
+                "candidate": f"v{version}",
+            },
             "verdict": headline[:500],
             "reasons": (reasons + list(gate.get("reasons", [])))[:20],
             "metrics": gate_metrics[:20],

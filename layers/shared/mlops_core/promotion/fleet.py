@@ -24,6 +24,9 @@ from mlops_core.promotion.scaling import AutoscalingPolicy, scaling_policy
 
 # The name of the control plane's target-tracking policy on a variant (the team's keep theirs).
 TARGET_TRACKING_POLICY = "mlopscp-target-tracking"
+INSTANCE_COUNT = "sagemaker:variant:DesiredInstanceCount"
+# A serverless variant scales its provisioned concurrency, not instances.
+PROVISIONED_CONCURRENCY = "sagemaker:variant:DesiredProvisionedConcurrency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +37,21 @@ class Scaling:
     min: int
     max: int
     policies: tuple[dict[str, Any], ...] = ()
+    dimension: str = INSTANCE_COUNT
 
     def to_dict(self) -> dict[str, Any]:
-        return {"min": self.min, "max": self.max, "policies": [dict(p) for p in self.policies]}
+        data = {"min": self.min, "max": self.max, "policies": [dict(p) for p in self.policies]}
+        return data | ({"dimension": self.dimension} if self.dimension != INSTANCE_COUNT else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Scaling | None:
         if not data:
             return None
         return cls(
-            int(data["min"]), int(data["max"]), tuple(dict(p) for p in data.get("policies") or [])
+            int(data["min"]),
+            int(data["max"]),
+            tuple(dict(p) for p in data.get("policies") or []),
+            data.get("dimension") or INSTANCE_COUNT,
         )
 
 

@@ -6,13 +6,12 @@ What SageMaker allows shapes what a serverless promotion does:
 - no data capture (so no Model Monitor, no capture-based verdict): the endpoint config carries
   none, and the verdict comes from the staging test, the path a first deployment takes;
 - no instance autoscaling: SageMaker scales a serverless variant up to ``max_concurrency`` and
-  down to zero (``provisioned_concurrency`` keeps that many warm);
+  down to zero; ``provisioned_concurrency`` keeps that many warm, and Application Auto Scaling
+  tracks its utilization (:func:`provisioned_scaling`);
 - an instance-based endpoint cannot be updated to serverless (SageMaker refuses the update).
 
-So a serverless production variant is promoted by a first deployment: quality gate, staging
-test (serverless too when staging says so), approval, then CreateEndpoint with the serverless
-config and the rollback alarms. Updating an existing endpoint to a serverless version is refused
-at ``Prepare`` with the reason (see :func:`update_refusal`).
+A serverless endpoint that exists is updated to the new serverless version with our own
+rollback (mlops_core.promotion.endpoint_kinds); one that does not is a first deployment.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mlops_core.promotion.fleet import PROVISIONED_CONCURRENCY, TARGET_TRACKING_POLICY, Scaling
 
 MemorySize = Literal[1024, 2048, 3072, 4096, 5120, 6144]
 
@@ -63,11 +64,29 @@ def serverless_config(variant: ServerlessVariant) -> dict[str, Any]:
     return config
 
 
-def update_refusal(endpoint: str, account: str) -> str:
-    """Why a serverless version does not replace an existing endpoint."""
-    return (
-        f"production.serverless is set but {endpoint} already exists in account {account}: a "
-        "serverless variant is promoted by a first deployment only (SageMaker cannot update an "
-        "instance-based endpoint to serverless, shadow tests take instance variants only, and "
-        "updating a serverless endpoint is not built yet); delete the endpoint or name a new one"
+def provisioned_scaling(
+    variant: ServerlessVariant, target_utilization: float = 0.7
+) -> Scaling | None:
+    """Provisioned concurrency between ``provisioned_concurrency`` and ``max_concurrency``,
+    tracking ``SageMakerVariantProvisionedConcurrencyUtilization`` (None: nothing provisioned,
+    SageMaker scales the variant itself)."""
+    if not variant.provisioned_concurrency:
+        return None
+    policy = {
+        "PolicyName": TARGET_TRACKING_POLICY,
+        "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": {
+            "TargetValue": target_utilization,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantProvisionedConcurrencyUtilization"
+            },
+            "ScaleInCooldown": 300,
+            "ScaleOutCooldown": 60,
+        },
+    }
+    return Scaling(
+        variant.provisioned_concurrency,
+        variant.max_concurrency,
+        (policy,),
+        PROVISIONED_CONCURRENCY,
     )
