@@ -111,4 +111,3 @@ def test_a_digest_without_accounts_not_swept_is_informational() -> None:
     assert note.severity == "info"
     assert "not swept" not in note.title
     assert note.lines == ["endpoint/a (a) endpoint.idle: m"]
-
