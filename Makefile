@@ -184,7 +184,7 @@ bandit: $(STAMP)
 # The project's mypy configuration, then the check and benchmark scripts it does not list.
 typecheck: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/mypy tooling/checks tooling/bench
+	$(BIN)/mypy tooling/checks tooling/bench tooling/prices
 
 template-checks: cfn-lint sam-validate asl checkov template-contract
 

@@ -89,7 +89,7 @@ def test_the_generated_module_names_its_source_and_serves_the_price_module(
         [(OFFER, str(offer))], ["us-east-1", "us-west-2"], "2026-11-29"
     )
     namespace: dict[str, Any] = {}
-    exec(compile(text, "serving_price_table.py", "exec"), namespace)  # noqa: S102 (our output)
+    exec(compile(text, "serving_price_table.py", "exec"), namespace)
     assert namespace["AS_OF"] == "2026-11-29"
     assert "publicationDate 2026-11-20T00:00:00Z, version 20261120000000" in namespace["SOURCE"]
     assert namespace["HOURLY"]["us-east-1"]["ml.m5.xlarge"] == (0.23, 4, True)

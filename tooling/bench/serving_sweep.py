@@ -191,13 +191,14 @@ def measure(count: int, workload_count: int) -> dict[str, Any]:
                 }
             )
             aws.clear_cached_clients()
-            own_key.append(boto3.DEFAULT_SESSION.get_credentials().access_key)
-            boto3.DEFAULT_SESSION.events.register("before-call.*.*", count_call)
+            default: Any = boto3._get_default_session()  # the one aws.client() builds on
+            own_key.append(default.get_credentials().access_key)
+            default.events.register("before-call.*.*", count_call)
             findings = FindingStore(Ledger("ledger"), StateStore("state"))
             started = time.perf_counter()
             swept = serving_sweep.sweep_accounts([model], TOOLING, findings, NOW)
             sweep_seconds = time.perf_counter() - started
-            boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", count_call)
+            default.events.unregister("before-call.*.*", count_call)
             found = list(serving_usage.endpoints(tooling["sagemaker"]))
             usages = serving_usage.usage(tooling["cloudwatch"], found, "us-east-1", 7, NOW)
         finally:
