@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -16,12 +15,12 @@ from mlops_runtime.store import Ledger
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.conftest import drain, put_model
 from tests.integration.handlers.promotion_world import account_client
+from tests.integration.handlers.test_serving_guardrails import endpoint
 
 pytestmark = pytest.mark.integration
 
 TOOLING, PRODUCTION, BROKEN = "123456789012", "333333333333", "444444444444"
 EXTERNAL_ID = "reader-external-id-of-the-sweep"
-NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def reader_role(account: str, external_id: str) -> str:
@@ -40,36 +39,6 @@ def reader_role(account: str, external_id: str) -> str:
         account_client("iam", account).create_role(
             RoleName="mlopscp-reader", AssumeRolePolicyDocument=json.dumps(trust)
         )["Role"]["Arn"]
-    )
-
-
-def idle_endpoint(account: str, name: str, instances: int = 1) -> None:
-    """An InService endpoint of ``account`` created a month ago and never called."""
-    from mlopscp_emulator.sagemaker_ext.state import backend_for, put
-
-    sagemaker = account_client("sagemaker", account)
-    sagemaker.create_model(
-        ModelName=f"{name}-m",
-        ExecutionRoleArn=f"arn:aws:iam::{account}:role/sagemaker",
-        PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/m.tar.gz"},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{name}-v1",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": f"{name}-m",
-                "InitialInstanceCount": instances,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-v1")
-    sagemaker.describe_endpoint(EndpointName=name)  # Creating -> InService
-    put(
-        backend_for(account, "us-east-1").endpoints[name],
-        endpoint_status="InService",
-        creation_time=NOW - timedelta(days=30),
     )
 
 
@@ -95,14 +64,14 @@ def accounts(training_cloud: dict[str, Any]) -> Iterator[dict[str, Any]]:
             Name="mlopscp/promotion/external-id", SecretString=EXTERNAL_ID
         )["ARN"]
         put_model(None)  # churn, churn-prod, in the tooling account
-        idle_endpoint(TOOLING, "churn-prod")
+        endpoint("churn-prod")
         production = reader_role(PRODUCTION, EXTERNAL_ID)
         workload_model("fraud", "fraud-prod", PRODUCTION, production, secret)
-        idle_endpoint(PRODUCTION, "fraud-prod")
-        idle_endpoint(PRODUCTION, "orphan-prod", instances=2)
+        endpoint("fraud-prod", account=PRODUCTION)
+        endpoint("orphan-prod", instances=2, account=PRODUCTION)
         broken = reader_role(BROKEN, "an-external-id-we-do-not-have")
         workload_model("demand", "demand-prod", BROKEN, broken, secret)
-        idle_endpoint(BROKEN, "demand-prod")
+        endpoint("demand-prod", account=BROKEN)
         yield training_cloud | {"production_reader": production, "broken_reader": broken}
     finally:
         sts_ext.uninstall()

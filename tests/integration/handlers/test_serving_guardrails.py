@@ -13,20 +13,23 @@ from mlops_runtime.store import Ledger
 
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.conftest import drain, put_model
+from tests.integration.handlers.promotion_world import account_client
 
 pytestmark = pytest.mark.integration
 
-ROLE = "arn:aws:iam::123456789012:role/mlopscp-sagemaker-execution"
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def endpoint(name: str, *, instances: int = 1, age_days: int = 30) -> None:
+def endpoint(
+    name: str, *, instances: int = 1, age_days: int = 30, account: str = "123456789012"
+) -> None:
+    """An InService endpoint of ``account`` (1 variant of ml.m5.large), ``age_days`` old."""
     from mlopscp_emulator.sagemaker_ext.state import backend_for, put
 
-    sagemaker = boto3.client("sagemaker")
+    sagemaker = account_client("sagemaker", account)
     sagemaker.create_model(
         ModelName=f"{name}-m",
-        ExecutionRoleArn=ROLE,
+        ExecutionRoleArn=f"arn:aws:iam::{account}:role/mlopscp-sagemaker-execution",
         PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/m.tar.gz"},
     )
     sagemaker.create_endpoint_config(
@@ -44,7 +47,7 @@ def endpoint(name: str, *, instances: int = 1, age_days: int = 30) -> None:
     sagemaker.describe_endpoint(EndpointName=name)  # Creating -> InService
     sagemaker.describe_endpoint(EndpointName=name)
     created = NOW - timedelta(days=age_days)
-    put(backend_for("123456789012", "us-east-1").endpoints[name], creation_time=created)
+    put(backend_for(account, "us-east-1").endpoints[name], creation_time=created)
 
 
 def traffic(name: str, hours: list[int], per_hour: float, days: int = 7, cpu: float = 0) -> None:
