@@ -41,7 +41,7 @@ faults-doc: $(STAMP)
 	MLOPSCP_WRITE_FAULTS=1 $(PYTEST) tests/e2e/test_fault_matrix.py -k docs_show
 
 .PHONY: help install demo test lint bandit audit typecheck template-checks cfn-lint sam-validate asl checkov \
-	template-contract build unit contract integration e2e bench bench-imports storm clean sdk pipeline-render browser \
+	template-contract build unit contract integration e2e bench bench-imports storm clean sdk pipeline-render browser prices \
 	monitor-venv
 
 help:
@@ -184,7 +184,7 @@ bandit: $(STAMP)
 # The project's mypy configuration, then the check and benchmark scripts it does not list.
 typecheck: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/mypy tooling/checks tooling/bench
+	$(BIN)/mypy tooling/checks tooling/bench tooling/prices
 
 template-checks: cfn-lint sam-validate asl checkov template-contract
 
@@ -310,6 +310,11 @@ bench: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP) $(MONITOR_STAMP)
 		--runtime $(BENCH_RUNTIME) --promotion-json $(TMP)/bench/promotion.json \
 		--monitor-json $(TMP)/bench/monitor.json --incidents-json $(TMP)/bench/incidents.json \
 		--serving-json $(TMP)/bench/serving.json
+
+# The serving price table from AWS's price list (needs network access to pricing.us-east-1.amazonaws.com);
+# offline: python tooling/prices/sagemaker_hosting.py --offer FILE ... (docs/serving.md#the-price-table).
+prices: $(STAMP)
+	$(BIN)/python tooling/prices/sagemaker_hosting.py --download
 
 # Only the cold-start import times (a few minutes): rewrites that section of docs/benchmarks.md.
 bench-imports: $(BUILD_STAMP) $(BENCH_RUNTIME_STAMP)

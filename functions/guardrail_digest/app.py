@@ -2,11 +2,12 @@
 
 Runs on two schedules (GuardrailDigestSchedule, DailyDigestSchedule with ``{"digest":
 "daily"}``) and can be invoked directly at any time with either payload. The guardrail digest
-first sweeps this account's endpoints for the serving guardrails (mlops_runtime.serving_sweep:
-idle, underused, batch traffic, with their monthly cost); a sweep that fails is logged and
-counted, and the digest still carries every other finding. A finding is deleted from the queue
-only after the digest carrying it was published, so a crash in between repeats it in the next
-digest rather than losing it. The daily digest reads, it changes nothing.
+first sweeps the endpoints of this account and of every workload account the models name for
+the serving guardrails (mlops_runtime.serving_sweep: idle, underused, batch traffic, with their
+monthly cost); an account that cannot be swept is named in the digest with the reason, a sweep
+that fails is logged and counted, and the digest still carries every other finding. A finding
+is deleted from the queue only after the digest carrying it was published, so a crash in
+between repeats it in the next digest rather than losing it. The daily digest reads only.
 """
 
 from __future__ import annotations
@@ -22,14 +23,12 @@ from botocore.exceptions import ClientError
 from mlops_core import fleet, guardrails
 from mlops_core.errors import ControlPlaneError
 from mlops_runtime import notify, serving_sweep, settings
-from mlops_runtime.aws import client
 from mlops_runtime.findings import FindingStore
 from mlops_runtime.fleet import FleetReader
-from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.store import Ledger, StateStore
 
 
-class Settings(settings.NotifySettings, settings.ApprovalSettings):
+class Settings(settings.NotifySettings, settings.ApprovalSettings, settings.AccountSettings):
     pass
 
 
@@ -38,13 +37,8 @@ logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 findings = FindingStore(ledger, StateStore(SETTINGS.state_table))
-reader = FleetReader(
-    SETTINGS.ledger_table,
-    SETTINGS.state_table,
-    SETTINGS.model_config_table,
-    SETTINGS.approval_table,
-)
-models = ModelConfigStore(SETTINGS.model_config_table)
+tables = (SETTINGS.ledger_table, SETTINGS.state_table, SETTINGS.model_config_table)
+reader = FleetReader(*tables, SETTINGS.approval_table)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -53,17 +47,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and event.get("digest") == "daily":
         return daily(datetime.now(UTC))
     swept = sweep_endpoints()
-    pending = findings.pending()
-    if not pending:
+    pending, not_swept = findings.pending(), swept.get("not_swept", [])
+    if not pending and not not_swept:
         return {"status": "empty", "findings": 0, "serving": swept}
-    digest_id = (
-        "digest-"
-        + hashlib.sha256(
-            "|".join(sorted(str(item["sk"]) for item in pending)).encode()
-        ).hexdigest()[:16]
-    )
+    keys = sorted(str(item["sk"]) for item in pending) + not_swept
+    digest_id = "digest-" + hashlib.sha256("|".join(keys).encode()).hexdigest()[:16]
     delivery = notify.send_and_record(
-        guardrails.digest(digest_id, pending),
+        guardrails.digest(digest_id, pending, not_swept),
         ledger,
         SETTINGS.notification_topic_arn,
         SETTINGS.slack_webhook_secret_arn or None,
@@ -104,15 +94,27 @@ def daily(now: datetime) -> dict[str, Any]:
 
 def sweep_endpoints() -> dict[str, Any]:
     try:
-        swept = serving_sweep.sweep(
-            client("sagemaker"), client("cloudwatch"), findings, models, datetime.now(UTC)
+        swept = serving_sweep.sweep_accounts(
+            reader.models(), SETTINGS.tooling_account_id, findings, datetime.now(UTC)
         )
     except (ClientError, ControlPlaneError) as error:
         logger.exception("serving sweep failed; the digest goes out without it")
         metrics.add_metric(name="ServingSweepFailed", unit=MetricUnit.Count, value=1)
         return {"status": "failed", "error": str(error)}
     metrics.add_metric(name="ServingFindings", unit=MetricUnit.Count, value=len(swept["recorded"]))
+    if swept["not_swept"]:  # one account each: its role, its secret or its calls were refused
+        logger.warning("accounts not swept", extra={"not_swept": swept["not_swept"]})
+        metrics.add_metric(
+            name="ServingSweepFailed", unit=MetricUnit.Count, value=len(swept["not_swept"])
+        )
     if swept["skipped"]:
         logger.warning("endpoints not checked", extra={"skipped": swept["skipped"]})
-    result = {"status": "swept", "endpoints": swept["endpoints"], "new": len(swept["recorded"])}
-    return result | ({"skipped": swept["skipped"]} if swept["skipped"] else {})
+    result = {
+        "status": "swept",
+        "accounts": swept["accounts"],
+        "endpoints": sum(swept["accounts"].values()),
+        "new": len(swept["recorded"]),
+    }
+    for key in ("skipped", "not_swept"):
+        result |= {key: swept[key]} if swept[key] else {}
+    return result

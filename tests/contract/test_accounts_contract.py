@@ -185,8 +185,10 @@ READER_CALLERS = {
     ),
     ROOT / "layers/shared/mlops_runtime/training.py": ("endpoint_facts", "_model_origin"),
     ROOT / "layers/shared/mlops_runtime/monitoring_store.py": ("_children", "_files", "_get"),
+    # the serving sweep of each workload account (issue 14)
+    ROOT / "layers/shared/mlops_runtime/serving_usage.py": ("endpoints", "_described", "_read"),
 }
-CLIENTS = {"sagemaker": "sagemaker", "s3": "s3"}
+CLIENTS = {"sagemaker": "sagemaker", "s3": "s3", "cloudwatch": "cloudwatch"}
 IAM_ACTION_OF = {"list_objects_v2": "ListBucket"}
 
 
@@ -227,11 +229,13 @@ def test_the_reader_role_allows_every_call_made_through_it_and_nothing_more() ->
         "sagemaker:DescribeProcessingJob",
         "sagemaker:ListMonitoringExecutions",
         "s3:GetObject",
+        "sagemaker:ListEndpoints",
+        "cloudwatch:GetMetricData",
     } <= called
     assert reader_actions_allowed() == called
 
 
-def test_only_the_drift_and_guardrail_functions_may_assume_the_reader_role() -> None:
+def test_only_the_drift_guardrail_and_digest_functions_may_assume_the_reader_role() -> None:
     (trust,) = WORKLOAD["Resources"]["ReaderRole"]["Properties"]["AssumeRolePolicyDocument"][
         "Statement"
     ]
@@ -243,6 +247,11 @@ def test_only_the_drift_and_guardrail_functions_may_assume_the_reader_role() -> 
         for statement in statements(resource.get("Properties", {}).get("Policies"))
         if statement.get("Resource") == {"Ref": "WorkloadReaderRoleArns"}
     }
-    assert assumers == {"DriftIntakeFunction", "DriftTriageFunction", "GuardrailsFunction"}
+    assert assumers == {
+        "DriftIntakeFunction",
+        "DriftTriageFunction",
+        "GuardrailsFunction",
+        "GuardrailDigestFunction",
+    }
     for name in assumers:
         assert any(f"-{name}Rol*" in p["Fn::Sub"] for p in principals), name

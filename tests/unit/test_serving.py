@@ -48,7 +48,9 @@ def test_an_endpoint_without_invocations_for_idle_days_is_idle_with_its_monthly_
     assert finding.resource == "endpoint/churn-prod"
     # 2 x ml.m5.large at $0.115/h x 730 h
     assert finding.monthly_usd == pytest.approx(167.9)
-    assert "$167.90/month at list price (2 x ml.m5.large, us-east-1" in finding.message
+    assert "$167.90/month at list price, unverified (2 x ml.m5.large, us-east-1" in (
+        finding.message
+    )
     assert finding.fix is not None
     assert finding.fix.startswith("delete it")
 
@@ -148,6 +150,21 @@ def test_policy_bounds_are_validated() -> None:
         ServingPolicy(batch_window_share=0.3)
     policy = guardrails.GuardrailPolicy.model_validate({"serving": {"idle_days": 14}})
     assert policy.serving.idle_days == 14
+
+
+def test_a_cost_says_list_price_only_when_every_price_in_it_is_verified(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    east = dict(serving_prices.PRICES["us-east-1"])
+    east["ml.m5.large"] = serving_prices.InstanceType(0.115, 2, True)
+    monkeypatch.setitem(serving_prices.PRICES, "us-east-1", east)
+    verified = serving.cost("us-east-1", [variant(instances=2)])
+    assert verified.text().startswith("$167.90/month at list price (2 x ml.m5.large")
+    mixed = serving.cost("us-east-1", [variant(instances=2), VariantUsage("b", "ml.c5.large", 1)])
+    assert ", unverified (2 x ml.m5.large + 1 x ml.c5.large" in mixed.text()
+    assert serving.cost("us-east-1", [VariantUsage("g", "ml.p5.48xlarge", 1)]).text() == (
+        "no list price for ml.p5.48xlarge in us-east-1"
+    )
 
 
 def test_the_price_table_has_its_date_and_source_and_only_real_types() -> None:

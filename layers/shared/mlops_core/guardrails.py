@@ -9,6 +9,7 @@ production traffic away, which no control plane should do on its own.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -82,9 +83,10 @@ class Finding:
     enforced: bool = False
     monthly_usd: float | None = None  # what the resource costs per month at list price
     fix: str | None = None  # the suggested fix, when the rule has one
+    account_id: str | None = None  # the account the resource is in (the serving sweep says)
 
     def to_dict(self) -> dict[str, Any]:
-        extra = {"monthly_usd": self.monthly_usd, "fix": self.fix}
+        extra = {"monthly_usd": self.monthly_usd, "fix": self.fix, "account_id": self.account_id}
         return {
             "rule": str(self.rule),
             "resource": self.resource,
@@ -220,20 +222,26 @@ def enforcement_notice(model_id: str, resource: str, findings: list[Finding]) ->
     )
 
 
-def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
+def digest(
+    digest_id: str, items: list[dict[str, Any]], not_swept: Sequence[str] = ()
+) -> Notification:
     """One notification for every finding recorded since the last digest, grouped by resource,
     and what observe-only models would have done (mlops_core.observe) in the same period.
 
-    ``items``: ``{"resource", "rule", "message", "model_id", "enforced"}`` dicts.
+    ``items``: ``{"resource", "rule", "message", "model_id", "enforced"}`` dicts (and the
+    ``account_id`` a serving finding names). ``not_swept``: why an account's endpoints could
+    not be swept this time (its findings are missing from this digest, not absent).
     """
     by_resource: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
-        by_resource[str(item["resource"])].append(item)
+        where = f" in account {item['account_id']}" if item.get("account_id") else ""
+        by_resource[f"{item['resource']}{where}"].append(item)
     lines = [
         f"{resource} ({_owner(found[0].get('model_id'))}) {_digest_line(f)}"
         for resource, found in sorted(by_resource.items())
         for f in sorted(found, key=lambda f: str(f["rule"]))
     ]
+    lines += [f"not swept: {reason}" for reason in not_swept]
     observed = sum(1 for item in items if is_would(str(item["rule"])))
     found = len(items) - observed
     counts = ", ".join(
@@ -246,13 +254,16 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
     if costs:  # serving findings: what the flagged endpoints cost, the number to act on
         title += f", ${sum(costs):,.2f}/month at list price in flagged endpoints"
         facts["flagged_monthly_usd"] = f"{sum(costs):.2f}"
+    if not_swept:
+        title += f"; {len(not_swept)} account(s) not swept"
+        facts["accounts_not_swept"] = str(len(not_swept))
     return Notification(
         kind="guardrail_digest",
         model_id=ALL_MODELS,
         subject_id=digest_id,
         title=title,
         lines=lines,
-        severity="info",
+        severity="warning" if not_swept else "info",
         facts=facts,
     )
 

@@ -55,11 +55,13 @@ class EndpointUsage:
 class Cost:
     monthly_usd: float | None
     detail: str
+    verified: bool = True  # every price used is verified against AWS's price list
 
     def text(self) -> str:
         if self.monthly_usd is None:
             return f"no list price for {self.detail}"
-        return f"${self.monthly_usd:,.2f}/month at list price ({self.detail})"
+        price = "list price" if self.verified else "list price, unverified"
+        return f"${self.monthly_usd:,.2f}/month at {price} ({self.detail})"
 
 
 def cost(region: str, variants: Sequence[VariantUsage]) -> Cost:
@@ -67,13 +69,14 @@ def cost(region: str, variants: Sequence[VariantUsage]) -> Cost:
     running = [v for v in variants if v.instance_type and v.instances > 0]
     parts = [f"{v.instances} x {v.instance_type}" for v in running]
     detail = f"{' + '.join(parts) or 'no instances'}, {region}, prices of {prices.PRICES_AS_OF}"
-    total = 0.0
+    total, verified = 0.0, True
     for v in running:
-        monthly = prices.monthly_usd(region, str(v.instance_type), v.instances)
-        if monthly is None:
+        known = prices.instance_type(region, str(v.instance_type))
+        if known is None:
             return Cost(None, f"{v.instance_type} in {region}")
-        total += monthly
-    return Cost(round(total, 2), detail)
+        total += known.hourly_usd * v.instances * prices.HOURS_PER_MONTH
+        verified = verified and known.verified
+    return Cost(round(total, 2), detail, verified)
 
 
 def check_usage(usage: EndpointUsage, policy: ServingPolicy, now: datetime) -> list[Finding]:

@@ -1,37 +1,108 @@
-"""The serving sweep: every InService endpoint of this account checked against the serving
-guardrails (mlops_core.serving), each new finding in the ledger and the digest queue.
+"""The serving sweep: every InService endpoint of the tooling account and of every workload
+account the model configurations name, checked against the serving guardrails
+(mlops_core.serving), each new finding in the ledger and the digest queue.
 
 The guardrail digest runs it before it sends, so the digest carries what the endpoints cost.
-A finding is recorded once per endpoint config, rule and ISO week: an endpoint still idle next
-week is listed again (a reminder), never twice in one week however often the digest runs.
+A workload account is read through its reader role (mlops_runtime.accounts); the accounts come
+from the model configurations only (mlops_core.serving_accounts). An account that cannot be
+read (role not assumable, secret missing, a call denied) is reported as not swept, with the
+reason, and the others are swept. A finding names its account and is recorded once per account,
+endpoint config, rule and ISO week: an endpoint still idle next week is listed again (a
+reminder), never twice in one week however often the digest runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from mlops_core import serving
+from mlops_core.errors import ControlPlaneError
 from mlops_core.guardrails import GuardrailPolicy
 from mlops_core.ledger import UNKNOWN_MODEL
+from mlops_core.serving_accounts import AccountSweep, Claim, plan
 
 from mlops_runtime import serving_usage
+from mlops_runtime.accounts import AccountReader
 from mlops_runtime.findings import FindingStore
-from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.model_config import AccountAccess, ModelConfig
+
+SESSION = "mlopscp-serving-sweep"
+
+
+def claim(model: ModelConfig) -> Claim:
+    access = model.access()
+    if access is None:
+        return Claim(model.model_id, model.endpoint_name)
+    return Claim(
+        model.model_id,
+        model.endpoint_name,
+        access.account_id,
+        access.reader_role_arn,
+        access.external_id_secret_arn,
+    )
+
+
+def sweep_accounts(
+    models: list[ModelConfig],
+    tooling_account: str,
+    findings: FindingStore,
+    now: datetime,
+    default: GuardrailPolicy | None = None,
+) -> dict[str, Any]:
+    """Sweep every account; returns per-account counts, the findings newly recorded, the
+    endpoints left out, and the accounts not swept with the reason."""
+    configs = {m.model_id: m for m in models}
+    result: dict[str, Any] = {"accounts": {}, "recorded": [], "skipped": [], "not_swept": []}
+    for account in plan((claim(m) for m in models), tooling_account):
+        reader = AccountReader(_access(account), SESSION)
+        try:
+            swept = sweep(
+                reader.client("sagemaker"),
+                reader.client("cloudwatch"),
+                findings,
+                account,
+                configs,
+                now,
+                default,
+            )
+        except (ClientError, ControlPlaneError) as error:
+            result["not_swept"].append(f"{account.label}: {error}")
+            continue
+        result["accounts"][account.account_id] = swept["endpoints"]
+        result["recorded"] += swept["recorded"]
+        result["skipped"] += [f"{account.account_id}/{s}" for s in swept["skipped"]]
+        result["skipped"] += list(account.notes)
+    return result
+
+
+def _access(account: AccountSweep) -> AccountAccess | None:
+    if account.tooling:
+        return None
+    return AccountAccess(
+        account_id=account.account_id,
+        reader_role_arn=str(account.reader_role_arn),
+        external_id_secret_arn=str(account.external_id_secret_arn),
+    )
 
 
 def sweep(
     sagemaker: Any,
     cloudwatch: Any,
     findings: FindingStore,
-    models: ModelConfigStore,
+    account: AccountSweep,
+    models: Mapping[str, ModelConfig],
     now: datetime,
     default: GuardrailPolicy | None = None,
 ) -> dict[str, Any]:
-    """Check every endpoint; returns how many were checked and the findings newly recorded."""
+    """Check every endpoint of one account; returns how many were checked and the findings
+    newly recorded. An endpoint no model claims is checked with ``default`` (unowned)."""
     skipped: list[str] = []
     found = list(serving_usage.endpoints(sagemaker, skipped))
-    owners = {e.name: models.by_endpoint(e.name) for e in found}
+    owners = {e.name: models.get(account.owners.get(e.name, "")) for e in found}
     policies = {
         name: (m.guardrails if m is not None and m.guardrails else default or GuardrailPolicy())
         for name, m in owners.items()
@@ -47,7 +118,9 @@ def sweep(
         for finding in serving.check_usage(usage, policy.serving, now):
             if finding.rule in policy.ignore:
                 continue
+            finding = replace(finding, account_id=account.account_id)
             model_id = model.model_id if model is not None else UNKNOWN_MODEL
-            if findings.record(finding, model_id, f"{config_of[usage.name]}@{week}"):
+            version = f"{account.account_id}:{config_of[usage.name]}@{week}"
+            if findings.record(finding, model_id, version):
                 recorded.append(finding.to_dict())
     return {"endpoints": len(found), "recorded": recorded, "skipped": skipped}

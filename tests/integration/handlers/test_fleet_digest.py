@@ -79,6 +79,11 @@ def test_the_guardrail_digest_still_answers_its_own_schedule(
     assert result == {
         "status": "empty",
         "findings": 0,
-        "serving": {"status": "swept", "endpoints": 0, "new": 0},
+        "serving": {
+            "status": "swept",
+            "accounts": {"123456789012": 0},
+            "endpoints": 0,
+            "new": 0,
+        },
     }
     assert drain(training_cloud["inbox"]) == []

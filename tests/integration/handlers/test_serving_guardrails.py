@@ -13,20 +13,23 @@ from mlops_runtime.store import Ledger
 
 from tests.aws_fixtures import LambdaContext, load_handler
 from tests.integration.handlers.conftest import drain, put_model
+from tests.integration.handlers.promotion_world import account_client
 
 pytestmark = pytest.mark.integration
 
-ROLE = "arn:aws:iam::123456789012:role/mlopscp-sagemaker-execution"
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def endpoint(name: str, *, instances: int = 1, age_days: int = 30) -> None:
+def endpoint(
+    name: str, *, instances: int = 1, age_days: int = 30, account: str = "123456789012"
+) -> None:
+    """An InService endpoint of ``account`` (1 variant of ml.m5.large), ``age_days`` old."""
     from mlopscp_emulator.sagemaker_ext.state import backend_for, put
 
-    sagemaker = boto3.client("sagemaker")
+    sagemaker = account_client("sagemaker", account)
     sagemaker.create_model(
         ModelName=f"{name}-m",
-        ExecutionRoleArn=ROLE,
+        ExecutionRoleArn=f"arn:aws:iam::{account}:role/mlopscp-sagemaker-execution",
         PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/m.tar.gz"},
     )
     sagemaker.create_endpoint_config(
@@ -44,7 +47,7 @@ def endpoint(name: str, *, instances: int = 1, age_days: int = 30) -> None:
     sagemaker.describe_endpoint(EndpointName=name)  # Creating -> InService
     sagemaker.describe_endpoint(EndpointName=name)
     created = NOW - timedelta(days=age_days)
-    put(backend_for("123456789012", "us-east-1").endpoints[name], creation_time=created)
+    put(backend_for(account, "us-east-1").endpoints[name], creation_time=created)
 
 
 def traffic(name: str, hours: list[int], per_hour: float, days: int = 7, cpu: float = 0) -> None:
@@ -102,13 +105,17 @@ def test_idle_underused_and_batch_endpoints_reach_the_ledger_and_the_digest_with
 
     sent = digest()
 
-    assert sent["serving"] == {"status": "swept", "endpoints": 5, "new": 3}
+    swept = {"status": "swept", "accounts": {"123456789012": 5}, "endpoints": 5}
+    assert sent["serving"] == swept | {"new": 3}
     assert sent["findings"] == 3
     ledger = Ledger("ledger")
     (idle,) = ledger.entries("churn")
     week = "{}-W{:02d}".format(*NOW.isocalendar()[:2])
     assert idle["action"] == "guardrail_flagged"
-    assert idle["subject"] == f"endpoint/churn-prod@churn-prod-v1@{week}#endpoint.idle"
+    assert idle["subject"] == (
+        f"endpoint/churn-prod@123456789012:churn-prod-v1@{week}#endpoint.idle"
+    )
+    assert idle["evidence"]["account_id"] == "123456789012"
     assert idle["evidence"]["monthly_usd"] == pytest.approx(83.95)
     assert idle["evidence"]["fix"].startswith("delete it")
     others = {e["evidence"]["rule"]: e for e in ledger.entries("_unknown")}
@@ -119,14 +126,17 @@ def test_idle_underused_and_batch_endpoints_reach_the_ledger_and_the_digest_with
     (page,) = drain(training_cloud["inbox"])
     assert page["attributes"]["kind"] == "guardrail_digest"
     assert "$503.70/month at list price in flagged endpoints" in page["body"]  # 84 + 336 + 84
-    assert "endpoint/churn-prod (churn) endpoint.idle: no invocations for 7 days" in page["body"]
+    assert (
+        "endpoint/churn-prod in account 123456789012 (churn) endpoint.idle: no invocations "
+        "for 7 days"
+    ) in page["body"]
     assert "Batch Transform" in page["body"]
 
     again = digest()  # the same week: nothing is recorded or listed twice
     assert again == {
         "status": "empty",
         "findings": 0,
-        "serving": {"status": "swept", "endpoints": 5, "new": 0},
+        "serving": swept | {"new": 0},
     }
 
 
@@ -138,7 +148,7 @@ def test_a_model_tunes_or_ignores_the_serving_rules(training_cloud) -> None:
     assert digest()["serving"]["new"] == 0
 
 
-def test_a_sweep_that_cannot_read_metrics_still_sends_the_digest(
+def test_an_account_whose_metrics_cannot_be_read_is_named_in_the_digest(
     training_cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mlops_core.errors import TransientAwsError
@@ -149,7 +159,33 @@ def test_a_sweep_that_cannot_read_metrics_still_sends_the_digest(
     monkeypatch.setattr(serving_usage, "usage", unreachable)
     endpoint("churn-prod")
     result = digest()
-    assert result["serving"] == {"status": "failed", "error": "AWS unreachable: cloudwatch"}
+    reason = "account 123456789012 (the tooling account): AWS unreachable: cloudwatch"
+    assert result["serving"] == {
+        "status": "swept",
+        "accounts": {},
+        "endpoints": 0,
+        "new": 0,
+        "not_swept": [reason],
+    }
+    assert result["status"] == "sent"
+    (page,) = drain(training_cloud["inbox"])
+    assert "1 account(s) not swept" in page["body"]
+    assert f"not swept: {reason}" in page["body"]
+
+
+def test_a_sweep_that_cannot_list_the_models_still_sends_the_digest(
+    training_cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlops_core.errors import TransientAwsError
+
+    app = load_handler("guardrail_digest")
+
+    def unreachable() -> Any:
+        raise TransientAwsError("AWS unreachable: dynamodb")
+
+    monkeypatch.setattr(app.reader, "models", unreachable)
+    result = app.handler({}, LambdaContext())
+    assert result["serving"] == {"status": "failed", "error": "AWS unreachable: dynamodb"}
     assert result["status"] == "empty"
 
 
@@ -187,4 +223,4 @@ def test_an_endpoint_that_cannot_be_described_is_skipped_not_the_sweep(training_
     swept = digest()["serving"]
     assert (swept["status"], swept["endpoints"], swept["new"]) == ("swept", 1, 1)
     (skipped,) = swept["skipped"]
-    assert skipped.startswith("gone-prod: ")
+    assert skipped.startswith("123456789012/gone-prod: ")

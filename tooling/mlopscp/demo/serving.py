@@ -16,6 +16,7 @@ from mlopscp.worlds.common import ACCOUNT, REGION, serve
 from mlopscp.worlds.promotion import APPROVER, PRODUCTION, STAGING, PromotionModel
 
 IDLE_ENDPOINT = "legacy-scoring-prod"
+IDLE_IN_PRODUCTION = "batch-scores-prod"  # in the production account, which no model claims
 # A model promoted without benchmarked_max_rps: Inference Recommender measures it.
 OFFERS = PromotionModel(
     "offers",
@@ -58,26 +59,31 @@ class ServingScenarios(Scenarios):
         out = Outcome(
             "Serving cost -> an idle endpoint in the digest with its monthly cost; a promotion "
             "sized by Inference Recommender",
-            f"{IDLE_ENDPOINT} (2 x ml.m5.large) got no request for 30 days; offers v1 is "
-            "promoted without a benchmarked_max_rps",
+            f"{IDLE_ENDPOINT} (2 x ml.m5.large, tooling account) and {IDLE_IN_PRODUCTION} "
+            f"(1 x ml.m5.large, production account {PRODUCTION}) got no request for 30 days; "
+            "offers v1 is promoted without a benchmarked_max_rps",
         )
         self._idle_endpoint_in_the_digest(out)
         self._rightsized_promotion(out)
         return out
 
     def _idle_endpoint_in_the_digest(self, out: Outcome) -> None:
-        sagemaker = self.emu.client("sagemaker")
-        sagemaker.create_model(
-            ModelName=f"{IDLE_ENDPOINT}-m",
-            ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
-            PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/legacy.tar.gz"},
-        )
-        serve(sagemaker, IDLE_ENDPOINT, f"{IDLE_ENDPOINT}-m", 2, "s3://legacy-capture/scoring")
-        sagemaker.get_waiter("endpoint_in_service").wait(
-            EndpointName=IDLE_ENDPOINT, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
-        )
-        month_ago = datetime.now(UTC) - timedelta(days=30)  # created a month ago, never called
-        put(backend_for(ACCOUNT, REGION).endpoints[IDLE_ENDPOINT], creation_time=month_ago)
+        for account, name, instances in (
+            (ACCOUNT, IDLE_ENDPOINT, 2),
+            (PRODUCTION, IDLE_IN_PRODUCTION, 1),
+        ):
+            sagemaker = self.emu.client("sagemaker", account=account)
+            sagemaker.create_model(
+                ModelName=f"{name}-m",
+                ExecutionRoleArn=f"arn:aws:iam::{account}:role/sagemaker",
+                PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/legacy.tar.gz"},
+            )
+            serve(sagemaker, name, f"{name}-m", instances, f"s3://legacy-capture/{name}")
+            sagemaker.get_waiter("endpoint_in_service").wait(
+                EndpointName=name, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
+            )
+            month_ago = datetime.now(UTC) - timedelta(days=30)  # created a month ago, never called
+            put(backend_for(account, REGION).endpoints[name], creation_time=month_ago)
         self.plane.notifications()  # earlier scenarios' pages are not this one's
         digest = self.plane.outputs["GuardrailDigestFunctionName"]
         self.send(
@@ -85,18 +91,25 @@ class ServingScenarios(Scenarios):
             lambda: self.emu.client("lambda").invoke(FunctionName=digest, Payload=b"{}"),
             "the guardrail digest runs (daily): it sweeps the endpoints' CloudWatch usage first",
         )
-        flagged = [
-            json.loads(e["evidence"])
+        flagged = {
+            (evidence["resource"], evidence.get("account_id")): evidence
             for e in self.plane.ledger("_unknown")
-            if e["action"] == "guardrail_flagged" and IDLE_ENDPOINT in e["subject"]
-        ]
-        idle = flagged[0] if flagged else {}
+            if e["action"] == "guardrail_flagged"
+            for evidence in [json.loads(e["evidence"])]
+        }
+        idle = flagged.get((f"endpoint/{IDLE_ENDPOINT}", ACCOUNT), {})
         out.check(
-            f"ledger: guardrail_flagged endpoint.idle for {IDLE_ENDPOINT}, $167.90/month "
-            "(2 x ml.m5.large at list price), fix: delete it",
+            f"ledger: guardrail_flagged endpoint.idle for {IDLE_ENDPOINT} in account {ACCOUNT}, "
+            "$167.90/month (2 x ml.m5.large at list price), fix: delete it",
             idle.get("rule") == "endpoint.idle"
             and idle.get("monthly_usd") == 167.9
             and str(idle.get("fix", "")).startswith("delete it"),
+        )
+        remote = flagged.get((f"endpoint/{IDLE_IN_PRODUCTION}", PRODUCTION), {})
+        out.check(
+            f"and {IDLE_IN_PRODUCTION} in production account {PRODUCTION}, swept through its "
+            "reader role (mlopscp-reader): endpoint.idle, $83.95/month, unowned",
+            remote.get("rule") == "endpoint.idle" and remote.get("monthly_usd") == 83.95,
         )
         pages = [
             p
@@ -105,12 +118,16 @@ class ServingScenarios(Scenarios):
         ]
         body = pages[0]["body"] if pages else ""
         out.check(
-            "the digest page lists it with its cost and the fix, and totals the flagged cost",
-            f"endpoint/{IDLE_ENDPOINT} (no model) endpoint.idle: no invocations for 7 days; "
-            "$167.90/month at list price"
+            "the digest page lists both with their account, cost and fix, and totals the "
+            "flagged cost",
+            f"endpoint/{IDLE_ENDPOINT} in account {ACCOUNT} (no model) endpoint.idle: no "
+            "invocations for 7 days; $167.90/month at list price"
+            in body
+            and f"endpoint/{IDLE_IN_PRODUCTION} in account {PRODUCTION} (no model) endpoint."
+            "idle: no invocations for 7 days; $83.95/month at list price"
             in body
             and "Fix: delete it" in body
-            and "$167.90/month at list price in flagged endpoints" in body,
+            and "$251.85/month at list price in flagged endpoints" in body,
         )
         if pages:
             out.lines.append("  page: " + body.splitlines()[0])
