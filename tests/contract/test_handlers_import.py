@@ -37,9 +37,9 @@ _IMPORT = """
 import importlib, json, sys
 code_dir, shared, module_name, attribute = sys.argv[1:5]
 sys.path[:0] = [code_dir, shared]
-from pydantic_settings import BaseSettings
+from mlops_runtime.settings import EnvSettings
 module = importlib.import_module(module_name)
-settings = [v for v in vars(module).values() if isinstance(v, BaseSettings)]
+settings = [v for v in vars(module).values() if isinstance(v, EnvSettings)]
 print(json.dumps({
     "callable": callable(getattr(module, attribute, None)),
     "settings": [type(s).__qualname__ for s in settings],
