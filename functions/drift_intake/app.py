@@ -14,15 +14,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from mlops_core.errors import EventRejectedError
 from mlops_runtime import settings
 from mlops_runtime.accounts import AccountReader
-from mlops_runtime.aws import client, error_code, idempotency_store, translated_errors
+from mlops_runtime.aws import client, error_code, translated_errors
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import parse_monitoring_event
+from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.intake import NotRelevant, admit, model_of, reader_in, to_signal
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
 from mlops_runtime.store import Ledger
@@ -39,8 +39,7 @@ logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 models = ModelConfigStore(SETTINGS.model_config_table)
-idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 86400)
-persistence = idempotency_store(SETTINGS.idempotency_table)
+idempotency = Idempotency(SETTINGS.idempotency_table, "event_id", expires_after_seconds=7 * 86400)
 SESSION = "mlopscp-drift-intake"
 
 
@@ -76,9 +75,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return start_drift_response(request=request)
 
 
-@idempotent_function(
-    data_keyword_argument="request", config=idempotency, persistence_store=persistence
-)
+@idempotency.function
 def start_drift_response(request: dict[str, Any]) -> dict[str, Any]:
     name = _execution_name(request["model_id"], request["event_id"])
     try:

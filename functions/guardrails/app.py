@@ -11,7 +11,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import guardrails
 from mlops_core.errors import EventRejectedError
@@ -20,11 +19,11 @@ from mlops_core.ledger import UNKNOWN_MODEL
 from mlops_core.trust import account_refusal
 from mlops_runtime import notify, observe, settings, training
 from mlops_runtime.accounts import AccountReader
-from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import GUARDRAIL_DETAIL_TYPES as DETAIL_TYPES
 from mlops_runtime.events import EndpointStateChange, GuardrailEvent, parse_one_of
 from mlops_runtime.findings import FindingStore
+from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.store import Ledger, StateStore
 from pydantic import Field
@@ -44,8 +43,7 @@ ledger = Ledger(SETTINGS.ledger_table)
 findings = FindingStore(ledger, StateStore(SETTINGS.state_table))
 models = ModelConfigStore(SETTINGS.model_config_table)
 observer = observe.Observer(SETTINGS.observe_only, ledger, findings.state)
-idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=7 * 86400)
-persistence = idempotency_store(SETTINGS.idempotency_table)
+idempotency = Idempotency(SETTINGS.idempotency_table, "key", expires_after_seconds=7 * 86400)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -81,9 +79,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, NAME)
 
 
-@idempotent_function(
-    data_keyword_argument="request", config=idempotency, persistence_store=persistence
-)
+@idempotency.function
 def check_training_job(request: dict[str, Any]) -> dict[str, Any]:
     job, model_id, found = training.job_findings(request["job"], models.get, SETTINGS)
     if job["TrainingJobStatus"] != "InProgress":  # it ended meanwhile: nothing left to stop
@@ -100,9 +96,7 @@ def check_training_job(request: dict[str, Any]) -> dict[str, Any]:
     return {"status": "checked", "findings": [f.to_dict() for f in found], "stopped": stopped}
 
 
-@idempotent_function(
-    data_keyword_argument="request", config=idempotency, persistence_store=persistence
-)
+@idempotency.function
 def check_endpoint(request: dict[str, Any]) -> dict[str, Any]:
     model = models.by_endpoint(request["endpoint"])
     reader = AccountReader(model.access() if model else None, SESSION)

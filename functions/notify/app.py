@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import messages
 from mlops_core.ledger import Action, LedgerEntry
+from mlops_core.notification import Notification
 from mlops_runtime import notify, settings
 from mlops_runtime.incident_channels import IncidentChannels
 from mlops_runtime.incidents import IncidentStore
@@ -80,7 +81,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return deliver(message)
 
 
-def deliver(message: messages.Notification) -> dict[str, Any]:
+def deliver(message: Notification) -> dict[str, Any]:
     delivery = notify.send_and_record(
         message, ledger, SETTINGS.notification_topic_arn, SETTINGS.slack_webhook_secret_arn or None
     )

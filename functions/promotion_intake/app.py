@@ -14,14 +14,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core.errors import EventRejectedError
 from mlops_core.trust import account_refusal, resource_refusal
 from mlops_runtime import settings
-from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import ModelPackageStateChange, parse_event
+from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.observe import Observer
 from mlops_runtime.promotion_start import PromotionStarter
@@ -52,8 +51,7 @@ starter = PromotionStarter(
     SETTINGS.slack_webhook_secret_arn or None,
     Observer(SETTINGS.observe_only, ledger, StateStore(SETTINGS.state_table)),
 )
-idempotency = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 86400)
-persistence = idempotency_store(SETTINGS.idempotency_table)
+idempotency = Idempotency(SETTINGS.idempotency_table, "event_id", expires_after_seconds=7 * 86400)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -94,8 +92,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@idempotent_function(
-    data_keyword_argument="request", config=idempotency, persistence_store=persistence
-)
+@idempotency.function
 def intake(request: dict[str, Any]) -> dict[str, Any]:
     return starter.handle(request)

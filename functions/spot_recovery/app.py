@@ -14,14 +14,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core.errors import EventRejectedError
 from mlops_core.trust import account_refusal
 from mlops_runtime import observe, settings, training
-from mlops_runtime.aws import idempotency_store
 from mlops_runtime.dead_letters import reject
 from mlops_runtime.events import TRAINING_DETAIL_TYPES, TrainingEvent, parse_one_of
+from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.spot_recovery import SpotRecovery
 from mlops_runtime.store import Ledger, StateStore
@@ -47,8 +46,7 @@ recovery = SpotRecovery(
     SETTINGS.slack_webhook_secret_arn or None,
     observe.Observer(SETTINGS.observe_only, ledger, state),
 )
-idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=7 * 86400)
-persistence = idempotency_store(SETTINGS.idempotency_table)
+idempotency = Idempotency(SETTINGS.idempotency_table, "key", expires_after_seconds=7 * 86400)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -75,8 +73,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return reject(event, error, SETTINGS.dead_letter_queue_url, ledger, "spot-recovery")
 
 
-@idempotent_function(
-    data_keyword_argument="request", config=idempotency, persistence_store=persistence
-)
+@idempotency.function
 def recover(request: dict[str, Any]) -> dict[str, Any]:
     return recovery.recover(request)

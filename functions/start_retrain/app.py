@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_runtime import settings
 from mlops_runtime.approvals import ApprovalStore
-from mlops_runtime.aws import idempotency_store
+from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.observe import Observer
 from mlops_runtime.retrain_start import RetrainStarter
@@ -40,8 +39,9 @@ starter = RetrainStarter(
     SETTINGS.default_retrain_cooldown_hours,
     Observer(SETTINGS.observe_only, ledger, state),
 )
-idempotency = IdempotencyConfig(event_key_jmespath="incident_id", expires_after_seconds=30 * 86400)
-persistence = idempotency_store(SETTINGS.idempotency_table)
+idempotency = Idempotency(
+    SETTINGS.idempotency_table, "incident_id", expires_after_seconds=30 * 86400
+)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -51,8 +51,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return start_retrain(request=event)
 
 
-@idempotent_function(
-    data_keyword_argument="request", config=idempotency, persistence_store=persistence
-)
+@idempotency.function
 def start_retrain(request: dict[str, Any]) -> dict[str, Any]:
     return starter.start(request)

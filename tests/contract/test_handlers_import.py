@@ -5,6 +5,10 @@ the shared layer, module and attribute from the template's Handler) in a fresh i
 environment is samplefile.env plus what the Lambda runtime itself sets. That proves the settings
 validation passes with a complete environment; removing one required variable must then fail
 the import with pydantic's error naming it, instead of failing later, mid-incident.
+
+The same import shows what a cold start loads and builds: no AWS client (they are built on
+first use, mlops_runtime.aws), and none of the modules deferred to the one code path that needs
+them (DEFERRED; why each, with its measured cost, in docs/cold-start.md).
 """
 
 from __future__ import annotations
@@ -37,9 +41,16 @@ _IMPORT = """
 import importlib, json, sys
 code_dir, shared, module_name, attribute = sys.argv[1:5]
 sys.path[:0] = [code_dir, shared]
-from pydantic_settings import BaseSettings
+import botocore.client
+clients = []
+create_client = botocore.client.ClientCreator.create_client
+def spy(self, service_name, *args, **kwargs):
+    clients.append(service_name)
+    return create_client(self, service_name, *args, **kwargs)
+botocore.client.ClientCreator.create_client = spy
+from mlops_runtime.settings import EnvSettings
 module = importlib.import_module(module_name)
-settings = [v for v in vars(module).values() if isinstance(v, BaseSettings)]
+settings = [v for v in vars(module).values() if isinstance(v, EnvSettings)]
 print(json.dumps({
     "callable": callable(getattr(module, attribute, None)),
     "settings": [type(s).__qualname__ for s in settings],
@@ -47,8 +58,19 @@ print(json.dumps({
         name.upper() for s in settings for name, f in type(s).model_fields.items()
         if f.is_required()
     }),
+    "clients": clients,
+    "modules": sorted(sys.modules),
 }))
 """
+
+
+# Imported where they are used, never by a handler's module: each cost a measurable share of
+# `import boto3` at every cold start, for what one code path at most needs.
+DEFERRED = {
+    "pydantic_settings": "settings are validated with plain pydantic (mlops_runtime.settings)",
+    "aws_lambda_powertools.utilities.idempotency": "made on the first idempotent call "
+    "(mlops_runtime.idempotency): ignored and rejected events never need it",
+}
 
 
 def template_function(handler_dir: str) -> tuple[str, dict[str, Any]]:
@@ -188,3 +210,27 @@ def test_missing_variable_fails_import_naming_it(
         assert variable.lower() in run.stderr.lower(), (
             f"functions/{handler_dir}: the error does not name {variable}:\n{last_lines}"
         )
+
+
+@pytest.mark.parametrize("handler_dir", HANDLER_DIRS)
+def test_cold_start_builds_no_aws_client(
+    handler_dir: str, imports: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    clients = _report(imports[handler_dir], handler_dir)["clients"]
+    assert not clients, (
+        f"functions/{handler_dir} builds {clients} clients at import: build them on first use "
+        "(mlops_runtime.aws.client), each costs about half of `import boto3`"
+    )
+
+
+@pytest.mark.parametrize("handler_dir", HANDLER_DIRS)
+def test_cold_start_leaves_deferred_modules_unimported(
+    handler_dir: str, imports: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    loaded = _report(imports[handler_dir], handler_dir)["modules"]
+    found = {
+        module: why
+        for module, why in DEFERRED.items()
+        if any(name == module or name.startswith(module + ".") for name in loaded)
+    }
+    assert not found, f"functions/{handler_dir} imports at cold start what it should not: {found}"

@@ -1,8 +1,9 @@
 """samplefile.env lists exactly the variables the functions read.
 
 Two sources of truth: what template.yaml hands each function (Globals + its own Environment)
-and the fields of the pydantic-settings classes the handlers validate at cold start. Both must
-be in samplefile.env, and samplefile.env must list nothing neither of them knows.
+and the fields of the settings classes (mlops_runtime.settings) the handlers validate at cold
+start. Both must be in samplefile.env, and samplefile.env must list nothing neither of them
+knows.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ SHARED = ROOT / "layers" / "shared"
 _INTROSPECT = """
 import importlib.util, inspect, json, sys
 sys.path.insert(0, sys.argv[1])
-from pydantic_settings import BaseSettings
+from mlops_runtime.settings import EnvSettings
 from mlops_runtime import settings
 
 
@@ -61,7 +62,7 @@ for path in sys.argv[2:]:
     else:
         report[path] = None
 for name, cls in inspect.getmembers(settings, inspect.isclass):
-    if issubclass(cls, BaseSettings) and cls.__module__ == settings.__name__:
+    if issubclass(cls, EnvSettings) and cls.__module__ == settings.__name__:
         report["mlops_runtime.settings." + name] = {"class": name, "variables": variables(cls)}
 print(json.dumps(report))
 """

@@ -30,6 +30,7 @@ from mlops_core.approvals import (
 from mlops_core.evidence_charts import evidence_charts
 from mlops_core.incidents import IncidentKind, IncidentState, Severity, Status, Transition
 from mlops_core.links import execution_console_url, s3_console_url, safe_url
+from mlops_core.notification import Notification
 from mlops_core.promotion.shadow_table import message_lines, table_lines
 from mlops_core.svg_charts import Pair, line_against, paired_bars
 from mlops_runtime.approval_channels import (
@@ -78,7 +79,7 @@ def incident(**extra: object) -> IncidentState:
     return IncidentState(**fields)  # type: ignore[arg-type]
 
 
-def page() -> messages.Notification:
+def page() -> Notification:
     return messages.incident(
         Transition.OPENED,
         incident(),

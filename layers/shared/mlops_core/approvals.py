@@ -30,7 +30,6 @@ from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlops_core.promotion.shadow_table import message_lines
 from mlops_core.sparkline import sparkline
 
 APPROVAL_ID_PREFIX = "apv_"
@@ -186,6 +185,10 @@ class ApprovalRequest(BaseModel):
     @property
     def comparison(self) -> list[str]:
         """A shadow test's production vs shadow rows, one line each (empty for other kinds)."""
+        # Imported here: the promotion package is the one thing in this module only a shadow
+        # test's approval needs, and link keys (every notice) import this module.
+        from mlops_core.promotion.shadow_table import message_lines
+
         verdict = self.evidence.get("verdict")
         return message_lines(verdict) if isinstance(verdict, Mapping) else []
 

@@ -17,7 +17,7 @@ from mlops_core import retrain
 from mlops_core.guardrails import ALL_MODELS
 from mlops_core.incident_state import IncidentKind
 from mlops_core.ledger import Action
-from mlops_core.messages import Notification
+from mlops_core.notification import Notification
 from mlops_core.promotion.outcome import Outcome
 
 GUARDRAIL_WINDOW = timedelta(days=7)  # how far back `status` shows guardrail flags

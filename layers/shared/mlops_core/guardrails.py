@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops_core import spot
 from mlops_core.ledger import UNKNOWN_MODEL
-from mlops_core.messages import Notification
+from mlops_core.notification import Notification
 from mlops_core.observe import is_would
 from mlops_core.serving_policy import ServingPolicy
 

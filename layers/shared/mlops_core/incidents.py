@@ -28,9 +28,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from mlops_core.errors import IncidentActionRefusedError
+from mlops_core.incident_policy import IncidentPolicy
 from mlops_core.incident_state import (
     PROBLEM_KINDS,
     RANK,
@@ -68,32 +67,6 @@ __all__ = [
 ]
 
 CONTROL_PLANE = "control-plane"
-
-
-class IncidentPolicy(BaseModel):
-    """Per-model incident settings (the model configuration's ``incidents`` section)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    resolve_after: int = Field(
-        3, ge=1, description="consecutive clean runs that resolve an investigate incident"
-    )
-    reopen_within_hours: float = Field(
-        24.0,
-        ge=0.0,
-        description="a problem overlapping a resolved incident within this many hours of its "
-        "resolution reopens it instead of opening a new one",
-    )
-    max_snooze_hours: float = Field(
-        168.0, gt=0.0, description="the longest snooze a person may set"
-    )
-    slack_channel: str | None = Field(
-        None,
-        min_length=1,
-        max_length=80,
-        description="Slack channel id the bot posts incident messages to (default: the "
-        "approvals channel); without a bot token or channel the webhook is used",
-    )
 
 
 class Transition(StrEnum):

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mlops_core.messages import Notification
+from mlops_core.notification import Notification
 
 # Tags the control plane puts on the copies it starts; read back to find a copy's lineage.
 LINEAGE_TAG = "mlopscp:lineage"

@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from mlops_core.evidently import SOURCE as EVIDENTLY
-from mlops_core.monitoring import MODEL_MONITOR, MonitorType
-
 
 class Decision(StrEnum):
     RETRAIN = "retrain"
@@ -53,5 +50,10 @@ class Finding:
     source: str = field(init=False)
 
     def __post_init__(self) -> None:
+        # Imported here, not at the top: incidents (and every handler that records one) import
+        # this module for its finding kinds, and should not load the two report readers.
+        from mlops_core.evidently import SOURCE as EVIDENTLY
+        from mlops_core.monitoring import MODEL_MONITOR, MonitorType
+
         source = EVIDENTLY if self.monitor_type == MonitorType.EVIDENTLY_REPORT else MODEL_MONITOR
         object.__setattr__(self, "source", source)

@@ -51,13 +51,6 @@ def resource(service: str) -> Any:
     return boto3.resource(service, config=_CONFIG)  # type: ignore[call-overload]
 
 
-def idempotency_store(table_name: str) -> Any:
-    """Powertools idempotency on the function's shared DynamoDB client (one client, not two)."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))
-
-
 def assumed_client(service: str, role_arn: str, external_id: str, session_name: str) -> Any:
     """A client acting in another account through an assumed role. The credentials, and the
     clients built on them, are kept until five minutes before the credentials expire."""

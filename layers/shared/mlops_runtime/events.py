@@ -27,6 +27,10 @@ class _Open(BaseModel):
 
 
 class Envelope(EventBridgeModel):
+    # Validators are built on first use: a handler imports every event model and parses one or
+    # two kinds (building all of them at import was most of this module's cold-start cost).
+    model_config = ConfigDict(defer_build=True)
+
     @field_validator("source", mode="before")
     @classmethod
     def _single_source(cls, value: Any) -> Any:

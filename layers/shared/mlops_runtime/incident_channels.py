@@ -21,6 +21,7 @@ from mlops_core import messages, slack_text
 from mlops_core.errors import IncidentChangedError
 from mlops_core.incidents import IncidentState, Transition
 from mlops_core.ledger import Action, LedgerEntry
+from mlops_core.notification import Notification
 
 from mlops_runtime import notify
 from mlops_runtime.incidents import IncidentStore
@@ -89,7 +90,7 @@ class IncidentChannels:
 
     def _message(
         self, transition: Transition, state: IncidentState, notice: dict[str, Any]
-    ) -> messages.Notification:
+    ) -> Notification:
         return messages.incident(
             transition,
             state,
@@ -109,7 +110,7 @@ class IncidentChannels:
         self,
         state: IncidentState,
         transition: Transition,
-        message: messages.Notification,
+        message: Notification,
         notice: dict[str, Any],
         channel: str,
     ) -> bool:
@@ -165,7 +166,7 @@ class IncidentChannels:
 
     def _record(
         self,
-        message: messages.Notification,
+        message: Notification,
         state: IncidentState,
         transition: Transition,
         delivered: list[str],
@@ -189,5 +190,5 @@ class IncidentChannels:
         )
 
 
-def _blocks(message: messages.Notification) -> list[dict[str, Any]]:
+def _blocks(message: Notification) -> list[dict[str, Any]]:
     return [block.to_dict() for block in notify.slack_blocks(message)]

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 from mlops_core.guardrails import GuardrailPolicy
-from mlops_core.incidents import IncidentPolicy
+from mlops_core.incident_policy import IncidentPolicy
 from mlops_core.observe import Mode
 from mlops_core.policy import TriagePolicy
 from mlops_core.promotion import AutoscalingPolicy, DeploymentPolicy, QualityPolicy, ShadowPolicy

@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from mlops_core import slack_text
 from mlops_core.ledger import Action, LedgerEntry
-from mlops_core.messages import Notification
+from mlops_core.notification import Notification
 
 from mlops_runtime.aws import client, translated_errors
 from mlops_runtime.store import Ledger

@@ -13,7 +13,7 @@ from typing import Any
 from mlops_core import observe
 from mlops_core.guardrails import Finding
 from mlops_core.ledger import Action, LedgerEntry
-from mlops_core.messages import Notification
+from mlops_core.notification import Notification
 
 from mlops_runtime.findings import FindingStore
 from mlops_runtime.model_config import ModelConfig

@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 from mlops_core import promotion
 from mlops_core.ledger import Action, LedgerEntry
-from mlops_core.messages import Notification
+from mlops_core.notification import Notification
 
 from mlops_runtime import notify
 from mlops_runtime.aws import client, error_code, translated_errors

@@ -27,7 +27,8 @@ from botocore.exceptions import ClientError
 from mlops_core import promotion as rules
 from mlops_core.errors import DeploymentError, PromotionNotConfiguredError
 from mlops_core.ledger import Action, LedgerEntry
-from mlops_core.messages import Context, Notification
+from mlops_core.messages import Context
+from mlops_core.notification import Notification
 from mlops_core.promotion.fleet import FleetSize, Scaling
 
 from mlops_runtime import notify

@@ -3,20 +3,40 @@
 Each function declares the variables it needs as a subclass; a missing or malformed variable
 fails the init phase with a message naming it, instead of failing mid-incident. samplefile.env
 lists every variable (a contract test keeps it complete).
+
+The environment is validated with plain pydantic, not pydantic-settings: that package's import
+(its sources, dotenv, a CLI parser) cost about a third of a handler's cold start over
+``import boto3`` for what these settings use of it, which is one lookup of each field's
+variable (docs/cold-start.md has the numbers). What it did here, this does the same way: every
+field read from the variable of its name in upper case (case-insensitively), values coerced
+and checked by the field's type and constraints, other variables ignored, the result frozen,
+and a missing or malformed variable raising pydantic's ValidationError naming the field.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import cache
-from typing import TypeVar
+from typing import Self
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class FunctionSettings(BaseSettings):
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+class EnvSettings(BaseModel):
+    """Settings read from environment variables: field ``ledger_table`` from ``LEDGER_TABLE``."""
 
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
+        source = os.environ if environ is None else environ
+        # Names match case-insensitively, as in pydantic-settings with case_sensitive=False.
+        values = {name.lower(): value for name, value in source.items()}
+        return cls.model_validate({f: values[f] for f in cls.model_fields if f in values})
+
+
+class FunctionSettings(EnvSettings):
     ledger_table: str = Field(min_length=3, description="DynamoDB table of ledger entries")
     state_table: str = Field(min_length=3, description="DynamoDB table of incidents and locks")
     model_config_table: str = Field(
@@ -65,9 +85,6 @@ class IdempotentSettings(FunctionSettings):
     idempotency_table: str = Field(min_length=3, description="Powertools idempotency table")
 
 
-S = TypeVar("S", bound=BaseSettings)
-
-
 @cache
-def load[S: BaseSettings](settings_class: type[S]) -> S:
-    return settings_class()
+def load[S: EnvSettings](settings_class: type[S]) -> S:
+    return settings_class.from_environ()
