@@ -3,7 +3,8 @@
 Runs on two schedules (GuardrailDigestSchedule, DailyDigestSchedule with ``{"digest":
 "daily"}``) and can be invoked directly at any time with either payload. The guardrail digest
 first sweeps this account's endpoints for the serving guardrails (mlops_runtime.serving_sweep:
-idle, underused, batch traffic, with their monthly cost); a sweep that fails is logged and
+idle, underused, batch traffic, with their monthly cost; what a model opted in to act on goes to
+the ServingAction workflow, mlops_runtime.serving_actions); a sweep that fails is logged and
 counted, and the digest still carries every other finding. A finding is deleted from the queue
 only after the digest carrying it was published, so a crash in between repeats it in the next
 digest rather than losing it. The daily digest reads, it changes nothing.
@@ -26,10 +27,11 @@ from mlops_runtime.aws import client
 from mlops_runtime.findings import FindingStore
 from mlops_runtime.fleet import FleetReader
 from mlops_runtime.model_config import ModelConfigStore
+from mlops_runtime.serving_actions import ServingActions
 from mlops_runtime.store import Ledger, StateStore
 
 
-class Settings(settings.NotifySettings, settings.ApprovalSettings):
+class Settings(settings.NotifySettings, settings.ApprovalSettings, settings.ServingSweepSettings):
     pass
 
 
@@ -38,12 +40,9 @@ logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 findings = FindingStore(ledger, StateStore(SETTINGS.state_table))
-reader = FleetReader(
-    SETTINGS.ledger_table,
-    SETTINGS.state_table,
-    SETTINGS.model_config_table,
-    SETTINGS.approval_table,
-)
+actions = ServingActions.of(findings, SETTINGS)
+tables = (SETTINGS.ledger_table, SETTINGS.state_table, SETTINGS.model_config_table)
+reader = FleetReader(*tables, SETTINGS.approval_table)
 models = ModelConfigStore(SETTINGS.model_config_table)
 
 
@@ -104,8 +103,9 @@ def daily(now: datetime) -> dict[str, Any]:
 
 def sweep_endpoints() -> dict[str, Any]:
     try:
+        sagemaker, cloudwatch, now = client("sagemaker"), client("cloudwatch"), datetime.now(UTC)
         swept = serving_sweep.sweep(
-            client("sagemaker"), client("cloudwatch"), findings, models, datetime.now(UTC)
+            sagemaker, cloudwatch, findings, models, now, act=actions.propose
         )
     except (ClientError, ControlPlaneError) as error:
         logger.exception("serving sweep failed; the digest goes out without it")
@@ -115,4 +115,4 @@ def sweep_endpoints() -> dict[str, Any]:
     if swept["skipped"]:
         logger.warning("endpoints not checked", extra={"skipped": swept["skipped"]})
     result = {"status": "swept", "endpoints": swept["endpoints"], "new": len(swept["recorded"])}
-    return result | ({"skipped": swept["skipped"]} if swept["skipped"] else {})
+    return result | {k: swept[k] for k in ("actions", "skipped") if swept[k]}

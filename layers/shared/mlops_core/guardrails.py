@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops_core import spot
-from mlops_core.ledger import UNKNOWN_MODEL
+from mlops_core.ledger import UNKNOWN_MODEL, Action
 from mlops_core.messages import Notification
 from mlops_core.observe import is_would
 from mlops_core.serving_policy import ServingPolicy
@@ -235,10 +235,12 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
         for f in sorted(found, key=lambda f: str(f["rule"]))
     ]
     observed = sum(1 for item in items if is_would(str(item["rule"])))
-    found = len(items) - observed
+    waiting = sum(1 for item in items if item["rule"] == Action.SERVING_ACTION_REQUESTED)
+    found = len(items) - observed - waiting
     counts = ", ".join(
-        ([f"{found} finding(s)"] if found or not observed else [])
+        ([f"{found} finding(s)"] if found or not (observed or waiting) else [])
         + ([f"{observed} observe-only action(s)"] if observed else [])
+        + ([f"{waiting} action(s) waiting for approval"] if waiting else [])
     )
     title = f"[guardrails] {counts} on {len(by_resource)} resource(s)"
     costs = [float(f["monthly_usd"]) for f in items if f.get("monthly_usd") is not None]
@@ -258,7 +260,9 @@ def digest(digest_id: str, items: list[dict[str, Any]]) -> Notification:
 
 
 def _digest_line(item: dict[str, Any]) -> str:
-    if is_would(str(item["rule"])):  # its message says what would have happened, and why
+    if (
+        is_would(str(item["rule"])) or item["rule"] == Action.SERVING_ACTION_REQUESTED
+    ):  # its message says what would have happened, and why
         return str(item["message"])
     line = f"{'[stopped] ' if item.get('enforced') else ''}{item['rule']}: {item['message']}"
     return line + (f". Fix: {item['fix']}" if item.get("fix") else "")

@@ -8,6 +8,7 @@ week is listed again (a reminder), never twice in one week however often the dig
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +28,11 @@ def sweep(
     models: ModelConfigStore,
     now: datetime,
     default: GuardrailPolicy | None = None,
+    act: Callable[..., str | None] | None = None,
 ) -> dict[str, Any]:
-    """Check every endpoint; returns how many were checked and the findings newly recorded."""
+    """Check every endpoint; returns how many were checked and the findings newly recorded.
+    ``act(finding, model, endpoint, region)`` (mlops_runtime.serving_actions) proposes what a
+    model opted in to; what it answers is counted under ``actions``."""
     skipped: list[str] = []
     found = list(serving_usage.endpoints(sagemaker, skipped))
     owners = {e.name: models.by_endpoint(e.name) for e in found}
@@ -40,7 +44,8 @@ def sweep(
     region = cloudwatch.meta.region_name
     week = "{}-W{:02d}".format(*now.isocalendar()[:2])
     config_of = {e.name: e.config for e in found}
-    recorded = []
+    by_name = {e.name: e for e in found}
+    recorded, actions = [], {}
     for usage in serving_usage.usage(cloudwatch, found, region, days, now):
         policy = policies[usage.name]
         model = owners[usage.name]
@@ -50,4 +55,6 @@ def sweep(
             model_id = model.model_id if model is not None else UNKNOWN_MODEL
             if findings.record(finding, model_id, f"{config_of[usage.name]}@{week}"):
                 recorded.append(finding.to_dict())
-    return {"endpoints": len(found), "recorded": recorded, "skipped": skipped}
+            if act and (done := act(finding, model, by_name[usage.name], region)):
+                actions[done] = actions.get(done, 0) + 1
+    return {"endpoints": len(found), "recorded": recorded, "skipped": skipped, "actions": actions}
