@@ -109,7 +109,8 @@ def test_the_proposal_says_what_where_and_why_and_how_to_recreate() -> None:
     text = " ".join(request["reasons"])
     assert "deletes endpoint churn-staging (staging, account 123456789012, us-east-1)" in text
     assert "Kept: endpoint config churn-staging-v3 and its models" in text
-    assert "$83.95/month" in text and "no invocations for 7 days" in text
+    assert "$83.95/month" in text
+    assert "no invocations for 7 days" in text
     assert serving_actions.recreate_command(proposal) == (
         "aws sagemaker create-endpoint --endpoint-name churn-staging "
         "--endpoint-config-name churn-staging-v3 --region us-east-1"
@@ -126,7 +127,8 @@ def test_one_workflow_name_per_endpoint_config_and_finding() -> None:
     assert proposal is not None
     name = serving_actions.execution_name(proposal)
     assert name == serving_actions.execution_name(propose())  # type: ignore[arg-type]
-    assert len(name) <= 80 and name.startswith("idle-churn-staging-v3-")
+    assert len(name) <= 80
+    assert name.startswith("idle-churn-staging-v3-")
     moved = Proposal.from_dict(proposal.to_dict() | {"endpoint_config": "churn-staging-v4"})
     assert serving_actions.execution_name(moved) != name
     long = Proposal.from_dict(proposal.to_dict() | {"endpoint_config": "c" * 63})
@@ -182,7 +184,8 @@ def test_the_recheck_after_the_approval(now: Current, why: str | None) -> None:
     if why is None:
         assert found is None
     else:
-        assert found is not None and why in found
+        assert found is not None
+        assert why in found
 
 
 def test_observe_only_records_would_delete_endpoint() -> None:

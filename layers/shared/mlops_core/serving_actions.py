@@ -45,7 +45,8 @@ class Proposal:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Proposal:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        fields: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
+        return cls(**fields)
 
 
 def environment_of(

@@ -116,8 +116,9 @@ class ServingActions:
             f"{proposal.endpoint} ({proposal.message})",
             evidence | {"execution": started["executionArn"]},
         )
-        self.findings.entry(entry)
-        return "requested"
+        # Step Functions answers a repeated start of a running execution (same name, same
+        # input) with that execution: the entry, written once, tells whether this one is new.
+        return "requested" if self.findings.entry(entry) else "asked before"
 
 
 # ---------------------------------------------------------------- the workflow's steps
@@ -217,8 +218,9 @@ def _current(
         config=str(endpoint["EndpointConfigName"]),
         status=endpoint.get("EndpointStatus"),
         promotion=str(lock.get("promotion_id", "?")) if lock else None,
+        still_idle=True,  # until the metrics say otherwise
     )
-    if core.recheck(p, current) is not None:  # gone, changed or in use: no need to read metrics
+    if core.recheck(p, current) is not None:  # changed or in use: no need to read metrics
         return current
     now = datetime.now(UTC)
     policy = policy_of(model).serving

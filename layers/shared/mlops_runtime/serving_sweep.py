@@ -45,7 +45,8 @@ def sweep(
     week = "{}-W{:02d}".format(*now.isocalendar()[:2])
     config_of = {e.name: e.config for e in found}
     by_name = {e.name: e for e in found}
-    recorded, actions = [], {}
+    recorded: list[dict[str, Any]] = []
+    actions: dict[str, int] = {}
     for usage in serving_usage.usage(cloudwatch, found, region, days, now):
         policy = policies[usage.name]
         model = owners[usage.name]
