@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 from mlops_runtime.model_config import ModelConfig
+from mlopscp.demo.serving import idle_endpoint
 from mlopscp.local import LocalControlPlane
-from mlopscp.worlds.common import ACCOUNT, REGION, serve
 from mlopscp.worlds.promotion import APPROVER, PROMOTION_CHANNEL
 from mlopscp_emulator import Emulator
-from mlopscp_emulator.sagemaker_ext.state import backend_for, put
 
 pytestmark = pytest.mark.e2e
 
@@ -43,18 +42,7 @@ def idle_staging_endpoint(plane: LocalControlPlane, model_id: str) -> str:
             }
         )
     )
-    sagemaker = plane.emu.client("sagemaker")
-    sagemaker.create_model(
-        ModelName=f"{endpoint}-m",
-        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
-        PrimaryContainer={"Image": "img:1", "ModelDataUrl": f"s3://models/{model_id}.tar.gz"},
-    )
-    serve(sagemaker, endpoint, f"{endpoint}-m", 1, f"s3://{model_id}-capture/staging")
-    sagemaker.get_waiter("endpoint_in_service").wait(
-        EndpointName=endpoint, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
-    )
-    month_ago = datetime.now(UTC) - timedelta(days=30)
-    put(backend_for(ACCOUNT, REGION).endpoints[endpoint], creation_time=month_ago)
+    idle_endpoint(plane.emu, endpoint, 1)
     return endpoint
 
 

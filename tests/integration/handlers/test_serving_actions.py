@@ -26,6 +26,17 @@ OPT_IN = {"serving": {"act": [{"finding": "endpoint.idle"}]}}
 APPROVERS = {"slack_channel": "C0APPROVALS", "slack_approvers": ["U0ADA"]}
 
 
+def configure(**changes: Any) -> None:
+    """churn serves churn-staging, as its staging endpoint, opted in; ``changes`` override."""
+    config = {
+        "endpoint_name": "churn-staging",
+        "environment": "staging",
+        "guardrails": OPT_IN,
+        "approvals": APPROVERS,
+    }
+    put_model(pipeline=None, **{k: v for k, v in (config | changes).items() if v is not None})
+
+
 @pytest.fixture
 def acting(training_cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
     """The ServingAction state machine (not executed here: its steps are called directly) and
@@ -38,13 +49,7 @@ def acting(training_cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> s
         roleArn="arn:aws:iam::123456789012:role/states",
     )["stateMachineArn"]
     monkeypatch.setenv("SERVING_ACTION_MACHINE", arn)
-    put_model(
-        pipeline=None,
-        endpoint_name="churn-staging",
-        environment="staging",
-        guardrails=OPT_IN,
-        approvals=APPROVERS,
-    )
+    configure()
     endpoint("churn-staging")  # a month old, never called
     return arn
 
@@ -142,25 +147,18 @@ def first_page_title(arn: str) -> str:
 
 
 def test_production_endpoints_are_not_acted_on_unless_named(acting: str) -> None:
-    put_model(pipeline=None, endpoint_name="churn-staging", guardrails=OPT_IN, approvals=APPROVERS)
+    configure(environment=None)
     assert "actions" not in digest()["serving"]  # churn-staging is production by default now
     assert executions(acting) == []
     named = {"serving": {"act": [{"finding": "endpoint.idle", "environments": ["production"]}]}}
-    put_model(pipeline=None, endpoint_name="churn-staging", guardrails=named, approvals=APPROVERS)
+    configure(environment=None, guardrails=named)
     assert digest()["serving"]["actions"] == {"requested": 1}
 
 
 def test_an_observe_only_model_records_would_delete_endpoint_and_starts_nothing(
     acting: str,
 ) -> None:
-    put_model(
-        pipeline=None,
-        endpoint_name="churn-staging",
-        environment="staging",
-        guardrails=OPT_IN,
-        approvals=APPROVERS,
-        mode="observe",
-    )
+    configure(mode="observe")
     assert digest()["serving"]["actions"] == {"observed": 1}
     assert executions(acting) == []
     assert sorted(actions()) == ["guardrail_flagged", "would_delete_endpoint"]
@@ -234,12 +232,10 @@ def test_an_endpoint_moved_to_another_config_or_a_model_that_opted_out_is_skippe
     digest()
     state = started_state(acting)
     store_approval("approved", state["approval_request"]["subject"])
-    put_model(pipeline=None, endpoint_name="churn-staging", environment="staging",
-              approvals=APPROVERS)  # fmt: skip
+    configure(guardrails=None)
     opted_out = step("act", state | {"approval": answer("approved")})
     assert "does not opt in" in opted_out["summary"]
-    put_model(pipeline=None, endpoint_name="churn-staging", environment="staging",
-              guardrails=OPT_IN, approvals=APPROVERS)  # fmt: skip
+    configure()
     moved = state | {"proposal": state["proposal"] | {"endpoint_config": "churn-staging-v0"}}
     store_approval("approved", core.Proposal.from_dict(moved["proposal"]).subject)
     result = step("act", moved | {"approval": answer("approved")})

@@ -58,6 +58,23 @@ MEASURED = {  # what the recommendation job "measures" (the emulator's load-test
 }
 
 
+def idle_endpoint(emu: Any, name: str, instances: int) -> None:
+    """``name`` serving its model ``<name>-m`` on ml.m5.large, created a month ago and never
+    called (CloudWatch has no invocation for it)."""
+    sagemaker = emu.client("sagemaker")
+    sagemaker.create_model(
+        ModelName=f"{name}-m",
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
+        PrimaryContainer={"Image": "img:1", "ModelDataUrl": f"s3://models/{name}.tar.gz"},
+    )
+    serve(sagemaker, name, f"{name}-m", instances, f"s3://{name}-capture/requests")
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName=name, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
+    )
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    put(backend_for(ACCOUNT, REGION).endpoints[name], creation_time=month_ago)
+
+
 class ServingScenarios(Scenarios):
     def serving_cost(self) -> Outcome:
         out = Outcome(
@@ -74,18 +91,7 @@ class ServingScenarios(Scenarios):
         return out
 
     def _idle_endpoint_in_the_digest(self, out: Outcome) -> None:
-        sagemaker = self.emu.client("sagemaker")
-        sagemaker.create_model(
-            ModelName=f"{IDLE_ENDPOINT}-m",
-            ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
-            PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/legacy.tar.gz"},
-        )
-        serve(sagemaker, IDLE_ENDPOINT, f"{IDLE_ENDPOINT}-m", 2, "s3://legacy-capture/scoring")
-        sagemaker.get_waiter("endpoint_in_service").wait(
-            EndpointName=IDLE_ENDPOINT, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
-        )
-        month_ago = datetime.now(UTC) - timedelta(days=30)  # created a month ago, never called
-        put(backend_for(ACCOUNT, REGION).endpoints[IDLE_ENDPOINT], creation_time=month_ago)
+        idle_endpoint(self.emu, IDLE_ENDPOINT, 2)
         self.plane.notifications()  # earlier scenarios' pages are not this one's
         digest = self.plane.outputs["GuardrailDigestFunctionName"]
         self.send(
@@ -127,18 +133,8 @@ class ServingScenarios(Scenarios):
         from mlops_runtime.model_config import ModelConfig
 
         self.plane.put_config(ModelConfig.model_validate(PRICING))
+        idle_endpoint(self.emu, IDLE_STAGING, 1)
         sagemaker = self.emu.client("sagemaker")
-        sagemaker.create_model(
-            ModelName=f"{IDLE_STAGING}-m",
-            ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
-            PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/pricing.tar.gz"},
-        )
-        serve(sagemaker, IDLE_STAGING, f"{IDLE_STAGING}-m", 1, "s3://pricing-capture/staging")
-        sagemaker.get_waiter("endpoint_in_service").wait(
-            EndpointName=IDLE_STAGING, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
-        )
-        month_ago = datetime.now(UTC) - timedelta(days=30)
-        put(backend_for(ACCOUNT, REGION).endpoints[IDLE_STAGING], creation_time=month_ago)
         out.lines.append(
             f"pricing opted in (guardrails.serving.act: endpoint.idle, staging): its staging "
             f"endpoint {IDLE_STAGING} (1 x ml.m5.large) got no request for 30 days"
