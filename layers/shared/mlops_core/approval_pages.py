@@ -69,8 +69,8 @@ _NEXT = {
     ("endpoint_deletion", "approved"): "The endpoint is checked again (still there, on the same "
     "endpoint config, still idle, no promotion using it) and then deleted; its endpoint config "
     "and models are kept, and the ledger holds the command that recreates it.",
-    ("endpoint_deletion", "rejected"): "Nothing is deleted; the endpoint keeps running and is not "
-    "asked about again for this endpoint config.",
+    ("endpoint_deletion", "rejected"): "Nothing is deleted; the endpoint keeps running, and the "
+    "control plane does not ask again about it on this endpoint config.",
 }
 UNUSABLE_LINK_HELP = (
     "Nothing was decided. Open the newest message about this approval (Slack or email) and use "

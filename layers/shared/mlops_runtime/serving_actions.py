@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from mlops_core import serving
 from mlops_core import serving_actions as core
 from mlops_core.approvals import backstop_seconds
+from mlops_core.errors import TargetAccountAccessError
 from mlops_core.guardrails import Finding, GuardrailPolicy
 from mlops_core.ledger import Action, LedgerEntry
 
@@ -115,6 +116,9 @@ class ServingActions:
             f"waits for approval: delete idle {proposal.environment} endpoint "
             f"{proposal.endpoint} ({proposal.message})",
             evidence | {"execution": started["executionArn"]},
+            # A repeated start of the running execution returns its start date: the same entry.
+            # After Step Functions forgets the name (90 days) a new execution asks again.
+            key=str(started["startDate"]),
         )
         # Step Functions answers a repeated start of a running execution (same name, same
         # input) with that execution: the entry, written once, tells whether this one is new.
@@ -141,15 +145,13 @@ def act(state: dict[str, Any], deps: Deps) -> dict[str, Any]:
     answer = state.get("approval") or {}
     model = deps.models.get(p.model_id)
     why = _unconfirmed(p, answer, deps) or _unreachable(p, model)
-    sagemaker = cloudwatch = None
-    if why is None and model is not None:
-        sagemaker, cloudwatch, why = _clients(p, model, deps.account_id)
-    if why is None and model is not None:
-        why = core.recheck(p, _current(p, model, sagemaker, cloudwatch, deps))
-    if why is not None or sagemaker is None:
+    try:
+        if why is None and model is not None:
+            why = _recheck_and_delete(p, model, deps)
+    except (ClientError, TargetAccountAccessError) as error:  # refused: retrying will not help
+        why = f"{p.endpoint} could not be checked or deleted: {error}"
+    if why is not None:
         return _record(deps, p, Action.SERVING_ACTION_SKIPPED, f"not deleted: {why}", answer)
-    with translated_errors():
-        sagemaker.delete_endpoint(EndpointName=p.endpoint)
     by = str(answer.get("decided_by") or "?")
     summary = f"deleted idle {p.environment} endpoint {p.endpoint}, approved by {by}"
     result = _record(deps, p, Action.ENDPOINT_DELETED, summary, answer)
@@ -168,6 +170,19 @@ def declined(state: dict[str, Any], deps: Deps) -> dict[str, Any]:
     else:
         why = f"the approval was {answer.get('outcome', 'expired')}"
     return _record(deps, p, Action.SERVING_ACTION_DECLINED, f"not deleted: {why}", answer)
+
+
+def _recheck_and_delete(p: core.Proposal, model: ModelConfig, deps: Deps) -> str | None:
+    """Why not (None: deleted). Throttling and AWS's own failures propagate: the workflow
+    retries them."""
+    sagemaker, cloudwatch, why = _clients(p, model, deps.account_id)
+    if why is not None:
+        return why
+    why = core.recheck(p, _current(p, model, sagemaker, cloudwatch, deps))
+    if why is None:
+        with translated_errors():
+            sagemaker.delete_endpoint(EndpointName=p.endpoint)
+    return why
 
 
 def _unconfirmed(p: core.Proposal, answer: dict[str, Any], deps: Deps) -> str | None:

@@ -241,3 +241,14 @@ def test_an_endpoint_moved_to_another_config_or_a_model_that_opted_out_is_skippe
     result = step("act", moved | {"approval": answer("approved")})
     assert "now runs endpoint config churn-staging-v1" in result["summary"]
     assert sagemaker_names()[0] == ["churn-staging"]
+
+
+def test_an_endpoint_in_an_account_without_a_deployer_role_is_skipped(acting: str) -> None:
+    digest()
+    state = started_state(acting)
+    store_approval("approved", state["approval_request"]["subject"])
+    elsewhere = state | {"proposal": state["proposal"] | {"account_id": "999999999999"}}
+    result = step("act", elsewhere | {"approval": answer("approved")})
+    assert result["outcome"] == "skipped"
+    assert "no deployer role of churn in account 999999999999" in result["summary"]
+    assert sagemaker_names()[0] == ["churn-staging"]
