@@ -85,19 +85,28 @@ def test_the_approval_request_is_one_the_approvals_accept() -> None:
     assert ASL["States"]["IsActionApproved"]["Choices"][0]["Next"] == "RecheckAndAct"
 
 
-def test_the_action_function_may_delete_endpoints_only_never_configs_or_models() -> None:
+def test_the_action_function_may_delete_or_scale_endpoints_never_configs_or_models() -> None:
     allowed = _allowed("ServingActionFunction")
     sagemaker = {a for a in allowed if a.startswith("sagemaker:")}
     assert sagemaker == {
         "sagemaker:DescribeEndpoint",
         "sagemaker:DescribeEndpointConfig",
         "sagemaker:DeleteEndpoint",
+        "sagemaker:UpdateEndpointWeightsAndCapacities",  # an approved scale-in
     }
-    (deletable,) = allowed["sagemaker:DeleteEndpoint"]
-    assert deletable["Fn::Sub"].endswith(":${AWS::AccountId}:endpoint/*")
+    for changing in ("sagemaker:DeleteEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"):
+        (resource,) = allowed[changing]
+        assert resource["Fn::Sub"].endswith(":${AWS::AccountId}:endpoint/*")
     assert allowed["cloudwatch:GetMetricData"] == ["*"]  # no resource-level permission
+    (target,) = allowed["application-autoscaling:RegisterScalableTarget"]
+    assert target["Fn::Sub"].endswith(":scalable-target/*")
+    assert {a for a in allowed if a.startswith("application-autoscaling:")} == {
+        "application-autoscaling:RegisterScalableTarget",  # lowering the minimum only
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+    }
     assert {a.split(":")[0] for a in allowed} <= {
-        "sagemaker", "cloudwatch", "dynamodb", "secretsmanager", "sts",
+        "sagemaker", "cloudwatch", "dynamodb", "secretsmanager", "sts", "application-autoscaling",
     }  # fmt: skip
     readable = sorted(r["Fn::GetAtt"][0] for r in allowed["dynamodb:GetItem"])
     assert readable == ["ApprovalTable", "StateTable"]  # the approval record, promotion locks
@@ -119,9 +128,12 @@ def test_in_a_workload_account_the_deployer_role_allows_what_the_action_calls() 
         "sagemaker:DescribeEndpoint",
         "sagemaker:DescribeEndpointConfig",
         "sagemaker:DeleteEndpoint",
+        "sagemaker:UpdateEndpointWeightsAndCapacities",
         "cloudwatch:GetMetricData",
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:DescribeScalableTargets",
     }
-    assert called <= deployer_actions()
+    assert called <= deployer_actions()  # test_promotion_contract walks serving_actions.py too
     trust = TARGET["Resources"]["DeployerRole"]["Properties"]["AssumeRolePolicyDocument"]
     (statement,) = trust["Statement"]
     principals = json.dumps(statement["Condition"]["ArnLike"]["aws:PrincipalArn"])

@@ -3,6 +3,8 @@ one-workflow-per-config name, and the re-check after the approval."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from mlops_core import observe, serving_actions
 from mlops_core.guardrails import Finding, GuardrailPolicy, Rule
@@ -76,9 +78,9 @@ def test_environment_of_an_endpoint(endpoint: str, expected: str) -> None:
     assert serving_actions.environment_of("churn-dev", "churn-dev", "staging") == "staging"
 
 
-def test_only_idle_endpoints_can_be_opted_in_and_each_once() -> None:
+def test_only_idle_and_underused_can_be_opted_in_and_each_once() -> None:
     for bad in (
-        {"act": [{"finding": "endpoint.underused"}]},
+        {"act": [{"finding": "endpoint.batch_traffic"}]},
         {"act": [{"finding": "endpoint.idle", "environments": []}]},
         {"act": [{"finding": "endpoint.idle", "environments": ["dev"]}]},
         {"act": [{"finding": "endpoint.idle"}, {"finding": "endpoint.idle"}]},
@@ -135,7 +137,7 @@ def test_one_workflow_name_per_endpoint_config_and_finding() -> None:
     assert len(serving_actions.execution_name(long)) <= 80
 
 
-STILL = Current(exists=True, config="churn-staging-v3", status="InService", still_idle=True)
+STILL = Current(exists=True, config="churn-staging-v3", status="InService", still_flagged=True)
 
 
 @pytest.mark.parametrize(
@@ -144,11 +146,11 @@ STILL = Current(exists=True, config="churn-staging-v3", status="InService", stil
         (STILL, None),
         (Current(exists=False), "endpoint churn-staging no longer exists"),
         (
-            Current(exists=True, config="churn-staging-v4", status="InService", still_idle=True),
+            Current(exists=True, config="churn-staging-v4", status="InService", still_flagged=True),
             "now runs endpoint config churn-staging-v4, not the approved churn-staging-v3",
         ),
         (
-            Current(exists=True, config="churn-staging-v3", status="Updating", still_idle=True),
+            Current(exists=True, config="churn-staging-v3", status="Updating", still_flagged=True),
             "is Updating, not InService",
         ),
         (
@@ -156,13 +158,15 @@ STILL = Current(exists=True, config="churn-staging-v3", status="InService", stil
                 exists=True,
                 config="churn-staging-v3",
                 status="InService",
-                still_idle=True,
+                still_flagged=True,
                 promotion="churn-v4",
             ),
             "promotion churn-v4 of churn is running",
         ),
         (
-            Current(exists=True, config="churn-staging-v3", status="InService", still_idle=False),
+            Current(
+                exists=True, config="churn-staging-v3", status="InService", still_flagged=False
+            ),
             "was invoked since it was flagged",
         ),
         (
@@ -170,7 +174,7 @@ STILL = Current(exists=True, config="churn-staging-v3", status="InService", stil
                 exists=True,
                 config="churn-staging-v3",
                 status="InService",
-                still_idle=True,
+                still_flagged=True,
                 refusal="the model does not opt in to act on endpoint.idle",
             ),
             "does not opt in",
@@ -196,10 +200,83 @@ def test_observe_only_records_would_delete_endpoint() -> None:
 def test_the_deleted_notice_says_what_was_kept_and_how_to_recreate() -> None:
     proposal = propose()
     assert proposal is not None
-    note = serving_actions.deleted_notice(proposal, "U0ADA")
+    note = serving_actions.done_notice(proposal, "U0ADA")
     assert note.title == "[serving] deleted idle staging endpoint churn-staging of churn"
-    assert any("kept: endpoint config churn-staging-v3" in line for line in note.lines)
-    assert any(line.startswith("recreate it: aws sagemaker create-endpoint") for line in note.lines)
+    (kept,) = [line for line in note.lines if line.startswith("kept:")]
+    assert "endpoint config churn-staging-v3 and its models" in kept
+    assert "recreate it: aws sagemaker create-endpoint --endpoint-name churn-staging" in kept
+
+
+UNDERUSED = Finding(
+    Rule.ENDPOINT_UNDERUSED,
+    "endpoint/churn-staging/variant/AllTraffic",
+    "4 x ml.m5.large, busiest hour used 3.0% of their CPUs; $335.80/month at list price",
+    monthly_usd=335.8,
+    fix="run 1 instance (lower the instance count or the autoscaling minimum): saves $251.85",
+    target_count=1,
+)
+SCALING = ServingPolicy.model_validate({"act": [{"finding": "endpoint.underused"}]})
+
+
+def scale_in(finding: Finding = UNDERUSED, instances: int | None = 4) -> Proposal | None:
+    return serving_actions.propose(
+        finding,
+        SCALING,
+        model_id="churn",
+        endpoint_config="churn-staging-v3",
+        environment="staging",
+        account_id="123456789012",
+        region="us-east-1",
+        instances=instances,
+    )
+
+
+def test_an_underused_variant_is_proposed_for_a_scale_in_to_the_count_its_peak_needs() -> None:
+    proposal = scale_in()
+    assert proposal is not None
+    assert (proposal.action, proposal.variant, proposal.instances, proposal.target_count) == (
+        "scale_in",
+        "AllTraffic",
+        4,
+        1,
+    )
+    assert proposal.subject == (
+        "endpoint/churn-staging/variant/AllTraffic@churn-staging-v3#endpoint.underused"
+    )
+    request = serving_actions.approval_request(proposal)
+    assert request["kind"] == "variant_scale_in"
+    assert request["title"] == (
+        "Scale AllTraffic of staging endpoint churn-staging in account 123456789012 from 4 to 1 "
+        "instances?"
+    )
+    assert "its minimum is lowered to 1 first" in request["reasons"][0]
+    assert serving_actions.recreate_command(proposal) == (
+        "aws sagemaker update-endpoint-weights-and-capacities --endpoint-name churn-staging "
+        "--desired-weights-and-capacities VariantName=AllTraffic,DesiredInstanceCount=4 "
+        "--region us-east-1"
+    )
+    assert serving_actions.execution_name(proposal).startswith("underused-churn-staging-v3-")
+    assert propose(UNDERUSED) is None  # a model opted in to idle only
+
+
+def test_no_scale_in_without_a_smaller_count() -> None:
+    assert scale_in(instances=None) is None
+    assert scale_in(instances=1) is None
+    assert scale_in(replace(UNDERUSED, target_count=None)) is None
+
+
+def test_the_scale_in_recheck_wants_it_still_underused_and_above_the_target() -> None:
+    proposal = scale_in()
+    assert proposal is not None
+    now = Current(
+        exists=True, config="churn-staging-v3", status="InService", still_flagged=True, instances=4
+    )
+    assert serving_actions.recheck(proposal, now) is None
+    assert "already runs 1 instance(s)" in str(
+        serving_actions.recheck(proposal, replace(now, instances=1))
+    )
+    busier = serving_actions.recheck(proposal, replace(now, still_flagged=False))
+    assert "not underused any more" in str(busier)
 
 
 def test_a_model_that_opts_in_needs_approvers_and_may_say_its_environment() -> None:

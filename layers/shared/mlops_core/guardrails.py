@@ -82,9 +82,14 @@ class Finding:
     enforced: bool = False
     monthly_usd: float | None = None  # what the resource costs per month at list price
     fix: str | None = None  # the suggested fix, when the rule has one
+    target_count: int | None = None  # endpoint.underused: the instance count its peak needs
 
     def to_dict(self) -> dict[str, Any]:
-        extra = {"monthly_usd": self.monthly_usd, "fix": self.fix}
+        extra = {
+            "monthly_usd": self.monthly_usd,
+            "fix": self.fix,
+            "target_count": self.target_count,
+        }
         return {
             "rule": str(self.rule),
             "resource": self.resource,

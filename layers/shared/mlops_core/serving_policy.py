@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # What a model may let the control plane do about a serving finding, after an approval
 # (mlops_core.serving_actions): the finding, and the action it allows.
-ACTIONS = {"endpoint.idle": "delete_endpoint"}
+ACTIONS = {"endpoint.idle": "delete_endpoint", "endpoint.underused": "scale_in"}
 Environment = Literal["staging", "production"]
 
 
@@ -18,8 +18,9 @@ class ServingActOptIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    finding: Literal["endpoint.idle"] = Field(
-        description="endpoint.idle: delete the endpoint (its config and models are kept)"
+    finding: Literal["endpoint.idle", "endpoint.underused"] = Field(
+        description="endpoint.idle: delete the endpoint (its config and models are kept); "
+        "endpoint.underused: scale the variant in to the count its peak needs"
     )
     environments: frozenset[Environment] = Field(
         frozenset({"staging"}),

@@ -5,13 +5,15 @@
   finding, so a second sweep while it waits (or after it ended) asks nobody again; an
   observe-only model gets ``would_delete_endpoint`` instead.
 - :func:`act` (the workflow, once approved): confirms the approval with its record, re-checks the
-  endpoint in its account, then deletes the endpoint only, recording what was kept and how to
-  recreate it. :func:`declined`: a rejection or expiry, recorded.
+  endpoint in its account, then deletes the endpoint only (recording what was kept and how to
+  recreate it) or scales the variant in (recording how to scale it back). :func:`declined`: a
+  rejection or expiry, recorded.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +25,9 @@ from mlops_core.approvals import backstop_seconds
 from mlops_core.errors import TargetAccountAccessError
 from mlops_core.guardrails import Finding, GuardrailPolicy
 from mlops_core.ledger import Action, LedgerEntry
+from mlops_core.promotion import scalable_resource_id
 
-from mlops_runtime import notify, serving_usage
+from mlops_runtime import notify, serving_usage, variant_scaling
 from mlops_runtime.approvals import ApprovalStore
 from mlops_runtime.aws import client, error_code, translated_errors
 from mlops_runtime.findings import FindingStore
@@ -36,6 +39,7 @@ from mlops_runtime.store import Ledger
 from mlops_runtime.target_accounts import TargetAccount, describe_or_none
 
 SESSION = "mlopscp-serving-action"
+DONE = {core.DELETE_ENDPOINT: Action.ENDPOINT_DELETED, core.SCALE_IN: Action.VARIANT_SCALED_IN}
 
 
 def environment(model: ModelConfig, endpoint: str) -> str | None:
@@ -47,6 +51,12 @@ def environment(model: ModelConfig, endpoint: str) -> str | None:
         promotion.staging.endpoint_name if promotion else None,
         promotion.production.endpoint_name if promotion else None,
     )
+
+
+def _instances(endpoint: ServingEndpoint, resource: str) -> int | None:
+    """The count of the variant a finding names (None for an endpoint-wide finding)."""
+    variant = resource.partition("/variant/")[2]
+    return next((count for name, _, count in endpoint.variants if name == variant), None)
 
 
 def policy_of(model: ModelConfig) -> GuardrailPolicy:
@@ -81,15 +91,14 @@ class ServingActions:
             environment=environment(model, endpoint.name),
             account_id=self.account_id,
             region=region,
+            instances=_instances(endpoint, finding.resource),
         )
         if proposal is None:
             return None
         evidence = proposal.to_dict() | {"recreate": core.recreate_command(proposal)}
         if by := self.observer.by(model):
-            summary = f"delete idle {proposal.environment} endpoint {proposal.endpoint}"
-            entry = LedgerEntry(
-                Action.ENDPOINT_DELETED, model.model_id, proposal.subject, summary, evidence
-            )
+            done = DONE[proposal.action]
+            entry = LedgerEntry(done, model.model_id, proposal.subject, proposal.what, evidence)
             self.observer.record(entry, by)
             return "observed"
         deadline = model.approvals.deadline_hours if model.approvals else 24.0
@@ -113,8 +122,7 @@ class ServingActions:
             Action.SERVING_ACTION_REQUESTED,
             model.model_id,
             proposal.subject,
-            f"waits for approval: delete idle {proposal.environment} endpoint "
-            f"{proposal.endpoint} ({proposal.message})",
+            f"waits for approval: {proposal.what} ({proposal.message})",
             evidence | {"execution": started["executionArn"]},
             # A repeated start of the running execution returns its start date: the same entry.
             # After Step Functions forgets the name (90 days) a new execution asks again.
@@ -140,60 +148,90 @@ class Deps:
 
 
 def act(state: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """Approved: confirm, re-check, delete the endpoint (only), record and notify."""
+    """Approved: confirm, re-check, act (delete the endpoint only, or scale the variant in),
+    record and notify."""
     p = core.Proposal.from_dict(state["proposal"])
     answer = state.get("approval") or {}
     model = deps.models.get(p.model_id)
     why = _unconfirmed(p, answer, deps) or _unreachable(p, model)
+    done: dict[str, Any] = {}
     try:
         if why is None and model is not None:
-            why = _recheck_and_delete(p, model, deps)
+            why = _recheck_and_apply(p, model, deps, done)
     except (ClientError, TargetAccountAccessError) as error:  # refused: retrying will not help
-        why = f"{p.endpoint} could not be checked or deleted: {error}"
+        why = f"{p.resource} could not be checked or changed: {error}"
     if why is not None:
-        return _record(deps, p, Action.SERVING_ACTION_SKIPPED, f"not deleted: {why}", answer)
+        return _record(deps, p, Action.SERVING_ACTION_SKIPPED, f"nothing done: {why}", answer)
     by = str(answer.get("decided_by") or "?")
-    summary = f"deleted idle {p.environment} endpoint {p.endpoint}, approved by {by}"
-    result = _record(deps, p, Action.ENDPOINT_DELETED, summary, answer)
+    result = _record(deps, p, DONE[p.action], f"{p.done}, approved by {by}", answer, done)
     notify.send_and_record(
-        core.deleted_notice(p, by), deps.ledger, deps.topic_arn, deps.slack_secret_arn
+        core.done_notice(p, by), deps.ledger, deps.topic_arn, deps.slack_secret_arn
     )
     return result
 
 
 def declined(state: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """Rejected, expired, or nobody could be asked: nothing is deleted."""
+    """Rejected, expired, or nobody could be asked: nothing is changed."""
     p = core.Proposal.from_dict(state["proposal"])
     answer = state.get("approval") or {}
     if error := state.get("error"):
         why = f"nobody could be asked: {error.get('Error')}: {str(error.get('Cause', ''))[:300]}"
     else:
         why = f"the approval was {answer.get('outcome', 'expired')}"
-    return _record(deps, p, Action.SERVING_ACTION_DECLINED, f"not deleted: {why}", answer)
+    return _record(deps, p, Action.SERVING_ACTION_DECLINED, f"nothing done: {why}", answer)
 
 
-def _recheck_and_delete(p: core.Proposal, model: ModelConfig, deps: Deps) -> str | None:
-    """Why not (None: deleted). Throttling and AWS's own failures propagate: the workflow
-    retries them."""
-    sagemaker, cloudwatch, why = _clients(p, model, deps.account_id)
+def _recheck_and_apply(
+    p: core.Proposal, model: ModelConfig, deps: Deps, done: dict[str, Any]
+) -> str | None:
+    """Why not (None: done, and what was done in ``done``). Throttling and AWS's own failures
+    propagate: the workflow retries them."""
+    reach, why = _account(p, model, deps.account_id)
+    if reach is None:
+        return why
+    sagemaker = reach("sagemaker")
+    why = core.recheck(p, _current(p, model, sagemaker, reach("cloudwatch"), deps))
     if why is not None:
         return why
-    why = core.recheck(p, _current(p, model, sagemaker, cloudwatch, deps))
-    if why is None:
-        with translated_errors():
+    with translated_errors():
+        if p.action == core.SCALE_IN:
+            done |= _scale_in(p, sagemaker, reach("application-autoscaling"))
+        else:
             sagemaker.delete_endpoint(EndpointName=p.endpoint)
-    return why
+    return None
+
+
+def _scale_in(p: core.Proposal, sagemaker: Any, autoscaling: Any) -> dict[str, Any]:
+    """Lower the autoscaling minimum first (else Application Auto Scaling scales it back out),
+    then the desired count."""
+    target = int(p.target_count or 0)
+    scaling = variant_scaling.read(autoscaling, p.endpoint, str(p.variant))
+    done: dict[str, Any] = {"autoscaling": scaling.to_dict() if scaling else None}
+    if scaling is not None and scaling.min > target:
+        autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=scalable_resource_id(p.endpoint, str(p.variant)),
+            ScalableDimension=variant_scaling.DIMENSION,
+            MinCapacity=target,
+            MaxCapacity=scaling.max,
+        )
+        done["autoscaling_min"] = {"before": scaling.min, "after": target}
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=p.endpoint,
+        DesiredWeightsAndCapacities=[{"VariantName": p.variant, "DesiredInstanceCount": target}],
+    )
+    return done | {"instances": {"before": p.instances, "after": target}}
 
 
 def _unconfirmed(p: core.Proposal, answer: dict[str, Any], deps: Deps) -> str | None:
-    """A forged or replayed workflow input deletes nothing: the record must agree."""
+    """A forged or replayed workflow input changes nothing: the record must agree."""
     record = deps.approvals.get(str(answer.get("approval_id", "")))
     if (
         answer.get("outcome") != "approved"
         or record is None
         or record.status != "approved"
         or record.model_id != p.model_id
-        or record.request.kind != core.APPROVAL_KIND
+        or record.request.kind != p.approval_kind
         or record.request.subject != p.subject[:200]
     ):
         return "no approval record confirms it"
@@ -206,19 +244,20 @@ def _unreachable(p: core.Proposal, model: ModelConfig | None) -> str | None:
     return core.refusal(p.rule, policy_of(model).serving, environment(model, p.endpoint))
 
 
-def _clients(p: core.Proposal, model: ModelConfig, own: str) -> tuple[Any, Any, str | None]:
-    """This account's clients, or the deployer role of the model's promotion target in that
-    account: which role is read from the model's configuration, never from the workflow's
-    input. The third value says why there is none."""
+def _account(
+    p: core.Proposal, model: ModelConfig, own: str
+) -> tuple[Callable[[str], Any] | None, str | None]:
+    """Clients in the endpoint's account: this account's, or through the deployer role of the
+    model's promotion target there (read from the model's configuration, never from the
+    workflow's input); else None and why."""
     if p.account_id == own:
-        return client("sagemaker"), client("cloudwatch"), None
+        return client, None
     promotion = model.promotion
     targets = [promotion.staging, promotion.production] if promotion else []
     target = next((t for t in targets if t.account_id == p.account_id), None)
     if promotion is None or target is None:
-        return None, None, f"no deployer role of {model.model_id} in account {p.account_id}"
-    account = TargetAccount(target, promotion.external_id_secret_arn, SESSION)
-    return account.client("sagemaker"), account.client("cloudwatch"), None
+        return None, f"no deployer role of {model.model_id} in account {p.account_id}"
+    return TargetAccount(target, promotion.external_id_secret_arn, SESSION).client, None
 
 
 def _current(
@@ -228,12 +267,15 @@ def _current(
     if endpoint is None:
         return core.Current(exists=False)
     lock = deps.promotions.lock(p.model_id)
+    live = {v["VariantName"]: v for v in endpoint.get("ProductionVariants", [])}
+    variant = live.get(str(p.variant), {})
     current = core.Current(
         exists=True,
         config=str(endpoint["EndpointConfigName"]),
         status=endpoint.get("EndpointStatus"),
         promotion=str(lock.get("promotion_id", "?")) if lock else None,
-        still_idle=True,  # until the metrics say otherwise
+        still_flagged=True,  # until the metrics say otherwise
+        instances=variant.get("CurrentInstanceCount", variant.get("DesiredInstanceCount")),
     )
     if core.recheck(p, current) is not None:  # changed or in use: no need to read metrics
         return current
@@ -242,12 +284,18 @@ def _current(
     with translated_errors():
         found = serving_usage.described(sagemaker, p.endpoint)
     (usage,) = serving_usage.usage(cloudwatch, [found], p.region, policy.idle_days, now)
-    idle = any(str(f.rule) == p.rule for f in serving.check_usage(usage, policy, now))
-    return replace(current, still_idle=idle)
+    flagged = serving.check_usage(usage, policy, now)
+    still = any(str(f.rule) == p.rule and f.resource == p.resource for f in flagged)
+    return replace(current, still_flagged=still)
 
 
 def _record(
-    deps: Deps, p: core.Proposal, action: Action, summary: str, answer: dict[str, Any]
+    deps: Deps,
+    p: core.Proposal,
+    action: Action,
+    summary: str,
+    answer: dict[str, Any],
+    done: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     keys = ("approval_id", "outcome", "decided_by", "channel", "reason")
     evidence = p.to_dict() | {"approval": {k: answer[k] for k in keys if answer.get(k)}}
@@ -263,8 +311,14 @@ def _record(
                 }
             },
         }
+    elif action == Action.VARIANT_SCALED_IN:
+        evidence |= (done or {}) | {"undo": core.recreate_command(p)}
     else:
-        evidence["reason"] = summary.removeprefix("not deleted: ")
+        evidence["reason"] = summary.removeprefix("nothing done: ")
     deps.ledger.record(LedgerEntry(action, p.model_id, p.subject, summary, evidence))
-    outcome = {Action.ENDPOINT_DELETED: "deleted", Action.SERVING_ACTION_SKIPPED: "skipped"}
+    outcome = {
+        Action.ENDPOINT_DELETED: "deleted",
+        Action.VARIANT_SCALED_IN: "scaled_in",
+        Action.SERVING_ACTION_SKIPPED: "skipped",
+    }
     return {"outcome": outcome.get(action, "declined"), "summary": summary}

@@ -75,14 +75,16 @@ def actions(model_id: str = "churn") -> list[str]:
     return [e["action"] for e in reversed(Ledger("ledger").entries(model_id))]
 
 
-def store_approval(status: str, subject: str, model_id: str = "churn") -> None:
-    request = {"kind": core.APPROVAL_KIND, "model_id": model_id, "subject": subject}
+def store_approval(
+    status: str, subject: str, model_id: str = "churn", kind: str = "endpoint_deletion"
+) -> None:
+    request = {"kind": kind, "model_id": model_id, "subject": subject}
     item = {
         "pk": f"APPROVAL#{APPROVAL_ID}",
         "approval_id": APPROVAL_ID,
         "status": status,
         "model_id": model_id,
-        "kind": core.APPROVAL_KIND,
+        "kind": kind,
         "subject": subject,
         "request": json.dumps(request),
         "approvers": '{"slack_users": ["U0ADA"]}',
@@ -252,3 +254,69 @@ def test_an_endpoint_in_an_account_without_a_deployer_role_is_skipped(acting: st
     assert result["outcome"] == "skipped"
     assert "no deployer role of churn in account 999999999999" in result["summary"]
     assert sagemaker_names()[0] == ["churn-staging"]
+
+
+SCALE_IN = {"serving": {"act": [{"finding": "endpoint.underused"}]}}
+VARIANT = "endpoint/churn-staging/variant/AllTraffic"
+
+
+def underused_with_autoscaling(minimum: int) -> None:
+    """churn-staging on 4 x ml.m5.large, its busiest hour at 3% of their CPUs, autoscaled
+    between ``minimum`` and 6 instances."""
+    boto3.client("sagemaker").delete_endpoint(EndpointName="churn-staging")
+    boto3.client("sagemaker").delete_endpoint_config(EndpointConfigName="churn-staging-v1")
+    boto3.client("sagemaker").delete_model(ModelName="churn-staging-m")
+    endpoint("churn-staging", instances=4)
+    traffic("churn-staging", list(range(24)), 500, cpu=6.0)
+    boto3.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=VARIANT,
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=minimum,
+        MaxCapacity=6,
+    )
+
+
+def scalable_target() -> tuple[int, int]:
+    (target,) = boto3.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[VARIANT]
+    )["ScalableTargets"]
+    return target["MinCapacity"], target["MaxCapacity"]
+
+
+def instances() -> int:
+    described = boto3.client("sagemaker").describe_endpoint(EndpointName="churn-staging")
+    return int(described["ProductionVariants"][0]["DesiredInstanceCount"])
+
+
+def test_an_approved_scale_in_lowers_the_autoscaling_minimum_then_the_count(acting: str) -> None:
+    configure(guardrails=SCALE_IN)
+    underused_with_autoscaling(minimum=3)
+    assert digest()["serving"]["actions"] == {"requested": 1}
+    state = started_state(acting)
+    assert (state["proposal"]["variant"], state["proposal"]["instances"]) == ("AllTraffic", 4)
+    assert state["proposal"]["target_count"] == 1
+    assert state["approval_request"]["kind"] == "variant_scale_in"
+    store_approval("approved", state["approval_request"]["subject"], kind="variant_scale_in")
+    result = step("act", state | {"approval": answer("approved")})
+    assert result["outcome"] == "scaled_in", result
+    assert instances() == 1
+    assert scalable_target() == (1, 6)  # the maximum (and the policies) kept
+    scaled = Ledger("ledger").entries("churn")[1]  # newest first: then notification_sent
+    assert scaled["action"] == "variant_scaled_in"
+    assert scaled["evidence"]["autoscaling_min"] == {"before": 3, "after": 1}
+    assert scaled["evidence"]["instances"] == {"before": 4, "after": 1}
+    assert "DesiredInstanceCount=4" in scaled["evidence"]["undo"]
+
+
+def test_a_scale_in_approved_for_a_busier_variant_is_skipped(acting: str) -> None:
+    configure(guardrails=SCALE_IN)
+    underused_with_autoscaling(minimum=1)
+    digest()
+    state = started_state(acting)
+    store_approval("approved", state["approval_request"]["subject"], kind="variant_scale_in")
+    traffic("churn-staging", [12], 500, days=2, cpu=150.0)  # a busy hour yesterday
+    result = step("act", state | {"approval": answer("approved")})
+    assert result["outcome"] == "skipped"
+    assert "not underused any more" in result["summary"]
+    assert instances() == 4

@@ -43,13 +43,13 @@ def proposal(endpoint: str = "demand-staging") -> core.Proposal:
 
 
 def approved(p: core.Proposal) -> dict[str, Any]:
-    request = {"kind": core.APPROVAL_KIND, "model_id": "demand", "subject": p.subject}
+    request = {"kind": "endpoint_deletion", "model_id": "demand", "subject": p.subject}
     item = {
         "pk": f"APPROVAL#{APPROVAL_ID}",
         "approval_id": APPROVAL_ID,
         "status": "approved",
         "model_id": "demand",
-        "kind": core.APPROVAL_KIND,
+        "kind": "endpoint_deletion",
         "subject": p.subject,
         "request": json.dumps(request),
         "approvers": '{"emails": ["lead@example.com"]}',
