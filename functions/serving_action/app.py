@@ -1,9 +1,10 @@
 """The ServingAction workflow's task (statemachines/serving_action.asl.json), one step per call.
 
 ``act``: the approvers said yes; the approval is confirmed with its record, the endpoint is
-checked again in its account (still there, same endpoint config, still idle, no promotion
-running) and then deleted, keeping its config and models; ``declined``: rejected or expired,
-nothing is deleted. Both record what happened and why (mlops_runtime.serving_actions).
+checked again in its account (still there, same endpoint config, the finding still holds, no
+promotion running), then the idle endpoint is deleted (its config and models kept) or the
+underused variant scaled in; ``declined``: rejected or expired, nothing changes. Both record
+what happened and why (mlops_runtime.serving_actions).
 """
 
 from __future__ import annotations
