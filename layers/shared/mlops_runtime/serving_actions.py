@@ -3,7 +3,7 @@
 - :meth:`ServingActions.propose` (the serving sweep, for each finding of a model that opts in):
   starts the ServingAction workflow under a name derived from the endpoint config and the
   finding, so a second sweep while it waits (or after it ended) asks nobody again; an
-  observe-only model gets ``would_delete_endpoint`` instead.
+  observe-only model gets ``would_delete_endpoint`` / ``would_scale_in`` instead.
 - :func:`act` (the workflow, once approved): confirms the approval with its record, re-checks the
   endpoint in its account, then deletes the endpoint only (recording what was kept and how to
   recreate it) or scales the variant in (recording how to scale it back). :func:`declined`: a
@@ -35,6 +35,7 @@ from mlops_runtime.model_config import ModelConfig, ModelConfigStore
 from mlops_runtime.observe import Observer
 from mlops_runtime.promotions import PromotionStore
 from mlops_runtime.serving_usage import ServingEndpoint
+from mlops_runtime.settings import ServingSweepSettings
 from mlops_runtime.store import Ledger
 from mlops_runtime.target_accounts import TargetAccount, describe_or_none
 
@@ -71,8 +72,7 @@ class ServingActions:
     account_id: str  # the account the stack (and the sweep) runs in
 
     @classmethod
-    def of(cls, findings: FindingStore, settings: Any) -> ServingActions:
-        """From the function's ServingSweepSettings."""
+    def of(cls, findings: FindingStore, settings: ServingSweepSettings) -> ServingActions:
         observer = Observer(settings.observe_only, findings.ledger, findings.state)
         return cls(findings, observer, settings.serving_action_machine, settings.tooling_account_id)
 
@@ -95,7 +95,8 @@ class ServingActions:
         )
         if proposal is None:
             return None
-        evidence = proposal.to_dict() | {"recreate": core.recreate_command(proposal)}
+        undo = "undo" if proposal.action == core.SCALE_IN else "recreate"
+        evidence = proposal.to_dict() | {undo: core.recreate_command(proposal)}
         if by := self.observer.by(model):
             done = DONE[proposal.action]
             entry = LedgerEntry(done, model.model_id, proposal.subject, proposal.what, evidence)
