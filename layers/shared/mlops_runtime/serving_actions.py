@@ -77,10 +77,16 @@ class ServingActions:
         return cls(findings, observer, settings.serving_action_machine, settings.tooling_account_id)
 
     def propose(
-        self, finding: Finding, model: ModelConfig | None, endpoint: ServingEndpoint, region: str
+        self,
+        finding: Finding,
+        model: ModelConfig | None,
+        endpoint: ServingEndpoint,
+        region: str,
+        account_id: str | None = None,
     ) -> str | None:
         """Ask approval for the model's opted-in action on ``finding``: "requested", "observed",
-        "asked before", or None when the model does not opt in to it here."""
+        "asked before", or None when the model does not opt in to it here. ``account_id``: the
+        endpoint's account when a sweep reads another account (default: the stack's)."""
         if model is None or not self.state_machine_arn:
             return None
         proposal = core.propose(
@@ -89,7 +95,7 @@ class ServingActions:
             model_id=model.model_id,
             endpoint_config=endpoint.config,
             environment=environment(model, endpoint.name),
-            account_id=self.account_id,
+            account_id=account_id or self.account_id,
             region=region,
             instances=_instances(endpoint, finding.resource),
         )

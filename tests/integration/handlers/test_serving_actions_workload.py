@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from mlops_core import serving_actions as core
+from mlops_runtime.observe import Observer
 from mlops_runtime.store import Ledger, to_attributes
 
 from tests.aws_fixtures import LambdaContext, load_handler
@@ -116,3 +117,36 @@ def test_a_refused_deployer_role_deletes_nothing_and_says_why(
     assert f"cannot assume the deployer role of account {STAGING}" in result["summary"]
     staging = account_client("sagemaker", STAGING)
     assert [e["EndpointName"] for e in staging.list_endpoints()["Endpoints"]] == ["demand-staging"]
+
+
+def test_a_sweep_of_the_staging_account_proposes_there(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a sweep of a workload account passes: the endpoint's account, not the stack's."""
+    from mlops_core.guardrails import Finding, Rule
+    from mlops_runtime.findings import FindingStore
+    from mlops_runtime.model_config import ModelConfig
+    from mlops_runtime.serving_actions import ServingActions
+    from mlops_runtime.serving_usage import ServingEndpoint
+    from mlops_runtime.store import StateStore
+
+    opt_in(world)
+    arn = boto3.client("stepfunctions").create_state_machine(
+        name="stack-serving-action",
+        definition='{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}',
+        roleArn="arn:aws:iam::123456789012:role/states",
+    )["stateMachineArn"]
+    findings = FindingStore(Ledger("ledger"), StateStore("state"))
+    actions = ServingActions(findings, Observer(False, findings.ledger, findings.state), arn,
+                             "123456789012")  # fmt: skip
+    idle = Finding(Rule.ENDPOINT_IDLE, "endpoint/demand-staging", "no invocations for 7 days")
+    found = ServingEndpoint("demand-staging", "theirs", datetime.now(UTC), ())
+    model = ModelConfig.model_validate(world.config)
+    assert actions.propose(idle, model, found, "us-east-1", account_id=STAGING) == "requested"
+    (execution,) = boto3.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
+    described = boto3.client("stepfunctions").describe_execution(
+        executionArn=execution["executionArn"]
+    )
+    state = json.loads(described["input"])
+    assert state["proposal"]["account_id"] == STAGING
+    assert "in account 222222222222?" in state["approval_request"]["title"]
