@@ -2,12 +2,11 @@
 
 Runs on two schedules (GuardrailDigestSchedule, DailyDigestSchedule with ``{"digest":
 "daily"}``) and can be invoked directly at any time with either payload. The guardrail digest
-first sweeps the endpoints of this account and of every workload account the models name for
-the serving guardrails (mlops_runtime.serving_sweep: idle, underused, batch traffic, with their
-monthly cost); an account that cannot be swept is named in the digest with the reason, a sweep
-that fails is logged and counted, and the digest still carries every other finding. A finding
-is deleted from the queue only after the digest carrying it was published, so a crash in
-between repeats it in the next digest rather than losing it. The daily digest reads only.
+first sweeps the endpoints of this and every workload account the models name
+(mlops_runtime.serving_sweep; opted-in actions go to the ServingAction workflow); an account that
+cannot be swept is named in the digest with the reason, a failed sweep is logged and counted, and
+the digest still carries every other finding. A finding leaves the queue only after the digest
+carrying it was published, so a crash in between repeats it. The daily digest reads.
 """
 
 from __future__ import annotations
@@ -25,10 +24,11 @@ from mlops_core.errors import ControlPlaneError
 from mlops_runtime import notify, serving_sweep, settings
 from mlops_runtime.findings import FindingStore
 from mlops_runtime.fleet import FleetReader
+from mlops_runtime.serving_actions import ServingActions
 from mlops_runtime.store import Ledger, StateStore
 
 
-class Settings(settings.NotifySettings, settings.ApprovalSettings, settings.AccountSettings):
+class Settings(settings.NotifySettings, settings.ApprovalSettings, settings.ServingSweepSettings):
     pass
 
 
@@ -37,6 +37,7 @@ logger = Logger()
 metrics = Metrics()
 ledger = Ledger(SETTINGS.ledger_table)
 findings = FindingStore(ledger, StateStore(SETTINGS.state_table))
+actions = ServingActions.of(findings, SETTINGS)
 tables = (SETTINGS.ledger_table, SETTINGS.state_table, SETTINGS.model_config_table)
 reader = FleetReader(*tables, SETTINGS.approval_table)
 
@@ -95,7 +96,11 @@ def daily(now: datetime) -> dict[str, Any]:
 def sweep_endpoints() -> dict[str, Any]:
     try:
         swept = serving_sweep.sweep_accounts(
-            reader.models(), SETTINGS.tooling_account_id, findings, datetime.now(UTC)
+            reader.models(),
+            SETTINGS.tooling_account_id,
+            findings,
+            datetime.now(UTC),
+            act=actions.propose,
         )
     except (ClientError, ControlPlaneError) as error:
         logger.exception("serving sweep failed; the digest goes out without it")
@@ -109,12 +114,7 @@ def sweep_endpoints() -> dict[str, Any]:
         )
     if swept["skipped"]:
         logger.warning("endpoints not checked", extra={"skipped": swept["skipped"]})
-    result = {
-        "status": "swept",
-        "accounts": swept["accounts"],
-        "endpoints": sum(swept["accounts"].values()),
-        "new": len(swept["recorded"]),
-    }
-    for key in ("skipped", "not_swept"):
-        result |= {key: swept[key]} if swept[key] else {}
-    return result
+    counts = swept["accounts"]
+    result = {"status": "swept", "accounts": counts, "endpoints": sum(counts.values())}
+    result["new"] = len(swept["recorded"])
+    return result | {k: swept[k] for k in ("actions", "skipped", "not_swept") if swept[k]}

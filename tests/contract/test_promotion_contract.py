@@ -40,6 +40,7 @@ TARGET_CALLERS = [
         "promotion_rightsizing.py",
         "target_accounts.py",
         "variant_scaling.py",
+        "serving_actions.py",  # an approved serving action, through the deployer role
     )
 ]
 CLIENT_VARIABLES = {

@@ -66,6 +66,15 @@ _NEXT = {
     "automatic rollback on alarms); the channel hears when it is done.",
     ("promotion", "rejected"): "Production keeps its current version; the shadow variant is "
     "removed and the promotion ends.",
+    ("endpoint_deletion", "approved"): "The endpoint is checked again (still there, on the same "
+    "endpoint config, still idle, no promotion using it) and then deleted; its endpoint config "
+    "and models are kept, and the ledger holds the command that recreates it.",
+    ("endpoint_deletion", "rejected"): "Nothing is deleted; the endpoint keeps running, and the "
+    "control plane does not ask again about it on this endpoint config.",
+    ("variant_scale_in", "approved"): "The variant is checked again (same endpoint config, still "
+    "underused, no promotion running) and then scaled in; the ledger holds how to scale it back.",
+    ("variant_scale_in", "rejected"): "Nothing changes; the control plane does not ask again "
+    "about this variant on this endpoint config.",
 }
 UNUSABLE_LINK_HELP = (
     "Nothing was decided. Open the newest message about this approval (Slack or email) and use "

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops_core import spot
-from mlops_core.ledger import UNKNOWN_MODEL
+from mlops_core.ledger import UNKNOWN_MODEL, Action
 from mlops_core.notification import Notification
 from mlops_core.observe import is_would
 from mlops_core.serving_policy import ServingPolicy
@@ -84,9 +84,15 @@ class Finding:
     monthly_usd: float | None = None  # what the resource costs per month at list price
     fix: str | None = None  # the suggested fix, when the rule has one
     account_id: str | None = None  # the account the resource is in (the serving sweep says)
+    target_count: int | None = None  # endpoint.underused: the instance count its peak needs
 
     def to_dict(self) -> dict[str, Any]:
-        extra = {"monthly_usd": self.monthly_usd, "fix": self.fix, "account_id": self.account_id}
+        extra = {
+            "monthly_usd": self.monthly_usd,
+            "fix": self.fix,
+            "account_id": self.account_id,
+            "target_count": self.target_count,
+        }
         return {
             "rule": str(self.rule),
             "resource": self.resource,
@@ -243,10 +249,12 @@ def digest(
     ]
     lines += [f"not swept: {reason}" for reason in not_swept]
     observed = sum(1 for item in items if is_would(str(item["rule"])))
-    found = len(items) - observed
+    waiting = sum(1 for item in items if item["rule"] == Action.SERVING_ACTION_REQUESTED)
+    found = len(items) - observed - waiting
     counts = ", ".join(
-        ([f"{found} finding(s)"] if found or not observed else [])
+        ([f"{found} finding(s)"] if found or not (observed or waiting) else [])
         + ([f"{observed} observe-only action(s)"] if observed else [])
+        + ([f"{waiting} action(s) waiting for approval"] if waiting else [])
     )
     title = f"[guardrails] {counts} on {len(by_resource)} resource(s)"
     costs = [float(f["monthly_usd"]) for f in items if f.get("monthly_usd") is not None]
@@ -269,7 +277,9 @@ def digest(
 
 
 def _digest_line(item: dict[str, Any]) -> str:
-    if is_would(str(item["rule"])):  # its message says what would have happened, and why
+    if (
+        is_would(str(item["rule"])) or item["rule"] == Action.SERVING_ACTION_REQUESTED
+    ):  # its message says what would have happened, and why
         return str(item["message"])
     line = f"{'[stopped] ' if item.get('enforced') else ''}{item['rule']}: {item['message']}"
     return line + (f". Fix: {item['fix']}" if item.get("fix") else "")

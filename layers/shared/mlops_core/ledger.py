@@ -61,6 +61,12 @@ class Action(StrEnum):
     DEPLOYMENT_ROLLED_BACK = "deployment_rolled_back"
     PROMOTION_FAILED = "promotion_failed"
     MODEL_PACKAGE_REJECTED = "model_package_rejected"  # rejected in the registry
+    # Acting on serving findings after an approval (issue 14; mlops_core.serving_actions)
+    SERVING_ACTION_REQUESTED = "serving_action_requested"
+    SERVING_ACTION_DECLINED = "serving_action_declined"  # rejected or expired: nothing done
+    SERVING_ACTION_SKIPPED = "serving_action_skipped"  # approved, but the re-check said no
+    ENDPOINT_DELETED = "endpoint_deleted"
+    VARIANT_SCALED_IN = "variant_scaled_in"
     # Observe-only mode (issue 12): what the control plane would have done, with its evidence;
     # mlops_core.observe maps each action to its would_* kind.
     WOULD_START_RETRAIN = "would_start_retrain"
@@ -70,6 +76,8 @@ class Action(StrEnum):
     WOULD_RESTART_TRAINING = "would_restart_training"
     WOULD_RETRY_PIPELINE = "would_retry_pipeline"
     WOULD_STOP_TRAINING = "would_stop_training"
+    WOULD_DELETE_ENDPOINT = "would_delete_endpoint"
+    WOULD_SCALE_IN = "would_scale_in"
 
 
 UNKNOWN_MODEL = "_unknown"

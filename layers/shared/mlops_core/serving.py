@@ -125,6 +125,7 @@ def _underused(usage: EndpointUsage, v: VariantUsage, policy: ServingPolicy) -> 
         f"{spent.text()}",
         monthly_usd=spent.monthly_usd,
         fix=fix,
+        target_count=needed,
     )
 
 

@@ -52,6 +52,11 @@ class FindingStore:
     def would(self, entry: LedgerEntry, *operations: dict[str, Any]) -> bool:
         """An observe-only entry (mlops_runtime.observe) and its digest item, written together
         with ``operations``; False if it was recorded before."""
+        return self.entry(entry, *operations)
+
+    def entry(self, entry: LedgerEntry, *operations: dict[str, Any]) -> bool:
+        """Any ledger entry listed in the next digest (its summary as the message), e.g. a
+        serving action waiting for approval; False if it was recorded before."""
         item = {
             "pk": DIGEST_PK,
             "sk": f"{entry.at.isoformat()}#{entry.entry_id}",

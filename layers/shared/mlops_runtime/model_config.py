@@ -22,6 +22,7 @@ from mlops_core.policy import TriagePolicy
 from mlops_core.promotion import AutoscalingPolicy, DeploymentPolicy, QualityPolicy, ShadowPolicy
 from mlops_core.promotion.async_inference import AsyncVariant
 from mlops_core.promotion.serverless import ServerlessVariant
+from mlops_core.serving_policy import Environment
 from mlops_core.spot import SpotPolicy
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -250,6 +251,11 @@ class ModelConfig(BaseModel):
         description="observe: decide and record (would_* ledger entries), never start, deploy "
         "or page; the stack's ObserveOnly switch wins when it is on",
     )
+    environment: Environment = Field(
+        "production",
+        description="what endpoint_name serves: staging or production (serving actions act on "
+        "staging endpoints by default; docs/serving.md#acting-on-findings)",
+    )
     account: WorkloadAccount | None = Field(
         None, description="the workload account the endpoint is in; none: the tooling account"
     )
@@ -300,6 +306,10 @@ class ModelConfig(BaseModel):
             raise ValueError("retrain.require_approval needs an approvals section")
         if self.promotion and self.approvals is None:
             raise ValueError("promotion needs an approvals section: a human approves each one")
+        if self.guardrails and self.guardrails.serving.act and self.approvals is None:
+            raise ValueError(
+                "guardrails.serving.act needs an approvals section: a human approves each action"
+            )
         return self
 
     @model_validator(mode="after")

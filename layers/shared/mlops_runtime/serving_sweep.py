@@ -13,7 +13,7 @@ reminder), never twice in one week however often the digest runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -52,11 +52,18 @@ def sweep_accounts(
     findings: FindingStore,
     now: datetime,
     default: GuardrailPolicy | None = None,
+    act: Callable[..., str | None] | None = None,
 ) -> dict[str, Any]:
     """Sweep every account; returns per-account counts, the findings newly recorded, the
-    endpoints left out, and the accounts not swept with the reason."""
+    actions proposed, the endpoints left out, and the accounts not swept with the reason."""
     configs = {m.model_id: m for m in models}
-    result: dict[str, Any] = {"accounts": {}, "recorded": [], "skipped": [], "not_swept": []}
+    result: dict[str, Any] = {
+        "accounts": {},
+        "recorded": [],
+        "actions": {},
+        "skipped": [],
+        "not_swept": [],
+    }
     for account in plan((claim(m) for m in models), tooling_account):
         reader = AccountReader(_access(account), SESSION)
         try:
@@ -68,12 +75,15 @@ def sweep_accounts(
                 configs,
                 now,
                 default,
+                act,
             )
         except (ClientError, ControlPlaneError) as error:
             result["not_swept"].append(f"{account.label}: {error}")
             continue
         result["accounts"][account.account_id] = swept["endpoints"]
         result["recorded"] += swept["recorded"]
+        for done, count in swept["actions"].items():
+            result["actions"][done] = result["actions"].get(done, 0) + count
         result["skipped"] += [f"{account.account_id}/{s}" for s in swept["skipped"]]
         result["skipped"] += list(account.notes)
     return result
@@ -97,9 +107,12 @@ def sweep(
     models: Mapping[str, ModelConfig],
     now: datetime,
     default: GuardrailPolicy | None = None,
+    act: Callable[..., str | None] | None = None,
 ) -> dict[str, Any]:
     """Check every endpoint of one account; returns how many were checked and the findings
-    newly recorded. An endpoint no model claims is checked with ``default`` (unowned)."""
+    newly recorded. An endpoint no model claims is checked with ``default`` (unowned).
+    ``act(finding, model, endpoint, region, account_id)`` (mlops_runtime.serving_actions)
+    proposes what a model opted in to; what it answers is counted under ``actions``."""
     skipped: list[str] = []
     found = list(serving_usage.endpoints(sagemaker, skipped))
     owners = {e.name: models.get(account.owners.get(e.name, "")) for e in found}
@@ -111,7 +124,9 @@ def sweep(
     region = cloudwatch.meta.region_name
     week = "{}-W{:02d}".format(*now.isocalendar()[:2])
     config_of = {e.name: e.config for e in found}
-    recorded = []
+    by_name = {e.name: e for e in found}
+    recorded: list[dict[str, Any]] = []
+    actions: dict[str, int] = {}
     for usage in serving_usage.usage(cloudwatch, found, region, days, now):
         policy = policies[usage.name]
         model = owners[usage.name]
@@ -123,4 +138,8 @@ def sweep(
             version = f"{account.account_id}:{config_of[usage.name]}@{week}"
             if findings.record(finding, model_id, version):
                 recorded.append(finding.to_dict())
-    return {"endpoints": len(found), "recorded": recorded, "skipped": skipped}
+            if act and (
+                done := act(finding, model, by_name[usage.name], region, account.account_id)
+            ):
+                actions[done] = actions.get(done, 0) + 1
+    return {"endpoints": len(found), "recorded": recorded, "skipped": skipped, "actions": actions}

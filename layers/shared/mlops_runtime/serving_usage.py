@@ -44,13 +44,13 @@ def endpoints(sagemaker: Any, skipped: list[str] | None = None) -> Iterator[Serv
     for name in names:
         try:
             with translated_errors():
-                yield _described(sagemaker, name)
+                yield described(sagemaker, name)
         except (ClientError, TransientAwsError) as error:
             if skipped is not None:
                 skipped.append(f"{name}: {error}")
 
 
-def _described(sagemaker: Any, name: str) -> ServingEndpoint:
+def described(sagemaker: Any, name: str) -> ServingEndpoint:
     endpoint = sagemaker.describe_endpoint(EndpointName=name)
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     types = {v["VariantName"]: v.get("InstanceType") for v in config["ProductionVariants"]}

@@ -68,6 +68,12 @@ class DeadLetterSettings(FunctionSettings):
     )
 
 
+class ServingSweepSettings(AccountSettings):
+    serving_action_machine: str = Field(
+        "", description="ARN of the workflow acting on opted-in serving findings (none: advise)"
+    )
+
+
 class ApprovalSettings(FunctionSettings):
     """For the approval functions (request, callback, decider, sweeper)."""
 

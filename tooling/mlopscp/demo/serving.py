@@ -1,6 +1,8 @@
 """Serving cost (issue 14): an idle endpoint flagged with its monthly cost in the guardrail
-digest, a first deployment whose autoscaling target comes from an Inference Recommender job
-in the staging account, and a serverless endpoint promoted to a new serverless version."""
+digest (in the tooling account and, through its reader role, the production account), an idle
+staging endpoint of a model that opted in deleted after an approval (its config and model kept),
+a first deployment whose autoscaling target comes from an Inference Recommender job in the
+staging account, and a serverless endpoint promoted to a new serverless version."""
 
 from __future__ import annotations
 
@@ -13,10 +15,24 @@ from mlopscp_emulator.sagemaker_ext.state import backend_for, put
 
 from mlopscp.demo.scenario import Outcome, Scenarios
 from mlopscp.worlds.common import ACCOUNT, REGION, serve
-from mlopscp.worlds.promotion import APPROVER, PRODUCTION, STAGING, PromotionModel
+from mlopscp.worlds.promotion import (
+    APPROVER,
+    PRODUCTION,
+    PROMOTION_CHANNEL,
+    STAGING,
+    PromotionModel,
+)
 
 IDLE_ENDPOINT = "legacy-scoring-prod"
 IDLE_IN_PRODUCTION = "batch-scores-prod"  # in the production account, which no model claims
+# A staging endpoint of a model that opted in to have it deleted when idle, after an approval.
+IDLE_STAGING = "pricing-staging"
+PRICING = {
+    "model_id": "pricing",
+    "endpoint_name": IDLE_STAGING,
+    "environment": "staging",
+    "guardrails": {"serving": {"act": [{"finding": "endpoint.idle"}]}},
+    "approvals": {"slack_channel": PROMOTION_CHANNEL, "slack_approvers": [APPROVER]},
 # A model promoted without benchmarked_max_rps: Inference Recommender measures it.
 OFFERS = PromotionModel(
     "offers",
@@ -54,36 +70,42 @@ MEASURED = {  # what the recommendation job "measures" (the emulator's load-test
 }
 
 
+def idle_endpoint(emu: Any, name: str, instances: int, account: str = ACCOUNT) -> None:
+    """``name`` serving its model ``<name>-m`` on ml.m5.large in ``account``, created a month ago
+    and never called (CloudWatch has no invocation for it)."""
+    sagemaker = emu.client("sagemaker", account=account)
+    sagemaker.create_model(
+        ModelName=f"{name}-m",
+        ExecutionRoleArn=f"arn:aws:iam::{account}:role/sagemaker",
+        PrimaryContainer={"Image": "img:1", "ModelDataUrl": f"s3://models/{name}.tar.gz"},
+    )
+    serve(sagemaker, name, f"{name}-m", instances, f"s3://{name}-capture/requests")
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName=name, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
+    )
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    put(backend_for(account, REGION).endpoints[name], creation_time=month_ago)
+
+
 class ServingScenarios(Scenarios):
     def serving_cost(self) -> Outcome:
         out = Outcome(
-            "Serving cost -> an idle endpoint in the digest with its monthly cost; a promotion "
-            "sized by Inference Recommender",
+            "Serving cost -> an idle endpoint in the digest with its monthly cost; an opted-in "
+            "idle staging endpoint deleted after an approval; a promotion sized by Inference "
+            "Recommender",
             f"{IDLE_ENDPOINT} (2 x ml.m5.large, tooling account) and {IDLE_IN_PRODUCTION} "
-            f"(1 x ml.m5.large, production account {PRODUCTION}) got no request for 30 days; "
-            "offers v1 is promoted without a benchmarked_max_rps",
+            f"(1 x ml.m5.large, production account {PRODUCTION}) got no request for 30 days; so "
+            f"did pricing's staging endpoint {IDLE_STAGING}; offers v1 is promoted without a "
+            "benchmarked_max_rps",
         )
         self._idle_endpoint_in_the_digest(out)
+        self._idle_staging_endpoint_deleted(out)
         self._rightsized_promotion(out)
         return out
 
     def _idle_endpoint_in_the_digest(self, out: Outcome) -> None:
-        for account, name, instances in (
-            (ACCOUNT, IDLE_ENDPOINT, 2),
-            (PRODUCTION, IDLE_IN_PRODUCTION, 1),
-        ):
-            sagemaker = self.emu.client("sagemaker", account=account)
-            sagemaker.create_model(
-                ModelName=f"{name}-m",
-                ExecutionRoleArn=f"arn:aws:iam::{account}:role/sagemaker",
-                PrimaryContainer={"Image": "img:1", "ModelDataUrl": "s3://models/legacy.tar.gz"},
-            )
-            serve(sagemaker, name, f"{name}-m", instances, f"s3://legacy-capture/{name}")
-            sagemaker.get_waiter("endpoint_in_service").wait(
-                EndpointName=name, WaiterConfig={"Delay": 0, "MaxAttempts": 10}
-            )
-            month_ago = datetime.now(UTC) - timedelta(days=30)  # created a month ago, never called
-            put(backend_for(account, REGION).endpoints[name], creation_time=month_ago)
+        idle_endpoint(self.emu, IDLE_ENDPOINT, 2)
+        idle_endpoint(self.emu, IDLE_IN_PRODUCTION, 1, account=PRODUCTION)
         self.plane.notifications()  # earlier scenarios' pages are not this one's
         digest = self.plane.outputs["GuardrailDigestFunctionName"]
         self.send(
@@ -131,6 +153,74 @@ class ServingScenarios(Scenarios):
         )
         if pages:
             out.lines.append("  page: " + body.splitlines()[0])
+
+    def _idle_staging_endpoint_deleted(self, out: Outcome) -> None:
+        from mlops_runtime.model_config import ModelConfig
+
+        self.plane.put_config(ModelConfig.model_validate(PRICING))
+        idle_endpoint(self.emu, IDLE_STAGING, 1)
+        sagemaker = self.emu.client("sagemaker")
+        out.lines.append(
+            f"pricing opted in (guardrails.serving.act: endpoint.idle, staging): its staging "
+            f"endpoint {IDLE_STAGING} (1 x ml.m5.large) got no request for 30 days"
+        )
+        digest = self.plane.outputs["GuardrailDigestFunctionName"]
+        self.send(
+            out,
+            lambda: self.emu.client("lambda").invoke(FunctionName=digest, Payload=b"{}"),
+            "the guardrail digest runs again",
+        )
+        requested = self._entry("pricing", "serving_action_requested")
+        out.check(
+            f"ledger: guardrail_flagged endpoint.idle for {IDLE_STAGING} at $83.95/month, and "
+            "serving_action_requested: delete it after an approval",
+            "guardrail_flagged" in self.actions("pricing")
+            and requested.get("monthly_usd") == 83.95
+            and requested.get("action") == "delete_endpoint",
+        )
+        pending = [a for a in self.plane.approvals("pricing") if a["status"] == "pending"]
+        request = json.loads(str(pending[0]["request"])) if pending else {}
+        title = str(request.get("title", ""))
+        out.check(
+            f"one approval asked in Slack: 'Delete idle staging endpoint {IDLE_STAGING} in "
+            f"account {ACCOUNT}?'",
+            len(pending) == 1 and f"Delete idle staging endpoint {IDLE_STAGING}" in title,
+        )
+        self.emu.client("lambda").invoke(FunctionName=digest, Payload=b"{}")
+        self.emu.wait_idle(timeout=120)
+        out.check(
+            "a second sweep while it waits asks nobody again",
+            len(self.plane.approvals("pricing")) == 1
+            and self.actions("pricing").count("serving_action_requested") == 1,
+        )
+        if not pending:
+            return
+        world = self.plane.promotion
+        self.send(
+            out,
+            lambda: world.approve_in_slack(pending[0]["approval_id"]),
+            f"{APPROVER} (ada) clicks Approve in Slack",
+        )
+        endpoints = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+        configs = [
+            c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]
+        ]
+        models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
+        deleted = self._entry("pricing", "endpoint_deleted")
+        out.check(
+            f"re-checked (still idle, same config), then {IDLE_STAGING} deleted; its endpoint "
+            "config and model are kept",
+            IDLE_STAGING not in endpoints
+            and f"{IDLE_STAGING}-v1" in configs
+            and f"{IDLE_STAGING}-m" in models,
+        )
+        out.check(
+            "ledger: endpoint_deleted with the command that recreates it",
+            str(deleted.get("recreate", "")).startswith(
+                f"aws sagemaker create-endpoint --endpoint-name {IDLE_STAGING} "
+                f"--endpoint-config-name {IDLE_STAGING}-v1"
+            ),
+        )
 
     def _rightsized_promotion(self, out: Outcome) -> None:
         world = self.plane.promotion
