@@ -33,6 +33,7 @@ PRICING = {
     "environment": "staging",
     "guardrails": {"serving": {"act": [{"finding": "endpoint.idle"}]}},
     "approvals": {"slack_channel": PROMOTION_CHANNEL, "slack_approvers": [APPROVER]},
+}
 # A model promoted without benchmarked_max_rps: Inference Recommender measures it.
 OFFERS = PromotionModel(
     "offers",
