@@ -17,7 +17,14 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-from mlopscp_emulator import cfn_ext, cloudwatch_ext, s3_ext, sagemaker_ext, sts_ext
+from mlopscp_emulator import (
+    cfn_ext,
+    cloudwatch_ext,
+    common_errors,
+    s3_ext,
+    sagemaker_ext,
+    sts_ext,
+)
 from mlopscp_emulator._patching import Patches
 from mlopscp_emulator.api_calls import OWN_AGENT, ApiCalls, call_of
 from mlopscp_emulator.credentials import DEFAULT_ACCOUNT, FAKE_KEY
@@ -104,6 +111,7 @@ class Emulator:
             sagemaker_ext.install()
             cloudwatch_ext.install()
             sts_ext.install()
+            common_errors.install()
             s3_ext.install()
             self._http = HttpFront(self._invoke_for_url, self.account, self.region)
             cfn_ext.install(self._http)
@@ -135,6 +143,7 @@ class Emulator:
             self._patches.undo()
             sagemaker_ext.uninstall()
             cloudwatch_ext.uninstall()
+            common_errors.uninstall()
             sts_ext.uninstall()
             s3_ext.uninstall()
             self._server.stop()
