@@ -137,6 +137,7 @@ class Cell:
     slack: int = 0
     emails: int = 0  # approval requests that reached an email approver (and were answered)
     failed_channels: set[str] = field(default_factory=set)  # as the ledger's entries say
+    click: int = 200  # the approval callback's answer to the approver's Slack click
     dead_letters: int = 0
     half_applied: str = ""  # a promotion that left staging up or production changed
     waiting: bool = False  # the decision's delivery failed: the task still waited for it
@@ -166,6 +167,8 @@ class Cell:
 
     def problems(self) -> list[str]:
         found = []
+        if self.click != 200:  # a harness failure, not the cell's: say so
+            found.append(f"the Slack click was answered {self.click}")
         if not self.ended:
             found.append("no defined end")
         if not self.recorded:
@@ -297,7 +300,7 @@ def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
     event = world.approve_in_registry(model, 2)
     late = call.target in AFTER_APPROVAL  # the fault starts when the approval is answered
     fault = None if late else _inject(plane, call, kind)
-    emails = 0
+    emails, click = 0, 200
     try:
         emu.put_event(event)
         if call.target in AFTER_SHADOW:
@@ -307,7 +310,7 @@ def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
         if late:
             approval = world.pending_approval(model)["approval_id"]
             fault = _inject(plane, call, kind)
-            world.approve_in_slack(approval)
+            click = world.approve_in_slack(approval)
         elif call.approvals and "email_approvers" in call.approvals:
             # the approver got the request by email: they answer it there
             approval = world.pending_approval(model)["approval_id"]
@@ -316,7 +319,7 @@ def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
     finally:
         _lift(plane)
     assert fault is not None
-    cell = Cell(call, kind, attempts=fault.hits, emails=emails)
+    cell = Cell(call, kind, attempts=fault.hits, emails=emails, click=click)
     if call.target in DELIVERY:
         cell.waiting = bool(emu.waiting_executions())
         plane.sweep()  # the sweeper's next run, once AWS answers again
