@@ -21,6 +21,7 @@ from mlopscp_emulator import (
     autoscaling_ext,
     cfn_ext,
     cloudwatch_ext,
+    common_errors,
     s3_ext,
     sagemaker_ext,
     sts_ext,
@@ -111,6 +112,7 @@ class Emulator:
             sagemaker_ext.install()
             cloudwatch_ext.install()
             sts_ext.install()
+            common_errors.install()
             s3_ext.install()
             autoscaling_ext.install()
             self._http = HttpFront(self._invoke_for_url, self.account, self.region)
@@ -143,6 +145,7 @@ class Emulator:
             self._patches.undo()
             sagemaker_ext.uninstall()
             cloudwatch_ext.uninstall()
+            common_errors.uninstall()
             sts_ext.uninstall()
             s3_ext.uninstall()
             autoscaling_ext.uninstall()

@@ -11,6 +11,11 @@ signing name in its SigV4 scope (service) and the operation the model gives for 
                     S3 ``SlowDown`` 503)
 ``access_denied``   ``AccessDeniedException`` / ``AccessDenied`` (403 where the service uses it)
 ``server_error``    500 ``InternalFailure`` (S3 ``InternalError``)
+
+Where the operation's model names its own error for a kind (SNS Publish's ``AuthorizationError``
+403, DynamoDB's ``InternalServerError``, Lambda's ``TooManyRequestsException`` 429), that one is
+answered, with the model's HTTP status; otherwise AWS's common error for the protocol.
+emulator/tests/test_faithful_errors.py checks every answer against botocore's model.
 ``timeout``         the connection closes with no response (after ``delay`` seconds): what a
                     client sees when a request dies in flight; botocore raises a connection error
                     (a read timeout when its ``read_timeout`` is below ``delay``)
@@ -175,13 +180,57 @@ _S3 = {
 }
 
 
-def default_error(service: str, kind: str) -> tuple[str, int]:
+# kind -> the codes an operation's model may name for it, the first found answered
+_MODELLED = {
+    "throttling": (
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "ThrottledException",
+    ),
+    "access_denied": ("AccessDeniedException", "AccessDenied", "AuthorizationError"),
+    "server_error": (
+        "InternalServerError",
+        "InternalServerException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServiceError",
+        "ServiceException",
+        "KMSInternalException",
+    ),
+}
+
+
+def default_error(service: str, kind: str, operation: str = "*") -> tuple[str, int]:
     if service == "s3":
         return _S3[kind]
     family = "query" if _service(service).protocol in ("query", "ec2", "rest-xml") else "json"
+    code, status = _DEFAULTS[kind][family]
     if service == "lambda" and kind == "throttling":
-        return ("TooManyRequestsException", 429)
-    return _DEFAULTS[kind][family]
+        code, status = "TooManyRequestsException", 429
+    return _modelled(service, operation, kind) or (code, status)
+
+
+@cache
+def _modelled(service: str, operation: str, kind: str) -> tuple[str, int] | None:
+    """The operation's own error for ``kind``, as its model names it (code, HTTP status)."""
+    if operation == "*" or kind not in _MODELLED:
+        return None
+    errors = {}
+    for shape in (
+        botocore.session.get_session()
+        .get_service_model(service)
+        .operation_model(operation)
+        .error_shapes
+    ):
+        error = shape.metadata.get("error") or {}
+        errors[error.get("code") or shape.name] = error.get("httpStatusCode")
+    for code in _MODELLED[kind]:
+        if code in errors:
+            fallback = 500 if kind == "server_error" else 400
+            return code, int(errors[code] or fallback)
+    return None
 
 
 class Faults:
@@ -215,7 +264,7 @@ class Faults:
         model = _service(service)  # an unknown service raises botocore's UnknownServiceError
         if operation != "*" and operation not in model.targets:
             raise ValueError(f"{service} has no operation {operation!r}")
-        default_code, default_status = default_error(service, kind)
+        default_code, default_status = default_error(service, kind, operation)
         fault = Fault(
             service=service,
             operation=operation,

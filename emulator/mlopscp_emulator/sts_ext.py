@@ -21,6 +21,10 @@ query, signed headers and body must match (botocore's SigV4 canonicalisation, re
 that key's secret), and the request must be signed within 15 minutes. Otherwise
 ``InvalidClientTokenId`` or ``SignatureDoesNotMatch``, as AWS answers. Unsigned requests keep
 moto's behaviour.
+
+Both answer errors STS's model does not define (``AccessDenied``, ``InvalidClientTokenId``,
+``SignatureDoesNotMatch``): common errors, HTTP 403, as AWS answers them
+(:mod:`mlopscp_emulator.common_errors`).
 """
 
 from __future__ import annotations
@@ -39,23 +43,27 @@ from moto.sts.models import STSBackend, sts_backends
 from moto.sts.responses import TokenResponse
 
 from mlopscp_emulator._patching import Patches
+from mlopscp_emulator.common_errors import CommonError
 from mlopscp_emulator.credentials import FAKE_KEY
 
 _patches = Patches()
 _installed = False
 
 
-class AccessDenied(ServiceException):
+class AccessDeniedError(CommonError):
     code = "AccessDenied"
+    status = 403
 
 
-class InvalidClientTokenId(ServiceException):
+class InvalidClientTokenIdError(CommonError):
     code = "InvalidClientTokenId"
     message = "The security token included in the request is invalid."
+    status = 403
 
 
-class SignatureDoesNotMatch(ServiceException):
+class SignatureDoesNotMatchError(CommonError):
     code = "SignatureDoesNotMatch"
+    status = 403
 
 
 _AUTHORIZATION = re.compile(
@@ -115,7 +123,7 @@ def _checked(original: Callable[..., Any]) -> Callable[..., Any]:
                     document or {}, backend.account_id, kwargs.get("external_id"), role_arn
                 )
                 if why:
-                    raise AccessDenied(why)
+                    raise AccessDeniedError(why)
         return original(backend, **kwargs)
 
     return assume_role
@@ -136,17 +144,17 @@ def signature_problem(
 
     match = _AUTHORIZATION.match(headers.get("Authorization", ""))
     if not match:
-        return SignatureDoesNotMatch("The request signature is malformed.")
+        return SignatureDoesNotMatchError("The request signature is malformed.")
     secret = secret_of(match["key"])
     if secret is None:
-        return InvalidClientTokenId()
+        return InvalidClientTokenIdError()
     stamp = headers.get("X-Amz-Date", "")
     try:
         signed_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
-        return SignatureDoesNotMatch("The request has no valid X-Amz-Date.")
+        return SignatureDoesNotMatchError("The request has no valid X-Amz-Date.")
     if abs(datetime.now(UTC) - signed_at) > SIGNATURE_WINDOW or stamp[:8] != match["date"]:
-        return SignatureDoesNotMatch("Signature expired or not within its credential scope.")
+        return SignatureDoesNotMatchError("Signature expired or not within its credential scope.")
     signed = {name: headers.get(name, "") for name in match["signed"].split(";")}
     request = AWSRequest(method=method, url=url, data=body, headers=signed)
     request.context["timestamp"] = stamp
@@ -155,7 +163,7 @@ def signature_problem(
         auth.string_to_sign(request, auth.canonical_request(request)), request
     )
     if not hmac.compare_digest(expected, match["signature"]):
-        return SignatureDoesNotMatch(
+        return SignatureDoesNotMatchError(
             "The request signature we calculated does not match the signature you provided."
         )
     return None

@@ -38,11 +38,13 @@ def _retrying_client(emulator: Emulator, service: str, **config: Any) -> Any:
         ("sagemaker", "ListEndpoints", {}, "throttling", "ThrottlingException", 400),
         ("dynamodb", "ListTables", {}, "access_denied", "AccessDeniedException", 400),
         ("sts", "GetCallerIdentity", {}, "throttling", "Throttling", 400),
-        ("sns", "ListTopics", {}, "access_denied", "AccessDenied", 403),
+        # the operation's model names its own error for the kind: that one
+        ("sns", "ListTopics", {}, "access_denied", "AuthorizationError", 403),
         ("s3", "ListBuckets", {}, "server_error", "InternalError", 500),
         ("cloudwatch", "ListMetrics", {}, "throttling", "ThrottlingException", 400),
         ("lambda", "ListFunctions", {}, "throttling", "TooManyRequestsException", 429),
-        ("kms", "ListKeys", {}, "server_error", "InternalFailure", 500),
+        ("kms", "ListKeys", {}, "server_error", "KMSInternalException", 500),
+        ("sts", "GetCallerIdentity", {}, "access_denied", "AccessDenied", 403),
     ],
 )
 def test_each_protocol_answers_in_aws_error_shape(

@@ -24,10 +24,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
+from mlops_runtime.model_config import ModelConfig
 from mlopscp.local import LocalControlPlane
 from mlopscp.worlds.drift import MODELS, DemoModel
-from mlopscp.worlds.promotion import PROMOTION_MODELS
+from mlopscp.worlds.promotion import (
+    APPROVER,
+    EMAIL_APPROVER,
+    PROMOTION_CHANNEL,
+    PROMOTION_MODELS,
+    PromotionModel,
+)
 from mlopscp_emulator import Emulator
+from mlopscp_emulator.faults import Fault
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +47,9 @@ KINDS = ("throttling", "access_denied", "server_error", "timeout")
 # mode) x Step Functions' (1 + 4 Retry attempts, or Lambda's 3 async attempts) x ``fan_out``,
 # the calls of that operation in flight at once or the steps that make it.
 SDK_ATTEMPTS, STEP_ATTEMPTS = 5, 5
+# Slack (mlops_runtime.slack_web): slack_sdk's 1 + 1 retry; a failed Slack message never fails
+# its step (it is the second channel), so no step retries it.
+SLACK_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -49,9 +60,22 @@ class Call:
     model: str  # the demo model whose story takes the path through this call
     fan_out: int = 1
     parallel: bool = False  # calls made concurrently: how many land before a failure varies
+    incidents: dict[str, str] | None = None  # the model's incidents section, for Slack pages
+    approvals: dict[str, list[str] | str] | None = None  # the promotion's approvers, if not Slack
+
+    @property
+    def id(self) -> str:
+        """Unique per row: a Slack method is called on more than one path."""
+        return f"{self.target}/{self.path.split()[-1]}" if self.slack else self.target
+
+    @property
+    def slack(self) -> bool:
+        return self.target.startswith("slack:")
 
     @property
     def max_attempts(self) -> int:
+        if self.slack:
+            return SLACK_ATTEMPTS * self.fan_out
         return SDK_ATTEMPTS * STEP_ATTEMPTS * self.fan_out
 
 
@@ -73,11 +97,33 @@ CALLS = [
     # a failed delivery stays pending and the sweeper delivers it once AWS answers again
     Call("promotion", "KMS decrypt (task token)", "kms:Decrypt", "demand", 2),
     Call("promotion", "SendTaskSuccess (approval)", "stepfunctions:SendTaskSuccess", "demand", 2),
+    # Slack, the second channel: the incident's page goes to SNS and to its Slack channel
+    Call(
+        "drift -> page",
+        "Slack incident page",
+        "slack:chat.postMessage",
+        "fraud",
+        incidents={"slack_channel": "C0INCIDENTS"},
+    ),
+    # the approval request asks in Slack and by email; the cell approves by email
+    Call(
+        "promotion",
+        "Slack approval request",
+        "slack:chat.postMessage",
+        "demand",
+        approvals={
+            "slack_channel": PROMOTION_CHANNEL,
+            "slack_approvers": [APPROVER],
+            "email_approvers": [EMAIL_APPROVER],
+        },
+    ),
+    # approved in Slack, the message then shows the decision in place of its buttons
+    Call("promotion", "Slack decision shown (approval)", "slack:chat.update", "demand"),
 ]
 # The promotion calls made only after the shadow test starts / after the approval answer.
 DELIVERY = {"kms:Decrypt", "stepfunctions:SendTaskSuccess"}
-AFTER_APPROVAL = {"sagemaker:UpdateEndpoint", *DELIVERY}
-AFTER_SHADOW = {"cloudwatch:GetMetricData", *AFTER_APPROVAL}
+AFTER_APPROVAL = {"sagemaker:UpdateEndpoint", "slack:chat.update", *DELIVERY}
+AFTER_SHADOW = {"cloudwatch:GetMetricData", "slack:chat.postMessage", *AFTER_APPROVAL}
 
 
 @dataclass
@@ -89,6 +135,9 @@ class Cell:
     actions: list[str] = field(default_factory=list)
     pages: int = 0
     slack: int = 0
+    emails: int = 0  # approval requests that reached an email approver (and were answered)
+    failed_channels: set[str] = field(default_factory=set)  # as the ledger's entries say
+    click: int = 200  # the approval callback's answer to the approver's Slack click
     dead_letters: int = 0
     half_applied: str = ""  # a promotion that left staging up or production changed
     waiting: bool = False  # the decision's delivery failed: the task still waited for it
@@ -114,10 +163,12 @@ class Cell:
 
     @property
     def told(self) -> bool:
-        return self.pages > 0 or self.slack > 0 or bool(self.alarm)
+        return self.pages > 0 or self.slack > 0 or self.emails > 0 or bool(self.alarm)
 
     def problems(self) -> list[str]:
         found = []
+        if self.click != 200:  # a harness failure, not the cell's: say so
+            found.append(f"the Slack click was answered {self.click}")
         if not self.ended:
             found.append("no defined end")
         if not self.recorded:
@@ -130,6 +181,8 @@ class Cell:
             found.append(self.half_applied)
         if "retrain_started" in self.actions and self.pipelines != 1:
             found.append("retrain_started recorded without a pipeline execution")
+        if self.call.target == "slack:chat.postMessage" and "slack" not in self.failed_channels:
+            found.append("the Slack failure is not in the ledger")
         if not 1 <= self.attempts <= self.call.max_attempts:
             found.append(f"{self.attempts} attempts (bound {self.call.max_attempts})")
         return found
@@ -140,11 +193,14 @@ class Cell:
             parts.insert(0, "delivery pending, the sweeper delivered it")
         if self.dead_letters:
             parts.append("event in DLQ")
-        told = [f"{n} {what}" for n, what in ((self.pages, "SNS"), (self.slack, "Slack")) if n]
+        channels = ((self.pages, "SNS"), (self.slack, "Slack"), (self.emails, "approval email"))
+        told = [f"{n} {what}" for n, what in channels if n]
         parts.append("told: " + ", ".join(told or [self.alarm or "nobody"]))
         shown = [a for a in self.actions if a != "notification_sent"]
         if shown:
             parts.append("ledger: " + ", ".join(dict.fromkeys(shown)))
+        if "slack" in self.failed_channels:
+            parts.append("ledger notes Slack failed")
         if self.call.parallel:  # the table must not change from run to run
             parts.append(f"≤ {self.call.max_attempts} calls")
         else:
@@ -160,10 +216,36 @@ def plane() -> Iterator[LocalControlPlane]:
         yield LocalControlPlane(emulator).up()
 
 
-def _copy(plane: LocalControlPlane, base: DemoModel, tag: str) -> DemoModel:
-    model = replace(base, model_id=f"{base.model_id}-{tag}", endpoint=f"{base.model_id}-{tag}-prod")
+def _inject(plane: LocalControlPlane, call: Call, kind: str) -> Fault:
+    """The fault, in the emulator's front or (for Slack) in the Slack stand-in."""
+    if call.slack:
+        return plane.slack.inject(call.target.partition(":")[2], kind, times=None)
+    return plane.emu.faults.inject(call.target, kind, times=None)
+
+
+def _lift(plane: LocalControlPlane) -> None:
+    plane.emu.faults.clear()
+    plane.slack.clear()
+
+
+def _copy(
+    plane: LocalControlPlane, base: DemoModel, tag: str, incidents: dict[str, str] | None = None
+) -> DemoModel:
+    model = replace(
+        base,
+        model_id=f"{base.model_id}-{tag}",
+        endpoint=f"{base.model_id}-{tag}-prod",
+        incidents=incidents or base.incidents,
+    )
     plane._seed(model)  # the world's own seeding, for a model of the cell's own
     return model
+
+
+def _read_ledger(plane: LocalControlPlane, model_id: str, cell: Cell) -> None:
+    for entry in plane.ledger(model_id):
+        cell.actions.append(entry["action"])
+        failed = json.loads(entry.get("evidence") or "{}").get("failed") or []
+        cell.failed_channels |= {str(channel) for channel in failed}
 
 
 def _run(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
@@ -171,17 +253,17 @@ def _run(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
         return _run_promotion(plane, call, kind)
     emu = plane.emu
     tag = f"{kind.replace('_', '')}-{re.sub(r'[^a-z]', '', call.target.split(':')[1].lower())}"
-    model = _copy(plane, MODELS[call.model], tag[:24])
+    model = _copy(plane, MODELS[call.model], tag[:24], call.incidents)
     plane.notifications()  # earlier cells' pages are theirs
     plane.dead_letters()
     slack_before = len(plane.slack.messages())
     event = plane.monitoring_execution_event(model)
-    fault = emu.faults.inject(call.target, kind, times=None)
+    fault = _inject(plane, call, kind)
     try:
         emu.put_event(event)
         emu.wait_idle(timeout=300)
     finally:
-        emu.faults.clear()
+        _lift(plane)
     cell = Cell(call, kind, attempts=fault.hits)
     sfn = emu.client("stepfunctions")
     for started in emu.trace.executions():
@@ -190,11 +272,13 @@ def _run(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
             described = sfn.describe_execution(executionArn=started.execution_arn)
             cell.status = described["status"]
             cell.last_state = emu.execution_states(started.execution_arn)[-1]
-    cell.actions = [e["action"] for e in plane.ledger(model.model_id)]
+    _read_ledger(plane, model.model_id, cell)
     cell.pages = sum(model.model_id in m["body"] for m in plane.notifications())
-    cell.slack = sum(
-        model.model_id in json.dumps(m.as_slack()) for m in plane.slack.messages()[slack_before:]
-    )
+    if call.slack:  # elsewhere the promotion's Slack message is its approval request
+        cell.slack = sum(
+            model.model_id in json.dumps(m.as_slack())
+            for m in plane.slack.messages()[slack_before:]
+        )
     cell.dead_letters = sum(event["id"] in m["body"] for m in plane.dead_letters())
     cell.pipelines = len(plane.pipeline_executions(model))
     return cell
@@ -204,15 +288,19 @@ def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
     """A version 2 of a model of the cell's own, approved in the registry: the promotion."""
     emu, world = plane.emu, plane.promotion
     base = PROMOTION_MODELS[call.model]
-    tag = f"{kind.replace('_', '')[:6]}{call.target.split(':')[1][:10].lower()}"
+    operation = re.sub(r"[^a-z]", "", call.target.split(":")[1].lower())
+    tag = f"{kind.replace('_', '')[:6]}{operation[:10]}"
     model = replace(base, model_id=f"{base.model_id}-{tag}")
     world._register(model)  # the world's own seeding, for a model of the cell's own
     world._serve_version_1(model)
-    world._put_config(model)
+    _put_config(plane, model, call)
     plane.notifications()
+    plane.approval_emails()
+    slack_before = len(plane.slack.messages())
     event = world.approve_in_registry(model, 2)
     late = call.target in AFTER_APPROVAL  # the fault starts when the approval is answered
-    fault = None if late else emu.faults.inject(call.target, kind, times=None)
+    fault = None if late else _inject(plane, call, kind)
+    emails, click = 0, 200
     try:
         emu.put_event(event)
         if call.target in AFTER_SHADOW:
@@ -221,13 +309,17 @@ def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
             emu.wait_idle(timeout=300)
         if late:
             approval = world.pending_approval(model)["approval_id"]
-            fault = emu.faults.inject(call.target, kind, times=None)
-            world.approve_in_slack(approval)
+            fault = _inject(plane, call, kind)
+            click = world.approve_in_slack(approval)
+        elif call.approvals and "email_approvers" in call.approvals:
+            # the approver got the request by email: they answer it there
+            approval = world.pending_approval(model)["approval_id"]
+            emails = int(world.approve_by_email(approval) == 200)
         emu.wait_idle(timeout=300)
     finally:
-        emu.faults.clear()
+        _lift(plane)
     assert fault is not None
-    cell = Cell(call, kind, attempts=fault.hits)
+    cell = Cell(call, kind, attempts=fault.hits, emails=emails, click=click)
     if call.target in DELIVERY:
         cell.waiting = bool(emu.waiting_executions())
         plane.sweep()  # the sweeper's next run, once AWS answers again
@@ -237,10 +329,15 @@ def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
         arn = execution["executionArn"]
         cell.status = sfn.describe_execution(executionArn=arn)["status"]
         cell.last_state = emu.execution_states(arn)[-1]
-    cell.actions = [e["action"] for e in plane.ledger(model.model_id)]
+    _read_ledger(plane, model.model_id, cell)
     cell.pages = sum(
         m["attributes"].get("model_id") == model.model_id for m in plane.notifications()
     )
+    if call.slack:  # elsewhere the promotion's Slack message is its approval request
+        cell.slack = sum(
+            model.model_id in json.dumps(m.as_slack())
+            for m in plane.slack.messages()[slack_before:]
+        )
     serving = world.serving(model)["config"]
     if world.staging_endpoints(model):
         cell.half_applied = "staging left up"
@@ -249,14 +346,26 @@ def _run_promotion(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
     return cell
 
 
+def _put_config(plane: LocalControlPlane, model: PromotionModel, call: Call) -> None:
+    """The world's configuration of the model, with the call's approvers when it names them."""
+    plane.promotion._put_config(model)
+    if call.approvals:
+        config = plane.promotion.config(model) | {"approvals": call.approvals}
+        document = ModelConfig.model_validate(config).model_dump_json()
+        plane.emu.client("dynamodb").put_item(
+            TableName=plane.outputs["ModelConfigTableName"],
+            Item={"id": {"S": f"model#{model.model_id}"}, "value": {"S": document}},
+        )
+
+
 CELLS: dict[tuple[str, str], Cell] = {}
 
 
 def cell_of(plane: LocalControlPlane, call: Call, kind: str) -> Cell:
     """Each cell runs once per module (its test, or the docs test when run alone)."""
-    if (call.target, kind) not in CELLS:
-        CELLS[(call.target, kind)] = _run(plane, call, kind)
-    return CELLS[(call.target, kind)]
+    if (call.id, kind) not in CELLS:
+        CELLS[(call.id, kind)] = _run(plane, call, kind)
+    return CELLS[(call.id, kind)]
 
 
 def table(cells: list[Cell]) -> str:
@@ -275,7 +384,7 @@ def table(cells: list[Cell]) -> str:
 @pytest.mark.parametrize(
     ("call", "kind"),
     [(call, kind) for call in CALLS for kind in KINDS],
-    ids=[f"{call.target}-{kind}" for call in CALLS for kind in KINDS],
+    ids=[f"{call.id}-{kind}" for call in CALLS for kind in KINDS],
 )
 def test_a_fault_ends_recorded_and_told(plane: LocalControlPlane, call: Call, kind: str) -> None:
     cell = cell_of(plane, call, kind)

@@ -6,8 +6,8 @@ by any JSON, keys dropped or added, documents truncated, bytes flipped. The prop
 own documented errors come out (``EventRejectedError`` naming the field for events, pydantic's
 ``ValidationError`` naming the field for configuration, readers that never raise and say what
 they could not read), and no signal makes triage read outside the model's configured location.
-(The email-link and Slack-request verifiers are fuzzed beside their tests: test_approvals.py,
-test_incident_controls.py.)
+(The email-link and Slack-request verifiers: test_fuzz_verifiers.py, and beside their tests in
+test_approvals.py and test_incident_controls.py.)
 """
 
 from __future__ import annotations

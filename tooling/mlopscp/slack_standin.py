@@ -15,6 +15,18 @@ shapes, errors included (HTTP 200 with ``{"ok": false, "error": ...}``):
 
 Everything is recorded (:attr:`SlackStandIn.calls`, :meth:`SlackStandIn.messages`).
 
+Faults (:meth:`SlackStandIn.inject`, the emulator's ``emu.faults`` for Slack): fail the next N
+calls of a Web API method the way Slack fails them, so slack_sdk raises and retries as it would
+against Slack (docs/faults.md):
+
+- ``throttling``: HTTP 429 with ``Retry-After`` (seconds) and ``{"ok": false, "error":
+  "ratelimited"}`` (Slack's rate limiting); slack_sdk's ``RateLimitErrorRetryHandler`` waits it out
+- ``access_denied``: HTTP 200 with ``{"ok": false, "error": "invalid_auth"}`` (or
+  ``not_authed``, ``missing_scope`` with ``needed``/``provided``, ``account_inactive``...)
+- ``server_error``: HTTP 503 with an HTML page, as Slack's edge answers when Slack is down (no
+  JSON envelope: slack_sdk reports the body it could not decode)
+- ``timeout``: the connection closes with no answer (slack_sdk sees ``RemoteDisconnected``)
+
 Interactivity (:meth:`SlackStandIn.click`): what Slack sends when someone clicks a button of a
 message it holds, after the confirm dialog: a POST of ``application/x-www-form-urlencoded``
 ``payload=<JSON>`` with ``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` =
@@ -40,6 +52,7 @@ import hmac
 import html
 import json
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -49,6 +62,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from mlopscp_emulator.faults import KINDS, Fault
 
 TEAM_ID = "T0MLOPSCP"
 APP_ID = "A0MLOPSCP"
@@ -96,6 +111,13 @@ class Message:
         return None
 
 
+@dataclass
+class SlackFault(Fault):
+    """An injected Slack fault; ``hits`` counts the requests it answered (retries included)."""
+
+    retry_after: int = 1  # a throttled answer's Retry-After, seconds
+
+
 @dataclass(frozen=True)
 class HttpAnswer:
     status: int
@@ -120,6 +142,7 @@ class SlackStandIn:
         self._lock = threading.Lock()
         self._last_ts = 0.0
         self._server: ThreadingHTTPServer | None = None
+        self._faults: list[SlackFault] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -140,6 +163,52 @@ class SlackStandIn:
         """The Web API base URL (what slack_sdk's WebClient takes as ``base_url``)."""
         assert self._server, "start the stand-in first"
         return f"http://127.0.0.1:{self._server.server_port}/api/"
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def inject(
+        self,
+        method: str,
+        kind: str,
+        times: int | None = 1,
+        *,
+        error: str | None = None,
+        status: int | None = None,
+        retry_after: int = 1,
+    ) -> SlackFault:
+        """Fail the next ``times`` calls (``None``: every call until :meth:`clear`) of the Web API
+        ``method`` (``"chat.postMessage"``; ``"*"`` for any) with a fault of ``kind`` (one of the
+        emulator's kinds). ``error`` and ``status`` override the kind's Slack error code and HTTP
+        status; ``retry_after`` is a throttled answer's ``Retry-After``."""
+        if kind not in KINDS:
+            raise ValueError(f"fault kind {kind!r} is not one of {', '.join(KINDS)}")
+        if method != "*" and not hasattr(self, "_" + method.replace(".", "_")):
+            raise ValueError(f"the Slack stand-in has no method {method!r}")
+        code, default_status = _SLACK_FAULTS[kind]
+        fault = SlackFault(
+            service="slack",
+            operation=method,
+            kind=kind,
+            times=times,
+            code=error or code,
+            status=status or default_status,
+            message=f"Injected {kind} fault (slack:{method})",
+            delay=0.0,
+            account=None,
+            retry_after=retry_after,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _fault_for(self, method: str) -> SlackFault | None:
+        with self._lock:
+            faults = [f for f in self._faults if f.operation in ("*", method)]
+        return next((f for f in faults if f.take()), None)
 
     # -- what was posted --------------------------------------------------------------------
 
@@ -252,6 +321,15 @@ class SlackStandIn:
             now = max(time.time(), self._last_ts + 0.000001)
             self._last_ts = now
             return f"{now:.6f}"
+
+    def answer(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, bytes, dict[str, str]] | None:
+        """The HTTP answer (status, body, headers) to a Web API request; None: no answer."""
+        fault = self._fault_for(method)
+        if fault is None:
+            return 200, json.dumps(self.call(method, args, token)).encode(), {}
+        return None if fault.kind == "timeout" else _fault_answer(fault)
 
     def call(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         if not token:
@@ -366,12 +444,21 @@ class SlackStandIn:
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ").strip() if auth else args.pop("token", None)
                 method = parts.path.removeprefix("/api/")
-                self._answer(200, standin.call(method, args, token))
+                answer = standin.answer(method, args, token)
+                if answer is None:  # an injected timeout: the connection closes, no answer
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                else:
+                    self._send(*answer)
 
             def _answer(self, status: int, document: dict[str, Any]) -> None:
-                payload = json.dumps(document).encode()
+                self._send(status, json.dumps(document).encode(), {})
+
+            def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                headers = {"Content-Type": "application/json; charset=utf-8"} | headers
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -382,6 +469,27 @@ class SlackStandIn:
                 pass
 
         return Handler
+
+
+# kind -> (Slack's error code, HTTP status), as Slack answers
+_SLACK_FAULTS = {
+    "throttling": ("ratelimited", 429),
+    "access_denied": ("invalid_auth", 200),
+    "server_error": ("", 503),
+    "timeout": ("", 0),
+}
+
+
+def _fault_answer(fault: SlackFault) -> tuple[int, bytes, dict[str, str]]:
+    """Status, body and headers of a failed call, as Slack (or its edge, for a 5xx) answers."""
+    if fault.status >= 500:
+        page = f"<html><body><h1>{fault.status} Service Unavailable</h1></body></html>"
+        return fault.status, page.encode(), {"Content-Type": "text/html; charset=utf-8"}
+    body: dict[str, Any] = {"ok": False, "error": fault.code}
+    if fault.code == "missing_scope":  # Slack names the scope it wanted and the token's
+        body |= {"needed": "chat:write", "provided": "users:read"}
+    headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
+    return fault.status, json.dumps(body).encode(), headers
 
 
 def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from moto.core.utils import utcnow
-from moto.sagemaker.exceptions import ConflictException, ResourceInUseException
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.utils import arn_formatter
 
@@ -211,7 +211,8 @@ def list_inference_recommendations_jobs(backend: SageMakerModelBackend, params: 
 def stop_inference_recommendations_job(backend: SageMakerModelBackend, params: Params) -> dict:
     job = _job(backend, params["JobName"])
     if job.status not in ("PENDING", "IN_PROGRESS"):
-        raise ConflictException(f"Job {job.name} is {job.status}; it cannot be stopped.")
+        # ValidationException: the operation's model names no ConflictException
+        raise ValidationError(f"Job {job.name} is {job.status}; it cannot be stopped.")
     job.set("STOPPING")
     begin(job, lambda: job.set("STOPPED"))
     return {}

@@ -8,10 +8,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.exceptions import ServiceException
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 
+from mlopscp_emulator.common_errors import CommonError
 from mlopscp_emulator.sagemaker_ext.state import Params, backend_for
 
 
@@ -56,8 +56,8 @@ def get_resource_from_arn(original: Callable[..., Any]) -> Callable[..., Any]:
     return get
 
 
-class AccessDeniedException(ServiceException):
-    code = "AccessDeniedException"
+class AccessDeniedError(CommonError):
+    code = "AccessDeniedException"  # SageMaker's Common Errors: HTTP 400
 
 
 def create_model(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,7 +82,7 @@ def _check_shared_package(caller: str, arn: str) -> None:
     group = owner.model_package_groups.get(package.model_package_group_name or "")
     policy = json.loads(getattr(group, "mlopscp_policy", None) or "{}")
     if not _policy_allows(policy, caller, "sagemaker:DescribeModelPackage", arn):
-        raise AccessDeniedException(
+        raise AccessDeniedError(
             f"User: arn:aws:iam::{caller}:root is not authorized to perform: "
             f"sagemaker:DescribeModelPackage on resource: {arn} because no resource-based "
             "policy allows the sagemaker:DescribeModelPackage action"

@@ -86,9 +86,9 @@ class Slack:
         return bool(self._secret_arn)
 
     def _client(self) -> Any:
-        from slack_sdk import WebClient
+        from mlops_runtime.slack_web import web_client
 
-        return WebClient(token=secret_text(self._secret_arn), base_url=self._api_url, timeout=5)
+        return web_client(secret_text(self._secret_arn), self._api_url)
 
     def post_request(self, approval: Approval, details_url: str = "") -> tuple[str, str, str]:
         """Post the request; returns the channel, message ts and team it was posted in.

@@ -20,7 +20,6 @@ no actor. Each channel brings the proof it already has, and the decider verifies
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,6 +47,7 @@ from mlops_runtime import refusals
 from mlops_runtime.approval_service import Attempt
 from mlops_runtime.aws import client
 from mlops_runtime.link_keys import LinkKeys
+from mlops_runtime.slack_signature import slack_signature_matches
 
 SLACK_RELAY_WINDOW_SECONDS = 3600  # the decider's MaximumEventAgeInSeconds
 IDENTITY_PROOF_WINDOW_SECONDS = 300
@@ -170,8 +170,6 @@ class Verifier:
     def check_slack_signature(self, answer: SlackAnswer, now: datetime) -> None:
         """Slack signed this body (with our signing secret) within the relay window; else
         ProofError. Approval and incident clicks alike."""
-        from slack_sdk.signature import SignatureVerifier
-
         secret = self._slack_secret()
         if not secret:
             raise ProofError("Slack interactivity is not configured (no signing secret)")
@@ -179,10 +177,7 @@ class Verifier:
             raise ProofError("malformed X-Slack-Request-Timestamp")
         if abs(now.timestamp() - int(answer.timestamp)) > SLACK_RELAY_WINDOW_SECONDS:
             raise ProofError("the Slack request is too old to act on")
-        expected = SignatureVerifier(secret).generate_signature(
-            timestamp=answer.timestamp, body=answer.body
-        )
-        if not expected or not hmac.compare_digest(expected, answer.signature):
+        if not slack_signature_matches(secret, answer.timestamp, answer.body, answer.signature):
             raise ProofError("signature does not match (forged or altered request)")
 
     def _email(self, answer: EmailAnswer, now: datetime) -> Attempt:

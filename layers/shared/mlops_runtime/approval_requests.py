@@ -65,6 +65,7 @@ class ApprovalRequests:
         """Ask over every configured channel and record ``approval_requested`` with where the
         request went (for Slack, the message a click must come from). Returns the channels."""
         delivered: list[str] = []
+        failed: list[str] = []
         slack_ref, details = None, ""
         if self.slack.enabled and approval.approvers.slack_channel:
             try:
@@ -74,11 +75,13 @@ class ApprovalRequests:
                 delivered.append("slack")
             except Exception as error:
                 logger.warning("Slack request failed", extra={"error": type(error).__name__})
+                failed.append("slack")
         if approval.approvers.emails:
             try:
                 delivered += [f"email:{to}" for to in self.email.send_requests(approval)]
             except Exception as error:
                 logger.warning("email request failed", extra={"error": type(error).__name__})
+                failed.append("email")
         if not delivered:
             self.store.withdraw(approval.approval_id, "no channel took the request")
             raise ApprovalDeliveryError(f"no channel took approval {approval.approval_id}")
@@ -89,7 +92,12 @@ class ApprovalRequests:
                 model_id=approval.model_id,
                 subject=f"approval:{approval.approval_id}",
                 summary=f"{request.headline} (deadline {approval.deadline:%Y-%m-%d %H:%M}Z)",
-                evidence={**approval.summary(), "delivered": delivered, "reasons": request.reasons},
+                evidence={
+                    **approval.summary(),
+                    "delivered": delivered,
+                    "failed": failed,
+                    "reasons": request.reasons,
+                },
             ),
             self.store.announced_operation(approval.approval_id, delivered, slack_ref, details),
         )

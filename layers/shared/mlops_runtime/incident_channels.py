@@ -158,11 +158,12 @@ class IncidentChannels:
 
     def _web(self) -> Any:
         from aws_lambda_powertools.utilities.parameters import get_secret
-        from slack_sdk import WebClient
+
+        from mlops_runtime.slack_web import web_client
 
         secret = get_secret(str(self.bot_token_secret_arn), max_age=300)
         token = plain_secret(secret.decode() if isinstance(secret, bytes) else str(secret))
-        return WebClient(token=token, base_url=self.slack_api_url, timeout=5)
+        return web_client(token, self.slack_api_url)
 
     def _record(
         self,
