@@ -11,6 +11,10 @@ signing name in its SigV4 scope (service) and the operation the model gives for 
                     S3 ``SlowDown`` 503)
 ``access_denied``   ``AccessDeniedException`` / ``AccessDenied`` (403 where the service uses it)
 ``server_error``    500 ``InternalFailure`` (S3 ``InternalError``)
+``limit_exceeded``  the quota refusal botocore's model gives the operation (the first of its
+                    error shapes named ``*LimitExceeded*`` or ``*QuotaExceeded*``, else the
+                    service's), e.g. SageMaker's ``ResourceLimitExceeded`` 400 when an account
+                    runs as many pipeline executions as it may
 ``timeout``         the connection closes with no response (after ``delay`` seconds): what a
                     client sees when a request dies in flight; botocore raises a connection error
                     (a read timeout when its ``read_timeout`` is below ``delay``)
@@ -33,7 +37,7 @@ from urllib.parse import parse_qs
 
 import botocore.session
 
-KINDS = ("throttling", "access_denied", "server_error", "timeout")
+KINDS = ("throttling", "access_denied", "server_error", "timeout", "limit_exceeded")
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 _QUERY_SCOPE = re.compile(
     r"X-Amz-Credential=[^&/]+(?:/|%2F)\d{8}(?:/|%2F)[^&/%]+(?:/|%2F)([^&/%]+)"
@@ -175,6 +179,20 @@ _S3 = {
 }
 
 
+def limit_error(service: str, operation: str) -> tuple[str, int]:
+    """The quota error shape of ``operation`` (``*`` for any) in botocore's model."""
+    model = botocore.session.get_session().get_service_model(service)
+    shapes = model.operation_model(operation).error_shapes if operation != "*" else []
+    shapes = shapes or [model.shape_for(n) for n in model.shape_names]
+    for shape in shapes:
+        if shape.metadata.get("exception") and (
+            "LimitExceeded" in shape.name or "QuotaExceeded" in shape.name
+        ):
+            error = shape.metadata.get("error", {})
+            return str(error.get("code", shape.name)), int(error.get("httpStatusCode", 400))
+    raise ValueError(f"{service}:{operation} has no quota error in botocore's model")
+
+
 def default_error(service: str, kind: str) -> tuple[str, int]:
     if service == "s3":
         return _S3[kind]
@@ -215,7 +233,11 @@ class Faults:
         model = _service(service)  # an unknown service raises botocore's UnknownServiceError
         if operation != "*" and operation not in model.targets:
             raise ValueError(f"{service} has no operation {operation!r}")
-        default_code, default_status = default_error(service, kind)
+        default_code, default_status = (
+            limit_error(service, operation)
+            if kind == "limit_exceeded"
+            else default_error(service, kind)
+        )
         fault = Fault(
             service=service,
             operation=operation,
