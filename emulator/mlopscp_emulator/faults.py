@@ -11,14 +11,18 @@ signing name in its SigV4 scope (service) and the operation the model gives for 
                     S3 ``SlowDown`` 503)
 ``access_denied``   ``AccessDeniedException`` / ``AccessDenied`` (403 where the service uses it)
 ``server_error``    500 ``InternalFailure`` (S3 ``InternalError``)
+``limit_exceeded``  the quota refusal botocore's model gives the operation (the first of its
+                    error shapes named ``*LimitExceeded*`` or ``*QuotaExceeded*``, else the
+                    service's), e.g. SageMaker's ``ResourceLimitExceeded`` 400 when an account
+                    runs as many pipeline executions as it may
+``timeout``         the connection closes with no response (after ``delay`` seconds): what a
+                    client sees when a request dies in flight; botocore raises a connection error
+                    (a read timeout when its ``read_timeout`` is below ``delay``)
 
 Where the operation's model names its own error for a kind (SNS Publish's ``AuthorizationError``
 403, DynamoDB's ``InternalServerError``, Lambda's ``TooManyRequestsException`` 429), that one is
 answered, with the model's HTTP status; otherwise AWS's common error for the protocol.
 emulator/tests/test_faithful_errors.py checks every answer against botocore's model.
-``timeout``         the connection closes with no response (after ``delay`` seconds): what a
-                    client sees when a request dies in flight; botocore raises a connection error
-                    (a read timeout when its ``read_timeout`` is below ``delay``)
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from urllib.parse import parse_qs
 
 import botocore.session
 
-KINDS = ("throttling", "access_denied", "server_error", "timeout")
+KINDS = ("throttling", "access_denied", "server_error", "timeout", "limit_exceeded")
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 _QUERY_SCOPE = re.compile(
     r"X-Amz-Credential=[^&/]+(?:/|%2F)\d{8}(?:/|%2F)[^&/%]+(?:/|%2F)([^&/%]+)"
@@ -202,6 +206,20 @@ _MODELLED = {
 }
 
 
+def limit_error(service: str, operation: str) -> tuple[str, int]:
+    """The quota error shape of ``operation`` (``*`` for any) in botocore's model."""
+    model = botocore.session.get_session().get_service_model(service)
+    shapes = model.operation_model(operation).error_shapes if operation != "*" else []
+    shapes = shapes or [model.shape_for(n) for n in model.shape_names]
+    for shape in shapes:
+        if shape.metadata.get("exception") and (
+            "LimitExceeded" in shape.name or "QuotaExceeded" in shape.name
+        ):
+            error = shape.metadata.get("error", {})
+            return str(error.get("code", shape.name)), int(error.get("httpStatusCode", 400))
+    raise ValueError(f"{service}:{operation} has no quota error in botocore's model")
+
+
 def default_error(service: str, kind: str, operation: str = "*") -> tuple[str, int]:
     if service == "s3":
         return _S3[kind]
@@ -264,7 +282,11 @@ class Faults:
         model = _service(service)  # an unknown service raises botocore's UnknownServiceError
         if operation != "*" and operation not in model.targets:
             raise ValueError(f"{service} has no operation {operation!r}")
-        default_code, default_status = default_error(service, kind, operation)
+        default_code, default_status = (
+            limit_error(service, operation)
+            if kind == "limit_exceeded"
+            else default_error(service, kind, operation)
+        )
         fault = Fault(
             service=service,
             operation=operation,

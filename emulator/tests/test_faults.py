@@ -70,6 +70,20 @@ def test_each_protocol_answers_in_aws_error_shape(
     assert fault.hits == 1
 
 
+def test_limit_exceeded_answers_with_the_operations_quota_error(emulator: Emulator) -> None:
+    fault = emulator.faults.inject("sagemaker:StartPipelineExecution", "limit_exceeded", times=1)
+    sagemaker = emulator.client("sagemaker")
+    with pytest.raises(sagemaker.exceptions.ResourceLimitExceeded) as raised:
+        sagemaker.start_pipeline_execution(PipelineName="absent", ClientRequestToken="t" * 32)
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert fault.hits == 1
+    with pytest.raises(ClientError) as missing:  # spent: moto answers (no such pipeline)
+        sagemaker.start_pipeline_execution(PipelineName="absent", ClientRequestToken="t" * 32)
+    assert missing.value.response["Error"]["Code"] != "ResourceLimitExceeded"
+    with pytest.raises(ValueError, match="no quota error"):
+        emulator.faults.inject("sts:GetCallerIdentity", "limit_exceeded")
+
+
 def test_only_the_named_operation_fails(emulator: Emulator, unique: str) -> None:
     s3 = emulator.client("s3")
     s3.create_bucket(Bucket=f"faults-{unique}")

@@ -4,6 +4,7 @@ count what they claim on hand-made numbers whose right answers are known."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -134,3 +135,58 @@ def test_the_bill_is_units_times_events_times_models_times_list_price() -> None:
     assert cost.monthly(profile, 10_000)["Lambda requests"] == pytest.approx(
         100 * bill["Lambda requests"]
     )
+
+
+def _machine(path: Path, *retriers: dict) -> None:
+    states = {f"S{n}": {"Type": "Task", "Retry": [r]} for n, r in enumerate(retriers)}
+    path.write_text(json.dumps({"StartAt": "S0", "States": states}))
+
+
+def test_the_jitter_line_is_read_from_the_state_machines(tmp_path: Path) -> None:
+    jittered = {"ErrorEquals": ["A"], "MaxDelaySeconds": 20, "JitterStrategy": "FULL"}
+    _machine(tmp_path / "a.asl.json", jittered, {"ErrorEquals": ["B"], "MaxDelaySeconds": 5})
+    facts = scale.retry_facts(tmp_path)
+    assert (facts["retriers"], facts["jittered"], facts["capacity"]) == (2, 1, None)
+    assert "**Missing:** 1 without full jitter" in scale._jitter_line(facts)
+
+    _machine(tmp_path / "a.asl.json", jittered)
+    assert "1 of the 1 `Retry` blocks" in scale._jitter_line(scale.retry_facts(tmp_path))
+
+
+def test_the_shipped_capacity_wait_is_bounded_at_two_hours() -> None:
+    facts = scale.retry_facts()
+    assert facts["jittered"] == facts["retriers"]
+    assert facts["capacity"]["ErrorEquals"] == ["RetrainCapacityError"]
+    # 60 + 120 + 240 + 480 s, then 7 waits capped at 900 s
+    assert facts["capacity_wait"] == 60 + 120 + 240 + 480 + 7 * 900
+
+
+def test_without_a_capacity_retrier_the_retrain_line_says_nothing_waits() -> None:
+    facts = {"capacity": None}
+    line = scale._retrain_line(
+        {"drift_storm_retrains": 500},
+        facts,
+        scale.QUOTAS["sagemaker:pipeline-executions"],
+        scale.QUOTAS["sagemaker:CreateTrainingJob"],
+    )
+    assert "Nothing waits for capacity" in line
+
+
+def test_the_schedule_cache_saves_only_what_repeats_within_its_ttl(monkeypatch) -> None:
+    from mlops_runtime import intake
+
+    profile = {
+        "monitoring completion": {
+            "calls": {"sagemaker": 2.0},
+            "operations": {"sagemaker:DescribeMonitoringSchedule": 1.0},
+        }
+    }
+    measured = {"peak_events_minute": 8.0 / cost.AWS_INVOCATION_SECONDS}  # 8 warm containers
+    short = scale.schedule_cache(measured, profile)
+    duplicates = scale.REDELIVERED / (1 + scale.REDELIVERED)
+    assert short["containers"] == pytest.approx(8.0)
+    assert short["hit_rate"] == pytest.approx(duplicates / 8)
+    assert short["sagemaker_per_event"] == pytest.approx(2.0 - duplicates / 8)
+
+    monkeypatch.setattr(intake, "SCHEDULE_CACHE_SECONDS", 7200)  # spans the hourly runs
+    assert scale.schedule_cache(measured, profile)["hit_rate"] == pytest.approx(1 / 8)

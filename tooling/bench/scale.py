@@ -12,7 +12,9 @@ for its kind when sent alone on a warm stack (tooling/bench/event_storm.py's cal
 by service, Lambda invocations and seconds, Step Functions executions and state transitions).
 The simulation sums the hour's events per second and reports the peak second and the peak minute
 of each service against its default quota (sources below), plus the retrains a fleet-wide drift
-would start at once against SageMaker's pipeline and training-job quotas.
+would start at once against SageMaker's pipeline and training-job quotas. What keeps it under
+them is read from the sources where it can be: the state machines' Retry blocks (jitter, caps,
+the wait for pipeline capacity) and the intake's schedule cache.
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+MACHINES = Path(__file__).resolve().parents[2] / "statemachines"
+
 ENDPOINTS = 10_000
 SCHEDULES = 2  # data quality + model quality per endpoint
 JOB_MINUTES = (5.0, 20.0)  # how long an hourly monitoring job runs (uniform)
 REDELIVERED = 0.01  # EventBridge's at-least-once redeliveries: rare in practice
 DRIFT_STORM = 0.05  # share of the fleet an upstream break sends to *retrain* in the same hour
+RETRAIN_HOURS = 1.0  # assumed run time of one retraining pipeline (the storm runs none to the end)
+CAPACITY_ERROR = "RetrainCapacityError"  # what a start refused for the account's limit raises
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,73 @@ def simulate(profile: dict[str, Any], endpoints: int = ENDPOINTS) -> dict[str, A
     }
 
 
+def _retriers(states: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for state in states.values():
+        found += state.get("Retry", [])
+        for branch in state.get("Branches", []):
+            found += _retriers(branch["States"])
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                found += _retriers(state[key]["States"])
+    return found
+
+
+def worst_case_wait(retrier: dict[str, Any]) -> float:
+    """The longest a retrier waits in all (FULL jitter waits at most each capped delay)."""
+    interval, rate = retrier.get("IntervalSeconds", 1), retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    return float(sum(min(interval * rate**i, cap) for i in range(retrier.get("MaxAttempts", 3))))
+
+
+def retry_facts(machines: Path = MACHINES) -> dict[str, Any]:
+    """What the state machines' Retry blocks say, read from the ASL itself."""
+    retriers = [
+        r
+        for path in sorted(machines.glob("*.asl.json"))
+        for r in _retriers(json.loads(path.read_text())["States"])
+    ]
+    capacity = [r for r in retriers if CAPACITY_ERROR in r["ErrorEquals"]]
+    return {
+        "machines": len(list(machines.glob("*.asl.json"))),
+        "retriers": len(retriers),
+        "jittered": sum(r.get("JitterStrategy") == "FULL" for r in retriers),
+        "capped": max(
+            (r.get("MaxDelaySeconds", 0) for r in retriers if r not in capacity), default=0
+        ),
+        "uncapped": sum("MaxDelaySeconds" not in r for r in retriers),
+        "capacity": capacity[0] if capacity else None,
+        "capacity_wait": worst_case_wait(capacity[0]) if capacity else 0.0,
+    }
+
+
+def schedule_cache(measured: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
+    """The intake's DescribeMonitoringSchedule cache in the model: what a warm container saves.
+
+    A completion hits only if the same schedule was described in the same container within the
+    TTL. Schedules run hourly, so within a TTL under an hour only a duplicate (a redelivery, a
+    retried invocation) repeats one; it reaches one of the intake's warm containers at random,
+    as many as its concurrency at the peak minute (Little's law at the billed duration)."""
+    from cost import AWS_INVOCATION_SECONDS  # tooling/bench: one assumption for both models
+    from mlops_runtime.intake import SCHEDULE_CACHE_SECONDS
+
+    event = profile["monitoring completion"]
+    describes = event.get("operations", {}).get("sagemaker:DescribeMonitoringSchedule", 0.0)
+    containers = max(1.0, measured["peak_events_minute"] * AWS_INVOCATION_SECONDS)
+    repeats = REDELIVERED / (1 + REDELIVERED) if SCHEDULE_CACHE_SECONDS < 3600 else 1.0
+    hit = repeats / containers
+    calls = event["calls"].get("sagemaker", 0.0)
+    return {
+        "ttl_seconds": SCHEDULE_CACHE_SECONDS,
+        "describes_per_event": describes,
+        "containers": containers,
+        "hit_rate": hit,
+        "hour_long_hit_rate": 1 / containers,
+        "sagemaker_per_event": calls - hit * describes,
+        "sagemaker_peak_minute": measured["peak_events_minute"] * (calls - hit * describes),
+    }
+
+
 def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
     rows = []
     dynamodb = measured["rates"].get("dynamodb", {"peak_second": 0, "peak_minute": 0})
@@ -181,6 +254,7 @@ def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
         QUOTAS["sagemaker:CreateTrainingJob"],
     )
     calls = ", ".join(f"{s} {n:.2f}" for s, n in measured["calls_per_event"].items())
+    retries, cache = retry_facts(), schedule_cache(measured, storm["per_kind"])
     return [
         "## Scale: 10,000 endpoints in one account",
         "",
@@ -211,33 +285,90 @@ def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
         "- **Retries with backoff and jitter in the SDK.** Every client is built in "
         "`mlops_runtime.aws` with botocore's *standard* retry mode (exponential backoff with full "
         "jitter, a client-side retry quota), so a throttled Describe* retries spread out.",
-        "- **Missing: jitter on Step Functions retries.** The drift response's `Retry` blocks "
-        "(IntervalSeconds 2, BackoffRate 2, MaxAttempts 4) have no `JitterStrategy: FULL`: after a "
-        "throttle, every execution retries in the same second. Adding it is a one-line change per "
-        "Retry; the fault-matrix work of issue 13 (retries bounded and jittered) owns them.",
-        "- **Caching that exists: none on the SageMaker path.** Each completion describes its "
-        "processing job and then its monitoring schedule "
-        f"({measured['calls_per_event'].get('sagemaker', 0):.2f} SageMaker calls per event). The "
-        "schedule (its endpoint and type) does not change between hours; a per-container cache "
-        "of DescribeMonitoringSchedule (keyed by schedule ARN, minutes long) would halve the "
-        "SageMaker calls of a warm function. At the peak minute the fleet makes "
-        f"{sagemaker['peak_minute']:,.0f} SageMaker calls/s: SageMaker publishes no default "
-        "rate for these operations, and a fleet this size should ask for its account's rates "
-        "before relying on them.",
-        f"- **Retrains are where quotas bind.** If an upstream break sends {DRIFT_STORM:.0%} of "
-        f"the fleet to *retrain* in one hour ({measured['drift_storm_retrains']} models), that is "
-        f"{measured['drift_storm_retrains']} StartPipelineExecution calls against "
-        f"{pipelines.limit:g} {pipelines.unit}, and each pipeline's training job against "
-        f"CreateTrainingJob's {training.limit:g}{training.unit}. The retrain gate's cooldown keeps "
-        "a model from retraining twice, but nothing queues retrains across models: the ones over "
-        "the quota fail their start (`ResourceLimitExceeded`), and the incident ends as *not "
-        "started*. A fleet this size needs a queue (an SQS-fed retrain starter with bounded "
-        "concurrency) or a raised quota; not built here.",
+        _jitter_line(retries),
+        _cache_line(cache, sagemaker["peak_minute"]),
+        _retrain_line(measured, retries, pipelines, training),
         "",
         "Quota sources: "
         + "; ".join(sorted({f"{name}: {quota.source}" for name, quota in QUOTAS.items()}))
         + ".",
     ]
+
+
+def _jitter_line(facts: dict[str, Any]) -> str:
+    missing = facts["retriers"] - facts["jittered"]
+    line = (
+        f"- **Jitter on Step Functions retries** (read from `statemachines/`): "
+        f"{facts['jittered']} of the {facts['retriers']} `Retry` blocks of the "
+        f"{facts['machines']} state machines have `JitterStrategy: FULL`"
+    )
+    if missing or facts["uncapped"]:
+        return (
+            f"{line}. **Missing:** {missing} without full jitter, {facts['uncapped']} without "
+            "`MaxDelaySeconds`: after a throttle, those executions retry in the same second."
+        )
+    return (
+        f"{line} and a `MaxDelaySeconds` (at most {facts['capped']:g} s, apart from the wait for "
+        "pipeline capacity below), so executions throttled together retry spread out."
+    )
+
+
+def _cache_line(cache: dict[str, Any], peak_minute: float) -> str:
+    return (
+        "- **Caching on the SageMaker path: small, by design.** Each completion describes its "
+        "processing job and then its monitoring schedule. The intake keeps SageMaker's answer "
+        f"for a schedule {cache['ttl_seconds'] / 60:g} minutes per container, keyed by the "
+        "schedule ARN the described job names. Schedules run hourly, so only a duplicate (a "
+        "redelivery, a retried invocation) finds it, and only in the container that described "
+        f"it: with {REDELIVERED:.0%} duplicates over the intake's {cache['containers']:.0f} warm "
+        f"containers at the peak minute, the warm hit rate is {cache['hit_rate']:.2%}: it saves "
+        f"{cache['hit_rate'] * cache['describes_per_event']:.4f} of the "
+        f"{cache['sagemaker_per_event'] + cache['hit_rate'] * cache['describes_per_event']:.2f} "
+        "SageMaker calls of a completion "
+        f"({cache['sagemaker_peak_minute']:,.0f}/s at the peak minute). What it buys is that a "
+        "retried invocation (a throttled StartExecution, a timeout) adds no SageMaker call "
+        "while the container stays warm. A cache spanning the hour would not halve the calls "
+        f"either: each schedule's next run reaches the same container about 1 time in "
+        f"{cache['containers']:.0f} ({cache['hour_long_hit_rate']:.0%}) at this size, and a "
+        "schedule re-pointed at another endpoint would be misattributed for up to an hour. "
+        "SageMaker publishes no default rate for these Describe operations "
+        f"({peak_minute:,.0f} calls/s at the peak minute): a fleet this size should ask for its "
+        "account's rates, or map schedules to endpoints in a shared table (one DynamoDB read "
+        "instead of a Describe; not built)."
+    )
+
+
+def _retrain_line(
+    measured: dict[str, Any], facts: dict[str, Any], pipelines: Quota, training: Quota
+) -> str:
+    retrains = measured["drift_storm_retrains"]
+    head = (
+        f"- **Retrains are where quotas bind.** If an upstream break sends {DRIFT_STORM:.0%} of "
+        f"the fleet to *retrain* in one hour ({retrains} models), that is {retrains} "
+        f"StartPipelineExecution calls against {pipelines.limit:g} {pipelines.unit}, and each "
+        f"pipeline's training job against CreateTrainingJob's {training.limit:g}{training.unit}. "
+        "The retrain gate's cooldown keeps a model from retraining twice."
+    )
+    retrier = facts["capacity"]
+    if retrier is None:
+        return (
+            f"{head} Nothing waits for capacity: the starts over the quota fail "
+            "(`ResourceLimitExceeded`) and their incidents end as *not started*."
+        )
+    hours = facts["capacity_wait"] / 3600
+    started = min(retrains, pipelines.limit * (1 + hours / RETRAIN_HOURS))
+    return (
+        f"{head} A start over the quota (`ResourceLimitExceeded`) raises `{CAPACITY_ERROR}`, and "
+        f"the drift response retries it from {retrier['IntervalSeconds']:g} s doubling to "
+        f"{retrier['MaxDelaySeconds'] / 60:g} min with full jitter, at most {hours:.1f} h in all "
+        "(read from the ASL): the refused starts spread out and take the slots running pipelines "
+        "free, one execution per incident (its ClientRequestToken). At "
+        f"{RETRAIN_HOURS:g} h a pipeline (assumed), about {started:.0f} of the {retrains} start "
+        f"within that wait; the other {retrains - started:.0f} page with the reason and are "
+        "tried again by their model's next monitoring run, as a new incident. A burst a little "
+        "over the quota drains by itself; a fleet-wide storm needs the account's quota raised "
+        "(a queue would only hold the same starts longer)."
+    )
 
 
 def storm_share(measured: dict[str, Any], key: str) -> float:

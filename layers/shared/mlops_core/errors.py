@@ -40,6 +40,11 @@ class RetrainPipelineError(ControlPlaneError):
     """StartPipelineExecution was refused (pipeline missing, bad parameters, no permission)."""
 
 
+class RetrainCapacityError(ControlPlaneError):
+    """The account runs as many pipeline executions as its quota allows (SageMaker's
+    ResourceLimitExceeded); the drift response waits, jittered, and tries the start again."""
+
+
 class PipelineExecutionBusyError(ControlPlaneError):
     """A pipeline execution cannot be retried yet (still Executing); retried later."""
 

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from mlops_core import retrain
 from mlops_core.errors import (
     ModelNotConfiguredError,
+    RetrainCapacityError,
     RetrainPipelineError,
     ThrottlingError,
     TransientAwsError,
@@ -27,7 +28,7 @@ from mlops_core.errors import (
 from mlops_core.ledger import Action, LedgerEntry
 
 from mlops_runtime.approvals import ApprovalStore
-from mlops_runtime.aws import client, translated_errors
+from mlops_runtime.aws import client, error_code, translated_errors
 from mlops_runtime.model_config import ModelConfigStore, RetrainConfig
 from mlops_runtime.observe import Observer
 from mlops_runtime.store import Ledger, StateStore
@@ -115,6 +116,13 @@ class RetrainStarter:
                 )
         except ClientError as error:
             self._release(lock_key, incident)
+            if error_code(error) == "ResourceLimitExceeded":
+                # The account's concurrent executions are all taken: nothing started, and the
+                # state machine's long jittered retry spreads the fleet's waiting starts.
+                raise RetrainCapacityError(
+                    f"pipeline {config.pipeline_name} not started yet: the account is at its "
+                    f"limit of concurrent pipeline executions ({error})"
+                ) from error
             raise RetrainPipelineError(
                 f"could not start pipeline {config.pipeline_name}: {error}"
             ) from error

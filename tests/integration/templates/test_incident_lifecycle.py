@@ -243,3 +243,47 @@ def test_a_retrain_decision_repeated_while_the_pipeline_runs_is_one_retrain(
         )
         == 1
     )
+
+
+def test_a_start_refused_for_the_account_limit_waits_and_starts_once(
+    emulator: Emulator, world: dict[str, Any]
+) -> None:
+    """20 concurrent pipeline executions per account: the starts over it are refused with
+    ResourceLimitExceeded; the drift response waits (jittered) and the retried start begins
+    one execution for the incident, with no page and the incident still open."""
+    model = Model(emulator, world["stack"], "limit-inc", "case-004")
+    refused = emulator.faults.inject("sagemaker:StartPipelineExecution", "limit_exceeded", times=3)
+    try:
+        for _ in range(3):
+            model.run(model.reports[-1])
+    finally:
+        emulator.faults.clear()
+    assert refused.hits == 3
+    sagemaker = emulator.client("sagemaker")
+    executions = sagemaker.list_pipeline_executions(PipelineName="limit-inc-retrain")
+    assert len(executions["PipelineExecutionSummaries"]) == 1
+    actions = model.actions()
+    assert actions.count("retrain_started") == 1
+    assert "incident_resolved" not in actions, "the retrain runs: its incident stays open"
+    assert pages(emulator, world["inbox"]) == [], "a wait for capacity is not a page"
+
+
+def test_a_limit_that_never_lifts_pages_with_the_reason_after_a_bounded_wait(
+    emulator: Emulator, world: dict[str, Any]
+) -> None:
+    model = Model(emulator, world["stack"], "full-inc", "case-004")
+    refused = emulator.faults.inject(
+        "sagemaker:StartPipelineExecution", "limit_exceeded", times=None
+    )
+    try:
+        model.run(model.reports[-1])
+    finally:
+        emulator.faults.clear()
+    assert refused.hits == 12, "the first start and the capacity retrier's 11 attempts"
+    sagemaker = emulator.client("sagemaker")
+    executions = sagemaker.list_pipeline_executions(PipelineName="full-inc-retrain")
+    assert executions["PipelineExecutionSummaries"] == []
+    (page,) = [p for p in pages(emulator, world["inbox"]) if "RetrainCapacityError" in p["body"]]
+    assert "limit of concurrent pipeline executions" in page["body"]
+    ended = [e for e in model.ledger() if e["action"] == "incident_resolved"]
+    assert len(ended) == 1, "the incident ends, so the next run may open a new one"
