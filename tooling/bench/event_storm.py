@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import os
 import random
@@ -327,6 +328,7 @@ def deliver(emu: Any, stack: Any, sent: list[Sent], concurrency: int) -> float:
     # A delivery ends within its attempts (1 + 2 async retries) of the slowest function.
     patience = 3 * max(info.timeout for info in stack.functions.values()) + 60
     flight = InFlight(emu.trace, concurrency, patience)
+    progress = itertools.count(1)
 
     def one(send: Sent) -> None:
         flight.reserve()
@@ -339,6 +341,9 @@ def deliver(emu: Any, stack: Any, sent: list[Sent], concurrency: int) -> float:
         finally:
             targets = [arn for rule in rules for arn in lambda_targets.get(rule, [])]
             flight.sent(send.envelope["id"], targets)
+        done = next(progress)  # atomic under the GIL
+        if done % 100 == 0:
+            print(f"storm: {done:,} of {len(sent):,} sent", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
