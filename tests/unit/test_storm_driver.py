@@ -11,6 +11,7 @@ import pytest
 from mlopscp_emulator.trace import (
     AsyncInvocationDone,
     LambdaInvocation,
+    RuleMatched,
     TargetDeliveryFailed,
     Trace,
 )
@@ -224,10 +225,22 @@ def test_the_trace_gives_each_delivery_its_last_attempt() -> None:
         TargetDeliveryFailed("rule", GUARD, "e2", "ThrottlingException", "rate", None),
     ]
 
-    seen = event_storm.read_trace(records)
+    seen = event_storm.read_trace(records, {"intake-rule"})
 
     last = seen.deliveries["e1"]["stack-DriftIntakeFunction-X"]
     assert sorted(last) == ["r1", "r2"]
     assert last["r1"].attempt == 2
     assert event_storm.delivery_status(last["r1"]) == "acted"
     assert [f.target_arn for f in seen.undelivered["e2"]] == [GUARD]
+
+
+def test_only_the_stacks_own_rules_make_an_event_matched() -> None:
+    # EventBridge's rule for an archive matches every event and consumes none.
+    records = [
+        RuleMatched("Events-Archive-DefaultBusArchive", "arn:archive", "e1", {}),
+        RuleMatched("intake-rule", "arn:rule", "e2", {}),
+    ]
+
+    seen = event_storm.read_trace(records, {"intake-rule"})
+
+    assert seen.matched == {"e2"}

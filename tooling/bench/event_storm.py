@@ -149,12 +149,18 @@ class Draw:
         return dict(training.training_job_event(self.plane, name))
 
     def _pipeline_status(self, model: Any) -> dict[str, Any]:
+        from mlopscp_emulator import sagemaker_ext
+
         arn = self._pipelines.get(model.model_id)
         if arn is None:  # a run nobody asked the control plane for (a scheduled one)
             arn = self.plane.emu.client("sagemaker").start_pipeline_execution(
                 PipelineName=model.pipeline, ClientRequestToken=uuid.uuid4().hex
             )["PipelineExecutionArn"]
             self._pipelines[model.model_id] = arn
+            # How it ended: the control plane consumes only ends (Executing matches no rule).
+            ended = self.rng.choice(("Succeeded", "Failed"))
+            reason = "AlgorithmError: the training step failed" if ended == "Failed" else None
+            sagemaker_ext.set_pipeline_execution_status(arn, ended, reason)
         return dict(self.plane.pipeline_status_event(arn))
 
     def _package_approval(self, model: Any) -> dict[str, Any]:
@@ -412,16 +418,18 @@ class Seen:
 
     # event id -> target function -> each delivery's last attempt (one per async request)
     deliveries: dict[str, dict[str, dict[str, Any]]]
-    matched: set[str]  # event ids some rule matched
+    matched: set[str]  # event ids one of the stack's rules matched
     undelivered: dict[str, list[Any]]  # event id -> EventBridge deliveries it gave up on
 
 
-def read_trace(records: list[Any]) -> Seen:
+def read_trace(records: list[Any], rules: set[str]) -> Seen:
+    """What happened to the storm's events; `rules`: the stack's own rules (not, e.g., the rule
+    EventBridge keeps for an archive, which matches every event and consumes none)."""
     from mlopscp_emulator.trace import LambdaInvocation, RuleMatched, TargetDeliveryFailed
 
     seen = Seen(defaultdict(lambda: defaultdict(dict)), set(), defaultdict(list))
     for record in records:
-        if isinstance(record, RuleMatched):
+        if isinstance(record, RuleMatched) and record.rule in rules:
             seen.matched.add(record.event_id)
         elif isinstance(record, TargetDeliveryFailed):
             seen.undelivered[record.event_id].append(record)
@@ -432,10 +440,10 @@ def read_trace(records: list[Any]) -> Seen:
     return seen
 
 
-def fates(emu: Any, sent: list[Sent], mark: int) -> dict[str, Any]:
+def fates(emu: Any, stack: Any, sent: list[Sent], mark: int) -> dict[str, Any]:
     """Each send's fate, from what its targets returned (the last attempt of each delivery)
     and, where a target started a workflow, from how that execution ended."""
-    seen = read_trace(emu.trace.since(mark))
+    seen = read_trace(emu.trace.since(mark), {rule.name for rule in stack.rules.values()})
     sfn = emu.client("stepfunctions")
     reasons: Counter[str] = Counter()
     errors: Counter[str] = Counter()
@@ -669,7 +677,7 @@ def measure(events: int, endpoints: int, concurrency: int, seed: int) -> dict[st
         with LoadSampler() as load:
             seconds = deliver(emu, plane.stack, sent, concurrency)
         called = emu.api_calls.since(before)
-        accounted = fates(emu, sent, mark)
+        accounted = fates(emu, plane.stack, sent, mark)
         dead_letters = plane.dead_letters()
         rejected_in_ledger = sum(
             1 for e in plane.ledger("_unknown") if e.get("action") == "event_rejected"
@@ -749,7 +757,15 @@ def section(m: dict[str, Any]) -> list[str]:
         "intake's idempotency) or the same state under a new id (the drift response found its "
         "run on record); *ignored*: every target said why not; *rejected*: dead-lettered with an "
         f"`event_rejected` ledger entry (read back: {m['dead_letters']} dead letters, "
-        f"{m['rejected_in_ledger']} ledger entries); *lost*: none of these. Duplicate actions are "
+        f"{m['rejected_in_ledger']} ledger entries"
+        + (
+            "; a malformed event redelivered is dead-lettered again, its ledger entry is "
+            "written once"
+            if m["dead_letters"] > m["rejected_in_ledger"]
+            else ""
+        )
+        + "); *lost*: matched by one of the stack's rules, yet no target ran or gave up on it. "
+        "Duplicate actions are "
         "counted from SageMaker's and Step Functions' records: "
         + ", ".join(f"{k} {v}" for k, v in m["duplicate_actions"].items())
         + ". Started during the storm: "
@@ -829,12 +845,11 @@ def section(m: dict[str, Any]) -> list[str]:
         "Where a kind reaches 3 SageMaker calls or more: a *package approval* starts a whole "
         "promotion (staging "
         "endpoint, shadow test, verdict, release: one workflow per approved version, not per "
-        "event; docs/promotion.md counts its calls), and a *training job* state change is "
-        "consumed by two functions, Spot recovery and the guardrails, each of which describes "
-        "the job and lists its tags (DescribeTrainingJob does not return tags) before deciding, "
-        "plus the resumed job's CreateTrainingJob. Merging the two consumers would save two calls "
-        "per training event; they are kept apart because they answer different owners (recovery "
-        "acts, guardrails only report unless a model opts in). The S3 calls of the drift kinds are "
+        "event; docs/promotion.md counts its calls). A *training job* state change is consumed "
+        "by Spot recovery and the guardrails, which decide from the job description the event "
+        "carries; only a resume reads the job (DescribeTrainingJob, ListTags: the description "
+        "has no tags) and creates the new one (CreateTrainingJob). The S3 calls of the drift "
+        "kinds are "
         "triage reading the endpoint's monitoring history, one GET per file (about 40 here).",
     ]
     if m["events"] != DEFAULT_EVENTS:
