@@ -244,3 +244,15 @@ def test_only_the_stacks_own_rules_make_an_event_matched() -> None:
     seen = event_storm.read_trace(records, {"intake-rule"})
 
     assert seen.matched == {"e2"}
+
+
+def test_executions_are_the_same_action_only_when_they_act_for_the_same_thing() -> None:
+    key = event_storm.execution_key
+    # A promotion's input names its package as package_arn and its promotion id, no event id:
+    # two promotions of different versions are two actions.
+    first = {"promotion_id": "churn#2", "model_id": "churn", "package_arn": "arn:p/2"}
+    second = {"promotion_id": "offers#2", "model_id": "offers", "package_arn": "arn:o/2"}
+    assert key(first, "arn:x:1") != key(second, "arn:x:2")
+    assert key(first, "arn:x:1") == key(dict(first), "arn:x:3")
+    assert key({"event_id": "e1", "model_id": "m"}, "arn:x:4") == key({"event_id": "e1"}, "arn:x:5")
+    assert key({}, "arn:x:6") != key({}, "arn:x:7")

@@ -491,6 +491,12 @@ def _short(name_or_arn: str) -> str:
     return next((part for part in name.split("-") if part.endswith(("Function", "Machine"))), name)
 
 
+def execution_key(request: Any, execution_arn: str) -> str:
+    """What an execution acts for, so that two for the same thing are a duplicate action: a
+    promotion's model version (``promotion_id``), a drift response's event; else only itself."""
+    return _find(request, "promotion_id") or _find(request, "event_id") or execution_arn
+
+
 def _find(value: Any, key: str) -> str | None:
     if isinstance(value, dict):
         if isinstance(value.get(key), str):
@@ -546,7 +552,7 @@ def duplicate_actions(
                     continue
                 described = sfn.describe_execution(executionArn=execution["executionArn"])
                 request = json.loads(described.get("input") or "{}")
-                keys[_find(request, "model_package_arn") or _find(request, "event_id") or "?"] += 1
+                keys[execution_key(request, execution["executionArn"])] += 1
         executions[logical] = keys
         started[f"{logical} executions"] = sum(keys.values())
     for logical, keys in executions.items():
