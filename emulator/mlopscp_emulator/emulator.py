@@ -51,8 +51,9 @@ class Emulator:
     """
 
     _active_lock = threading.Lock()
-    # Step Functions Retry waits and the SDK's own backoff inside handlers last this fraction of
-    # what AWS waits (IntervalSeconds x BackoffRate^n, jittered and capped as the ASL says).
+    # Step Functions Retry waits, the SDK's own backoff inside handlers and Lambda's waits
+    # between async attempts last this fraction of what AWS waits (IntervalSeconds x
+    # BackoffRate^n, jittered and capped as the ASL says; Lambda's 1 and 2 minutes).
     retry_scale = 0.01
 
     def __init__(self, region: str = "us-east-1") -> None:
@@ -106,7 +107,7 @@ class Emulator:
                 self._worker_credentials,
             )
             self._events = EventRouter(self.trace, self._tasks, self._client_for)
-            self._lambdas.sdk_retry_scale = self.retry_scale
+            self._lambdas.retry_scale = self.retry_scale
             self._lambdas.install()
             self._events.install()
             sagemaker_ext.install()

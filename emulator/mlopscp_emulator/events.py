@@ -163,6 +163,7 @@ class EventRouter:
         self._clients = clients
         self._patches = Patches()
         self._preset = threading.local()  # the id to give the event put_events is delivering
+        self._outgoing = threading.local()  # the ids put_event is sending, in the caller's thread
 
     def install(self) -> None:
         router = self
@@ -222,25 +223,32 @@ class EventRouter:
         }
         if envelope.get("time"):
             entry["Time"] = _parse_time(envelope["time"])
-        ids = json.dumps([envelope.get("id")])
-
-        def add_header(request: Any, **_: Any) -> None:
-            request.headers[EVENT_ID_HEADER] = ids
-
+        # The client is shared by the caller's threads: one hook per client, reading the ids of
+        # the call made in its own thread (a hook registered per call would also stamp the
+        # calls other threads make meanwhile with this event's id).
+        client.meta.events.register(
+            "before-sign.events.PutEvents", self._add_ids, unique_id="mlopscp-event-ids"
+        )
         start = len(self._trace)
-        client.meta.events.register("before-sign.events.PutEvents", add_header)
+        self._outgoing.ids = json.dumps([envelope.get("id")])
         try:
             response = client.put_events(Entries=[entry])
         finally:
-            client.meta.events.unregister("before-sign.events.PutEvents", add_header)
+            self._outgoing.ids = None
         result = response["Entries"][0]
         if "ErrorCode" in result:
             raise ValueError(f"PutEvents rejected the event: {result}")
+        # Not what a redelivery of the same id, meanwhile in another thread, matched.
         return [
             r.rule
             for r in self._trace.since(start)
-            if isinstance(r, RuleMatched) and r.event_id == result["EventId"]
+            if isinstance(r, RuleMatched) and r.event_id == result["EventId"] and not r.redelivery
         ]
+
+    def _add_ids(self, request: Any, **_: Any) -> None:
+        ids = getattr(self._outgoing, "ids", None)
+        if ids:
+            request.headers[EVENT_ID_HEADER] = ids
 
     def redeliver(
         self,
@@ -332,7 +340,7 @@ class EventRouter:
             parsed = parse_arn(target["Arn"])
             service = parsed.service
             if service == "events" and parsed.resource_type == "event-bus":
-                self._forward(rule, target, envelope, hops)
+                self._forward(rule, target, envelope, hops, redelivery)
                 continue
             if service not in ("lambda", "states", "sqs"):
                 moto_targets.append(target)
@@ -351,7 +359,12 @@ class EventRouter:
             original_send(clone, internal or envelope, True)
 
     def _forward(
-        self, rule: Rule, target: Mapping[str, Any], envelope: dict[str, Any], hops: int
+        self,
+        rule: Rule,
+        target: Mapping[str, Any],
+        envelope: dict[str, Any],
+        hops: int,
+        redelivery: bool = False,
     ) -> None:
         """Put the event on another bus, unchanged (its ``account`` stays the sender's)."""
         if hops > 0:
@@ -381,7 +394,7 @@ class EventRouter:
                 account=envelope["account"],
             )
         )
-        self._match(bus, envelope, redelivery=False, hops=hops + 1)
+        self._match(bus, envelope, redelivery=redelivery, hops=hops + 1)
 
     def _deliver_with_retries(
         self, rule: Rule, target: Mapping[str, Any], envelope: dict[str, Any], payload: Any

@@ -11,7 +11,8 @@ environment; any other function keeps moto's behaviour.
   Step Functions' Retry/Catch see ``errorType`` (the exception's class name).
 - ``Event`` (``InvocationType=Event`` and EventBridge targets): 202 at once, then Lambda's async
   semantics in the background: the function's EventInvokeConfig ``MaximumRetryAttempts``
-  (default 2) with delays scaled from minutes down to :attr:`LambdaRouter.retry_delay`, then the
+  (default 2) after AWS's waits (1, then 2 minutes) scaled by :attr:`LambdaRouter.retry_scale`
+  (the emulator's ``retry_scale``, as for Step Functions and SDK retries), then the
   OnSuccess/OnFailure destination (SQS, SNS, Lambda, EventBridge) with AWS's record shape, and on
   failure the function's DeadLetterConfig queue or topic.
 - Each invocation's log lines (everything the worker printed on stdout and stderr) go to the
@@ -49,6 +50,9 @@ WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ClientFactory = Callable[[str, str], Any]  # (service, account id) -> boto3 client
 CredentialsFactory = Callable[[str], dict[str, str]]  # account id -> AWS_* variables
 DEFAULT_ASYNC_RETRIES = 2
+# AWS waits a minute before the first retry and two before the second: a retry never races the
+# attempt before it, so an idempotency record that attempt holds is settled by then.
+ASYNC_RETRY_WAIT_SECONDS = 60
 MARKER_WAIT_SECONDS = 2.0
 INIT_TIMEOUT_SECONDS = 10.0
 
@@ -109,8 +113,9 @@ class _Settings:
 class LambdaRouter:
     """Owns the worker processes and the patch of moto's simple Lambda backend."""
 
-    retry_delay = 0.1  # AWS waits 1 then 2 minutes between async attempts
-    sdk_retry_scale = 1.0  # the fraction of botocore's retry backoff handlers really wait
+    # The fraction of AWS's waits the emulator really waits: Lambda's between async attempts
+    # and botocore's retry backoff inside handlers.
+    retry_scale = 1.0
 
     def __init__(
         self,
@@ -278,7 +283,7 @@ class LambdaRouter:
             "AWS_REGION": info.region,
             "AWS_DEFAULT_REGION": info.region,
             "AWS_ENDPOINT_URL": self._endpoint_url,
-            "MLOPSCP_EMULATOR_SDK_RETRY_SCALE": str(self.sdk_retry_scale),
+            "MLOPSCP_EMULATOR_SDK_RETRY_SCALE": str(self.retry_scale),
             # Never the developer's ~/.aws files: a profile there must not leak in.
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -296,7 +301,7 @@ class LambdaRouter:
             if record.error is None:
                 break
             if attempt < attempts:
-                time.sleep(self.retry_delay * attempt)
+                time.sleep(ASYNC_RETRY_WAIT_SECONDS * attempt * self.retry_scale)
         succeeded = record.error is None
         sent = self._send_outcome(info, settings, payload, record, succeeded)
         self._trace.add(

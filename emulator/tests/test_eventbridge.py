@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from mlopscp_emulator import Emulator, Stack
-from mlopscp_emulator.trace import TargetDeliveryFailed
+from mlopscp_emulator.trace import RuleMatched, TargetDeliveryFailed
 
 from .test_event_patterns import ALARM_EVENT
 from .test_lambda_routing import receive_all
@@ -107,6 +108,28 @@ def test_redelivery_brings_the_same_event_id_again(
     matches = emulator.trace.rule_matches(unique)
     assert [m.redelivery for m in matches] == [False, True, True]
     assert all(m.event == matches[0].event for m in matches)
+
+
+def test_events_put_at_once_from_many_threads_each_keep_their_own_id(
+    emulator: Emulator, stack: Stack, unique: str
+) -> None:
+    # The storm's driver puts events from 8 threads through one shared client: each event must
+    # go out under its own id, and each put must report only its own rule matches.
+    ids = [f"{unique}-{n}" for n in range(24)]
+    rule = stack.rules["RecorderFunctionThingHappened"].name
+    start = len(emulator.trace)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        matched = list(pool.map(lambda i: emulator.put_event(envelope(i)), ids))
+    emulator.wait_idle(60)
+
+    assert matched == [[rule]] * len(ids)
+    delivered = [
+        r.event_id
+        for r in emulator.trace.since(start)
+        if isinstance(r, RuleMatched) and r.rule == rule
+    ]
+    assert sorted(delivered) == sorted(ids)
 
 
 def test_an_event_for_the_state_machine_starts_an_execution_with_it(

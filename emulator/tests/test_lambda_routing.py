@@ -136,6 +136,10 @@ def test_async_failures_are_retried_then_sent_to_the_on_failure_destination(
     attempts = [r for r in emulator.trace.invocations(recorder.name) if r.payload == payload]
     assert [r.attempt for r in attempts] == [1, 2]  # MaximumRetryAttempts: 1
     assert len({r.request_id for r in attempts}) == 1
+    # AWS retries a minute later (time scaled as for every retry): never racing the attempt
+    # before it, e.g. a redelivery retried while the first delivery still holds its idempotency
+    # record.
+    assert attempts[1].at - attempts[0].at >= 60 * emulator.retry_scale
     (message,) = receive_all(emulator, stack.outputs["FailureQueueUrl"], 1)
     record = json.loads(message["Body"])
     assert record["version"] == "1.0"

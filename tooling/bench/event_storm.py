@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import os
 import random
@@ -148,12 +149,18 @@ class Draw:
         return dict(training.training_job_event(self.plane, name))
 
     def _pipeline_status(self, model: Any) -> dict[str, Any]:
+        from mlopscp_emulator import sagemaker_ext
+
         arn = self._pipelines.get(model.model_id)
         if arn is None:  # a run nobody asked the control plane for (a scheduled one)
             arn = self.plane.emu.client("sagemaker").start_pipeline_execution(
                 PipelineName=model.pipeline, ClientRequestToken=uuid.uuid4().hex
             )["PipelineExecutionArn"]
             self._pipelines[model.model_id] = arn
+            # How it ended: the control plane consumes only ends (Executing matches no rule).
+            ended = self.rng.choice(("Succeeded", "Failed"))
+            reason = "AlgorithmError: the training step failed" if ended == "Failed" else None
+            sagemaker_ext.set_pipeline_execution_status(arn, ended, reason)
         return dict(self.plane.pipeline_status_event(arn))
 
     def _package_approval(self, model: Any) -> dict[str, Any]:
@@ -197,56 +204,157 @@ def schedule(draw: Draw, events: int, rng: random.Random) -> list[Sent]:
 # ---------------------------------------------------------------------------- the storm
 
 
+class StormStalledError(RuntimeError):
+    """The driver waited `patience` seconds and no delivery it waits for ended."""
+
+
+class Flight:
+    """Which sends are still in flight, from the emulator's trace (pure: records in, counts out).
+
+    A send (one put or redelivery of an event) is in flight until each Lambda target of each
+    rule it matched has ended with it: Lambda's async machinery finished (success, or retries
+    spent: ``AsyncInvocationDone``) or EventBridge gave up delivering (``TargetDeliveryFailed``).
+    Deliveries are counted by (event id, function ARN): a redelivery is one more of the same key.
+    """
+
+    def __init__(self) -> None:
+        self.expected: Counter[tuple[str, str]] = Counter()
+        self.ended: Counter[tuple[str, str]] = Counter()
+        self.runs: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        self._key_of: dict[str, tuple[str, str]] = {}  # async request id -> its delivery
+
+    def sent(self, event_id: str, targets: list[str]) -> None:
+        self.expected.update((event_id, arn) for arn in targets)
+
+    def read(self, records: list[Any]) -> int:
+        """Take in trace records; return how many deliveries they ended."""
+        from mlopscp_emulator.trace import (
+            AsyncInvocationDone,
+            LambdaInvocation,
+            TargetDeliveryFailed,
+        )
+
+        ended = 0
+        for record in records:
+            if isinstance(record, LambdaInvocation) and record.invocation_type == "Event":
+                payload = record.payload if isinstance(record.payload, dict) else {}
+                if "detail-type" in payload and "id" in payload:
+                    key = (str(payload["id"]), record.function_arn)
+                    self._key_of[record.request_id] = key
+                    self.runs[key].append(record)
+            elif isinstance(record, AsyncInvocationDone) and record.request_id in self._key_of:
+                self.ended[self._key_of[record.request_id]] += 1
+                ended += 1
+            elif isinstance(record, TargetDeliveryFailed) and ":lambda:" in record.target_arn:
+                self.ended[(record.event_id, record.target_arn)] += 1
+                ended += 1
+        return ended
+
+    def outstanding(self) -> dict[tuple[str, str], int]:
+        """(event id, function ARN) -> deliveries sent that have not ended."""
+        return {k: n - self.ended[k] for k, n in self.expected.items() if n > self.ended[k]}
+
+    def in_flight(self) -> int:
+        """Sends not ended: per event id, its target with the most deliveries not ended (every
+        send of an id matches the same rules)."""
+        busiest: dict[str, int] = {}
+        for (event_id, _), n in self.outstanding().items():
+            busiest[event_id] = max(n, busiest.get(event_id, 0))
+        return sum(busiest.values())
+
+    def describe(self) -> list[str]:
+        """One line per delivery still waited for: event id, target, what the trace shows."""
+        lines = []
+        for (event_id, arn), n in sorted(self.outstanding().items()):
+            seen = ", ".join(
+                f"attempt {r.attempt}: {r.error_type or 'returned'} in {r.duration_ms / 1000:.1f} s"
+                for r in self.runs.get((event_id, arn), [])
+            )
+            function = arn.rsplit(":", 1)[-1]
+            lines.append(f"event {event_id} -> {function}: {n} not ended ({seen or 'no run'})")
+        return lines
+
+
 class InFlight:
-    """How many sent events' target invocations have not finished yet, read from the trace: the
-    driver keeps `limit` of them in flight (as many as Lambda would run at once for a small
-    reserved concurrency), not the whole storm queued at once on a 2-core emulator."""
+    """Keeps at most `limit` sends in flight (as many as a small reserved concurrency would run
+    at once), not the whole storm queued on a 2-core emulator; never waits forever: after
+    `patience` seconds in which no delivery ended it raises :class:`StormStalledError` naming
+    each delivery it still waits for."""
 
-    def __init__(self, emu: Any, limit: int) -> None:
-        self.emu, self.limit = emu, limit
-        self._mark, self._expected = len(emu.trace), 0
-        self._finished: set[str] = set()
-        self._lock = threading.Condition()
+    def __init__(self, trace: Any, limit: int, patience: float) -> None:
+        self.trace, self.limit, self.patience = trace, limit, patience
+        self.flight = Flight()
+        self._mark, self._reserved = len(trace), 0
+        self._progress = time.monotonic()
+        self._lock = threading.Lock()
 
-    def sent(self, invocations: int) -> None:
+    def reserve(self) -> None:
+        """Wait for room for one more send and hold it until :meth:`sent`."""
+        while not self._take(lambda busy: busy < self.limit):
+            time.sleep(0.1)
+
+    def sent(self, event_id: str, targets: list[str]) -> None:
         with self._lock:
-            self._expected += invocations
+            self._reserved -= 1
+            self.flight.sent(event_id, targets)
 
-    def wait_for_room(self) -> None:
-        from mlopscp_emulator.trace import LambdaInvocation
+    def drain(self) -> None:
+        """Wait until every send has ended."""
+        while not self._take(lambda busy: busy == 0, reserve=False):
+            time.sleep(0.1)
 
-        while True:
-            with self._lock:
-                for record in self.emu.trace.since(self._mark):
-                    self._mark += 1
-                    payload = record.payload if isinstance(record, LambdaInvocation) else None
-                    if isinstance(payload, dict) and "detail-type" in payload:
-                        self._finished.add(record.request_id)
-                if self._expected - len(self._finished) < self.limit:
-                    return
-            time.sleep(0.2)
+    def _take(self, room: Any, reserve: bool = True) -> bool:
+        with self._lock:
+            records = self.trace.since(self._mark)
+            self._mark += len(records)
+            now = time.monotonic()
+            if self.flight.read(records):
+                self._progress = now
+            busy = self.flight.in_flight() + self._reserved
+            if room(busy):
+                self._reserved += reserve
+                self._progress = now
+                return True
+            if now - self._progress > self.patience:
+                waiting = self.flight.describe()
+                raise StormStalledError(
+                    f"no delivery ended in {self.patience:.0f} s; still waiting for "
+                    f"{len(waiting)}:\n" + "\n".join(waiting)
+                )
+            return False
 
 
 def deliver(emu: Any, stack: Any, sent: list[Sent], concurrency: int) -> float:
-    """Every send from `concurrency` threads at once, `concurrency` events' target
-    invocations in flight; seconds until the stack was idle again."""
+    """Every send from `concurrency` threads at once, at most `concurrency` sends in flight;
+    seconds until the stack was idle again."""
     lambda_targets = {
-        rule.name: sum(":lambda:" in str(t.get("Arn", "")) for t in rule.targets)
+        rule.name: [str(t["Arn"]) for t in rule.targets if ":lambda:" in str(t.get("Arn", ""))]
         for rule in stack.rules.values()
     }
-    flight = InFlight(emu, concurrency)
+    # A delivery ends within its attempts (1 + 2 async retries) of the slowest function.
+    patience = 3 * max(info.timeout for info in stack.functions.values()) + 60
+    flight = InFlight(emu.trace, concurrency, patience)
+    progress = itertools.count(1)
 
     def one(send: Sent) -> None:
-        flight.wait_for_room()
-        if send.how == "redelivery":
-            rules = emu.redeliver(send.envelope)
-        else:
-            rules = emu.put_event(send.envelope)
-        flight.sent(sum(lambda_targets.get(rule, 0) for rule in rules))
+        flight.reserve()
+        rules: list[str] = []
+        try:
+            if send.how == "redelivery":
+                rules = emu.redeliver(send.envelope)
+            else:
+                rules = emu.put_event(send.envelope)
+        finally:
+            targets = [arn for rule in rules for arn in lambda_targets.get(rule, [])]
+            flight.sent(send.envelope["id"], targets)
+        done = next(progress)  # atomic under the GIL
+        if done % 100 == 0:
+            print(f"storm: {done:,} of {len(sent):,} sent", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(one, sent))
+    flight.drain()
     emu.wait_idle(timeout=max(600, len(sent)))
     return time.perf_counter() - started
 
@@ -254,93 +362,121 @@ def deliver(emu: Any, stack: Any, sent: list[Sent], concurrency: int) -> float:
 # ---------------------------------------------------------------------------- accounting
 
 
-def _status(invocation: Any) -> str:
-    """What one target's handler made of an event: acted | duplicate | ignored | rejected."""
+ORDER = ("acted", "duplicate", "rejected", "ignored", "failed")  # the fate a send shows first
+ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def delivery_status(invocation: Any) -> str:
+    """What one target's handler made of one delivery (its last attempt): acted | duplicate |
+    ignored | rejected | failed (every attempt failed: Lambda dead-lettered it)."""
     if invocation.error is not None:
         return "failed"
     result = invocation.result if isinstance(invocation.result, dict) else {}
     status = str(result.get("status", ""))
-    if status in ("ignored", "duplicate", "rejected"):
-        return status
+    return status if status in ("ignored", "duplicate", "rejected") else "acted"
+
+
+def execution_fate(status: str, output: Any) -> str:
+    """An event's fate from how the workflow it started ended: a drift response that found its
+    run on record (incident tracking's ``duplicate`` transition, or a watch already recorded)
+    is a duplicate; one that ended badly is failed (after its failure notice); one still running
+    waits for a human (an approval asked) and has acted."""
+    if status in ENDED_BADLY:
+        return "failed"
+    if status != "SUCCEEDED":
+        return "acted"
+    output = output if isinstance(output, dict) else {}
+    incident, watch = output.get("incident") or {}, output.get("watch") or {}
+    if incident.get("transition") == "duplicate":
+        return "duplicate"
+    if incident.get("route") == "watch" and watch.get("recorded") is False:
+        return "duplicate"
     return "acted"
+
+
+def send_fates(deliveries: dict[str, list[str]], sends: int) -> list[str]:
+    """The fates of an event id's `sends` sends, given each target's delivery statuses (one per
+    send, in any order: which send got which answer cannot be told, the counts can). The i-th
+    best answer of every target makes the i-th send's fate: acted if any target acted, else
+    duplicate, rejected, failed, or ignored when every target said why not."""
+    ranked = {t: sorted(s, key=ORDER.index) for t, s in deliveries.items()}
+    fates = []
+    for i in range(sends):
+        answers = [s[i] for s in ranked.values() if i < len(s)]
+        if not answers:
+            fates.append("lost")  # a rule matched, yet no target ever ran or gave up on it
+        elif all(a == "ignored" for a in answers):
+            fates.append("ignored")
+        else:
+            fates.append(min((a for a in answers if a != "ignored"), key=ORDER.index))
+    return fates
 
 
 @dataclass
 class Seen:
     """What the trace says about the storm's events."""
 
-    by_id: dict[str, dict[str, Any]]  # event id -> request id -> its target's last invocation
-    run_of: dict[str, str]  # event id -> the triage's run id
-    verdicts: dict[str, list[str]]  # run id -> acted | duplicate | watch, per incident tracking
-    watched: dict[str, list[str]]  # run id -> acted | duplicate, per watch record
-    matched: set[str]  # event ids some rule matched
-    execution_of: dict[str, str]  # event id -> the drift response execution it started
+    # event id -> target function -> each delivery's last attempt (one per async request)
+    deliveries: dict[str, dict[str, dict[str, Any]]]
+    matched: set[str]  # event ids one of the stack's rules matched
+    undelivered: dict[str, list[Any]]  # event id -> EventBridge deliveries it gave up on
 
 
-def read_trace(emu: Any, stack: Any, mark: int) -> Seen:
-    from mlopscp_emulator.trace import ExecutionStarted, LambdaInvocation, RuleMatched
+def read_trace(records: list[Any], rules: set[str]) -> Seen:
+    """What happened to the storm's events; `rules`: the stack's own rules (not, e.g., the rule
+    EventBridge keeps for an archive, which matches every event and consumes none)."""
+    from mlopscp_emulator.trace import LambdaInvocation, RuleMatched, TargetDeliveryFailed
 
-    names = {info.name: logical for logical, info in stack.functions.items()}
-    seen = Seen(defaultdict(dict), {}, defaultdict(list), defaultdict(list), set(), {})
-    for record in emu.trace.since(mark):
-        if isinstance(record, RuleMatched):
+    seen = Seen(defaultdict(lambda: defaultdict(dict)), set(), defaultdict(list))
+    for record in records:
+        if isinstance(record, RuleMatched) and record.rule in rules:
             seen.matched.add(record.event_id)
-        if isinstance(record, ExecutionStarted):
-            raw = record.input
-            request = json.loads(raw) if isinstance(raw, str) else raw
-            if isinstance(request, dict) and request.get("event_id"):
-                seen.execution_of[str(request["event_id"])] = record.execution_arn
-        if not isinstance(record, LambdaInvocation):
-            continue
-        payload = record.payload if isinstance(record.payload, dict) else {}
-        result = record.result if isinstance(record.result, dict) else {}
-        function, run = names.get(record.function), str(payload.get("run_id"))
-        if "detail-type" in payload and "id" in payload:
-            seen.by_id[payload["id"]][record.request_id] = record  # a later attempt replaces
-        elif function == "DriftTriageFunction" and result.get("run_id"):
-            seen.run_of[str(payload.get("event_id"))] = str(result["run_id"])
-        elif function == "TrackIncidentFunction" and result.get("transition"):
-            duplicate, watch = result["transition"] == "duplicate", result.get("route") == "watch"
-            seen.verdicts[run].append("duplicate" if duplicate else "watch" if watch else "acted")
-        elif function == "RecordWatchFunction" and "recorded" in result:
-            seen.watched[run].append("acted" if result["recorded"] else "duplicate")
+        elif isinstance(record, TargetDeliveryFailed):
+            seen.undelivered[record.event_id].append(record)
+        elif isinstance(record, LambdaInvocation) and record.invocation_type == "Event":
+            payload = record.payload if isinstance(record.payload, dict) else {}
+            if "detail-type" in payload and "id" in payload:  # a later attempt replaces
+                seen.deliveries[str(payload["id"])][record.function][record.request_id] = record
     return seen
 
 
 def fates(emu: Any, stack: Any, sent: list[Sent], mark: int) -> dict[str, Any]:
-    """Each event id's fate, from what its targets returned (the last attempt of each) and, for
-    drift responses, how the run's incident tracking (or watch record) ended; every later send
-    of an id is a duplicate (the intake's idempotency answered it)."""
-    seen = read_trace(emu, stack, mark)
+    """Each send's fate, from what its targets returned (the last attempt of each delivery)
+    and, where a target started a workflow, from how that execution ended."""
+    seen = read_trace(emu.trace.since(mark), {rule.name for rule in stack.rules.values()})
+    sfn = emu.client("stepfunctions")
     reasons: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     counts: Counter[str] = Counter()
-    first: set[str] = set()
-    for send in sent:
-        event_id = send.envelope["id"]
-        if event_id in first:
-            counts["duplicate"] += 1
-            continue
-        first.add(event_id)
-        invocations = list(seen.by_id.get(event_id, {}).values())
+    sends = Counter(send.envelope["id"] for send in sent)
+    kind = {send.envelope["id"]: send.kind for send in sent}
+    for event_id, n in sends.items():
         if event_id not in seen.matched:
-            fate = "ignored"  # EventBridge's patterns filter it out: nothing runs, nothing to do
-            reasons[f"no rule matches it ({send.kind})"] += 1
-        else:
-            fate = _fate(event_id, [_status(i) for i in invocations], seen)
-        if fate == "ignored" and invocations:
-            reasons.update(_reason(i.result) for i in invocations)
-        if fate == "lost" and event_id in seen.execution_of:
-            # the response started but never reached incident tracking: how did it end?
-            status = emu.client("stepfunctions").describe_execution(
-                executionArn=seen.execution_of[event_id]
-            )["status"]
-            if status in ("FAILED", "TIMED_OUT", "ABORTED"):
-                fate = "failed"
-                errors[f"drift response execution: {status}"] += 1
-        elif fate == "failed":
-            errors.update(f"{i.function.split('-')[-2]}: {i.error_type}" for i in invocations)
-        counts[fate] += 1
+            # EventBridge's patterns filter it out: nothing runs, nothing to do
+            counts["ignored"] += n
+            reasons[f"no rule matches it ({kind[event_id]})"] += n
+            continue
+        statuses: dict[str, list[str]] = {}
+        for function, runs in seen.deliveries.get(event_id, {}).items():
+            statuses[function] = []
+            for run in runs.values():
+                status = delivery_status(run)
+                arn = run.result.get("execution_arn") if isinstance(run.result, dict) else None
+                if status == "acted" and arn:
+                    ended = sfn.describe_execution(executionArn=arn)
+                    output = json.loads(ended.get("output") or "{}")
+                    status = execution_fate(ended["status"], output)
+                    if status == "failed":
+                        errors[f"{_short(arn)}: {ended.get('error') or ended['status']}"] += 1
+                elif status == "failed":
+                    errors[f"{_short(run.function)}: {run.error_type}"] += 1
+                elif status == "ignored":
+                    reasons[_reason(run.result)] += 1
+                statuses[function].append(status)
+        for failed in seen.undelivered.get(event_id, []):
+            statuses.setdefault(failed.target_arn.rsplit(":", 1)[-1], []).append("failed")
+            errors[f"EventBridge to {_short(failed.target_arn)}: {failed.error_code}"] += 1
+        counts.update(send_fates(statuses, n))
     return {
         "counts": dict(counts),
         "ignored_reasons": dict(reasons.most_common(12)),
@@ -348,31 +484,17 @@ def fates(emu: Any, stack: Any, sent: list[Sent], mark: int) -> dict[str, Any]:
     }
 
 
-def _fate(event_id: str, statuses: list[str], seen: Seen) -> str:
-    if "acted" in statuses:
-        run = seen.run_of.get(event_id)
-        return _drift_fate(run, seen.verdicts, seen.watched) if run else "acted"
-    for fate in ("duplicate", "rejected"):
-        if fate in statuses:
-            return fate
-    if statuses and all(s == "ignored" for s in statuses):
-        return "ignored"
-    if "failed" in statuses:
-        return "failed"  # retries exhausted: Lambda's async machinery dead-lettered it
-    return "lost"
+def _short(name_or_arn: str) -> str:
+    """A function's or execution's logical name: stack-DriftIntakeFunction-ABC -> DriftIntake..."""
+    name = name_or_arn.rsplit(":", 2)[-2] if ":execution:" in name_or_arn else name_or_arn
+    name = name.rsplit(":", 1)[-1]
+    return next((part for part in name.split("-") if part.endswith(("Function", "Machine"))), name)
 
 
-def _drift_fate(
-    run: str | None, verdicts: dict[str, list[str]], watched: dict[str, list[str]]
-) -> str:
-    """One of the run's drift responses: runs share a state, so their verdicts are taken one
-    per event (which event got which does not change the counts)."""
-    if run is None or not verdicts.get(run):
-        return "lost"  # the response never reached incident tracking
-    verdict = verdicts[run].pop()
-    if verdict == "watch":
-        return watched[run].pop() if watched.get(run) else "lost"
-    return verdict
+def execution_key(request: Any, execution_arn: str) -> str:
+    """What an execution acts for, so that two for the same thing are a duplicate action: a
+    promotion's model version (``promotion_id``), a drift response's event; else only itself."""
+    return _find(request, "promotion_id") or _find(request, "event_id") or execution_arn
 
 
 def _find(value: Any, key: str) -> str | None:
@@ -430,7 +552,7 @@ def duplicate_actions(
                     continue
                 described = sfn.describe_execution(executionArn=execution["executionArn"])
                 request = json.loads(described.get("input") or "{}")
-                keys[_find(request, "model_package_arn") or _find(request, "event_id") or "?"] += 1
+                keys[execution_key(request, execution["executionArn"])] += 1
         executions[logical] = keys
         started[f"{logical} executions"] = sum(keys.values())
     for logical, keys in executions.items():
@@ -510,6 +632,35 @@ def calls_per_event(called: Counter[tuple[str, str]], events: int) -> dict[str, 
     }
 
 
+class LoadSampler:
+    """The machine's 1-minute load average, sampled every `every` seconds while it is open."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every, self.samples = every, [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True, name="load-sampler")
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mean(self) -> float:
+        return round(sum(self.samples) / len(self.samples), 1)
+
+    @property
+    def peak(self) -> float:
+        return round(max(self.samples), 1)
+
+
 def measure(events: int, endpoints: int, concurrency: int, seed: int) -> dict[str, Any]:
     from mlopscp.local import LocalControlPlane
     from mlopscp_emulator import Emulator
@@ -529,7 +680,8 @@ def measure(events: int, endpoints: int, concurrency: int, seed: int) -> dict[st
         setup = time.perf_counter() - began
         emu.wait_idle(timeout=600)
         mark, before, since = len(emu.trace), emu.api_calls.counts(), time.time()
-        seconds = deliver(emu, plane.stack, sent, concurrency)
+        with LoadSampler() as load:
+            seconds = deliver(emu, plane.stack, sent, concurrency)
         called = emu.api_calls.since(before)
         accounted = fates(emu, plane.stack, sent, mark)
         dead_letters = plane.dead_letters()
@@ -544,7 +696,8 @@ def measure(events: int, endpoints: int, concurrency: int, seed: int) -> dict[st
         "endpoints": endpoints,
         "concurrency": concurrency,
         "in_flight": concurrency,
-        "load_average": round(os.getloadavg()[1], 1),  # the last 5 minutes, at the end
+        "load_average": load.mean,
+        "load_peak": load.peak,
         "setup_seconds": round(setup, 1),
         "seconds": round(seconds, 1),
         "events_per_second": round(events / seconds, 2),
@@ -565,9 +718,10 @@ def measure(events: int, endpoints: int, concurrency: int, seed: int) -> dict[st
 # ---------------------------------------------------------------------------- the report section
 
 ROWS = ("events sent", "acted", "duplicate", "ignored", "rejected", "lost", "duplicate actions")
-# Not one of the issue's rows: the handler failed on every attempt (under this machine's load,
-# a timeout) and Lambda's async machinery dead-lettered the event with the error; shown when any.
-FAILED = "failed, dead-lettered by Lambda after retries"
+# Not one of the issue's rows, shown when any: a target failed on every attempt and Lambda's
+# async machinery dead-lettered the event with the error, or the workflow it started ended
+# Failed (after its failure notice).
+FAILED = "failed (dead-lettered with the error, or its workflow ended Failed)"
 SAGEMAKER_GOAL = 3.0
 
 
@@ -587,7 +741,8 @@ def section(m: dict[str, Any]) -> list[str]:
         "template, handlers, ASL and event patterns) for a fleet of "
         f"{m['endpoints']} endpoints seeded like the demo's models, plus the demo's own world, "
         f"sent from {m['concurrency']} threads in a shuffled order, at most "
-        f"{m.get('in_flight', m['concurrency'])} events' handlers running at a time. Kinds sent: "
+        f"{m.get('in_flight', m['concurrency'])} sends in flight (a send is in flight until "
+        "Lambda is done with each target it reached, retries included). Kinds sent: "
         + ", ".join(f"{k} {n}" for k, n in sorted(m["sent_by_kind"].items()))
         + ". How: "
         + ", ".join(f"{k} {n}" for k, n in sorted(m["sent_by_how"].items()))
@@ -600,12 +755,23 @@ def section(m: dict[str, Any]) -> list[str]:
         *([f"| {FAILED} | {counts['failed']:,} |"] if counts.get("failed") else []),
         "",
         f"Accounted for: {m['accounted']:,} of {m['events']:,} sent "
-        f"({'all' if m['accounted'] == m['events'] else '**not all**'}). *acted*: a target "
-        "started or recorded something; *duplicate*: the same id again (the intake's "
-        "idempotency) or the same state under a new id (incident tracking found the run on "
-        "record); *ignored*: every target said why not; *rejected*: dead-lettered with an "
+        f"({'all' if m['accounted'] == m['events'] else '**not all**'}), one fate per send, "
+        "from what its targets returned and, where one started a workflow, how that execution "
+        "ended (read back from Step Functions). *acted*: a target started or recorded "
+        "something (a drift response that opened or updated an incident, or recorded a watch; "
+        "one still running waits for a human's approval); *duplicate*: the same id again (the "
+        "intake's idempotency) or the same state under a new id (the drift response found its "
+        "run on record); *ignored*: every target said why not; *rejected*: dead-lettered with an "
         f"`event_rejected` ledger entry (read back: {m['dead_letters']} dead letters, "
-        f"{m['rejected_in_ledger']} ledger entries); *lost*: none of these. Duplicate actions are "
+        f"{m['rejected_in_ledger']} ledger entries"
+        + (
+            "; a malformed event redelivered is dead-lettered again, its ledger entry is "
+            "written once"
+            if m["dead_letters"] > m["rejected_in_ledger"]
+            else ""
+        )
+        + "); *lost*: matched by one of the stack's rules, yet no target ran or gave up on it. "
+        "Duplicate actions are "
         "counted from SageMaker's and Step Functions' records: "
         + ", ".join(f"{k} {v}" for k, v in m["duplicate_actions"].items())
         + ". Started during the storm: "
@@ -625,20 +791,22 @@ def section(m: dict[str, Any]) -> list[str]:
         "",
         *(
             [
-                f"*{FAILED}*: the handler ran past its timeout (Sandbox.Timedout) on every "
-                "attempt, so Lambda's asynchronous invocation gave up after its retries and sent "
-                "the event, with the error, to the function's dead-letter queue (read back "
-                "above): recoverable by a redrive, not lost, and no action was taken twice (a "
-                "drift response that started and then ended in its Failed state, after its "
-                "failure notice, is counted here too, by its execution's status). On "
-                "this run the machine's load average was "
-                f"{m.get('load_average', '?')} on 2 cores (other jobs sharing it): the handlers "
-                "were starved of CPU, not stuck; the same handlers alone, one event at a time, "
-                "end well within their timeouts (the per-kind table below).",
+                f"*{FAILED}*: Lambda's asynchronous invocation gave up after its retries and "
+                "sent the event, with the error, to the function's dead-letter queue (read back "
+                "above), or the drift response ended in its Failed state after its failure "
+                "notice: recoverable by a redrive, not lost, and no action was taken twice. "
+                f"During this run the machine's load average was {m.get('load_average', '?')} "
+                f"(1-minute, mean of samples; peak {m.get('load_peak', '?')}) on 2 cores shared "
+                "with other jobs; the same handlers alone, one event at a time, end well within "
+                "their timeouts (the per-kind table below).",
                 "",
             ]
             if counts.get("failed")
-            else []
+            else [
+                f"During this run the machine's load average was {m.get('load_average', '?')} "
+                f"(1-minute, mean of samples; peak {m.get('load_peak', '?')}) on 2 cores.",
+                "",
+            ]
         ),
         f"Throughput: {m['events_per_second']} events/s end to end ({m['seconds']} s until "
         f"the stack was idle again; setup {m['setup_seconds']} s), on the machine above shared "
@@ -683,12 +851,11 @@ def section(m: dict[str, Any]) -> list[str]:
         "Where a kind reaches 3 SageMaker calls or more: a *package approval* starts a whole "
         "promotion (staging "
         "endpoint, shadow test, verdict, release: one workflow per approved version, not per "
-        "event; docs/promotion.md counts its calls), and a *training job* state change is "
-        "consumed by two functions, Spot recovery and the guardrails, each of which describes "
-        "the job and lists its tags (DescribeTrainingJob does not return tags) before deciding, "
-        "plus the resumed job's CreateTrainingJob. Merging the two consumers would save two calls "
-        "per training event; they are kept apart because they answer different owners (recovery "
-        "acts, guardrails only report unless a model opts in). The S3 calls of the drift kinds are "
+        "event; docs/promotion.md counts its calls). A *training job* state change is consumed "
+        "by Spot recovery and the guardrails, which decide from the job description the event "
+        "carries; only a resume reads the job (DescribeTrainingJob, ListTags: the description "
+        "has no tags) and creates the new one (CreateTrainingJob). The S3 calls of the drift "
+        "kinds are "
         "triage reading the endpoint's monitoring history, one GET per file (about 40 here).",
     ]
     if m["events"] != DEFAULT_EVENTS:
