@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlops_core import approval_pages as pages
@@ -26,6 +25,7 @@ from mlops_core.approvals import VIEW_PURPOSE, Action, LinkClaim
 from mlops_runtime import settings
 from mlops_runtime.approval_door import ApprovalDoor, Receipt, body_text
 from mlops_runtime.approvals import ApprovalStore, silence_sdk_debug_logs
+from mlops_runtime.function_url import Request, Response, Router
 from mlops_runtime.link_keys import LinkKeys
 from mlops_runtime.store import Ledger
 from pydantic import Field
@@ -49,7 +49,7 @@ door = ApprovalDoor(
     SETTINGS.slack_signing_secret_arn,
     SETTINGS.state_table,
 )
-app = LambdaFunctionUrlResolver()
+app = Router()
 SLACK_METRICS = {
     Receipt.HANDED_OVER: "SlackAnswersAccepted",
     Receipt.IGNORED: "SlackInteractionsIgnored",
@@ -60,15 +60,15 @@ SLACK_METRICS = {
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(event)
 
 
 @app.post("/slack/interactions")
-def slack_interaction() -> Response:
-    body = body_text(app.current_event.get("body") or "", app.current_event.is_base64_encoded)
+def slack_interaction(request: Request) -> Response:
+    body = body_text(request.body, request.is_base64_encoded)
     if body is None:
         return _refuse_slack("", "the body is not valid UTF-8", status=400)
-    headers = app.current_event.headers
+    headers = dict(request.headers)
     if problem := door.slack_refusal(body, headers, time.time()):
         return _refuse_slack(body, problem, status=401)
     receipt = door.hand_over(body, headers)
@@ -79,8 +79,8 @@ def slack_interaction() -> Response:
 
 
 @app.get("/approvals/<approval_id>/<action>")
-def link_page(approval_id: str, action: str) -> Response:
-    fields = app.current_event.query_string_parameters or {}
+def link_page(request: Request, approval_id: str, action: str) -> Response:
+    fields = dict(request.query)
     claim = LinkClaim.from_fields(approval_id, action, fields)
     if why := door.link_refusal(claim, viewing=action == VIEW_PURPOSE):
         return _refuse_link(claim, why)
@@ -90,8 +90,8 @@ def link_page(approval_id: str, action: str) -> Response:
 
 
 @app.post("/approvals/<approval_id>/<action>")
-def link_confirm(approval_id: str, action: str) -> Response:
-    body = body_text(app.current_event.get("body") or "", app.current_event.is_base64_encoded)
+def link_confirm(request: Request, approval_id: str, action: str) -> Response:
+    body = body_text(request.body, request.is_base64_encoded)
     form = {k: v[0] for k, v in parse_qs(body or "").items()}
     claim = LinkClaim.from_fields(approval_id, action, form)
     if body is None:

@@ -70,6 +70,8 @@ DEFERRED = {
     "pydantic_settings": "settings are validated with plain pydantic (mlops_runtime.settings)",
     "aws_lambda_powertools.utilities.idempotency": "made on the first idempotent call "
     "(mlops_runtime.idempotency): ignored and rejected events never need it",
+    "aws_lambda_powertools.event_handler": "loads every resolver and asyncio; the approval "
+    "callback's three routes use mlops_runtime.function_url",
 }
 
 

@@ -174,7 +174,9 @@ def _shown(cycle: frozenset[str], graph: dict[str, set[str]]) -> str:
 def test_the_import_graph_sees_the_projects_modules_and_their_imports() -> None:
     graph = import_graph()
     assert "mlops_core.promotion" in graph
-    assert "mlops_core.promotion.gate" in graph["mlops_core.promotion"]
+    # a package's __init__ counts (mlops_core.promotion's re-exports load lazily: not seen)
+    assert "mlopscp.pipelines.deploy" in graph["mlopscp.pipelines"]
+    assert "mlops_core.promotion.async_inference" in graph["mlops_runtime.model_config"]
     assert "mlops_runtime.approval_door" in graph["functions.approval_callback.app"]
     # function-local imports count: record_refusal imports single_line where it needs it
     assert "mlops_core.untrusted" in graph["mlops_runtime.approval_service"]

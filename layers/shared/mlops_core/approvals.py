@@ -107,7 +107,7 @@ def is_approval_id(value: object) -> bool:
 class MetricChange(BaseModel):
     """One row of the metric diff shown to approvers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=80)
     before: float | None = None
@@ -133,7 +133,7 @@ class ApprovalRequest(BaseModel):
     machine's input is derived from events, and events must not choose who may approve.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="retrain, promotion, ...")
     model_id: str = Field(min_length=1, max_length=63)
@@ -196,7 +196,7 @@ class ApprovalRequest(BaseModel):
 class Approvers(BaseModel):
     """Who may answer one approval, frozen when it is requested."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     slack_channel: str | None = None  # where the request is posted
     slack_users: list[str] = Field(default_factory=list)
