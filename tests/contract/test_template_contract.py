@@ -5,7 +5,8 @@
 - every EventBridge pattern leaf is a list (a bare string is accepted by CloudFormation and
   then matches nothing);
 - every function runs python3.13, the runtime the layers are built for;
-- no function or layer ships the SageMaker Python SDK (hundreds of MB, tooling only).
+- no function or layer ships the SageMaker Python SDK (hundreds of MB, tooling only);
+- every state machine has an ``ExecutionsFailed`` alarm (a failed run may not have told anyone).
 """
 
 from __future__ import annotations
@@ -135,6 +136,18 @@ def test_every_asl_file_belongs_to_a_state_machine() -> None:
         if p.resolve() not in used
     )
     assert not orphans, f"ASL files no state machine in template.yaml uses: {orphans}"
+
+
+@pytest.mark.parametrize("name", sorted(STATE_MACHINES))
+def test_every_state_machine_has_a_failed_executions_alarm(name: str) -> None:
+    alarms = [
+        r["Properties"]
+        for r in _of_type("AWS::CloudWatch::Alarm").values()
+        if r["Properties"].get("MetricName") == "ExecutionsFailed"
+        and {"Name": "StateMachineArn", "Value": {"Ref": name}} in r["Properties"]["Dimensions"]
+    ]
+    assert len(alarms) == 1, f"{name} needs one ExecutionsFailed alarm (found {len(alarms)})"
+    assert alarms[0].get("AlarmActions"), f"{name}'s ExecutionsFailed alarm tells nobody"
 
 
 @pytest.mark.parametrize("name", sorted(STATE_MACHINES))
