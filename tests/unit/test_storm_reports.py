@@ -170,23 +170,3 @@ def test_without_a_capacity_retrier_the_retrain_line_says_nothing_waits() -> Non
         scale.QUOTAS["sagemaker:CreateTrainingJob"],
     )
     assert "Nothing waits for capacity" in line
-
-
-def test_the_schedule_cache_saves_only_what_repeats_within_its_ttl(monkeypatch) -> None:
-    from mlops_runtime import intake
-
-    profile = {
-        "monitoring completion": {
-            "calls": {"sagemaker": 2.0},
-            "operations": {"sagemaker:DescribeMonitoringSchedule": 1.0},
-        }
-    }
-    measured = {"peak_events_minute": 8.0 / cost.AWS_INVOCATION_SECONDS}  # 8 warm containers
-    short = scale.schedule_cache(measured, profile)
-    duplicates = scale.REDELIVERED / (1 + scale.REDELIVERED)
-    assert short["containers"] == pytest.approx(8.0)
-    assert short["hit_rate"] == pytest.approx(duplicates / 8)
-    assert short["sagemaker_per_event"] == pytest.approx(2.0 - duplicates / 8)
-
-    monkeypatch.setattr(intake, "SCHEDULE_CACHE_SECONDS", 7200)  # spans the hourly runs
-    assert scale.schedule_cache(measured, profile)["hit_rate"] == pytest.approx(1 / 8)

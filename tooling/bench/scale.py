@@ -14,7 +14,7 @@ The simulation sums the hour's events per second and reports the peak second and
 of each service against its default quota (sources below), plus the retrains a fleet-wide drift
 would start at once against SageMaker's pipeline and training-job quotas. What keeps it under
 them is read from the sources where it can be: the state machines' Retry blocks (jitter, caps,
-the wait for pipeline capacity) and the intake's schedule cache.
+the wait for pipeline capacity).
 """
 
 from __future__ import annotations
@@ -166,31 +166,11 @@ def retry_facts(machines: Path = MACHINES) -> dict[str, Any]:
     }
 
 
-def schedule_cache(measured: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
-    """The intake's DescribeMonitoringSchedule cache in the model: what a warm container saves.
-
-    A completion hits only if the same schedule was described in the same container within the
-    TTL. Schedules run hourly, so within a TTL under an hour only a duplicate (a redelivery, a
-    retried invocation) repeats one; it reaches one of the intake's warm containers at random,
-    as many as its concurrency at the peak minute (Little's law at the billed duration)."""
+def warm_containers(measured: dict[str, Any]) -> float:
+    """The intake's warm containers at the peak minute (Little's law at the billed duration)."""
     from cost import AWS_INVOCATION_SECONDS  # tooling/bench: one assumption for both models
-    from mlops_runtime.intake import SCHEDULE_CACHE_SECONDS
 
-    event = profile["monitoring completion"]
-    describes = event.get("operations", {}).get("sagemaker:DescribeMonitoringSchedule", 0.0)
-    containers = max(1.0, measured["peak_events_minute"] * AWS_INVOCATION_SECONDS)
-    repeats = REDELIVERED / (1 + REDELIVERED) if SCHEDULE_CACHE_SECONDS < 3600 else 1.0
-    hit = repeats / containers
-    calls = event["calls"].get("sagemaker", 0.0)
-    return {
-        "ttl_seconds": SCHEDULE_CACHE_SECONDS,
-        "describes_per_event": describes,
-        "containers": containers,
-        "hit_rate": hit,
-        "hour_long_hit_rate": 1 / containers,
-        "sagemaker_per_event": calls - hit * describes,
-        "sagemaker_peak_minute": measured["peak_events_minute"] * (calls - hit * describes),
-    }
+    return max(1.0, measured["peak_events_minute"] * AWS_INVOCATION_SECONDS)
 
 
 def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
@@ -254,7 +234,7 @@ def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
         QUOTAS["sagemaker:CreateTrainingJob"],
     )
     calls = ", ".join(f"{s} {n:.2f}" for s, n in measured["calls_per_event"].items())
-    retries, cache = retry_facts(), schedule_cache(measured, storm["per_kind"])
+    retries = retry_facts()
     return [
         "## Scale: 10,000 endpoints in one account",
         "",
@@ -286,7 +266,7 @@ def section(measured: dict[str, Any], storm: dict[str, Any]) -> list[str]:
         "`mlops_runtime.aws` with botocore's *standard* retry mode (exponential backoff with full "
         "jitter, a client-side retry quota), so a throttled Describe* retries spread out.",
         _jitter_line(retries),
-        _cache_line(cache, sagemaker["peak_minute"]),
+        _describe_line(measured, sagemaker["peak_minute"]),
         _retrain_line(measured, retries, pipelines, training),
         "",
         "Quota sources: "
@@ -313,25 +293,16 @@ def _jitter_line(facts: dict[str, Any]) -> str:
     )
 
 
-def _cache_line(cache: dict[str, Any], peak_minute: float) -> str:
+def _describe_line(measured: dict[str, Any], peak_minute: float) -> str:
+    containers = warm_containers(measured)
     return (
-        "- **Caching on the SageMaker path: small, by design.** Each completion describes its "
-        "processing job and then its monitoring schedule. The intake keeps SageMaker's answer "
-        f"for a schedule {cache['ttl_seconds'] / 60:g} minutes per container, keyed by the "
-        "schedule ARN the described job names. Schedules run hourly, so only a duplicate (a "
-        "redelivery, a retried invocation) finds it, and only in the container that described "
-        f"it: with {REDELIVERED:.0%} duplicates over the intake's {cache['containers']:.0f} warm "
-        f"containers at the peak minute, the warm hit rate is {cache['hit_rate']:.2%}: it saves "
-        f"{cache['hit_rate'] * cache['describes_per_event']:.4f} of the "
-        f"{cache['sagemaker_per_event'] + cache['hit_rate'] * cache['describes_per_event']:.2f} "
-        "SageMaker calls of a completion "
-        f"({cache['sagemaker_peak_minute']:,.0f}/s at the peak minute). What it buys is that a "
-        "retried invocation (a throttled StartExecution, a timeout) adds no SageMaker call "
-        "while the container stays warm. A cache spanning the hour would not halve the calls "
-        f"either: each schedule's next run reaches the same container about 1 time in "
-        f"{cache['containers']:.0f} ({cache['hour_long_hit_rate']:.0%}) at this size, and a "
-        "schedule re-pointed at another endpoint would be misattributed for up to an hour. "
-        "SageMaker publishes no default rate for these Describe operations "
+        "- **No cache on the SageMaker path.** Each completion describes its processing job and "
+        "then its monitoring schedule. A per-container cache of schedules was tried and measured, "
+        "and removed: schedules run hourly, so only a duplicate finds a cached answer, "
+        f"and only in the container that described it, one of {containers:.0f} warm at the "
+        f"peak minute; it saved under 0.1% of the calls. A cache spanning the hour would hit "
+        f"about 1 time in {containers:.0f} and would misattribute a schedule re-pointed at "
+        "another endpoint. SageMaker publishes no default rate for these Describe operations "
         f"({peak_minute:,.0f} calls/s at the peak minute): a fleet this size should ask for its "
         "account's rates, or map schedules to endpoints in a shared table (one DynamoDB read "
         "instead of a Describe; not built)."

@@ -31,7 +31,6 @@ from mlops_core.trust import account_refusal, is_under, location_refusal
 
 from mlops_runtime.accounts import AccountReader
 from mlops_runtime.aws import error_code, retried
-from mlops_runtime.cache import TtlCache
 from mlops_runtime.events import AlarmStateChange, DriftSignal, ProcessingJobStateChange
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
 
@@ -42,16 +41,6 @@ _MONITORING_TYPES = {
     "ModelExplainability": MonitorType.FEATURE_ATTRIBUTION_DRIFT,
 }
 SageMakerIn = Callable[[], Any]  # a SageMaker client in the account the event came from
-# DescribeMonitoringSchedule answers, per container, keyed by the schedule ARN the described job
-# names (its account and Region are in it). Minutes, not hours: a schedule may be re-pointed,
-# and what repeats within minutes is the same job again (redeliveries, retried invocations).
-SCHEDULE_CACHE_SECONDS = 900
-_schedules: TtlCache[dict[str, Any]] = TtlCache(SCHEDULE_CACHE_SECONDS)
-
-
-def forget_schedules() -> None:
-    """Drop the cached schedules (tests start each fake AWS afresh)."""
-    _schedules.clear()
 
 
 class NotRelevant(Exception):  # noqa: N818 - control flow, never leaves this package
@@ -85,13 +74,8 @@ def _from_processing_job(
     if not schedule_arn:
         raise NotRelevant(f"processing job {detail.ProcessingJobName} is not a Model Monitor run")
     schedule_name = schedule_arn.rsplit("/", 1)[-1]
-    schedule = _schedules.get(
-        schedule_arn,
-        lambda: dict(
-            retried(
-                lambda: sagemaker.describe_monitoring_schedule(MonitoringScheduleName=schedule_name)
-            )
-        ),
+    schedule = retried(
+        lambda: sagemaker.describe_monitoring_schedule(MonitoringScheduleName=schedule_name)
     )
     outputs = [
         o["S3Output"]["S3Uri"]

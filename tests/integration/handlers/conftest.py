@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from mlops_core import retrain
-from mlops_runtime import aws, intake
+from mlops_runtime import aws
 from moto import mock_aws
 
 from tests.aws_fixtures import create_template_tables
@@ -41,7 +41,6 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     aws.clear_cached_clients()
-    intake.forget_schedules()
     with mock_aws():
         create_template_tables(boto3.client("dynamodb"), TABLES)
         yield env
