@@ -21,7 +21,7 @@ from mlops_runtime import settings
 from mlops_runtime.accounts import AccountReader
 from mlops_runtime.aws import client, error_code, translated_errors
 from mlops_runtime.dead_letters import reject
-from mlops_runtime.events import parse_monitoring_event
+from mlops_runtime.events.monitoring import parse_monitoring_event
 from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.intake import NotRelevant, admit, model_of, reader_in, to_signal
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore

@@ -20,8 +20,9 @@ from mlops_core.trust import account_refusal
 from mlops_runtime import notify, observe, settings, training
 from mlops_runtime.accounts import AccountReader
 from mlops_runtime.dead_letters import reject
-from mlops_runtime.events import GUARDRAIL_DETAIL_TYPES as DETAIL_TYPES
-from mlops_runtime.events import EndpointStateChange, GuardrailEvent, parse_one_of
+from mlops_runtime.events.endpoint import EndpointStateChange, GuardrailEvent
+from mlops_runtime.events.envelope import GUARDRAIL_DETAIL_TYPES as DETAIL_TYPES
+from mlops_runtime.events.envelope import parse_one_of
 from mlops_runtime.findings import FindingStore
 from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.model_config import ModelConfigStore

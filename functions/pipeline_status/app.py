@@ -14,7 +14,8 @@ from mlops_core.ledger import Action, LedgerEntry
 from mlops_core.trust import account_refusal, resource_refusal
 from mlops_runtime import notify, settings, training
 from mlops_runtime.dead_letters import reject
-from mlops_runtime.events import PipelineExecutionStatusChange, parse_event
+from mlops_runtime.events.envelope import parse_event
+from mlops_runtime.events.pipeline import PipelineExecutionStatusChange
 from mlops_runtime.incident_tracking import end_retrain_incident
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.store import Ledger, StateStore

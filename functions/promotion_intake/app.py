@@ -19,7 +19,8 @@ from mlops_core.errors import EventRejectedError
 from mlops_core.trust import account_refusal, resource_refusal
 from mlops_runtime import settings
 from mlops_runtime.dead_letters import reject
-from mlops_runtime.events import ModelPackageStateChange, parse_event
+from mlops_runtime.events.envelope import parse_event
+from mlops_runtime.events.package import ModelPackageStateChange
 from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.observe import Observer

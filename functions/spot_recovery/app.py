@@ -19,7 +19,8 @@ from mlops_core.errors import EventRejectedError
 from mlops_core.trust import account_refusal
 from mlops_runtime import observe, settings, training
 from mlops_runtime.dead_letters import reject
-from mlops_runtime.events import TRAINING_DETAIL_TYPES, TrainingEvent, parse_one_of
+from mlops_runtime.events.envelope import TRAINING_DETAIL_TYPES, parse_one_of
+from mlops_runtime.events.training import TrainingEvent
 from mlops_runtime.idempotency import Idempotency
 from mlops_runtime.model_config import ModelConfigStore
 from mlops_runtime.spot_recovery import SpotRecovery

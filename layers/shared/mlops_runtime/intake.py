@@ -31,7 +31,7 @@ from mlops_core.trust import account_refusal, is_under, location_refusal
 
 from mlops_runtime.accounts import AccountReader
 from mlops_runtime.aws import error_code, retried
-from mlops_runtime.events import AlarmStateChange, DriftSignal, ProcessingJobStateChange
+from mlops_runtime.events.monitoring import AlarmStateChange, DriftSignal, ProcessingJobStateChange
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
 
 _MONITORING_TYPES = {

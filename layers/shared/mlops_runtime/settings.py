@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class EnvSettings(BaseModel):
     """Settings read from environment variables: field ``ledger_table`` from ``LEDGER_TABLE``."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built when a handler's own settings class is first validated, not once per mixin above it.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -23,7 +23,7 @@ from mlops_core.ledger import UNKNOWN_MODEL, Action, LedgerEntry
 from mlops_core.spot import Recovery, SpotPolicy, Step
 
 from mlops_runtime import notify, training
-from mlops_runtime.events import PipelineStepStatusChange
+from mlops_runtime.events.pipeline import PipelineStepStatusChange
 from mlops_runtime.incident_tracking import end_retrain_incident
 from mlops_runtime.incidents import IncidentStore
 from mlops_runtime.model_config import ModelConfig, ModelConfigStore
