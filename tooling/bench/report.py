@@ -57,10 +57,26 @@ RUNTIME_ENV = {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
 BASELINE = "import boto3"
 # What every handler imports by design before any of its own code: the floor of the ratio.
 FLOOR = "boto3, pydantic's BaseModel, Powertools Logger and Metrics"
+# Two more reference rows, each adding what most handlers must do by design: validate their
+# settings at cold start (the guide's rule; pydantic's first model loads most of its machinery),
+# then read a model configuration (its pydantic models, and the policies they hold).
+SETTINGS_FLOOR = "+ settings validated (mlops_runtime.settings)"
+CONFIG_FLOOR = "+ the model configuration's models (mlops_runtime.model_config)"
 FLOOR_STATEMENT = (
     "import boto3\nfrom pydantic import BaseModel\n"
     "from aws_lambda_powertools import Logger, Metrics"
 )
+SETTINGS_STATEMENT = (
+    f"{FLOOR_STATEMENT}\nfrom mlops_runtime.settings import FunctionSettings, load\n"
+    "load(FunctionSettings)"
+)
+CONFIG_STATEMENT = f"{SETTINGS_STATEMENT}\nimport mlops_runtime.model_config"
+REFERENCES = {
+    BASELINE: "baseline",
+    FLOOR: "floor: the libraries alone",
+    SETTINGS_FLOOR: "floor: + settings",
+    CONFIG_FLOOR: "floor: + model configuration",
+}
 # What a handler's first event builds beyond its import (see the module docstring).
 FIRST_CALL = """
 from mlops_runtime.aws import client
@@ -243,8 +259,11 @@ def import_section(
         "ones (a cold start is both). "
         f"Target: at most {IMPORT_RATIO_TARGET}x `import boto3` alone, for the import as "
         "shipped. The second row is the floor of that ratio: what every handler imports by "
-        "design (boto3, pydantic, Powertools Logger and Metrics) before any code of ours; a "
-        "handler's distance to it is the cost of its own imports and cold-start validation. "
+        "design (boto3, pydantic, Powertools Logger and Metrics) before any code of ours. The "
+        "next two add what handlers do by design at cold start: validate their settings (every "
+        "handler), then load the model configuration's models (every handler that reads one: "
+        "all but the approval callback, notify, the sweeper and RecordWatch); a handler's "
+        "distance to its floor is the cost of its own imports. "
         f"Load average while measuring: {load[0]:.1f} at the start, {load[1]:.1f} at the end "
         f"({os.cpu_count()} CPUs): CPU times rise with load, so compare rows of one run. What "
         "was deferred, and Lambda SnapStart evaluated: [cold-start.md](cold-start.md).",
@@ -256,18 +275,16 @@ def import_section(
     worst, worst_ratio = "", 0.0
     for name, m in medians.items():
         ratio_cold, ratio_warm = m["no_pyc"] / base["no_pyc"], m["pyc"] / base["pyc"]
-        verdict = {BASELINE: "baseline", FLOOR: "floor: the libraries alone"}.get(
-            name, "ok" if ratio_warm <= IMPORT_RATIO_TARGET else "**over**"
-        )
+        verdict = REFERENCES.get(name, "ok" if ratio_warm <= IMPORT_RATIO_TARGET else "**over**")
         first = m["pyc_first_call"]
         first_cells = f"{first * 1000:.0f} | {first / base['pyc']:.2f}"
-        if name in (BASELINE, FLOOR):
+        if name in REFERENCES:
             first_cells = "- | -"
         lines.append(
             f"| {name} | {m['no_pyc'] * 1000:.0f} | {ratio_cold:.2f} | {m['pyc'] * 1000:.0f} "
             f"| {ratio_warm:.2f} | {first_cells} | {verdict} |"
         )
-        if name not in (BASELINE, FLOOR) and ratio_warm > worst_ratio:
+        if name not in REFERENCES and ratio_warm > worst_ratio:
             worst, worst_ratio = name, ratio_warm
     return lines, worst
 
@@ -492,9 +509,12 @@ def main() -> int:
         parser.error("--triage-json is required unless --imports-only")
 
     setup = Setup(read_env_file(ROOT / "samplefile.env"), args.runtime.resolve())
-    targets = [Target(BASELINE, BASELINE, None), Target(FLOOR, FLOOR_STATEMENT, None)] + [
-        Target(name, "import app", folder) for name, folder in built("functions").items()
-    ]
+    targets = [
+        Target(BASELINE, BASELINE, None),
+        Target(FLOOR, FLOOR_STATEMENT, None),
+        Target(SETTINGS_FLOOR, SETTINGS_STATEMENT, None),
+        Target(CONFIG_FLOOR, CONFIG_STATEMENT, None),
+    ] + [Target(name, "import app", folder) for name, folder in built("functions").items()]
     print(f"timing {len(targets)} imports x {args.runs} runs x 2 modes ...", flush=True)
     load_before = os.getloadavg()[0]
     medians = measure_imports(targets, setup, args.runs)
