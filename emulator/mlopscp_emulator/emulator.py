@@ -22,6 +22,7 @@ from mlopscp_emulator import (
     cfn_ext,
     cloudwatch_ext,
     common_errors,
+    dynamodb_ext,
     s3_ext,
     sagemaker_ext,
     sts_ext,
@@ -112,6 +113,7 @@ class Emulator:
             self._events.install()
             sagemaker_ext.install()
             cloudwatch_ext.install()
+            dynamodb_ext.install()
             sts_ext.install()
             common_errors.install()
             s3_ext.install()
@@ -146,6 +148,7 @@ class Emulator:
             self._patches.undo()
             sagemaker_ext.uninstall()
             cloudwatch_ext.uninstall()
+            dynamodb_ext.uninstall()
             common_errors.uninstall()
             sts_ext.uninstall()
             s3_ext.uninstall()
