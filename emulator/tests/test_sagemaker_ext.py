@@ -55,8 +55,9 @@ def in_service_endpoint(sagemaker: BaseClient, unique: str) -> str:
     return f"ep-{unique}"
 
 
-def candidate_package(sagemaker: BaseClient, group: str) -> str:
-    """A version pending approval in `group`, tagged stage=candidate."""
+def candidate_package(sagemaker: BaseClient, group: str, **fields: Any) -> str:
+    """A version pending approval in `group`, tagged stage=candidate; `fields` are added to
+    CreateModelPackage's request."""
     arn: str = sagemaker.create_model_package(
         ModelPackageGroupName=group,
         ModelApprovalStatus="PendingManualApproval",
@@ -66,6 +67,7 @@ def candidate_package(sagemaker: BaseClient, group: str) -> str:
             "SupportedResponseMIMETypes": ["text/csv"],
         },
         Tags=[{"Key": "stage", "Value": "candidate"}],
+        **fields,
     )["ModelPackageArn"]
     return arn
 
@@ -664,16 +666,11 @@ def test_an_approval_keeps_the_packages_customer_metadata(
 ) -> None:
     group = f"meta-{unique}"
     sagemaker.create_model_package_group(ModelPackageGroupName=group)
-    package = sagemaker.create_model_package(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus="PendingManualApproval",
-        InferenceSpecification={
-            "Containers": [{"Image": "123.dkr.ecr/model:1"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
+    package = candidate_package(
+        sagemaker,
+        group,
         CustomerMetadataProperties={"IncidentId": "inc-1", "Team": "forecasting"},
-    )["ModelPackageArn"]
+    )
     sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
     sagemaker.update_model_package(
         ModelPackageArn=package,
