@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 from mlopscp_emulator import Emulator
 
@@ -109,3 +110,59 @@ def test_a_conditional_claim_raced_by_many_is_won_once(emulator: Emulator, uniqu
         if dynamodb.get_item(TableName=name, Key={"pk": {"S": f"ledger-{i}"}}).get("Item")
     ]
     assert ledger == [winner]  # the losers' second write was rolled back with the first
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(
+    emulator: Emulator, unique: str
+) -> None:
+    dynamodb = _client(emulator)
+    name = f"sorted-{unique}"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    kept = {"pk": {"S": "model"}, "sk": {"S": "1"}, "n": {"N": "1"}}
+    gone = {"pk": {"S": "model"}, "sk": {"S": "2"}, "n": {"N": "2"}}
+    for item in (kept, gone):
+        dynamodb.put_item(TableName=name, Item=item)
+
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {**kept, "n": {"N": "10"}}}},  # overwrite
+                {"Put": {"TableName": name, "Item": {"pk": {"S": "new"}, "sk": {"S": "1"}}}},
+                {"Delete": {"TableName": name, "Key": {"pk": gone["pk"], "sk": gone["sk"]}}},
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": "model"}, "sk": {"S": "3"}},
+                        "UpdateExpression": "SET n = :n",
+                        "ExpressionAttributeValues": {":n": {"N": "3"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": "absent"}, "sk": {"S": "1"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    items = dynamodb.scan(TableName=name)["Items"]
+    assert sorted(items, key=lambda i: i["sk"]["S"]) == [kept, gone]
+    model = dynamodb.query(
+        TableName=name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "model"}},
+    )["Items"]
+    assert [i["sk"]["S"] for i in model] == ["1", "2"]
