@@ -856,7 +856,7 @@ def section(m: dict[str, Any]) -> list[str]:
         "carries; only a resume reads the job (DescribeTrainingJob, ListTags: the description "
         "has no tags) and creates the new one (CreateTrainingJob). The S3 calls of the drift "
         "kinds are "
-        "triage reading the endpoint's monitoring history, one GET per file (about 40 here).",
+        "triage reading the endpoint's monitoring history, one GET per file.",
     ]
     if m["events"] != DEFAULT_EVENTS:
         lines += [
