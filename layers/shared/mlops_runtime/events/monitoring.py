@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from mlops_core.errors import EventRejectedError
 from pydantic import Field, model_validator
 
-from mlops_runtime.events.envelope import MONITORING_DETAIL_TYPES, Envelope, OpenDetail, parse_event
+from mlops_runtime.events.envelope import (
+    MONITORING_DETAIL_TYPES,
+    Envelope,
+    OpenDetail,
+    parse_one_of,
+)
 
 # --- SageMaker Processing Job State Change (Model Monitor executions are processing jobs) ---
 
@@ -118,11 +122,4 @@ MonitoringEvent = Annotated[
 
 
 def parse_monitoring_event(event: Any) -> ProcessingJobStateChange | AlarmStateChange | DriftSignal:
-    if not isinstance(event, dict):
-        raise EventRejectedError("malformed event: not a JSON object")
-    if event.get("detail-type") not in MONITORING_DETAIL_TYPES:
-        raise EventRejectedError(
-            f"unsupported detail-type {event.get('detail-type')!r}: expected one of "
-            f"{', '.join(MONITORING_DETAIL_TYPES)}"
-        )
-    return parse_event(event, MonitoringEvent)  # type: ignore[no-any-return,unused-ignore]
+    return parse_one_of(event, MonitoringEvent, MONITORING_DETAIL_TYPES)  # type: ignore[no-any-return,unused-ignore]
